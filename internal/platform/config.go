@@ -1,0 +1,220 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments Banshi knows.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// Secret is a configuration value that never prints.
+type Secret string
+
+// String masks the secret so a printed config never leaks it.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "******"
+}
+
+// Config is every setting Banshi reads from the environment. Zero values are
+// replaced by defaults in LoadConfig.
+type Config struct {
+	Env           string        // BANSHI_ENV: development (default) or production
+	Addr          string        // BANSHI_ADDR, default :8080
+	DataDir       string        // BANSHI_DATA_DIR, default ./.banshi
+	MongoURI      Secret        // MONGODB_URI; empty means embedded FerretDB
+	MongoDatabase string        // MONGODB_DATABASE, default banshi
+	RedisURL      Secret        // REDIS_URL; empty means embedded miniredis
+	Sim           bool          // BANSHI_SIM: mount the simulators (default on in development)
+	WeChatAPIBase string        // BANSHI_WECHAT_API_BASE; empty means the in-process simulator
+	PublicURL     string        // BANSHI_PUBLIC_URL: how clients reach us; default http://127.0.0.1<addr>
+	PIIKey        Secret        // BANSHI_PII_KEY: 64 hex characters (AES-256 key; the blind-index key is derived)
+	SessionSecret Secret        // BANSHI_SESSION_SECRET: HMAC key for hashing session tokens at rest
+	CheckinKey    Secret        // BANSHI_CHECKIN_KEY: HMAC key signing appointment check-in QR payloads
+	RateLogin     int           // BANSHI_RATE_LOGIN: logins per client IP per minute, default 30
+	RateAPI       int           // BANSHI_RATE_API: API calls per user per minute, default 600
+	SessionIdle   time.Duration // BANSHI_SESSION_IDLE: sliding idle expiry, default 2h
+	SessionMax    time.Duration // BANSHI_SESSION_MAX: absolute session cap, default 7 days
+	BodyLimit     int64         // BANSHI_BODY_LIMIT: request body bytes, default 65536
+	SeedDemo      bool          // BANSHI_SEED_DEMO: seed demo data into an empty database (default on in development)
+
+	MiniAppID      string // BANSHI_WECHAT_MINI_APPID
+	MiniAppSecret  Secret // BANSHI_WECHAT_MINI_SECRET
+	OpenAppID      string // BANSHI_WECHAT_APP_APPID (Open Platform mobile app)
+	OpenAppSecret  Secret // BANSHI_WECHAT_APP_SECRET
+	TemplateStatus string // BANSHI_WECHAT_MINIPROGRAM_STATE: developer|trial|formal
+}
+
+// Demo WeChat identities used with the in-process simulator.
+const (
+	DemoMiniAppID = "wxdemo0000miniapp"
+	DemoOpenAppID = "wxdemo00000openapp"
+)
+
+// LoadConfig reads the configuration through getenv (os.Getenv in main, a map in
+// tests) and applies defaults. It returns an error naming every malformed value.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var errs []error
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	integer := func(key string, def int) int {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive integer, got %q", key, v))
+			return def
+		}
+		return n
+	}
+	duration := func(key string, def time.Duration) time.Duration {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be a positive duration like 2h, got %q", key, v))
+			return def
+		}
+		return d
+	}
+	boolean := func(key string, def bool) bool {
+		v := getenv(key)
+		if v == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s must be true or false, got %q", key, v))
+			return def
+		}
+		return b
+	}
+
+	c := Config{
+		Env:           str("BANSHI_ENV", EnvDevelopment),
+		Addr:          str("BANSHI_ADDR", ":8080"),
+		DataDir:       str("BANSHI_DATA_DIR", "./.banshi"),
+		MongoURI:      Secret(str("MONGODB_URI", "")),
+		MongoDatabase: str("MONGODB_DATABASE", "banshi"),
+		RedisURL:      Secret(str("REDIS_URL", "")),
+		WeChatAPIBase: strings.TrimRight(str("BANSHI_WECHAT_API_BASE", ""), "/"),
+		PublicURL:     strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
+		PIIKey:        Secret(str("BANSHI_PII_KEY", "")),
+		SessionSecret: Secret(str("BANSHI_SESSION_SECRET", "")),
+		CheckinKey:    Secret(str("BANSHI_CHECKIN_KEY", "")),
+		RateLogin:     integer("BANSHI_RATE_LOGIN", 30),
+		RateAPI:       integer("BANSHI_RATE_API", 600),
+		SessionIdle:   duration("BANSHI_SESSION_IDLE", 2*time.Hour),
+		SessionMax:    duration("BANSHI_SESSION_MAX", 7*24*time.Hour),
+		BodyLimit:     int64(integer("BANSHI_BODY_LIMIT", 64<<10)),
+
+		MiniAppID:      str("BANSHI_WECHAT_MINI_APPID", ""),
+		MiniAppSecret:  Secret(str("BANSHI_WECHAT_MINI_SECRET", "")),
+		OpenAppID:      str("BANSHI_WECHAT_APP_APPID", ""),
+		OpenAppSecret:  Secret(str("BANSHI_WECHAT_APP_SECRET", "")),
+		TemplateStatus: str("BANSHI_WECHAT_MINIPROGRAM_STATE", "formal"),
+	}
+	switch c.Env {
+	case EnvDevelopment, EnvProduction:
+	default:
+		errs = append(errs, fmt.Errorf("BANSHI_ENV must be development or production, got %q", c.Env))
+	}
+	dev := c.Env != EnvProduction
+	c.Sim = boolean("BANSHI_SIM", dev)
+	c.SeedDemo = boolean("BANSHI_SEED_DEMO", dev)
+	if c.PublicURL == "" {
+		host := c.Addr
+		if strings.HasPrefix(host, ":") {
+			host = "127.0.0.1" + host
+		}
+		c.PublicURL = "http://" + host
+	}
+	if dev {
+		if c.MiniAppID == "" {
+			c.MiniAppID = DemoMiniAppID
+		}
+		if c.OpenAppID == "" {
+			c.OpenAppID = DemoOpenAppID
+		}
+	}
+	if c.SessionMax < c.SessionIdle {
+		errs = append(errs, fmt.Errorf("BANSHI_SESSION_MAX (%s) must not be shorter than BANSHI_SESSION_IDLE (%s)", c.SessionMax, c.SessionIdle))
+	}
+	if c.PIIKey != "" {
+		if _, err := decodeKey(string(c.PIIKey)); err != nil {
+			errs = append(errs, fmt.Errorf("BANSHI_PII_KEY: %w", err))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Production reports whether Banshi runs in production mode.
+func (c Config) Production() bool { return c.Env == EnvProduction }
+
+// CheckProduction returns an error naming every setting production needs and
+// lacks, and every development-only feature it refuses. Nil in development.
+func (c Config) CheckProduction() error {
+	if !c.Production() {
+		return nil
+	}
+	var missing []string
+	need := func(name string, v string) {
+		if strings.TrimSpace(v) == "" {
+			missing = append(missing, name)
+		}
+	}
+	need("MONGODB_URI", string(c.MongoURI))
+	need("REDIS_URL", string(c.RedisURL))
+	need("BANSHI_WECHAT_API_BASE", c.WeChatAPIBase)
+	need("BANSHI_WECHAT_MINI_APPID", c.MiniAppID)
+	need("BANSHI_WECHAT_MINI_SECRET", string(c.MiniAppSecret))
+	need("BANSHI_WECHAT_APP_APPID", c.OpenAppID)
+	need("BANSHI_WECHAT_APP_SECRET", string(c.OpenAppSecret))
+	need("BANSHI_PII_KEY", string(c.PIIKey))
+	need("BANSHI_SESSION_SECRET", string(c.SessionSecret))
+	need("BANSHI_CHECKIN_KEY", string(c.CheckinKey))
+	var errs []string
+	if len(missing) > 0 {
+		errs = append(errs, "missing settings: "+strings.Join(missing, ", "))
+	}
+	if c.Sim {
+		errs = append(errs, "BANSHI_SIM is refused in production (simulators are for development and tests)")
+	}
+	if c.SeedDemo {
+		errs = append(errs, "BANSHI_SEED_DEMO is refused in production")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("production mode refuses to start: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Printable returns the configuration as key/value pairs for the start-up log,
+// with secrets masked.
+func (c Config) Printable() []any {
+	return []any{
+		"env", c.Env, "addr", c.Addr, "data_dir", c.DataDir,
+		"mongodb_uri", c.MongoURI.String(), "mongodb_database", c.MongoDatabase,
+		"redis_url", c.RedisURL.String(), "sim", c.Sim, "wechat_api_base", c.WeChatAPIBase,
+		"public_url", c.PublicURL, "pii_key", c.PIIKey.String(), "rate_login", c.RateLogin,
+		"rate_api", c.RateAPI, "session_idle", c.SessionIdle.String(), "session_max", c.SessionMax.String(),
+		"body_limit", c.BodyLimit, "seed_demo", c.SeedDemo, "mini_appid", c.MiniAppID, "app_appid", c.OpenAppID,
+	}
+}
