@@ -1,0 +1,139 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"banshi/internal/account"
+	"banshi/internal/pages"
+	"banshi/internal/session"
+	"banshi/miniprogram"
+)
+
+// Pinger is a store that can say whether it answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Authenticator logs citizens in and out.
+type Authenticator interface {
+	Login(ctx context.Context, ch account.Channel, code string) (miniprogram.LoginResult, error)
+	Logout(ctx context.Context, token string) error
+	LogoutAll(ctx context.Context, userID string) (int, error)
+}
+
+// RealnameService raises real-name levels.
+type RealnameService interface {
+	Declare(ctx context.Context, userID, name, idNumber string) (account.User, error)
+	Check(ctx context.Context, userID, name, idNumber, code string) (account.User, error)
+	FaceStart(ctx context.Context, userID, name, idNumber string) (string, error)
+	FaceFinish(ctx context.Context, userID, verifyID string) (account.User, error)
+}
+
+// SessionResolver turns a bearer token into a session.
+type SessionResolver interface {
+	Touch(ctx context.Context, token string) (session.Session, error)
+}
+
+// Users reads citizens.
+type Users interface {
+	Get(ctx context.Context, id string) (account.User, error)
+}
+
+// Pages reads and writes citizen pages.
+type Pages interface {
+	Citizen(ctx context.Context, userID string) (pages.CitizenPage, error)
+	SetFavorites(ctx context.Context, userID string, codes []string) (pages.CitizenPage, error)
+}
+
+var (
+	_ Authenticator   = (*miniprogram.Auth)(nil)
+	_ RealnameService = (*miniprogram.Realname)(nil)
+	_ SessionResolver = (*session.Store)(nil)
+	_ Pages           = (*pages.Store)(nil)
+)
+
+// Limits are the request limits of the server.
+type Limits struct {
+	BodyBytes  int64 // largest request body
+	LoginPerIP int   // logins per client IP per minute
+	APIPerUser int   // API calls per user per minute
+}
+
+// Deps is everything the HTTP layer calls.
+type Deps struct {
+	Log         *slog.Logger
+	Limits      Limits
+	Redis       redis.UniversalClient // rate limits
+	RedisPrefix string
+	Mongo       Pinger
+	RedisPing   Pinger
+	Auth        Authenticator
+	Realname    RealnameService
+	Sessions    SessionResolver
+	Users       Users
+	Pages       Pages
+	Sim         http.Handler    // mounted under /sim/ when not nil (development and tests)
+	Features    []Feature       // later features register their routes here
+	Sections    []SectionSource // later features fill citizen page sections
+}
+
+// Feature is a group of routes a feature package's handlers add.
+type Feature interface {
+	Register(r Router)
+}
+
+// Server is Banshi's HTTP server.
+type Server struct {
+	e       *echo.Echo
+	log     *slog.Logger
+	deps    Deps
+	metrics *metrics
+	limiter *rateLimiter
+}
+
+// New builds the server and its routes.
+func New(deps Deps) *Server {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	s := &Server{e: e, log: deps.Log, deps: deps, metrics: newMetrics(), limiter: newRateLimiter(deps.Redis, deps.RedisPrefix)}
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
+	e.Use(s.accessLog)
+	e.Use(s.recoverPanic)
+	e.Use(s.observe)
+	e.Use(middleware.BodyLimit(bodyLimitString(deps.Limits.BodyBytes)))
+	s.routes()
+	return s
+}
+
+// Handler returns the server as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Echo exposes the router for tests that list routes.
+func (s *Server) Echo() *echo.Echo { return s.e }
+
+// HTTPServer returns an http.Server with timeouts suited to a public API.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+}
+
+// Registry returns the Prometheus registry the server reports to.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"banshi/api"
+	"banshi/internal/account"
+	"banshi/internal/pages"
+	"banshi/internal/platform"
+	"banshi/internal/session"
+	"banshi/internal/sim"
+	"banshi/miniprogram"
+)
+
+// redisPrefix starts every key Banshi writes in Redis.
+const redisPrefix = "banshi:"
+
+// App is Banshi wired: the stores, the services and the HTTP server.
+type App struct {
+	Mongo     *platform.Mongo
+	Redis     *platform.Redis
+	HTTP      *api.Server
+	WeChatSim *sim.WeChat // nil unless simulators are on
+	DemoLines []string    // what start-up prints about demo data
+
+	log   *slog.Logger
+	bg    sync.WaitGroup
+	tasks []func(ctx context.Context)
+}
+
+// build opens the stores and wires every service. The caller closes the App.
+func build(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, error) {
+	mdb, err := platform.OpenMongo(ctx, string(cfg.MongoURI), cfg.MongoDatabase, cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
+	rdb, err := platform.OpenRedis(ctx, string(cfg.RedisURL), log)
+	if err != nil {
+		_ = mdb.Close(context.Background())
+		return nil, err
+	}
+	app := &App{Mongo: mdb, Redis: rdb, log: log}
+	if err := app.wire(ctx, cfg); err != nil {
+		app.Close()
+		return nil, err
+	}
+	return app, nil
+}
+
+func (a *App) wire(ctx context.Context, cfg platform.Config) error {
+	log := a.log
+	clock := platform.SystemClock{}
+	piiKey, err := cfg.PIIKey.Key32()
+	if err != nil {
+		return fmt.Errorf("BANSHI_PII_KEY: %w", err)
+	}
+	cipher, err := account.NewCipher(piiKey)
+	if err != nil {
+		return err
+	}
+	accounts := account.NewStore(a.Mongo.DB, cipher, clock)
+	if err := accounts.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("account indexes: %w", err)
+	}
+	pageStore := pages.NewStore(a.Mongo.DB, clock)
+	sessions := session.NewStore(a.Redis.Client, session.Config{
+		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
+	}, clock)
+
+	base := cfg.WeChatAPIBase
+	if cfg.Sim {
+		a.WeChatSim = sim.NewWeChat(sim.WeChatOptions{Clock: clock, Log: log.With("component", "sim")})
+		a.WeChatSim.AddMiniApp(cfg.MiniAppID, string(cfg.MiniAppSecret))
+		a.WeChatSim.AddOpenApp(cfg.OpenAppID, string(cfg.OpenAppSecret))
+		if base == "" {
+			base = cfg.PublicURL + "/sim/wechat"
+		}
+	}
+	httpClient := miniprogram.NewHTTPClient(5 * time.Second)
+	miniprogram.ConfigureSDK(base, httpClient)
+	wc := miniprogram.NewWeChat(miniprogram.WeChatConfig{
+		APIBase: base, MiniAppID: cfg.MiniAppID, MiniAppSecret: string(cfg.MiniAppSecret),
+		OpenAppID: cfg.OpenAppID, OpenAppSecret: string(cfg.OpenAppSecret), State: cfg.TemplateStatus,
+	}, httpClient, miniprogram.NewRedisCache(a.Redis.Client, redisPrefix+"wx:"), log.With("component", "wechat"))
+
+	deps := api.Deps{
+		Log:         log,
+		Limits:      api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI},
+		Redis:       a.Redis.Client,
+		RedisPrefix: redisPrefix,
+		Mongo:       a.Mongo,
+		RedisPing:   a.Redis,
+		Auth:        miniprogram.NewAuth(wc, accounts, sessions, log),
+		Realname:    miniprogram.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
+		Sessions:    sessions,
+		Users:       accounts,
+		Pages:       pageStore,
+	}
+	if a.WeChatSim != nil {
+		deps.Sim = a.WeChatSim.Handler()
+	}
+	a.HTTP = api.New(deps)
+	return nil
+}
+
+// StartBackground starts the background workers; they stop when ctx ends.
+func (a *App) StartBackground(ctx context.Context) {
+	for _, t := range a.tasks {
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			t(ctx)
+		}()
+	}
+}
+
+// Wait waits for the background workers to stop.
+func (a *App) Wait() { a.bg.Wait() }
+
+// Close closes the stores.
+func (a *App) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Mongo.Close(ctx); err != nil {
+		a.log.Warn("close mongodb", "err", err)
+	}
+	if err := a.Redis.Close(); err != nil {
+		a.log.Warn("close redis", "err", err)
+	}
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"banshi/internal/platform"
+)
+
+// serve loads the configuration, opens the stores, wires Banshi and serves
+// until ctx ends; then it drains in-flight requests and closes the stores.
+func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	cfg, err := platform.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckProduction(); err != nil {
+		return err
+	}
+	if err := cfg.FillDevSecrets(); err != nil {
+		return err
+	}
+	log.Info("starting banshi", cfg.Printable()...)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	app, err := build(ctx, cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer app.Close()
+
+	srv := app.HTTP.HTTPServer(cfg.Addr)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	app.StartBackground(ctx)
+	log.Info("banshi serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	if cfg.Sim {
+		printDemo(stdout, cfg, app)
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	app.Wait()
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func printDemo(w io.Writer, cfg platform.Config, app *App) {
+	fmt.Fprintf(w, `
+Banshi is running in development mode at %[1]s
+  embedded stores: MongoDB=%[2]t Redis=%[3]t; WeChat simulator at %[1]s/sim/wechat
+  Try it (README.md has the whole walkthrough):
+    curl -s -X POST %[1]s/sim/wechat/users -d '{}'
+`, cfg.PublicURL, app.Mongo.Embedded, app.Redis.Embedded)
+	for _, line := range app.DemoLines {
+		fmt.Fprintln(w, "  "+line)
+	}
+	fmt.Fprintln(w)
+}

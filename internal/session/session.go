@@ -1,0 +1,172 @@
+package session
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"banshi/internal/platform"
+)
+
+// ErrUnauthenticated means the token is missing, unknown, expired or revoked.
+var ErrUnauthenticated = errors.New("session: unauthenticated")
+
+// Session is what a valid token stands for.
+type Session struct {
+	UserID    string
+	Channel   string
+	CreatedAt time.Time
+	ExpiresAt time.Time // when the session ends if unused (idle expiry, capped)
+}
+
+// Config sets the store's lifetimes and keys.
+type Config struct {
+	Prefix string        // Redis key prefix, e.g. "banshi:"
+	Secret []byte        // HMAC key for token digests
+	Idle   time.Duration // sliding idle expiry
+	Max    time.Duration // absolute cap from creation
+}
+
+// Store keeps sessions in Redis.
+type Store struct {
+	rdb   redis.UniversalClient
+	cfg   Config
+	clock platform.Clock
+}
+
+// NewStore returns a session store. Secret must not be empty.
+func NewStore(rdb redis.UniversalClient, cfg Config, clock platform.Clock) *Store {
+	return &Store{rdb: rdb, cfg: cfg, clock: clock}
+}
+
+func (s *Store) key(digest string) string  { return s.cfg.Prefix + "sess:" + digest }
+func (s *Store) userKey(uid string) string { return s.cfg.Prefix + "usess:" + uid }
+func (s *Store) digest(token string) string {
+	m := hmac.New(sha256.New, s.cfg.Secret)
+	m.Write([]byte(token))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Create starts a session for userID and returns its token. Errors are Redis
+// failures.
+func (s *Store) Create(ctx context.Context, userID, channel string) (string, Session, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", Session{}, err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	now := s.clock.Now()
+	sess := Session{UserID: userID, Channel: channel, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Idle)}
+	d := s.digest(token)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.key(d), "uid", userID, "ch", channel, "created", now.UnixMilli())
+		p.Expire(ctx, s.key(d), s.cfg.Idle)
+		p.SAdd(ctx, s.userKey(userID), d)
+		p.Expire(ctx, s.userKey(userID), s.cfg.Max)
+		return nil
+	})
+	if err != nil {
+		return "", Session{}, fmt.Errorf("session create: %w", err)
+	}
+	return token, sess, nil
+}
+
+// touchScript reads a session and slides its expiry in one round trip:
+// KEYS[1] session key; ARGV[1] now (ms), ARGV[2] idle (ms), ARGV[3] max (ms).
+// Returns {uid, channel, created} or nil when absent or past the cap.
+var touchScript = redis.NewScript(`
+local v = redis.call('HMGET', KEYS[1], 'uid', 'ch', 'created')
+if not v[1] then return nil end
+local now = tonumber(ARGV[1])
+local left = tonumber(v[3]) + tonumber(ARGV[3]) - now
+if left <= 0 then redis.call('DEL', KEYS[1]) return nil end
+local ttl = tonumber(ARGV[2])
+if left < ttl then ttl = left end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return {v[1], v[2], v[3], tostring(ttl)}
+`)
+
+// Touch resolves token to its session and slides the idle expiry.
+// It returns ErrUnauthenticated for an empty, unknown, expired or revoked
+// token, and a wrapped Redis error otherwise.
+func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
+	if token == "" || len(token) > 128 {
+		return Session{}, ErrUnauthenticated
+	}
+	now := s.clock.Now()
+	res, err := touchScript.Run(ctx, s.rdb, []string{s.key(s.digest(token))},
+		now.UnixMilli(), s.cfg.Idle.Milliseconds(), s.cfg.Max.Milliseconds()).Slice()
+	if errors.Is(err, redis.Nil) {
+		return Session{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("session touch: %w", err)
+	}
+	if len(res) != 4 {
+		return Session{}, ErrUnauthenticated
+	}
+	uid, _ := res[0].(string)
+	ch, _ := res[1].(string)
+	created, _ := strconv.ParseInt(fmt.Sprint(res[2]), 10, 64)
+	ttl, _ := strconv.ParseInt(fmt.Sprint(res[3]), 10, 64)
+	return Session{
+		UserID: uid, Channel: ch, CreatedAt: time.UnixMilli(created).UTC(),
+		ExpiresAt: now.Add(time.Duration(ttl) * time.Millisecond),
+	}, nil
+}
+
+// Revoke ends the session of token. Unknown tokens are not an error.
+func (s *Store) Revoke(ctx context.Context, token string) error {
+	d := s.digest(token)
+	uid, err := s.rdb.HGet(ctx, s.key(d), "uid").Result()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("session revoke: %w", err)
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.key(d))
+		p.SRem(ctx, s.userKey(uid), d)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("session revoke: %w", err)
+	}
+	return nil
+}
+
+// RevokeAll ends every session of userID and returns how many there were.
+func (s *Store) RevokeAll(ctx context.Context, userID string) (int, error) {
+	ds, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("session revoke all: %w", err)
+	}
+	keys := []string{s.userKey(userID)}
+	for _, d := range ds {
+		keys = append(keys, s.key(d))
+	}
+	// DEL one key at a time keeps this valid on Redis Cluster (keys may live on
+	// different slots).
+	n := 0
+	for _, k := range keys[1:] {
+		c, err := s.rdb.Del(ctx, k).Result()
+		if err != nil {
+			return n, fmt.Errorf("session revoke all: %w", err)
+		}
+		n += int(c)
+	}
+	if err := s.rdb.Del(ctx, keys[0]).Err(); err != nil {
+		return n, fmt.Errorf("session revoke all: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,105 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"banshi/internal/platform"
+	"banshi/internal/platform/platformtest"
+)
+
+func newStore(t *testing.T) (*Store, *platform.ManualClock) {
+	rdb, prefix := platformtest.Redis(t)
+	clock := platform.NewManualClock(time.Now())
+	return NewStore(rdb, Config{Prefix: prefix, Secret: []byte("k"), Idle: time.Hour, Max: 3 * time.Hour}, clock), clock
+}
+
+func TestCreateTouchRevoke(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	tok, sess, err := s.Create(ctx, "u1", "miniprogram")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) < 43 {
+		t.Fatalf("token %q shorter than 32 bytes", tok)
+	}
+	got, err := s.Touch(ctx, tok)
+	if err != nil || got.UserID != "u1" || got.Channel != "miniprogram" || !got.CreatedAt.Equal(sess.CreatedAt.Truncate(time.Millisecond)) {
+		t.Fatalf("touch = %+v, %v", got, err)
+	}
+	if err := s.Revoke(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Touch(ctx, tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("after revoke: %v", err)
+	}
+}
+
+func TestUnknownTokens(t *testing.T) {
+	s, _ := newStore(t)
+	for _, tok := range []string{"", "nope", strings.Repeat("a", 500)} {
+		if _, err := s.Touch(context.Background(), tok); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("Touch(%q) = %v", tok, err)
+		}
+	}
+}
+
+// TestTokenNotStoredInClear proves Redis holds only the digest.
+func TestTokenNotStoredInClear(t *testing.T) {
+	rdb, prefix := platformtest.Redis(t)
+	s := NewStore(rdb, Config{Prefix: prefix, Secret: []byte("k"), Idle: time.Hour, Max: 2 * time.Hour}, platform.SystemClock{})
+	tok, _, err := s.Create(context.Background(), "u1", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := rdb.Keys(context.Background(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, tok) {
+			t.Fatalf("key %q contains the token", k)
+		}
+	}
+}
+
+func TestAbsoluteCap(t *testing.T) {
+	ctx := context.Background()
+	s, clock := newStore(t)
+	tok, _, _ := s.Create(ctx, "u1", "app")
+	// Keep using it every 50 minutes: idle never runs out, the cap does.
+	for range 3 {
+		clock.Advance(50 * time.Minute)
+		if _, err := s.Touch(ctx, tok); err != nil {
+			t.Fatalf("touch within cap: %v", err)
+		}
+	}
+	clock.Advance(31 * time.Minute) // 3h01m after creation
+	if _, err := s.Touch(ctx, tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("past the cap: %v", err)
+	}
+}
+
+func TestRevokeAll(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	t1, _, _ := s.Create(ctx, "u1", "app")
+	t2, _, _ := s.Create(ctx, "u1", "miniprogram")
+	t3, _, _ := s.Create(ctx, "u2", "app")
+	n, err := s.RevokeAll(ctx, "u1")
+	if err != nil || n != 2 {
+		t.Fatalf("RevokeAll = %d, %v", n, err)
+	}
+	for _, tok := range []string{t1, t2} {
+		if _, err := s.Touch(ctx, tok); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("revoked token still valid: %v", err)
+		}
+	}
+	if _, err := s.Touch(ctx, t3); err != nil {
+		t.Errorf("other user's session lost: %v", err)
+	}
+}

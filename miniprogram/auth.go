@@ -1,0 +1,93 @@
+package miniprogram
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"banshi/internal/account"
+	"banshi/internal/session"
+)
+
+// Accounts is what the services need of the citizen store.
+type Accounts interface {
+	LoginWeChat(ctx context.Context, ch account.Channel, unionID, openID string) (account.User, error)
+	Get(ctx context.Context, id string) (account.User, error)
+	RaiseLevel(ctx context.Context, userID string, id account.Identity, level int) (account.User, error)
+}
+
+// Sessions is what Auth needs of the session store.
+type Sessions interface {
+	Create(ctx context.Context, userID, channel string) (string, session.Session, error)
+	Revoke(ctx context.Context, token string) error
+	RevokeAll(ctx context.Context, userID string) (int, error)
+}
+
+// LoginAPI is the WeChat side of login.
+type LoginAPI interface {
+	Code2Session(ctx context.Context, code string) (WeChatUser, error)
+	AppLogin(ctx context.Context, code string) (WeChatUser, error)
+}
+
+var (
+	_ LoginAPI = (*WeChat)(nil)
+	_ Sessions = (*session.Store)(nil)
+)
+
+// Auth logs citizens in through WeChat and hands out sessions.
+type Auth struct {
+	wechat   LoginAPI
+	accounts Accounts
+	sessions Sessions
+	log      *slog.Logger
+}
+
+// NewAuth returns the login service.
+func NewAuth(wechat LoginAPI, accounts Accounts, sessions Sessions, log *slog.Logger) *Auth {
+	return &Auth{wechat: wechat, accounts: accounts, sessions: sessions, log: log}
+}
+
+// LoginResult is a new session and the person it belongs to.
+type LoginResult struct {
+	Token     string
+	ExpiresAt time.Time
+	User      account.User
+}
+
+// Login exchanges a WeChat code from the given channel for a session. The
+// same unionid from either channel is the same person. Errors:
+// ErrCodeInvalid, ErrUpstream, ErrUpstreamBusy, *WeChatError, or store errors.
+// Nothing is created unless WeChat accepted the code.
+func (a *Auth) Login(ctx context.Context, ch account.Channel, code string) (LoginResult, error) {
+	var (
+		wu  WeChatUser
+		err error
+	)
+	if ch == account.ChannelApp {
+		wu, err = a.wechat.AppLogin(ctx, code)
+	} else {
+		wu, err = a.wechat.Code2Session(ctx, code)
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	// The session_key stays here: it is never returned nor logged.
+	u, err := a.accounts.LoginWeChat(ctx, ch, wu.UnionID, wu.OpenID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	token, s, err := a.sessions.Create(ctx, u.ID, string(ch))
+	if err != nil {
+		return LoginResult{}, err
+	}
+	a.log.InfoContext(ctx, "login", "user_id", u.ID, "channel", string(ch))
+	return LoginResult{Token: token, ExpiresAt: s.ExpiresAt, User: u}, nil
+}
+
+// Logout revokes one session. Unknown tokens are not an error.
+func (a *Auth) Logout(ctx context.Context, token string) error { return a.sessions.Revoke(ctx, token) }
+
+// LogoutAll revokes every session of the user and returns how many ended.
+func (a *Auth) LogoutAll(ctx context.Context, userID string) (int, error) {
+	return a.sessions.RevokeAll(ctx, userID)
+}

@@ -1,0 +1,213 @@
+package miniprogram
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"banshi/internal/account"
+	"banshi/internal/platform"
+)
+
+// ErrConsentInvalid: the real-name consent code is unknown, expired or reused.
+var ErrConsentInvalid = errors.New("miniprogram: real-name consent code invalid")
+
+// RealnameAPI is the WeChat side of real-name authentication.
+type RealnameAPI interface {
+	CheckRealname(ctx context.Context, openID, name, idNumber, code string) (RealnameResult, error)
+	FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber string) (string, error)
+	FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, certHash string) (int, error)
+}
+
+var _ RealnameAPI = (*WeChat)(nil)
+
+// Sealer encrypts the identity kept between face start and finish.
+type Sealer interface {
+	Encrypt(plaintext string) ([]byte, error)
+	Decrypt(ciphertext []byte) (string, error)
+}
+
+// Realname raises citizens' real-name level: 2 by declaration (GB 11643
+// checks), 3 by WeChat's checkrealnameinfo, 4 by WeChat face verification.
+// A failed attempt never lowers the level.
+type Realname struct {
+	wechat   RealnameAPI
+	accounts Accounts
+	rdb      redis.UniversalClient
+	prefix   string
+	sealer   Sealer
+	clock    platform.Clock
+	log      *slog.Logger
+}
+
+// NewRealname returns the real-name service. Pending face verifications are
+// kept in Redis under prefix for an hour, the identity sealed by sealer.
+func NewRealname(wechat RealnameAPI, accounts Accounts, rdb redis.UniversalClient, prefix string, sealer Sealer, clock platform.Clock, log *slog.Logger) *Realname {
+	return &Realname{wechat: wechat, accounts: accounts, rdb: rdb, prefix: prefix, sealer: sealer, clock: clock, log: log}
+}
+
+// validate returns the normalised identity or an *account.ValidationError.
+func (r *Realname) validate(name, idNumber string) (account.Identity, error) {
+	n, err := account.ValidateName(name)
+	if err != nil {
+		return account.Identity{}, err
+	}
+	id, err := account.ValidateIDNumber(idNumber, r.clock.Now())
+	if err != nil {
+		return account.Identity{}, err
+	}
+	return account.Identity{Name: n, IDNumber: id}, nil
+}
+
+// Declare records a name and ID number that pass the GB 11643 checks: level 2.
+// Errors: *account.ValidationError, account.ErrRealnameTaken,
+// account.ErrIdentityLocked, account.ErrNotFound.
+func (r *Realname) Declare(ctx context.Context, userID, name, idNumber string) (account.User, error) {
+	id, err := r.validate(name, idNumber)
+	if err != nil {
+		return account.User{}, err
+	}
+	return r.accounts.RaiseLevel(ctx, userID, id, 2)
+}
+
+// Check matches the identity against WeChat Pay's real-name record through
+// checkrealnameinfo: level 3. Errors: *account.ValidationError,
+// ErrNeedsMiniProgram, ErrConsentInvalid, ErrRealnameMismatch, ErrUpstream,
+// ErrUpstreamBusy, account.ErrRealnameTaken, account.ErrIdentityLocked.
+func (r *Realname) Check(ctx context.Context, userID, name, idNumber, code string) (account.User, error) {
+	id, err := r.validate(name, idNumber)
+	if err != nil {
+		return account.User{}, err
+	}
+	u, err := r.accounts.Get(ctx, userID)
+	if err != nil {
+		return account.User{}, err
+	}
+	if u.MiniOpenID == "" {
+		return account.User{}, ErrNeedsMiniProgram
+	}
+	res, err := r.wechat.CheckRealname(ctx, u.MiniOpenID, id.Name, id.IDNumber, code)
+	if errors.Is(err, ErrCodeInvalid) {
+		return account.User{}, fmt.Errorf("%w: %w", ErrConsentInvalid, err)
+	}
+	if err != nil {
+		return account.User{}, err
+	}
+	if !res.Match() {
+		r.log.InfoContext(ctx, "realname check mismatch", "user_id", userID, "verify_openid", res.VerifyOpenID, "verify_real_name", res.VerifyRealName)
+		return account.User{}, ErrRealnameMismatch
+	}
+	return r.accounts.RaiseLevel(ctx, userID, id, 3)
+}
+
+// pendingFace is what Banshi remembers between face start and finish.
+type pendingFace struct {
+	UserID   string `json:"uid"`
+	OutSeqNo string `json:"seq"`
+	Sealed   []byte `json:"id"` // sealed JSON of account.Identity
+}
+
+func (r *Realname) faceKey(verifyID string) string { return r.prefix + "face:" + verifyID }
+
+// FaceStart begins a WeChat face verification of the given identity and
+// returns the verify_id for wx.requestFacialVerify. Errors:
+// *account.ValidationError, ErrNeedsMiniProgram, ErrUpstream, ErrUpstreamBusy,
+// *WeChatError.
+func (r *Realname) FaceStart(ctx context.Context, userID, name, idNumber string) (string, error) {
+	id, err := r.validate(name, idNumber)
+	if err != nil {
+		return "", err
+	}
+	u, err := r.accounts.Get(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	if u.MiniOpenID == "" {
+		return "", ErrNeedsMiniProgram
+	}
+	seq := make([]byte, 12)
+	if _, err := rand.Read(seq); err != nil {
+		return "", err
+	}
+	outSeqNo := hex.EncodeToString(seq)
+	verifyID, err := r.wechat.FaceStart(ctx, u.MiniOpenID, outSeqNo, id.Name, id.IDNumber)
+	if err != nil {
+		return "", err
+	}
+	plain, _ := json.Marshal(id)
+	sealed, err := r.sealer.Encrypt(string(plain))
+	if err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(pendingFace{UserID: userID, OutSeqNo: outSeqNo, Sealed: sealed})
+	if err := r.rdb.Set(ctx, r.faceKey(verifyID), b, time.Hour).Err(); err != nil {
+		return "", fmt.Errorf("remember face verification: %w", err)
+	}
+	return verifyID, nil
+}
+
+// CertHash is the cert_hash queryverifyinfo expects:
+// base64(SHA-256("cert_type=IDENTITY_CARD&cert_name=<name>&cert_no=<id>")).
+func CertHash(name, idNumber string) string {
+	sum := sha256.Sum256([]byte("cert_type=IDENTITY_CARD&cert_name=" + name + "&cert_no=" + idNumber))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// FaceFinish asks WeChat for the result of verifyID and raises the level to 4
+// when verified. Errors: ErrVerifyUnknown (unknown, expired, another user's),
+// ErrFaceUnfinished (the phone step is not done; try again),
+// ErrRealnameMismatch (face or identity failed; the verification is spent),
+// ErrUpstream, ErrUpstreamBusy, account.ErrRealnameTaken,
+// account.ErrIdentityLocked.
+func (r *Realname) FaceFinish(ctx context.Context, userID, verifyID string) (account.User, error) {
+	if verifyID == "" || len(verifyID) > 256 {
+		return account.User{}, ErrVerifyUnknown
+	}
+	raw, err := r.rdb.Get(ctx, r.faceKey(verifyID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return account.User{}, ErrVerifyUnknown
+	}
+	if err != nil {
+		return account.User{}, fmt.Errorf("read face verification: %w", err)
+	}
+	var p pendingFace
+	if err := json.Unmarshal(raw, &p); err != nil || p.UserID != userID {
+		return account.User{}, ErrVerifyUnknown
+	}
+	plain, err := r.sealer.Decrypt(p.Sealed)
+	if err != nil {
+		return account.User{}, ErrVerifyUnknown
+	}
+	var id account.Identity
+	if err := json.Unmarshal([]byte(plain), &id); err != nil {
+		return account.User{}, ErrVerifyUnknown
+	}
+	u, err := r.accounts.Get(ctx, userID)
+	if err != nil {
+		return account.User{}, err
+	}
+	ret, err := r.wechat.FaceQuery(ctx, u.MiniOpenID, verifyID, p.OutSeqNo, CertHash(id.Name, id.IDNumber))
+	if err != nil {
+		return account.User{}, err
+	}
+	switch {
+	case ret == 10000:
+		r.rdb.Del(ctx, r.faceKey(verifyID))
+		return r.accounts.RaiseLevel(ctx, userID, id, 4)
+	case ret >= 90000:
+		return account.User{}, ErrFaceUnfinished
+	default:
+		r.rdb.Del(ctx, r.faceKey(verifyID))
+		r.log.InfoContext(ctx, "face verification failed", "user_id", userID, "verify_ret", ret)
+		return account.User{}, ErrRealnameMismatch
+	}
+}

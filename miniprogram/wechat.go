@@ -1,0 +1,252 @@
+package miniprogram
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/silenceper/wechat/v2/credential"
+	"github.com/silenceper/wechat/v2/miniprogram"
+	miniconfig "github.com/silenceper/wechat/v2/miniprogram/config"
+	"github.com/silenceper/wechat/v2/miniprogram/subscribe"
+	"github.com/silenceper/wechat/v2/officialaccount"
+	offconfig "github.com/silenceper/wechat/v2/officialaccount/config"
+	"github.com/silenceper/wechat/v2/officialaccount/oauth"
+)
+
+// WeChatConfig names the apps Banshi acts as and where WeChat is.
+type WeChatConfig struct {
+	APIBase       string // e.g. https://api.weixin.qq.com or http://127.0.0.1:8080/sim/wechat
+	MiniAppID     string
+	MiniAppSecret string
+	OpenAppID     string // Open Platform mobile app (app login)
+	OpenAppSecret string
+	State         string // miniprogram_state for subscribe messages: developer|trial|formal
+}
+
+// WeChat is Banshi's client of the WeChat API. Calls that silenceper/wechat has
+// go through it (it must have been pointed at APIBase with ConfigureSDK); the
+// city-service calls it lacks go through http with the same timeout.
+type WeChat struct {
+	cfg    WeChatConfig
+	http   *http.Client
+	log    *slog.Logger
+	mini   *miniprogram.MiniProgram
+	oauth  *oauth.Oauth
+	tokens credential.AccessTokenContextHandle
+	cache  cache.Cache
+}
+
+// stableTokenKey is where silenceper's StableAccessToken caches the token.
+func stableTokenKey(appID string) string {
+	return credential.CacheKeyMiniProgramPrefix + "_stable_access_token_" + appID
+}
+
+// NewWeChat returns a client. Access tokens are the stable kind (several
+// replicas share one without invalidating each other) cached in tokenCache.
+func NewWeChat(cfg WeChatConfig, client *http.Client, tokenCache cache.Cache, log *slog.Logger) *WeChat {
+	mini := miniprogram.NewMiniProgram(&miniconfig.Config{AppID: cfg.MiniAppID, AppSecret: cfg.MiniAppSecret, Cache: tokenCache, UseStableAK: true})
+	tokens := credential.NewStableAccessToken(cfg.MiniAppID, cfg.MiniAppSecret, credential.CacheKeyMiniProgramPrefix, tokenCache)
+	mini.SetAccessTokenContextHandle(tokens)
+	oa := officialaccount.NewOfficialAccount(&offconfig.Config{AppID: cfg.OpenAppID, AppSecret: cfg.OpenAppSecret, Cache: tokenCache})
+	return &WeChat{cfg: cfg, http: client, log: log, mini: mini, oauth: oa.GetOauth(), tokens: tokens, cache: tokenCache}
+}
+
+// Identity of a WeChat user as a login code resolves it.
+type WeChatUser struct {
+	OpenID     string
+	UnionID    string
+	SessionKey string // mini-program only; never leaves the server
+}
+
+// upstream wraps a transport failure (network, timeout, non-200).
+func upstream(op string, err error) error {
+	return fmt.Errorf("%s: %w: %v", op, ErrUpstream, err)
+}
+
+// Code2Session resolves a mini-program login code. Errors: ErrCodeInvalid,
+// ErrUpstreamBusy, ErrUpstream, or a *WeChatError.
+func (w *WeChat) Code2Session(ctx context.Context, code string) (WeChatUser, error) {
+	res, err := w.mini.GetAuth().Code2SessionContext(ctx, code)
+	if res.ErrCode != 0 {
+		return WeChatUser{}, classify(int(res.ErrCode), res.ErrMsg)
+	}
+	if err != nil {
+		return WeChatUser{}, upstream("jscode2session", err)
+	}
+	if res.OpenID == "" {
+		return WeChatUser{}, upstream("jscode2session", errors.New("answer without openid"))
+	}
+	return WeChatUser{OpenID: res.OpenID, UnionID: res.UnionID, SessionKey: res.SessionKey}, nil
+}
+
+// AppLogin resolves an Open Platform mobile-app OAuth code. Errors as Code2Session.
+func (w *WeChat) AppLogin(ctx context.Context, code string) (WeChatUser, error) {
+	res, err := w.oauth.GetUserAccessTokenContext(ctx, code)
+	if res.ErrCode != 0 {
+		return WeChatUser{}, classify(int(res.ErrCode), res.ErrMsg)
+	}
+	if err != nil {
+		return WeChatUser{}, upstream("oauth2/access_token", err)
+	}
+	if res.OpenID == "" {
+		return WeChatUser{}, upstream("oauth2/access_token", errors.New("answer without openid"))
+	}
+	return WeChatUser{OpenID: res.OpenID, UnionID: res.UnionID}, nil
+}
+
+// withToken runs call with the cached access token; on 40001/42001 it drops
+// the cached token and tries once more with a fresh one.
+func (w *WeChat) withToken(ctx context.Context, call func(token string) error) error {
+	for attempt := 0; ; attempt++ {
+		token, err := w.tokens.GetAccessTokenContext(ctx)
+		if err != nil {
+			return upstream("access token", err)
+		}
+		err = call(token)
+		if attempt == 0 && isTokenError(err) {
+			w.log.WarnContext(ctx, "wechat access token refused, refreshing", "err", err)
+			_ = cache.DeleteContext(ctx, w.cache, stableTokenKey(w.cfg.MiniAppID))
+			continue
+		}
+		return err
+	}
+}
+
+// postJSON posts body to a token-protected path and decodes the answer into
+// out, turning a non-zero errcode into an error.
+func (w *WeChat) postJSON(ctx context.Context, path, token string, body, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	u := w.cfg.APIBase + path + "?access_token=" + url.QueryEscape(token)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return upstream(path, redactToken(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return upstream(path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return upstream(path, fmt.Errorf("HTTP %d", resp.StatusCode))
+	}
+	var ce struct {
+		ErrCode int    `json:"errcode"`
+		ErrMsg  string `json:"errmsg"`
+	}
+	if err := json.Unmarshal(raw, &ce); err != nil {
+		return upstream(path, fmt.Errorf("bad JSON answer: %w", err))
+	}
+	if ce.ErrCode != 0 {
+		return classify(ce.ErrCode, ce.ErrMsg)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return upstream(path, fmt.Errorf("bad JSON answer: %w", err))
+		}
+	}
+	return nil
+}
+
+// redactToken keeps access tokens out of error messages (url.Error prints the URL).
+func redactToken(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if i := strings.Index(ue.URL, "?"); i >= 0 {
+			ue.URL = ue.URL[:i]
+		}
+	}
+	return err
+}
+
+// RealnameResult is WeChat's verdict on a name and ID number for an openid.
+type RealnameResult struct {
+	VerifyOpenID   string `json:"verify_openid"`
+	VerifyRealName string `json:"verify_real_name"`
+}
+
+// Match reports whether both the openid's real name and the name+ID pair match.
+func (r RealnameResult) Match() bool {
+	return r.VerifyOpenID == "V_OP_NM_MA" && r.VerifyRealName == "V_NM_ID_MA"
+}
+
+// CheckRealname calls checkrealnameinfo. Errors: ErrCodeInvalid (consent code),
+// ErrUpstream, ErrUpstreamBusy, *WeChatError.
+func (w *WeChat) CheckRealname(ctx context.Context, openID, name, idNumber, code string) (RealnameResult, error) {
+	var res RealnameResult
+	err := w.withToken(ctx, func(token string) error {
+		return w.postJSON(ctx, "/intp/realname/checkrealnameinfo", token, map[string]string{
+			"openid": openID, "real_name": name, "cred_id": idNumber, "cred_type": "1", "code": code,
+		}, &res)
+	})
+	return res, err
+}
+
+// FaceStart asks for a verify_id for a face verification of the given
+// identity. Errors: ErrUpstream, ErrUpstreamBusy, *WeChatError.
+func (w *WeChat) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber string) (string, error) {
+	var res struct {
+		VerifyID string `json:"verify_id"`
+	}
+	err := w.withToken(ctx, func(token string) error {
+		return w.postJSON(ctx, "/cityservice/face/identify/getverifyid", token, map[string]any{
+			"out_seq_no": outSeqNo, "openid": openID,
+			"cert_info": map[string]string{"cert_type": "IDENTITY_CARD", "cert_name": name, "cert_no": idNumber},
+		}, &res)
+	})
+	if err == nil && res.VerifyID == "" {
+		err = upstream("getverifyid", errors.New("answer without verify_id"))
+	}
+	return res.VerifyID, err
+}
+
+// FaceQuery asks for the result of a face verification; 10000 means verified.
+// Errors: ErrUpstream, ErrUpstreamBusy, *WeChatError.
+func (w *WeChat) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, certHash string) (int, error) {
+	var res struct {
+		VerifyRet int `json:"verify_ret"`
+	}
+	err := w.withToken(ctx, func(token string) error {
+		return w.postJSON(ctx, "/cityservice/face/identify/queryverifyinfo", token, map[string]string{
+			"verify_id": verifyID, "out_seq_no": outSeqNo, "cert_hash": certHash, "openid": openID,
+		}, &res)
+	})
+	return res.VerifyRet, err
+}
+
+// SendSubscribe sends a subscribe message through the SDK (which has no
+// context variant). Errors: *WeChatError (43101 no credit, 47003 bad data, ...),
+// ErrUpstream.
+func (w *WeChat) SendSubscribe(ctx context.Context, openID, templateID, page string, data map[string]string) error {
+	msg := &subscribe.Message{ToUser: openID, TemplateID: templateID, Page: page, MiniprogramState: w.cfg.State, Lang: "zh_CN",
+		Data: map[string]*subscribe.DataItem{}}
+	for k, v := range data {
+		msg.Data[k] = &subscribe.DataItem{Value: v}
+	}
+	return w.withToken(ctx, func(string) error {
+		err := w.mini.GetSubscribe().Send(msg)
+		if err == nil {
+			return nil
+		}
+		if code, msg, ok := commonError(err); ok {
+			return classify(code, msg)
+		}
+		return upstream("subscribe/send", redactToken(err))
+	})
+}
