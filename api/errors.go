@@ -34,14 +34,15 @@ func invalid(field, message string) *Error {
 }
 
 // errorMapping maps feature sentinel errors to HTTP answers: the one place
-// where features meet status codes.
+// where features meet status codes. The first match wins, so a more specific
+// error (one that wraps another) comes before the one it wraps.
 var errorMapping = []struct {
 	target error
 	answer Error
 }{
 	{session.ErrUnauthenticated, Error{Status: 401, Code: "unauthenticated", Message: "请先登录 (missing, expired or revoked token)"}},
-	{miniprogram.ErrCodeInvalid, Error{Status: 401, Code: "wechat_code_invalid", Message: "微信登录凭证无效或已使用 (login code invalid, expired or reused)"}},
 	{miniprogram.ErrConsentInvalid, Error{Status: 422, Code: "realname_code_invalid", Message: "实名授权码无效或已使用 (consent code invalid, expired or reused)"}},
+	{miniprogram.ErrCodeInvalid, Error{Status: 401, Code: "wechat_code_invalid", Message: "微信登录凭证无效或已使用 (login code invalid, expired or reused)"}},
 	{miniprogram.ErrUpstream, Error{Status: 503, Code: "upstream_unavailable", Message: "微信服务暂不可用，请稍后再试 (WeChat unavailable)", RetryAfter: 5}},
 	{miniprogram.ErrUpstreamBusy, Error{Status: 503, Code: "upstream_busy", Message: "微信服务繁忙，请稍后再试 (WeChat refused the call for now)", RetryAfter: 60}},
 	{miniprogram.ErrRealnameMismatch, Error{Status: 422, Code: "realname_mismatch", Message: "实名信息不一致 (real-name check failed)"}},

@@ -16,9 +16,6 @@ import (
 	"banshi/miniprogram"
 )
 
-// redisPrefix starts every key Banshi writes in Redis.
-const redisPrefix = "banshi:"
-
 // App is Banshi wired: the stores, the services and the HTTP server.
 type App struct {
 	Mongo     *platform.Mongo
@@ -53,6 +50,7 @@ func build(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, er
 
 func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	log := a.log
+	redisPrefix := cfg.RedisPrefix
 	clock := platform.SystemClock{}
 	piiKey, err := cfg.PIIKey.Key32()
 	if err != nil {

@@ -34,6 +34,7 @@ type Config struct {
 	MongoURI      Secret        // MONGODB_URI; empty means embedded FerretDB
 	MongoDatabase string        // MONGODB_DATABASE, default banshi
 	RedisURL      Secret        // REDIS_URL; empty means embedded miniredis
+	RedisPrefix   string        // BANSHI_REDIS_PREFIX: starts every Redis key, default "banshi:"
 	Sim           bool          // BANSHI_SIM: mount the simulators (default on in development)
 	WeChatAPIBase string        // BANSHI_WECHAT_API_BASE; empty means the in-process simulator
 	PublicURL     string        // BANSHI_PUBLIC_URL: how clients reach us; default http://127.0.0.1<addr>
@@ -114,6 +115,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MongoURI:      Secret(str("MONGODB_URI", "")),
 		MongoDatabase: str("MONGODB_DATABASE", "banshi"),
 		RedisURL:      Secret(str("REDIS_URL", "")),
+		RedisPrefix:   str("BANSHI_REDIS_PREFIX", "banshi:"),
 		WeChatAPIBase: strings.TrimRight(str("BANSHI_WECHAT_API_BASE", ""), "/"),
 		PublicURL:     strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
 		PIIKey:        Secret(str("BANSHI_PII_KEY", "")),
@@ -212,7 +214,7 @@ func (c Config) Printable() []any {
 	return []any{
 		"env", c.Env, "addr", c.Addr, "data_dir", c.DataDir,
 		"mongodb_uri", c.MongoURI.String(), "mongodb_database", c.MongoDatabase,
-		"redis_url", c.RedisURL.String(), "sim", c.Sim, "wechat_api_base", c.WeChatAPIBase,
+		"redis_url", c.RedisURL.String(), "redis_prefix", c.RedisPrefix, "sim", c.Sim, "wechat_api_base", c.WeChatAPIBase,
 		"public_url", c.PublicURL, "pii_key", c.PIIKey.String(), "rate_login", c.RateLogin,
 		"rate_api", c.RateAPI, "session_idle", c.SessionIdle.String(), "session_max", c.SessionMax.String(),
 		"body_limit", c.BodyLimit, "seed_demo", c.SeedDemo, "mini_appid", c.MiniAppID, "app_appid", c.OpenAppID,

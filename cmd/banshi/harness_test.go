@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+
+	"banshi/internal/account"
+	"banshi/internal/platform"
+	"banshi/internal/platform/platformtest"
+)
+
+// stack is one Banshi wired exactly as main wires it, with the simulators on,
+// served by httptest. One per test binary: silenceper's URL rewriting is
+// process-wide, so every test shares this stack and keeps to its own users.
+type stack struct {
+	app *App
+	srv *httptest.Server
+	url string
+	cfg platform.Config
+}
+
+var (
+	stackOnce sync.Once
+	theStack  *stack
+	stackErr  error
+)
+
+const testRedisPrefix = "banshitest:"
+
+func testEnv(dataDir, publicURL string) map[string]string {
+	env := map[string]string{
+		"BANSHI_DATA_DIR":     dataDir,
+		"BANSHI_PUBLIC_URL":   publicURL,
+		"BANSHI_RATE_LOGIN":   "30",
+		"BANSHI_RATE_API":     "100",
+		"BANSHI_REDIS_PREFIX": testRedisPrefix + platformtest.RandomID() + ":",
+		"BANSHI_SEED_DEMO":    "true",
+	}
+	if url := os.Getenv("BANSHI_TEST_REDIS_URL"); url != "" {
+		env["REDIS_URL"] = url
+	}
+	if uri := os.Getenv("BANSHI_TEST_MONGODB_URI"); uri != "" {
+		env["MONGODB_URI"] = uri
+		env["MONGODB_DATABASE"] = "banshi_test_" + platformtest.RandomID()
+	}
+	return env
+}
+
+func getenv(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+func testLog() *slog.Logger { return platformtest.Logger() }
+
+// newStack builds the shared stack.
+func getStack(t *testing.T) *stack {
+	t.Helper()
+	stackOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "banshi-e2e-")
+		if err != nil {
+			stackErr = err
+			return
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			stackErr = err
+			return
+		}
+		env := testEnv(dir, "http://"+ln.Addr().String())
+		cfg, err := platform.LoadConfig(getenv(env))
+		if err != nil {
+			stackErr = err
+			return
+		}
+		if err := cfg.FillDevSecrets(); err != nil {
+			stackErr = err
+			return
+		}
+		app, err := build(context.Background(), cfg, testLog())
+		if err != nil {
+			stackErr = err
+			return
+		}
+		srv := httptest.NewUnstartedServer(app.HTTP.Handler())
+		srv.Listener.Close()
+		srv.Listener = ln
+		srv.Start()
+		theStack = &stack{app: app, srv: srv, url: srv.URL, cfg: cfg}
+	})
+	if stackErr != nil {
+		t.Fatalf("test stack: %v", stackErr)
+	}
+	return theStack
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theStack != nil {
+		cleanRedis(theStack)
+		theStack.srv.Close()
+		if theStack.app.Mongo.Embedded {
+			theStack.app.Close()
+		} else {
+			_ = theStack.app.Mongo.DB.Drop(context.Background())
+			theStack.app.Close()
+		}
+	}
+	os.Exit(code)
+}
+
+// cleanRedis deletes the keys of this run (never a FLUSH: the server may be shared).
+func cleanRedis(s *stack) {
+	ctx := context.Background()
+	c := s.app.Redis.Client
+	var keys []string
+	iter := c.Scan(ctx, 0, s.cfg.RedisPrefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	// redis_rate prefixes its own keys with "rate:".
+	iter = c.Scan(ctx, 0, "rate:"+s.cfg.RedisPrefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	for _, k := range keys {
+		c.Del(ctx, k)
+	}
+}
+
+// answer is a decoded HTTP answer.
+type answer struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    []byte
+}
+
+func (a answer) errCode() string {
+	e, _ := a.Body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (a answer) errField(k string) string {
+	e, _ := a.Body["error"].(map[string]any)
+	s, _ := e[k].(string)
+	return s
+}
+
+func (a answer) str(path ...string) string {
+	var v any = a.Body
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return fmt.Sprint(int64(x))
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// call sends a request; body may be a string (sent raw) or a value (JSON).
+func (s *stack) call(t *testing.T, method, path, token string, body any, hdr ...string) answer {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = bytes.NewBufferString(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		r = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, s.url+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &a.Body)
+	return a
+}
+
+func (s *stack) must(t *testing.T, want int, a answer) answer {
+	t.Helper()
+	if a.Status != want {
+		t.Fatalf("status %d, want %d: %s", a.Status, want, a.Raw)
+	}
+	return a
+}
+
+// person is a WeChat user registered in the simulator with a WeChat Pay identity.
+type person struct {
+	OpenID, UnionID, Name, IDNumber string
+}
+
+// newIDNumber returns a random valid ID number (Guangzhou, born 1990).
+func newIDNumber() string {
+	return account.WithCheckDigit(fmt.Sprintf("440106199%d%02d%02d%03d", rand.IntN(10), 1+rand.IntN(12), 1+rand.IntN(28), rand.IntN(1000)))
+}
+
+func (s *stack) newPerson(t *testing.T) person {
+	t.Helper()
+	p := person{Name: "张三", IDNumber: newIDNumber()}
+	a := s.must(t, 201, s.call(t, "POST", "/sim/wechat/users", "", map[string]string{"real_name": p.Name, "id_number": p.IDNumber}))
+	p.OpenID, p.UnionID = a.str("openid"), a.str("unionid")
+	return p
+}
+
+func (s *stack) code(t *testing.T, p person, kind string) string {
+	t.Helper()
+	return s.must(t, 200, s.call(t, "POST", "/sim/wechat/codes", "", map[string]string{"openid": p.OpenID, "kind": kind})).str("code")
+}
+
+// login logs p in through the mini-program and returns the token.
+func (s *stack) login(t *testing.T, p person) (string, answer) {
+	t.Helper()
+	a := s.must(t, 200, s.call(t, "POST", "/api/v1/auth/miniprogram/login", "", map[string]string{"code": s.code(t, p, "miniprogram")}))
+	return a.str("token"), a
+}
+
+// count returns the number of documents in a collection of the stack's database.
+func (s *stack) count(t *testing.T, coll string) int64 {
+	t.Helper()
+	n, err := s.app.Mongo.DB.Collection(coll).CountDocuments(context.Background(), map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
