@@ -2,6 +2,7 @@
 //
 //	banshi [serve]            serve the API (development: embedded stores, simulators, demo data)
 //	banshi sim --addr :9100   run the protocol simulators alone
+//	banshi loadtest           measure routes against a bare Echo + Redis GET (BENCHMARKS.md)
 //
 // Configuration comes from the environment; see README.md.
 package main
@@ -39,8 +40,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return serve(ctx, getenv, stdout, log)
 	case "sim":
 		return runSim(ctx, args, log)
+	case "loadtest":
+		return runLoadTest(ctx, args, stdout, log)
 	case "help":
-		fmt.Fprintln(stdout, "usage: banshi [serve] | banshi sim --addr :9100")
+		fmt.Fprintln(stdout, "usage: banshi [serve] | banshi sim --addr :9100 | banshi loadtest [--redis URL --duration 10s --concurrency 32]")
 		return nil
 	default:
 		return errors.New("unknown command " + cmd + " (want serve or sim)")

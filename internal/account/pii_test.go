@@ -1,0 +1,165 @@
+package account
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/hkdf"
+)
+
+func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+
+func newTestCipher(t testing.TB, b byte) *Cipher {
+	t.Helper()
+	c, err := NewCipher(testKey(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestNewCipherKeyLength(t *testing.T) {
+	for _, n := range []int{0, 16, 24, 31, 33, 64} {
+		if _, err := NewCipher(make([]byte, n)); err == nil {
+			t.Errorf("NewCipher(%d bytes) accepted", n)
+		}
+	}
+	if _, err := NewCipher(make([]byte, 32)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCipherRoundTrip(t *testing.T) {
+	c := newTestCipher(t, 1)
+	for _, p := range []string{"", "张三", "买买提·艾力", "11010519491231002X", strings.Repeat("长", 1000)} {
+		ct, err := c.Encrypt(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ct) != 12+len(p)+16 {
+			t.Errorf("len(Encrypt(%d bytes)) = %d", len(p), len(ct))
+		}
+		if p != "" && bytes.Contains(ct, []byte(p)) {
+			t.Errorf("ciphertext contains the plaintext")
+		}
+		got, err := c.Decrypt(ct)
+		if err != nil || got != p {
+			t.Fatalf("Decrypt = %q, %v; want %q", got, err, p)
+		}
+		ct2, _ := c.Encrypt(p)
+		if bytes.Equal(ct, ct2) {
+			t.Errorf("two encryptions of %q are equal (nonce reuse)", p)
+		}
+	}
+}
+
+func TestCipherDetectsTampering(t *testing.T) {
+	c := newTestCipher(t, 1)
+	ct, err := c.Encrypt("11010519491231002X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ct {
+		bad := bytes.Clone(ct)
+		bad[i] ^= 0x01
+		if got, err := c.Decrypt(bad); err == nil || got != "" {
+			t.Fatalf("flipped byte %d: Decrypt = %q, %v", i, got, err)
+		}
+	}
+	for _, n := range []int{0, 1, 12, 27, len(ct) - 1} {
+		if _, err := c.Decrypt(ct[:n]); err == nil {
+			t.Errorf("truncated to %d bytes: no error", n)
+		}
+	}
+	if _, err := c.Decrypt(append(bytes.Clone(ct), 0)); err == nil {
+		t.Error("extended ciphertext: no error")
+	}
+	if _, err := newTestCipher(t, 2).Decrypt(ct); err == nil {
+		t.Error("other key decrypted")
+	}
+}
+
+func TestBlindIndex(t *testing.T) {
+	c1, c1b, c2 := newTestCipher(t, 1), newTestCipher(t, 1), newTestCipher(t, 2)
+	a := c1.BlindIndex("id_number", "11010519491231002X")
+	if len(a) != 64 || strings.Trim(a, "0123456789abcdef") != "" {
+		t.Fatalf("BlindIndex = %q, want 64 lowercase hex", a)
+	}
+	if b := c1b.BlindIndex("id_number", "11010519491231002X"); a != b {
+		t.Error("not deterministic for one key")
+	}
+	if b := c2.BlindIndex("id_number", "11010519491231002X"); a == b {
+		t.Error("different keys give the same index")
+	}
+	if b := c1.BlindIndex("name", "11010519491231002X"); a == b {
+		t.Error("different kinds give the same index")
+	}
+	if b := c1.BlindIndex("id_number", "11010519491231002x"); a == b {
+		t.Error("different values give the same index")
+	}
+	// The separator keeps kind and value apart.
+	if c1.BlindIndex("ab", "c") == c1.BlindIndex("a", "bc") {
+		t.Error("kind/value boundary is ambiguous")
+	}
+}
+
+// TestKeyDerivationFormat pins the documented scheme so other implementations
+// (or a key rotation tool) can interoperate: HKDF-SHA256(master, no salt,
+// info) for both keys, nonce-prefixed AES-256-GCM, hex HMAC-SHA256 index.
+func TestKeyDerivationFormat(t *testing.T) {
+	master := testKey(7)
+	derive := func(info string) []byte {
+		k := make([]byte, 32)
+		if _, err := io.ReadFull(hkdf.New(sha256.New, master, nil, []byte(info)), k); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	encKey, idxKey := derive("banshi pii enc v1"), derive("banshi pii index v1")
+	if bytes.Equal(encKey, idxKey) || bytes.Equal(encKey, master) {
+		t.Fatal("derived keys not distinct")
+	}
+	c := newTestCipher(t, 7)
+
+	m := hmac.New(sha256.New, idxKey)
+	m.Write([]byte("id_number\x0011010519491231002X"))
+	if got, want := c.BlindIndex("id_number", "11010519491231002X"), hex.EncodeToString(m.Sum(nil)); got != want {
+		t.Fatalf("BlindIndex = %s, want %s", got, want)
+	}
+
+	ct, err := c.Encrypt("张三")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := aes.NewCipher(encKey)
+	gcm, _ := cipher.NewGCM(block)
+	plain, err := gcm.Open(nil, ct[:12], ct[12:], nil)
+	if err != nil || string(plain) != "张三" {
+		t.Fatalf("independent decryption = %q, %v", plain, err)
+	}
+}
+
+func TestIdentityPrintsMasked(t *testing.T) {
+	id := Identity{Name: "买买提·艾力", IDNumber: "11010519491231002X"}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "identity", id)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "identity", id)
+	out := fmt.Sprintf("%v %+v %#v %s", id, id, id, id) + buf.String()
+	for _, secret := range []string{"买买提·艾力", "11010519491231002X", "19491231"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("printed identity contains %q: %s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "1101**********002X") || !strings.Contains(out, "*买提·艾力") {
+		t.Fatalf("masked forms missing: %s", out)
+	}
+}

@@ -1,0 +1,22 @@
+// Package sim holds protocol simulators of the external systems Banshi talks to.
+//
+// The WeChat simulator (WeChat, built by NewWeChat) answers the WeChat server
+// API that Banshi reaches through silenceper/wechat: mini-program login
+// (jscode2session), Open Platform app login (sns/oauth2/access_token), access
+// tokens (cgi-bin/token and cgi-bin/stable_token), the real-name check
+// (checkrealnameinfo), face verification (getverifyid, queryverifyinfo) and
+// subscribe messages. Every protocol path lives under "/sim/wechat", so the
+// SDK's "https://api.weixin.qq.com" becomes "http://host:port/sim/wechat".
+// Protocol endpoints answer like WeChat: HTTP 200 with errcode and errmsg in
+// the JSON body.
+//
+// Control endpoints under the same prefix let a test or a demo act as the
+// user's phone: register a WeChat user, obtain login and consent codes,
+// complete a face verification, accept subscribe templates, and read the
+// messages a user received. They answer JSON with 4xx statuses and the body
+// {"error":{"code","message"}} on bad input.
+//
+// All state is in memory, guarded by a mutex, and time comes from an injected
+// platform.Clock, so tests can move time. Facts and conventions the simulator
+// follows are written in shared/reference/wechat.md.
+package sim

@@ -1,0 +1,127 @@
+package sim
+
+import (
+	"net/http"
+	"testing"
+)
+
+func TestFaceVerification(t *testing.T) {
+	const name, id = "王五", "440101198505051234"
+	tests := []struct {
+		name     string
+		certName string
+		certNo   string
+		outcome  string // "" leaves the phone step out
+		// query edits the queryverifyinfo body.
+		query   func(q map[string]string)
+		wantRet int
+	}{
+		{"success", name, id, outcomeSuccess, nil, verifyRetOK},
+		{"face mismatch", name, id, outcomeFail, nil, verifyRetFaceFailed},
+		{"someone else's identity", "赵六", "440101197001011111", outcomeSuccess, nil, verifyRetIDMismatch},
+		{"own name, other ID number", name, "440101197001011111", outcomeSuccess, nil, verifyRetIDMismatch},
+		{"phone step not done", name, id, "", nil, verifyRetNotFinished},
+		{"bad cert_hash", name, id, outcomeSuccess, func(q map[string]string) { q["cert_hash"] = CertHash(name, "440101197001011111") }, verifyRetBadParams},
+		{"other openid", name, id, outcomeSuccess, func(q map[string]string) { q["openid"] = "oother" }, verifyRetBadParams},
+		{"other out_seq_no", name, id, outcomeSuccess, func(q map[string]string) { q["out_seq_no"] = "seq-2" }, verifyRetBadParams},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			openID, _ := f.user(createUserRequest{RealName: name, IDNumber: id})
+			tok := f.token()
+			body := f.wxPost("/cityservice/face/identify/getverifyid", tok, map[string]any{
+				"out_seq_no": "seq-1",
+				"cert_info":  map[string]string{"cert_type": "IDENTITY_CARD", "cert_name": tc.certName, "cert_no": tc.certNo},
+				"openid":     openID,
+			})
+			verifyID, _ := body["verify_id"].(string)
+			if errcode(body) != 0 || verifyID == "" || body["expires_in"] != float64(3600) {
+				t.Fatalf("getverifyid: %v", body)
+			}
+			if tc.outcome != "" {
+				if status, body := f.do(http.MethodPost, "/face/"+verifyID+"/complete", map[string]string{"outcome": tc.outcome}); status != http.StatusNoContent {
+					t.Fatalf("complete: %d %v", status, body)
+				}
+			}
+			q := map[string]string{"verify_id": verifyID, "out_seq_no": "seq-1", "cert_hash": CertHash(tc.certName, tc.certNo), "openid": openID}
+			if tc.query != nil {
+				tc.query(q)
+			}
+			body = f.wxPost("/cityservice/face/identify/queryverifyinfo", tok, q)
+			if errcode(body) != 0 || body["verify_ret"] != float64(tc.wantRet) {
+				t.Fatalf("queryverifyinfo = %v, want verify_ret %d", body, tc.wantRet)
+			}
+		})
+	}
+}
+
+func TestCertHashConvention(t *testing.T) {
+	// base64(SHA-256("cert_type=IDENTITY_CARD&cert_name=A&cert_no=1")), computed independently.
+	if got, want := CertHash("A", "1"), "4EsFcqyga0zMQWwB+1ej1527EEv36lGrzaplqEnbTXM="; got != want {
+		t.Fatalf("CertHash = %s, want %s", got, want)
+	}
+}
+
+func TestFaceErrors(t *testing.T) {
+	f := newFixture(t)
+	openID, _ := f.user(createUserRequest{RealName: "王五", IDNumber: "440101198505051234"})
+	tok := f.token()
+	cert := map[string]string{"cert_type": "IDENTITY_CARD", "cert_name": "王五", "cert_no": "440101198505051234"}
+	for name, tc := range map[string]struct {
+		body map[string]any
+		want int
+	}{
+		"unknown openid":    {map[string]any{"out_seq_no": "s", "cert_info": cert, "openid": "ounknown"}, errInvalidOpenID},
+		"missing out_seq":   {map[string]any{"cert_info": cert, "openid": openID}, errDataFormat},
+		"missing cert_info": {map[string]any{"out_seq_no": "s", "openid": openID}, errDataFormat},
+		"missing openid":    {map[string]any{"out_seq_no": "s", "cert_info": cert}, errDataFormat},
+		"other cert_type":   {map[string]any{"out_seq_no": "s", "cert_info": map[string]string{"cert_type": "PASSPORT", "cert_name": "a", "cert_no": "b"}, "openid": openID}, errDataFormat},
+	} {
+		if got := errcode(f.wxPost("/cityservice/face/identify/getverifyid", tok, tc.body)); got != tc.want {
+			t.Errorf("getverifyid %s: errcode %d, want %d", name, got, tc.want)
+		}
+	}
+
+	body := f.wxPost("/cityservice/face/identify/getverifyid", tok, map[string]any{"out_seq_no": "s", "cert_info": cert, "openid": openID})
+	verifyID := body["verify_id"].(string)
+	for name, tc := range map[string]struct {
+		path       string
+		body       any
+		wantStatus int
+	}{
+		"unknown verify_id": {"/face/nope/complete", map[string]string{"outcome": outcomeSuccess}, http.StatusNotFound},
+		"bad outcome":       {"/face/" + verifyID + "/complete", map[string]string{"outcome": "maybe"}, http.StatusBadRequest},
+	} {
+		status, body := f.do(http.MethodPost, tc.path, tc.body)
+		if status != tc.wantStatus {
+			t.Errorf("complete %s: %d, want %d", name, status, tc.wantStatus)
+		}
+		if errBody, _ := body["error"].(map[string]any); errBody["code"] == nil || errBody["message"] == nil {
+			t.Errorf("complete %s: body %v lacks error.code/message", name, body)
+		}
+	}
+	if status, _ := f.do(http.MethodPost, "/face/"+verifyID+"/complete", map[string]string{"outcome": outcomeSuccess}); status != http.StatusNoContent {
+		t.Fatalf("complete: %d", status)
+	}
+	if status, _ := f.do(http.MethodPost, "/face/"+verifyID+"/complete", map[string]string{"outcome": outcomeFail}); status != http.StatusConflict {
+		t.Fatalf("second complete: %d, want 409", status)
+	}
+
+	query := map[string]string{"verify_id": verifyID, "out_seq_no": "s", "cert_hash": CertHash(cert["cert_name"], cert["cert_no"]), "openid": openID}
+	if got := f.wxPost("/cityservice/face/identify/queryverifyinfo", tok, query); got["verify_ret"] != float64(verifyRetOK) {
+		t.Fatalf("query: %v", got)
+	}
+	unknown := map[string]string{"verify_id": "nope", "out_seq_no": "s", "cert_hash": query["cert_hash"], "openid": openID}
+	if got := errcode(f.wxPost("/cityservice/face/identify/queryverifyinfo", tok, unknown)); got != errDataFormat {
+		t.Errorf("unknown verify_id: errcode %d, want %d", got, errDataFormat)
+	}
+	f.clock.Advance(verifyIDTTL)
+	tok = f.token()
+	if got := errcode(f.wxPost("/cityservice/face/identify/queryverifyinfo", tok, query)); got != errDataFormat {
+		t.Errorf("expired verify_id: errcode %d, want %d", got, errDataFormat)
+	}
+	if status, _ := f.do(http.MethodPost, "/face/"+verifyID+"/complete", map[string]string{"outcome": outcomeSuccess}); status != http.StatusNotFound {
+		t.Errorf("complete expired: %d, want 404", status)
+	}
+}

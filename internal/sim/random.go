@@ -1,0 +1,45 @@
+package sim
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// randomURLSafe returns n random characters from the URL-safe base64 alphabet.
+func randomURLSafe(n int) string {
+	b := make([]byte, (n*3+3)/4)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}
+
+// randomBase64 returns the standard base64 form of n random bytes.
+func randomBase64(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// newRID returns a request id shaped like WeChat's ("5f2b1b5e-2c9f0d1e-3a7f6b2c").
+func newRID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:16] + "-" + h[16:24]
+}
+
+// appOpenID derives the stable openid a user has in the Open Platform app appid.
+// WeChat gives each user one openid per appid; deriving it keeps it stable
+// without storing it.
+func appOpenID(miniOpenID, appid string) string {
+	sum := sha256.Sum256([]byte("sim-app-openid\x00" + appid + "\x00" + miniOpenID))
+	return "o" + base64.RawURLEncoding.EncodeToString(sum[:])[:27]
+}
+
+// CertHash is the cert_hash that queryverifyinfo expects for an identity
+// (our convention): base64(SHA-256("cert_type=IDENTITY_CARD&cert_name=<name>&cert_no=<id>")).
+func CertHash(certName, certNo string) string {
+	sum := sha256.Sum256([]byte("cert_type=IDENTITY_CARD&cert_name=" + certName + "&cert_no=" + certNo))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
