@@ -1,9 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"banshi/internal/session"
 )
 
 // SectionSource fills one section of the citizen page (appointments,
@@ -22,7 +25,13 @@ type meResponse struct {
 // feature that fills them is there.
 var sectionNames = []string{"favorites", "appointments", "applications", "bills", "messages"}
 
+// me answers the citizen's page. The rendering is cached with the session
+// (one Redis round trip serves it) and dropped by PageChanged whenever
+// something on the page changes; a cached view is at most 30 s old.
 func (s *Server) me(c echo.Context) error {
+	if sess, ok := c.Get(ctxSession).(session.Session); ok && sess.View != nil {
+		return c.JSONBlob(http.StatusOK, sess.View)
+	}
 	ctx := c.Request().Context()
 	uid := userID(c)
 	u, err := s.deps.Users.Get(ctx, uid)
@@ -45,7 +54,24 @@ func (s *Server) me(c echo.Context) error {
 		}
 		sections[src.Name()] = v
 	}
-	return c.JSON(http.StatusOK, meResponse{User: viewUser(u), Sections: sections})
+	view, err := json.Marshal(meResponse{User: viewUser(u), Sections: sections})
+	if err != nil {
+		return err
+	}
+	token, _ := c.Get(ctxToken).(string)
+	if err := s.deps.Sessions.SetView(ctx, token, view); err != nil {
+		s.log.WarnContext(ctx, "cache page view", "err", err)
+	}
+	return c.JSONBlob(http.StatusOK, view)
+}
+
+// PageChanged forgets the cached page views of userID. Every handler that
+// changes what the citizen page shows calls it after the change.
+func (s *Server) PageChanged(c echo.Context, userID string) {
+	ctx := c.Request().Context()
+	if err := s.deps.Sessions.DropViews(ctx, userID); err != nil {
+		s.log.WarnContext(ctx, "drop page views", "err", err, "user_id", userID)
+	}
 }
 
 type favoritesRequest struct {
@@ -61,5 +87,6 @@ func (s *Server) putFavorites(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.PageChanged(c, userID(c))
 	return c.JSON(http.StatusOK, map[string][]string{"service_codes": p.Favorites})
 }

@@ -33,6 +33,7 @@ func (s *Server) realnameDeclare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.PageChanged(c, u.ID)
 	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
 }
 
@@ -48,6 +49,7 @@ func (s *Server) realnameCheck(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.PageChanged(c, u.ID)
 	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
 }
 
@@ -78,5 +80,6 @@ func (s *Server) faceFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.PageChanged(c, u.ID)
 	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
 }

@@ -37,9 +37,12 @@ type RealnameService interface {
 	FaceFinish(ctx context.Context, userID, verifyID string) (account.User, error)
 }
 
-// SessionResolver turns a bearer token into a session.
+// SessionResolver turns a bearer token into a session and keeps the cached
+// rendering of the user's page with it.
 type SessionResolver interface {
 	Touch(ctx context.Context, token string) (session.Session, error)
+	SetView(ctx context.Context, token string, view []byte) error
+	DropViews(ctx context.Context, userID string) error
 }
 
 // Users reads citizens.

@@ -26,6 +26,9 @@ type Session struct {
 	Channel   string
 	CreatedAt time.Time
 	ExpiresAt time.Time // when the session ends if unused (idle expiry, capped)
+	// View is the cached rendering of the user's page kept with the session
+	// (see SetView), nil when absent or older than Config.ViewTTL.
+	View []byte
 }
 
 // Config sets the store's lifetimes and keys.
@@ -34,6 +37,9 @@ type Config struct {
 	Secret []byte        // HMAC key for token digests
 	Idle   time.Duration // sliding idle expiry
 	Max    time.Duration // absolute cap from creation
+	// ViewTTL bounds how old a cached page view may be (default 30 s): the
+	// longest a missed invalidation can show stale data.
+	ViewTTL time.Duration
 }
 
 // Store keeps sessions in Redis.
@@ -81,10 +87,11 @@ func (s *Store) Create(ctx context.Context, userID, channel string) (string, Ses
 }
 
 // touchScript reads a session and slides its expiry in one round trip:
-// KEYS[1] session key; ARGV[1] now (ms), ARGV[2] idle (ms), ARGV[3] max (ms).
-// Returns {uid, channel, created} or nil when absent or past the cap.
+// KEYS[1] session key; ARGV[1] now (ms), ARGV[2] idle (ms), ARGV[3] max (ms),
+// ARGV[4] view TTL (ms). Returns {uid, channel, created, ttl, view} (view ""
+// when absent or stale) or nil when absent or past the cap.
 var touchScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'uid', 'ch', 'created')
+local v = redis.call('HMGET', KEYS[1], 'uid', 'ch', 'created', 'view', 'view_at')
 if not v[1] then return nil end
 local now = tonumber(ARGV[1])
 local left = tonumber(v[3]) + tonumber(ARGV[3]) - now
@@ -92,8 +99,53 @@ if left <= 0 then redis.call('DEL', KEYS[1]) return nil end
 local ttl = tonumber(ARGV[2])
 if left < ttl then ttl = left end
 redis.call('PEXPIRE', KEYS[1], ttl)
-return {v[1], v[2], v[3], tostring(ttl)}
+local view = ''
+if v[4] and v[5] and now - tonumber(v[5]) < tonumber(ARGV[4]) then view = v[4] end
+return {v[1], v[2], v[3], tostring(ttl), view}
 `)
+
+// setViewScript stores a view only while the session exists (HSET alone
+// would resurrect a revoked session without expiry). KEYS[1] session key;
+// ARGV[1] view, ARGV[2] now (ms).
+var setViewScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'view', ARGV[1], 'view_at', ARGV[2])
+return 1
+`)
+
+func (s *Store) viewTTL() time.Duration {
+	if s.cfg.ViewTTL > 0 {
+		return s.cfg.ViewTTL
+	}
+	return 30 * time.Second
+}
+
+// SetView caches a rendering of the user's page with the session of token,
+// so the next Touch returns it without another store read. A revoked or
+// expired session is left alone. Errors are Redis failures.
+func (s *Store) SetView(ctx context.Context, token string, view []byte) error {
+	err := setViewScript.Run(ctx, s.rdb, []string{s.key(s.digest(token))}, view, s.clock.Now().UnixMilli()).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("session set view: %w", err)
+	}
+	return nil
+}
+
+// DropViews forgets the cached page views of every session of userID; call it
+// whenever something shown on the user's page changes. Errors are Redis
+// failures.
+func (s *Store) DropViews(ctx context.Context, userID string) error {
+	ds, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
+	if err != nil {
+		return fmt.Errorf("session drop views: %w", err)
+	}
+	for _, d := range ds {
+		if err := s.rdb.HDel(ctx, s.key(d), "view", "view_at").Err(); err != nil {
+			return fmt.Errorf("session drop views: %w", err)
+		}
+	}
+	return nil
+}
 
 // Touch resolves token to its session and slides the idle expiry.
 // It returns ErrUnauthenticated for an empty, unknown, expired or revoked
@@ -104,24 +156,28 @@ func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 	}
 	now := s.clock.Now()
 	res, err := touchScript.Run(ctx, s.rdb, []string{s.key(s.digest(token))},
-		now.UnixMilli(), s.cfg.Idle.Milliseconds(), s.cfg.Max.Milliseconds()).Slice()
+		now.UnixMilli(), s.cfg.Idle.Milliseconds(), s.cfg.Max.Milliseconds(), s.viewTTL().Milliseconds()).Slice()
 	if errors.Is(err, redis.Nil) {
 		return Session{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("session touch: %w", err)
 	}
-	if len(res) != 4 {
+	if len(res) != 5 {
 		return Session{}, ErrUnauthenticated
 	}
 	uid, _ := res[0].(string)
 	ch, _ := res[1].(string)
 	created, _ := strconv.ParseInt(fmt.Sprint(res[2]), 10, 64)
 	ttl, _ := strconv.ParseInt(fmt.Sprint(res[3]), 10, 64)
-	return Session{
+	sess := Session{
 		UserID: uid, Channel: ch, CreatedAt: time.UnixMilli(created).UTC(),
 		ExpiresAt: now.Add(time.Duration(ttl) * time.Millisecond),
-	}, nil
+	}
+	if v, _ := res[4].(string); v != "" {
+		sess.View = []byte(v)
+	}
+	return sess, nil
 }
 
 // Revoke ends the session of token. Unknown tokens are not an error.

@@ -103,3 +103,43 @@ func TestRevokeAll(t *testing.T) {
 		t.Errorf("other user's session lost: %v", err)
 	}
 }
+
+func TestViewCache(t *testing.T) {
+	ctx := context.Background()
+	s, clock := newStore(t)
+	tok, _, _ := s.Create(ctx, "u1", "app")
+	other, _, _ := s.Create(ctx, "u1", "miniprogram")
+	if got, _ := s.Touch(ctx, tok); got.View != nil {
+		t.Fatalf("fresh session has a view: %q", got.View)
+	}
+	for _, tk := range []string{tok, other} {
+		if err := s.SetView(ctx, tk, []byte(`{"v":1}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := s.Touch(ctx, tok); string(got.View) != `{"v":1}` {
+		t.Fatalf("view = %q", got.View)
+	}
+	// Stale after the view TTL.
+	clock.Advance(31 * time.Second)
+	if got, _ := s.Touch(ctx, tok); got.View != nil {
+		t.Fatalf("stale view returned: %q", got.View)
+	}
+	// Dropped for every session of the user.
+	s.SetView(ctx, tok, []byte(`{"v":2}`))
+	s.SetView(ctx, other, []byte(`{"v":2}`))
+	if err := s.DropViews(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tk := range []string{tok, other} {
+		if got, _ := s.Touch(ctx, tk); got.View != nil {
+			t.Fatalf("view survived DropViews: %q", got.View)
+		}
+	}
+	// A revoked session is not resurrected by SetView.
+	s.Revoke(ctx, tok)
+	s.SetView(ctx, tok, []byte(`{"v":3}`))
+	if _, err := s.Touch(ctx, tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("revoked session came back: %v", err)
+	}
+}
