@@ -58,6 +58,7 @@ func (s *Server) me(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	view = append(view, '\n')
 	token, _ := c.Get(ctxToken).(string)
 	if err := s.deps.Sessions.SetView(ctx, token, view); err != nil {
 		s.log.WarnContext(ctx, "cache page view", "err", err)

@@ -1,0 +1,99 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"banshi/internal/platform/platformtest"
+)
+
+type fakePinger struct{ err error }
+
+func (f fakePinger) Ping(context.Context) error { return f.err }
+
+var _ Pinger = fakePinger{}
+
+func TestReadyz(t *testing.T) {
+	down := errors.New("down")
+	cases := []struct {
+		name         string
+		mongo, redis error
+		status       int
+	}{
+		{"both up", nil, nil, 200},
+		{"mongodb down", down, nil, 503},
+		{"redis down", nil, down, 503},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rdb, prefix := platformtest.Redis(t)
+			s := New(Deps{Log: platformtest.Logger(), Redis: rdb, RedisPrefix: prefix, Mongo: fakePinger{tc.mongo}, RedisPing: fakePinger{tc.redis}})
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+		})
+	}
+}
+
+// TestPanicBecomes500 proves a panicking handler answers the error body and
+// the server lives on.
+func TestPanicBecomes500(t *testing.T) {
+	rdb, prefix := platformtest.Redis(t)
+	s := New(Deps{Log: platformtest.Logger(), Redis: rdb, RedisPrefix: prefix, Features: []Feature{panicFeature{}}})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/boom", nil))
+	if rec.Code != 500 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var body map[string]map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["error"]["code"] != "internal" {
+		t.Fatalf("body %s", rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "secret detail") {
+		t.Fatal("internal detail leaked")
+	}
+}
+
+type panicFeature struct{}
+
+func (panicFeature) Register(r Router) {
+	r.Public.GET("/boom", func(echo.Context) error { panic("secret detail") })
+}
+
+func TestBindJSONErrors(t *testing.T) {
+	cases := []struct {
+		body, field string
+	}{
+		{`{"code":`, "body"},
+		{`{"code":1}`, "code"},
+		{`{"code":"a"} {"code":"b"}`, "body"},
+		{`{"nope":"a"}`, "nope"},
+		{``, "body"},
+		{`null`, ""},
+	}
+	for _, tc := range cases {
+		e := echo.New()
+		c := e.NewContext(httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body)), httptest.NewRecorder())
+		var dst loginRequest
+		err := bindJSON(c, &dst)
+		if tc.field == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tc.body, err)
+			}
+			continue
+		}
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Status != 400 || ae.Field != tc.field {
+			t.Errorf("%q: got %v, want 400 on %s", tc.body, err, tc.field)
+		}
+	}
+}
