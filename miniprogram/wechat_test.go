@@ -1,0 +1,184 @@
+package miniprogram
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"banshi/internal/platform"
+	"banshi/internal/platform/platformtest"
+	"banshi/internal/sim"
+)
+
+// One simulator per test binary: the SDK's URL rewriting is process-wide.
+var (
+	testSim    *sim.WeChat
+	testSimURL string
+)
+
+func TestMain(m *testing.M) {
+	testSim = sim.NewWeChat(sim.WeChatOptions{Clock: platform.SystemClock{}})
+	testSim.AddMiniApp("wxmini", "minisecret")
+	testSim.AddOpenApp("wxopen", "opensecret")
+	srv := httptest.NewServer(testSim.Handler())
+	testSimURL = srv.URL + "/sim/wechat"
+	ConfigureSDK(testSimURL, NewHTTPClient(2*time.Second))
+	code := m.Run()
+	srv.Close()
+	os.Exit(code)
+}
+
+func newClient(t *testing.T) *WeChat {
+	rdb, prefix := platformtest.Redis(t)
+	return NewWeChat(WeChatConfig{APIBase: testSimURL, MiniAppID: "wxmini", MiniAppSecret: "minisecret", OpenAppID: "wxopen", OpenAppSecret: "opensecret", State: "formal"},
+		NewHTTPClient(2*time.Second), NewRedisCache(rdb, prefix), platformtest.Logger())
+}
+
+// simUser registers a user with an identity through the control API.
+func simUser(t *testing.T, name, id string) string {
+	t.Helper()
+	h := testSim.Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/sim/wechat/users", jsonBody(`{"real_name":"`+name+`","id_number":"`+id+`"}`)))
+	if rec.Code != 201 {
+		t.Fatalf("sim user: %d %s", rec.Code, rec.Body)
+	}
+	return field(t, rec.Body.Bytes(), "openid")
+}
+
+func simCode(t *testing.T, path, body string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	testSim.Handler().ServeHTTP(rec, httptest.NewRequest("POST", path, jsonBody(body)))
+	if rec.Code != 200 {
+		t.Fatalf("sim %s: %d %s", path, rec.Code, rec.Body)
+	}
+	return field(t, rec.Body.Bytes(), "code")
+}
+
+func TestCode2SessionAndErrors(t *testing.T) {
+	ctx := context.Background()
+	w := newClient(t)
+	openid := simUser(t, "张三", "11010519491231002X")
+	code := simCode(t, "/sim/wechat/codes", `{"openid":"`+openid+`","kind":"miniprogram"}`)
+	u, err := w.Code2Session(ctx, code)
+	if err != nil || u.OpenID != openid || u.UnionID == "" || u.SessionKey == "" {
+		t.Fatalf("Code2Session = %+v, %v", u, err)
+	}
+	if _, err := w.Code2Session(ctx, code); !errors.Is(err, ErrCodeInvalid) {
+		t.Fatalf("reused code: %v", err)
+	}
+	testSim.SetDown(502)
+	_, err = w.Code2Session(ctx, "whatever")
+	testSim.SetDown(0)
+	if !errors.Is(err, ErrUpstream) {
+		t.Fatalf("WeChat down: %v", err)
+	}
+}
+
+func TestAppLogin(t *testing.T) {
+	w := newClient(t)
+	openid := simUser(t, "张三", "11010519491231002X")
+	code := simCode(t, "/sim/wechat/codes", `{"openid":"`+openid+`","kind":"app"}`)
+	u, err := w.AppLogin(context.Background(), code)
+	if err != nil || u.OpenID == "" || u.OpenID == openid || u.UnionID == "" {
+		t.Fatalf("AppLogin = %+v, %v", u, err)
+	}
+}
+
+// TestTokenRefreshedOnceOnExpiry proves a 42001 drops the cached token and
+// the call succeeds with a fresh one.
+func TestTokenRefreshedOnceOnExpiry(t *testing.T) {
+	ctx := context.Background()
+	w := newClient(t)
+	openid := simUser(t, "李四", "11010519491231002X")
+	rc := simCode(t, "/sim/wechat/realname-codes", `{"openid":"`+openid+`"}`)
+	if _, err := w.CheckRealname(ctx, openid, "李四", "11010519491231002X", rc); err != nil {
+		t.Fatal(err)
+	}
+	before := testSim.Calls("/cgi-bin/stable_token")
+	testSim.ExpireAccessTokens()
+	rc = simCode(t, "/sim/wechat/realname-codes", `{"openid":"`+openid+`"}`)
+	res, err := w.CheckRealname(ctx, openid, "李四", "11010519491231002X", rc)
+	if err != nil || !res.Match() {
+		t.Fatalf("after expiry: %+v, %v", res, err)
+	}
+	if got := testSim.Calls("/cgi-bin/stable_token") - before; got != 1 {
+		t.Fatalf("%d token fetches after expiry, want 1", got)
+	}
+}
+
+func TestRealnameMismatchAndConsentCode(t *testing.T) {
+	ctx := context.Background()
+	w := newClient(t)
+	openid := simUser(t, "王五", "11010519491231002X")
+	rc := simCode(t, "/sim/wechat/realname-codes", `{"openid":"`+openid+`"}`)
+	res, err := w.CheckRealname(ctx, openid, "赵六", "11010519491231002X", rc)
+	if err != nil || res.Match() {
+		t.Fatalf("mismatch = %+v, %v", res, err)
+	}
+	if _, err := w.CheckRealname(ctx, openid, "王五", "11010519491231002X", rc); !errors.Is(err, ErrCodeInvalid) {
+		t.Fatalf("reused consent code: %v", err)
+	}
+}
+
+// TestRetryOnlyWhatNeverLeft: a refused connection is retried; an answer is not.
+func TestRetryOnlyWhatNeverLeft(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: every dial is refused
+	var hits atomic.Int32
+	c := NewHTTPClient(time.Second)
+	c.Transport.(*retryTransport).base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		hits.Add(1)
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	if _, err := c.Get("http://" + addr + "/x"); err == nil {
+		t.Fatal("no error from a closed port")
+	}
+	if hits.Load() != 3 {
+		t.Fatalf("%d attempts, want 3", hits.Load())
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); w.WriteHeader(500) }))
+	defer srv.Close()
+	hits.Store(0)
+	c = NewHTTPClient(time.Second)
+	resp, err := c.Get(srv.URL)
+	if err != nil || resp.StatusCode != 500 || hits.Load() != 1 {
+		t.Fatalf("a 500 must not be retried: %v %d hits", err, hits.Load())
+	}
+	resp.Body.Close()
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestRedisCache(t *testing.T) {
+	rdb, prefix := platformtest.Redis(t)
+	c := NewRedisCache(rdb, prefix)
+	if c.Get("k") != nil || c.IsExist("k") {
+		t.Fatal("empty cache has k")
+	}
+	if err := c.Set("k", "v", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if c.Get("k") != "v" || !c.IsExist("k") {
+		t.Fatal("k not stored")
+	}
+	if err := c.Set("k", "v", 0); err == nil {
+		t.Fatal("zero timeout accepted")
+	}
+	if err := c.Delete("k"); err != nil || c.IsExist("k") {
+		t.Fatal("k not deleted")
+	}
+}
