@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"banshi/api"
+	"banshi/appointments"
 	"banshi/internal/account"
 	"banshi/internal/pages"
 	"banshi/internal/platform"
 	"banshi/internal/session"
 	"banshi/internal/sim"
 	"banshi/miniprogram"
+	"banshi/notify"
 )
 
 // App is Banshi wired: the stores, the services and the HTTP server.
@@ -85,6 +87,33 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		OpenAppID: cfg.OpenAppID, OpenAppSecret: string(cfg.OpenAppSecret), State: cfg.TemplateStatus,
 	}, httpClient, miniprogram.NewRedisCache(a.Redis.Client, redisPrefix+"wx:"), log.With("component", "wechat"))
 
+	inbox := notify.NewInbox(a.Mongo.DB, clock)
+	if err := inbox.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("inbox indexes: %w", err)
+	}
+	checkinKey, err := hexKey(string(cfg.CheckinKey))
+	if err != nil {
+		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)
+	}
+	booking, err := appointments.NewService(appointments.Deps{
+		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix + "appt:", Clock: clock,
+		Log: log.With("component", "appointments"), Notifier: inbox, People: peopleDirectory{accounts},
+		CheckinKey: checkinKey,
+	})
+	if err != nil {
+		return err
+	}
+	if err := booking.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("appointment indexes: %w", err)
+	}
+	if cfg.SeedDemo {
+		if err := booking.SeedDemo(ctx); err != nil {
+			return fmt.Errorf("seed demo appointments data: %w", err)
+		}
+	}
+	a.tasks = append(a.tasks, func(ctx context.Context) { booking.RunSweeper(ctx, time.Minute) })
+	apptRoutes := api.AppointmentRoutes{Booking: booking, Users: accounts}
+
 	deps := api.Deps{
 		Log:         log,
 		Limits:      api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI},
@@ -97,6 +126,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Sessions:    sessions,
 		Users:       accounts,
 		Pages:       pageStore,
+		Features:    []api.Feature{apptRoutes},
+		Sections:    []api.SectionSource{apptRoutes, api.MessagesSection{Inbox: inbox}},
 	}
 	if a.WeChatSim != nil {
 		deps.Sim = a.WeChatSim.Handler()

@@ -1,0 +1,173 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"banshi/appointments"
+)
+
+// Booking is what the appointment routes need of the booking engine.
+type Booking interface {
+	ListHalls(ctx context.Context) ([]appointments.Hall, error)
+	GetHall(ctx context.Context, hallID string) (appointments.Hall, error)
+	ListDepartments(ctx context.Context, hallID string) ([]appointments.Department, error)
+	ListServices(ctx context.Context, hallID, departmentID, q string) ([]appointments.ServiceItem, error)
+	GetService(ctx context.Context, serviceID string) (appointments.ServiceItem, error)
+	Availability(ctx context.Context, hallID, serviceID string) (appointments.Availability, error)
+	DaySlots(ctx context.Context, hallID, serviceID, date string) (appointments.DaySlots, error)
+	Book(ctx context.Context, who appointments.Citizen, req appointments.BookRequest, idempotencyKey string) (appointments.Appointment, error)
+	ListMine(ctx context.Context, userID string, upcoming bool, limit int) ([]appointments.Appointment, error)
+	Get(ctx context.Context, userID, appointmentID string) (appointments.Appointment, error)
+	Cancel(ctx context.Context, userID, appointmentID string) (appointments.Appointment, error)
+}
+
+var _ Booking = (*appointments.Service)(nil)
+
+// AppointmentRoutes is the citizen side of hall appointment booking: the
+// catalog and availability (public: citizens browse before logging in) and
+// booking (authenticated).
+type AppointmentRoutes struct {
+	Booking Booking
+	Users   Users // the caller's real-name level is read fresh, never from a cache
+}
+
+// Register adds the routes.
+func (a AppointmentRoutes) Register(r Router) {
+	r.Public.GET("/halls", a.halls)
+	r.Public.GET("/halls/:hall_id/departments", a.departments)
+	r.Public.GET("/halls/:hall_id/services", a.services)
+	r.Public.GET("/halls/:hall_id/availability", a.availability)
+	r.Public.GET("/services/:service_id", a.service)
+	r.Citizen(http.MethodPost, "/appointments", a.book(r.Server()))
+	r.Citizen(http.MethodGet, "/me/appointments", a.mine)
+	r.Citizen(http.MethodGet, "/appointments/:id", a.get)
+	r.Citizen(http.MethodPost, "/appointments/:id/cancel", a.cancel(r.Server()))
+}
+
+// Name and Section fill the citizen page's "appointments" section with the
+// upcoming bookings.
+func (a AppointmentRoutes) Name() string { return "appointments" }
+
+// Section returns the citizen's upcoming appointments.
+func (a AppointmentRoutes) Section(c echo.Context, userID string) (any, error) {
+	return a.Booking.ListMine(c.Request().Context(), userID, true, 20)
+}
+
+func (a AppointmentRoutes) halls(c echo.Context) error {
+	hs, err := a.Booking.ListHalls(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"halls": hs})
+}
+
+func (a AppointmentRoutes) departments(c echo.Context) error {
+	ds, err := a.Booking.ListDepartments(c.Request().Context(), c.Param("hall_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"departments": ds})
+}
+
+func (a AppointmentRoutes) services(c echo.Context) error {
+	q := c.QueryParam("q")
+	if len([]rune(q)) > 50 {
+		return invalid("q", "搜索词过长 (at most 50 characters)")
+	}
+	ss, err := a.Booking.ListServices(c.Request().Context(), c.Param("hall_id"), c.QueryParam("department_id"), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"services": ss})
+}
+
+func (a AppointmentRoutes) service(c echo.Context) error {
+	s, err := a.Booking.GetService(c.Request().Context(), c.Param("service_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s)
+}
+
+func (a AppointmentRoutes) availability(c echo.Context) error {
+	ctx := c.Request().Context()
+	serviceID := c.QueryParam("service_id")
+	if err := required("service_id", serviceID); err != nil {
+		return err
+	}
+	if date := c.QueryParam("date"); date != "" {
+		d, err := a.Booking.DaySlots(ctx, c.Param("hall_id"), serviceID, date)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, d)
+	}
+	av, err := a.Booking.Availability(ctx, c.Param("hall_id"), serviceID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, av)
+}
+
+func (a AppointmentRoutes) book(s *Server) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var req appointments.BookRequest
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+		if err := required("slot_id", req.SlotID, "service_id", req.ServiceID); err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		u, err := a.Users.Get(ctx, userID(c))
+		if err != nil {
+			return err
+		}
+		appt, err := a.Booking.Book(ctx, appointments.Citizen{ID: u.ID, RealnameLevel: u.Level}, req, c.Request().Header.Get("Idempotency-Key"))
+		if err != nil {
+			return err
+		}
+		s.PageChanged(c, u.ID)
+		return c.JSON(http.StatusCreated, appt)
+	}
+}
+
+func (a AppointmentRoutes) mine(c echo.Context) error {
+	upcoming := c.QueryParam("upcoming") == "true"
+	limit := 50
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 100 {
+			return invalid("limit", "应为 1 到 100 的整数 (an integer from 1 to 100)")
+		}
+		limit = n
+	}
+	list, err := a.Booking.ListMine(c.Request().Context(), userID(c), upcoming, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"appointments": list})
+}
+
+func (a AppointmentRoutes) get(c echo.Context) error {
+	appt, err := a.Booking.Get(c.Request().Context(), userID(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, appt)
+}
+
+func (a AppointmentRoutes) cancel(s *Server) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		appt, err := a.Booking.Cancel(c.Request().Context(), userID(c), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		s.PageChanged(c, userID(c))
+		return c.JSON(http.StatusOK, appt)
+	}
+}
