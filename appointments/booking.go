@@ -1,0 +1,376 @@
+package appointments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"banshi/internal/platform"
+)
+
+// BookRequest is the body of POST /api/v1/appointments.
+type BookRequest struct {
+	SlotID    string `json:"slot_id"`
+	ServiceID string `json:"service_id"`
+}
+
+func (r BookRequest) validate() error {
+	if r.SlotID == "" {
+		return invalid("slot_id", "is required")
+	}
+	if _, _, _, ok := parseSlotID(r.SlotID); !ok {
+		return invalid("slot_id", "is not a slot ID")
+	}
+	if r.ServiceID == "" {
+		return invalid("service_id", "is required")
+	}
+	return checkID("service_id", r.ServiceID)
+}
+
+// errAbandoned: the booking took so long that a repairer declared it
+// abandoned and tombstoned its appointment ID. Internal (retryable) error.
+var errAbandoned = errors.New("appointments: booking abandoned while in progress; retry")
+
+// Book books a seat of req.SlotID for req.ServiceID for the citizen.
+//
+// idempotencyKey (the Idempotency-Key header, optional, 1-255 printable
+// ASCII characters) makes retries safe: the same key with the same body
+// returns the first answer again (the appointment as first returned, or the
+// same error), another body gets ErrIdempotencyMismatch, and a request still
+// running under the key gets ErrIdempotencyInProgress. Answers are kept for
+// Deps.IdempotencyTTL.
+//
+// Errors, in the order checked: ErrInvalid (*ValidationError: slot_id,
+// service_id, user, idempotency_key), ErrNotFound (unknown service),
+// ErrRealnameRequired (level below the hall's minimum, default 3),
+// ErrNotFound (unknown slot), ErrSlotMismatch (the slot is of another hall, department or service),
+// ErrSlotClosed (the slot has started or passed, or its day is a closure or
+// holiday), ErrOutsideWindow (not within the hall's booking window),
+// ErrSlotFull, *SuspendedError (errors.Is ErrBookingSuspended),
+// ErrDuplicateBooking (an active booking of this service on that day),
+// ErrBookingLimit (already MaxActive active bookings), ErrIdempotencyMismatch,
+// ErrIdempotencyInProgress; anything else is internal.
+//
+// Exactness: see the package documentation. Nothing is left held when an
+// error is returned (crash left-overs repair themselves).
+func (s *Service) Book(ctx context.Context, who Citizen, req BookRequest, idempotencyKey string) (Appointment, error) {
+	if err := req.validate(); err != nil {
+		return Appointment{}, err
+	}
+	if !validUserID(who.ID) {
+		return Appointment{}, invalid("user", "citizen ID is missing or malformed")
+	}
+	if idempotencyKey == "" {
+		return s.book(ctx, who, req, nil)
+	}
+	if !validIdemKey(idempotencyKey) {
+		return Appointment{}, invalid("idempotency_key", "must be 1-255 printable ASCII characters")
+	}
+	return s.bookIdempotent(ctx, who, req, newIdemKey(who.ID, idempotencyKey, req))
+}
+
+func validUserID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if r <= ' ' || r > '~' || r == '|' || r == '#' {
+			return false
+		}
+	}
+	return true
+}
+
+// book checks the request against the catalog and the clock, then books.
+func (s *Service) book(ctx context.Context, who Citizen, req BookRequest, ik *idemKey) (Appointment, error) {
+	cat, err := s.cat.get(ctx)
+	if err != nil {
+		return Appointment{}, err
+	}
+	v := cat.services[req.ServiceID]
+	if v == nil {
+		return Appointment{}, ErrNotFound
+	}
+	h := cat.halls[v.HallID]
+	if h == nil {
+		return Appointment{}, ErrNotFound
+	}
+	if who.RealnameLevel < h.Rules.MinRealnameLevel {
+		return Appointment{}, ErrRealnameRequired
+	}
+	sl, found, closed := cat.lookupSlot(req.SlotID)
+	if !found {
+		return Appointment{}, ErrNotFound
+	}
+	if !serves(sl.Schedule, v) {
+		return Appointment{}, ErrSlotMismatch
+	}
+	now := s.clock.Now()
+	if closed || !now.Before(sl.Start) {
+		return Appointment{}, ErrSlotClosed
+	}
+	if !slices.Contains(cat.window(h, now), sl.Date) {
+		return Appointment{}, ErrOutsideWindow
+	}
+	b := &booking{s: s, cat: cat, who: who, svc: v, sl: sl, id: newAppointmentID(), ik: ik, limitSlot: -1, seat: -1}
+	return b.run(ctx)
+}
+
+// booking is one attempt and what it holds so far.
+type booking struct {
+	s   *Service
+	cat *catalog
+	who Citizen
+	svc *ServiceItem
+	sl  slotDef
+	id  string
+	ik  *idemKey
+
+	token        int
+	haveToken    bool // a Redis seat lease is ours
+	idemInserted bool
+	dayLock      bool
+	limitSlot    int
+	seat         int
+	code         string
+	committed    bool
+}
+
+// run takes the steps in the order that keeps a crash harmless: a Redis seat
+// lease (the fast path; a full slot ends here), the idempotency record, the
+// suspension check, the day lock, a user slot, the seat document, a check-in
+// code, and last the appointment document, which commits. On an error every
+// arbiter taken is released and the lease returned.
+func (b *booking) run(ctx context.Context) (Appointment, error) {
+	s := b.s
+	n, err := s.takeToken(ctx, b.sl)
+	switch {
+	case err == nil:
+		b.token, b.haveToken = n, true
+	case errors.Is(err, errFastPathDown):
+	default:
+		return Appointment{}, err
+	}
+	a, err, replayed := b.steps(ctx)
+	if replayed {
+		b.undo(ctx, nil)
+		return a, err
+	}
+	if err != nil {
+		b.undo(ctx, err)
+	}
+	return a, err
+}
+
+func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
+	s := b.s
+	if b.ik != nil {
+		a, err, replayed := s.idemInsert(ctx, b.ik, b.id, b.sl.ID)
+		if replayed || err != nil {
+			return a, err, replayed
+		}
+		b.idemInserted = true
+	}
+	if err := s.checkSuspension(ctx, b.who.ID); err != nil {
+		return Appointment{}, err, false
+	}
+	arb := func(id string) arbiterDoc {
+		return arbiterDoc{ID: id, AppointmentID: b.id, UserID: b.who.ID, CreatedAt: ms(s.clock.Now())}
+	}
+	ok, err := s.acquire(ctx, s.daylocks, arb(dayLockID(b.who.ID, b.svc.ID, b.sl.Date)), holdsBooking)
+	if err != nil {
+		return Appointment{}, err, false
+	}
+	if !ok {
+		return Appointment{}, ErrDuplicateBooking, false
+	}
+	b.dayLock = true
+	for k := range s.cfg.maxActive {
+		ok, err := s.acquire(ctx, s.userslots, arb(userSlotID(b.who.ID, k)), holdsBooking)
+		if err != nil {
+			return Appointment{}, err, false
+		}
+		if ok {
+			b.limitSlot = k
+			break
+		}
+	}
+	if b.limitSlot < 0 {
+		return Appointment{}, ErrBookingLimit, false
+	}
+	if err := b.takeSeat(ctx); err != nil {
+		return Appointment{}, err, false
+	}
+	for range 5 {
+		c := newCheckinCode()
+		ok, err := s.acquire(ctx, s.codes, arb(c), holdsCode)
+		if err != nil {
+			return Appointment{}, err, false
+		}
+		if ok {
+			b.code = c
+			break
+		}
+	}
+	if b.code == "" {
+		return Appointment{}, errors.New("appointments: no free check-in code"), false
+	}
+	doc := &apptDoc{
+		ID: b.id, UserID: b.who.ID, HallID: b.svc.HallID, DepartmentID: b.svc.DepartmentID,
+		ServiceID: b.svc.ID, SlotID: b.sl.ID, Capacity: b.sl.Capacity, Seat: b.seat, LimitSlot: b.limitSlot,
+		Date: b.sl.Date, Start: ms(b.sl.Start), End: ms(b.sl.End), Status: StatusBooked,
+		CheckinCode: b.code, CreatedAt: ms(s.clock.Now()),
+	}
+	if _, err := s.appts.InsertOne(ctx, doc); err != nil {
+		if platform.IsDuplicateKey(err) {
+			return Appointment{}, errAbandoned, false
+		}
+		return Appointment{}, fmt.Errorf("insert appointment: %w", err), false
+	}
+	b.committed = true
+	if b.haveToken {
+		if err := s.pool.confirm(ctx, b.sl, b.seat); err != nil {
+			s.log.Warn("seat lease not confirmed; it expires and the seat insert arbitrates", "err", err)
+		}
+	}
+	s.send(ctx, bookedMessage(b.cat, doc))
+	return s.firstAnswer(b.cat, doc), nil, false
+}
+
+// takeSeat inserts a seat document: the number the Redis lease names, or,
+// when Redis is down, the first free number MongoDB shows. A seat document
+// that already exists (Redis was behind MongoDB) sends us to the next one.
+func (b *booking) takeSeat(ctx context.Context) error {
+	s := b.s
+	doc := func(n int) arbiterDoc {
+		return arbiterDoc{ID: seatID(b.sl.ID, n), AppointmentID: b.id, UserID: b.who.ID, SlotID: b.sl.ID, Seat: n, CreatedAt: ms(s.clock.Now())}
+	}
+	for range b.sl.Capacity + 8 {
+		if !b.haveToken {
+			break
+		}
+		ok, err := s.acquire(ctx, s.seats, doc(b.token), holdsSeat)
+		if err != nil {
+			return err
+		}
+		if ok {
+			b.seat = b.token
+			return nil
+		}
+		if err := s.pool.confirm(ctx, b.sl, b.token); err != nil { // not ours: drop it from the pool
+			s.log.Warn("confirm taken seat", "err", err)
+		}
+		b.haveToken = false
+		n, err := s.takeToken(ctx, b.sl)
+		switch {
+		case err == nil:
+			b.token, b.haveToken = n, true
+		case errors.Is(err, errFastPathDown):
+		default:
+			return err
+		}
+	}
+	if b.haveToken {
+		return errors.New("appointments: seat pool keeps handing out taken seats")
+	}
+	taken, err := s.takenSeats(ctx, []slotDef{b.sl})
+	if err != nil {
+		return err
+	}
+	// Concurrent bookings try the free seats in different orders, so they
+	// rarely collide.
+	for _, n := range mrand.Perm(b.sl.Capacity) {
+		if taken[b.sl.ID][n] {
+			continue
+		}
+		ok, err := s.acquire(ctx, s.seats, doc(n), holdsSeat)
+		if err != nil {
+			return err
+		}
+		if ok {
+			b.seat = n
+			return nil
+		}
+	}
+	return ErrSlotFull
+}
+
+// undo releases what a failed attempt holds and, when an idempotency record
+// names it, writes a failed appointment carrying the answer to replay. It
+// runs even when ctx was cancelled.
+func (b *booking) undo(ctx context.Context, cause error) {
+	s := b.s
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if b.committed {
+		return
+	}
+	if b.seat >= 0 {
+		if err := s.release(ctx, s.seats, seatID(b.sl.ID, b.seat), b.id); err != nil {
+			s.log.Warn("seat not released; it repairs itself", "err", err)
+		}
+	}
+	if b.code != "" {
+		_ = s.release(ctx, s.codes, b.code, b.id)
+	}
+	if b.limitSlot >= 0 {
+		_ = s.release(ctx, s.userslots, userSlotID(b.who.ID, b.limitSlot), b.id)
+	}
+	if b.dayLock {
+		_ = s.release(ctx, s.daylocks, dayLockID(b.who.ID, b.svc.ID, b.sl.Date), b.id)
+	}
+	if b.haveToken {
+		if err := s.pool.release(ctx, b.sl, b.token); err != nil {
+			s.log.Warn("seat lease not returned; it expires", "err", err)
+		}
+	}
+	if b.idemInserted && cause != nil {
+		code := Code(cause)
+		if code == "" {
+			code = "internal"
+		}
+		d := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: code, CreatedAt: ms(s.clock.Now())}
+		var se *SuspendedError
+		if errors.As(cause, &se) {
+			d.SuspendedUntil = ms(se.Until)
+		}
+		if _, err := s.appts.InsertOne(ctx, d); err != nil && !platform.IsDuplicateKey(err) {
+			s.log.Warn("failed booking not recorded for replay", "err", err)
+		}
+	}
+}
+
+type penaltyDoc struct {
+	ID             string    `bson:"_id"`
+	SuspendedUntil time.Time `bson:"suspended_until"`
+}
+
+// checkSuspension returns *SuspendedError while the citizen is suspended.
+func (s *Service) checkSuspension(ctx context.Context, userID string) error {
+	var p penaltyDoc
+	err := s.penalties.FindOne(ctx, bson.M{"_id": userID}).Decode(&p)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read penalties: %w", err)
+	}
+	if p.SuspendedUntil.After(s.clock.Now()) {
+		return &SuspendedError{Until: p.SuspendedUntil.In(shanghai())}
+	}
+	return nil
+}
+
+func newAppointmentID() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return "ap" + hex.EncodeToString(b)
+}

@@ -1,0 +1,212 @@
+package appointments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// catalog is an immutable snapshot of halls, departments, services,
+// schedules and calendar days. Requests read it from memory; it is reloaded
+// when this process changes the catalog, and at most a second after another
+// process did (they announce changes through a version key in Redis).
+type catalog struct {
+	version     string // the Redis version key when loaded
+	gen         int64  // the local change generation when loaded
+	halls       map[string]*Hall
+	hallOrder   []string
+	depts       map[string]*Department
+	deptsByHall map[string][]*Department
+	services    map[string]*ServiceItem
+	svcByHall   map[string][]*ServiceItem
+	schedules   map[string]*Schedule
+	schedByDept map[string][]*Schedule // key hall|department
+	days        map[string]*CalendarDay
+}
+
+const catalogCheckEvery = time.Second
+
+type catalogCache struct {
+	s         *Service
+	mu        sync.Mutex // serialises reloads
+	cur       atomic.Pointer[catalog]
+	gen       atomic.Int64 // bumped by every local change
+	checkedAt atomic.Int64 // monotonic-ish: unix nanos of the last version check
+}
+
+func newCatalogCache(s *Service) *catalogCache { return &catalogCache{s: s} }
+
+func (c *catalogCache) verKey() string { return c.s.key("catalog", "version") }
+
+// get returns the current snapshot, reloading it when this process changed
+// the catalog or when another process announced a change.
+func (c *catalogCache) get(ctx context.Context) (*catalog, error) {
+	cur := c.cur.Load()
+	if cur == nil || cur.gen != c.gen.Load() {
+		return c.reload(ctx, cur)
+	}
+	if time.Now().UnixNano()-c.checkedAt.Load() > int64(catalogCheckEvery) && c.mu.TryLock() {
+		defer c.mu.Unlock()
+		if time.Now().UnixNano()-c.checkedAt.Load() <= int64(catalogCheckEvery) {
+			return c.cur.Load(), nil
+		}
+		c.checkedAt.Store(time.Now().UnixNano())
+		ver, err := c.remoteVersion(ctx)
+		if err != nil || ver != cur.version {
+			next, lerr := c.load(ctx, ver)
+			if lerr == nil {
+				next.gen = cur.gen
+			}
+			if lerr != nil {
+				c.s.log.Warn("catalog reload failed; serving the previous snapshot", "err", lerr)
+				return cur, nil
+			}
+			c.cur.Store(next)
+			return next, nil
+		}
+	}
+	return cur, nil
+}
+
+// reload loads the catalog now. On a storage error it serves the previous
+// snapshot, if any, and tries again on the next request.
+func (c *catalogCache) reload(ctx context.Context, seen *catalog) (*catalog, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gen := c.gen.Load()
+	if cur := c.cur.Load(); cur != nil && cur.gen == gen {
+		return cur, nil // someone else reloaded while we waited
+	}
+	ver, _ := c.remoteVersion(ctx) // Redis down: load anyway, check again next time
+	next, err := c.load(ctx, ver)
+	if err == nil {
+		next.gen = gen
+	}
+	if err != nil {
+		if seen != nil {
+			c.s.log.Warn("catalog reload failed; serving the previous snapshot", "err", err)
+			return seen, nil
+		}
+		return nil, err
+	}
+	c.checkedAt.Store(time.Now().UnixNano())
+	c.cur.Store(next)
+	return next, nil
+}
+
+func (c *catalogCache) remoteVersion(ctx context.Context) (string, error) {
+	v, err := c.s.rdb.Get(ctx, c.verKey()).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, err
+}
+
+// changed is called after every catalog write: reload here at once and tell
+// the other processes.
+func (c *catalogCache) changed(ctx context.Context) {
+	c.gen.Add(1)
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	if err := c.s.rdb.Set(ctx, c.verKey(), hex.EncodeToString(b), 0).Err(); err != nil {
+		c.s.log.Warn("catalog version not announced; other processes notice within their next reload", "err", err)
+	}
+}
+
+func loadAll[T any](ctx context.Context, coll *mongo.Collection) ([]T, error) {
+	cur, err := coll.Find(ctx, bson.M{})
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", coll.Name(), err)
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("load %s: %w", coll.Name(), err)
+	}
+	return out, nil
+}
+
+func (c *catalogCache) load(ctx context.Context, version string) (*catalog, error) {
+	s := c.s
+	halls, err := loadAll[Hall](ctx, s.halls)
+	if err != nil {
+		return nil, err
+	}
+	depts, err := loadAll[Department](ctx, s.depts)
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := loadAll[ServiceItem](ctx, s.services)
+	if err != nil {
+		return nil, err
+	}
+	scheds, err := loadAll[Schedule](ctx, s.schedules)
+	if err != nil {
+		return nil, err
+	}
+	days, err := loadAll[CalendarDay](ctx, s.calendar)
+	if err != nil {
+		return nil, err
+	}
+	cat := &catalog{
+		version: version,
+		halls:   map[string]*Hall{}, depts: map[string]*Department{}, deptsByHall: map[string][]*Department{},
+		services: map[string]*ServiceItem{}, svcByHall: map[string][]*ServiceItem{},
+		schedules: map[string]*Schedule{}, schedByDept: map[string][]*Schedule{}, days: map[string]*CalendarDay{},
+	}
+	for i := range halls {
+		h := &halls[i]
+		cat.halls[h.ID] = h
+		cat.hallOrder = append(cat.hallOrder, h.ID)
+	}
+	slices.Sort(cat.hallOrder)
+	for i := range depts {
+		d := &depts[i]
+		cat.depts[d.ID] = d
+		cat.deptsByHall[d.HallID] = append(cat.deptsByHall[d.HallID], d)
+	}
+	for _, l := range cat.deptsByHall {
+		slices.SortFunc(l, func(a, b *Department) int { return cmpStr(a.ID, b.ID) })
+	}
+	for i := range svcs {
+		v := &svcs[i]
+		cat.services[v.ID] = v
+		cat.svcByHall[v.HallID] = append(cat.svcByHall[v.HallID], v)
+	}
+	for _, l := range cat.svcByHall {
+		slices.SortFunc(l, func(a, b *ServiceItem) int { return cmpStr(a.ID, b.ID) })
+	}
+	for i := range scheds {
+		sc := &scheds[i]
+		cat.schedules[sc.ID] = sc
+		k := sc.HallID + "|" + sc.DepartmentID
+		cat.schedByDept[k] = append(cat.schedByDept[k], sc)
+	}
+	for _, l := range cat.schedByDept {
+		slices.SortFunc(l, func(a, b *Schedule) int { return cmpStr(a.ID, b.ID) })
+	}
+	for i := range days {
+		d := &days[i]
+		cat.days[d.ID] = d
+	}
+	return cat, nil
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,211 @@
+package appointments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"banshi/internal/platform"
+)
+
+// CatalogImport is the JSON bulk-load document:
+// {"halls":[...],"departments":[...],"services":[...],"schedules":[...],"calendar":[...]},
+// each item shaped as the single-item admin API takes it.
+type CatalogImport struct {
+	Halls       []Hall        `json:"halls"`
+	Departments []Department  `json:"departments"`
+	Services    []ServiceItem `json:"services"`
+	Schedules   []Schedule    `json:"schedules"`
+	Calendar    []CalendarDay `json:"calendar"`
+}
+
+// ImportResult counts the items written per kind.
+type ImportResult struct {
+	Halls       int `json:"halls"`
+	Departments int `json:"departments"`
+	Services    int `json:"services"`
+	Schedules   int `json:"schedules"`
+	Calendar    int `json:"calendar"`
+}
+
+const maxImportItems = 10000
+
+// ParseImport decodes an import document strictly (unknown fields and
+// trailing data are errors). Errors: ErrInvalid (*ValidationError, field
+// "body").
+func ParseImport(r io.Reader) (CatalogImport, error) {
+	var in CatalogImport
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return CatalogImport{}, invalid("body", "not a catalog import document: "+err.Error())
+	}
+	if dec.More() {
+		return CatalogImport{}, invalid("body", "trailing data after the document")
+	}
+	return in, nil
+}
+
+// validate normalises every item and checks references against the catalog
+// and the import itself. Field names carry the item's path.
+func (in *CatalogImport) validate(cat *catalog) error {
+	n := len(in.Halls) + len(in.Departments) + len(in.Services) + len(in.Schedules) + len(in.Calendar)
+	if n == 0 {
+		return invalid("body", "nothing to import")
+	}
+	if n > maxImportItems {
+		return invalid("body", fmt.Sprintf("at most %d items per import", maxImportItems))
+	}
+	at := func(kind string, i int, err error) error {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return &ValidationError{Field: fmt.Sprintf("%s[%d].%s", kind, i, ve.Field), Message: ve.Message}
+		}
+		return err
+	}
+	r := newRefs(cat)
+	seen := map[string]bool{}
+	dup := func(kind string, i int, id string) error {
+		if seen[kind+"/"+id] {
+			return &ValidationError{Field: fmt.Sprintf("%s[%d].id", kind, i), Message: "appears twice in the import"}
+		}
+		seen[kind+"/"+id] = true
+		return nil
+	}
+	for i := range in.Halls {
+		if err := in.Halls[i].normalize(); err != nil {
+			return at("halls", i, err)
+		}
+		if err := dup("halls", i, in.Halls[i].ID); err != nil {
+			return err
+		}
+		r.halls[in.Halls[i].ID] = true
+	}
+	for i := range in.Departments {
+		d := &in.Departments[i]
+		if err := d.normalize(); err != nil {
+			return at("departments", i, err)
+		}
+		if err := dup("departments", i, d.ID); err != nil {
+			return err
+		}
+		if err := r.checkDepartment(d); err != nil {
+			return at("departments", i, err)
+		}
+		r.depts[d.ID] = d.HallID
+	}
+	for i := range in.Services {
+		v := &in.Services[i]
+		if err := v.normalize(); err != nil {
+			return at("services", i, err)
+		}
+		if err := dup("services", i, v.ID); err != nil {
+			return err
+		}
+		if err := r.checkService(v); err != nil {
+			return at("services", i, err)
+		}
+		r.services[v.ID] = v.HallID + "|" + v.DepartmentID
+	}
+	for i := range in.Schedules {
+		sc := &in.Schedules[i]
+		if err := sc.normalize(); err != nil {
+			return at("schedules", i, err)
+		}
+		if err := dup("schedules", i, sc.ID); err != nil {
+			return err
+		}
+		if err := r.checkSchedule(sc); err != nil {
+			return at("schedules", i, err)
+		}
+	}
+	for i := range in.Calendar {
+		c := &in.Calendar[i]
+		if err := c.normalize(); err != nil {
+			return at("calendar", i, err)
+		}
+		if err := dup("calendar", i, c.ID); err != nil {
+			return err
+		}
+		if err := r.checkCalendar(c); err != nil {
+			return at("calendar", i, err)
+		}
+	}
+	return nil
+}
+
+// Import validates the whole document first (an invalid item rejects the
+// import and nothing is written), then creates or replaces every item by ID.
+// Without transactions a storage failure midway leaves the items before it
+// written; running the same import again completes it (idempotent).
+//
+// Errors: ErrInvalid (*ValidationError with the item path, e.g.
+// "services[3].type").
+func (s *Service) Import(ctx context.Context, in CatalogImport) (ImportResult, error) {
+	return s.load(ctx, in, true)
+}
+
+// load writes a validated import: replacing (import) or only adding what is
+// missing (seed).
+func (s *Service) load(ctx context.Context, in CatalogImport, replace bool) (ImportResult, error) {
+	cat, err := s.cat.get(ctx)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	if err := in.validate(cat); err != nil {
+		return ImportResult{}, err
+	}
+	now := ms(s.clock.Now())
+	var res ImportResult
+	defer s.cat.changed(ctx) // also after a partial write
+	put := func(coll *mongo.Collection, id string, doc any) error {
+		if replace {
+			return s.replaceDoc(ctx, coll, id, doc, true)
+		}
+		_, err := coll.InsertOne(ctx, doc)
+		if err != nil && !platform.IsDuplicateKey(err) {
+			return fmt.Errorf("seed %s: %w", coll.Name(), err)
+		}
+		return nil
+	}
+	for i := range in.Halls {
+		in.Halls[i].UpdatedAt = now
+		if err := put(s.halls, in.Halls[i].ID, in.Halls[i]); err != nil {
+			return res, err
+		}
+		res.Halls++
+	}
+	for i := range in.Departments {
+		in.Departments[i].UpdatedAt = now
+		if err := put(s.depts, in.Departments[i].ID, in.Departments[i]); err != nil {
+			return res, err
+		}
+		res.Departments++
+	}
+	for i := range in.Services {
+		in.Services[i].UpdatedAt = now
+		if err := put(s.services, in.Services[i].ID, in.Services[i]); err != nil {
+			return res, err
+		}
+		res.Services++
+	}
+	for i := range in.Schedules {
+		in.Schedules[i].UpdatedAt = now
+		if err := put(s.schedules, in.Schedules[i].ID, in.Schedules[i]); err != nil {
+			return res, err
+		}
+		res.Schedules++
+	}
+	for i := range in.Calendar {
+		in.Calendar[i].UpdatedAt = now
+		if err := put(s.calendar, in.Calendar[i].ID, in.Calendar[i]); err != nil {
+			return res, err
+		}
+		res.Calendar++
+	}
+	return res, nil
+}

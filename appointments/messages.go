@@ -1,0 +1,91 @@
+package appointments
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"banshi/notify"
+)
+
+// Message kinds sent to the citizen's inbox. IDs are "<kind>:<appointment
+// id>", so a repeated send (retry, second sweeper replica) stores one message.
+const (
+	KindBooked    = "appointment_booked"
+	KindCancelled = "appointment_cancelled"
+	KindReminder  = "appointment_reminder"
+	KindNoShow    = "appointment_no_show"
+	KindSuspended = "booking_suspended"
+)
+
+// send delivers m; failures are logged, never returned (a message is not
+// worth failing a booking for).
+func (s *Service) send(ctx context.Context, m notify.Message) error {
+	if s.notify == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.notify.Notify(ctx, m); err != nil {
+		s.log.Warn("inbox message not delivered", "id", m.ID, "err", err)
+		return err
+	}
+	return nil
+}
+
+func names(cat *catalog, d *apptDoc) (hall, service string) {
+	hall, service = d.HallID, d.ServiceID
+	if cat != nil {
+		if h := cat.halls[d.HallID]; h != nil {
+			hall = h.Name
+		}
+		if v := cat.services[d.ServiceID]; v != nil {
+			service = v.Name
+		}
+	}
+	return hall, service
+}
+
+func when(d *apptDoc) string {
+	return d.Start.In(shanghai()).Format("2006-01-02 15:04") + "-" + d.End.In(shanghai()).Format("15:04")
+}
+
+func msg(kind string, d *apptDoc, title, body string) notify.Message {
+	return notify.Message{
+		ID: kind + ":" + d.ID, UserID: d.UserID, Kind: kind, Title: title, Body: body,
+		Data: map[string]string{"appointment_id": d.ID, "hall_id": d.HallID, "service_id": d.ServiceID},
+	}
+}
+
+func bookedMessage(cat *catalog, d *apptDoc) notify.Message {
+	hall, svc := names(cat, d)
+	return msg(KindBooked, d, "预约成功",
+		fmt.Sprintf("您已预约%s「%s」，时间%s。签到码%s，请携带所需材料按时到场签到。", hall, svc, when(d), d.CheckinCode))
+}
+
+func cancelledMessage(cat *catalog, d *apptDoc) notify.Message {
+	hall, svc := names(cat, d)
+	return msg(KindCancelled, d, "预约已取消", fmt.Sprintf("您在%s「%s」%s的预约已取消。", hall, svc, when(d)))
+}
+
+func reminderMessage(cat *catalog, d *apptDoc) notify.Message {
+	hall, svc := names(cat, d)
+	return msg(KindReminder, d, "明日预约提醒",
+		fmt.Sprintf("您明天在%s有「%s」的预约，时间%s，签到码%s。如不能到场请提前取消。", hall, svc, when(d), d.CheckinCode))
+}
+
+func noShowMessage(cat *catalog, d *apptDoc, limit int, period time.Duration) notify.Message {
+	hall, svc := names(cat, d)
+	return msg(KindNoShow, d, "爽约提醒",
+		fmt.Sprintf("您在%s「%s」%s的预约未按时签到，已记爽约一次。%d天内爽约%d次将暂停预约资格。",
+			hall, svc, when(d), int(period.Hours()/24), limit))
+}
+
+func suspendedMessage(cat *catalog, d *apptDoc, until time.Time) notify.Message {
+	hall, svc := names(cat, d)
+	m := msg(KindSuspended, d, "预约资格已暂停",
+		fmt.Sprintf("您在%s「%s」%s的预约未按时签到。因多次爽约，预约资格暂停至%s。",
+			hall, svc, when(d), until.In(shanghai()).Format("2006-01-02 15:04")))
+	m.Data["suspended_until"] = until.UTC().Format(time.RFC3339)
+	return m
+}

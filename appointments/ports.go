@@ -1,0 +1,60 @@
+package appointments
+
+import (
+	"context"
+
+	"banshi/notify"
+)
+
+// Notifier takes the in-app messages this package sends (confirmation,
+// cancellation, reminder, no-show warning, suspension). Message IDs are
+// deterministic ("appt-booked:<id>", ...), so delivering twice must be
+// harmless; *notify.Inbox implements it.
+type Notifier interface {
+	Notify(ctx context.Context, m notify.Message) error
+}
+
+// PeopleDirectory tells staff lists who a citizen is. Names and ID numbers
+// are encrypted at rest elsewhere; the directory returns the full name and the
+// masked ID number ("4401**********1234"). An unknown user is an error; the
+// lists then show empty fields.
+type PeopleDirectory interface {
+	Person(ctx context.Context, userID string) (name, idNumberMasked string, err error)
+}
+
+// Citizen is the caller of the citizen API, as the session says.
+type Citizen struct {
+	ID            string `json:"id"`
+	RealnameLevel int    `json:"realname_level"`
+}
+
+// Staff roles, as the staff package names them.
+const (
+	RoleAdmin     = "admin"
+	RoleHallStaff = "hall_staff"
+	RoleFinance   = "finance"
+)
+
+// StaffActor is the staff member acting, as the api layer resolved it from
+// the staff session: admins act at every hall, hall staff at HallIDs only,
+// finance staff not at all.
+type StaffActor struct {
+	ID      string   `json:"id"`
+	Role    string   `json:"role"`
+	HallIDs []string `json:"hall_ids"`
+}
+
+// mayWork reports whether the actor may work appointments of hallID.
+func (a StaffActor) mayWork(hallID string) bool {
+	switch a.Role {
+	case RoleAdmin:
+		return true
+	case RoleHallStaff:
+		for _, h := range a.HallIDs {
+			if h == hallID {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,13 @@
+// Package staff holds the accounts of hall and back-office staff: roles
+// (admin, hall_staff, finance), the halls a hall_staff account works at,
+// password login (bcrypt) returning an opaque session token kept in Redis
+// with a sliding idle expiry and an absolute cap, and the audit log of staff
+// actions in MongoDB (who, what, when, from which IP).
+//
+// Sessions: the token (32 random bytes, base64url, "bss_" prefix) is given
+// to the client once; Redis stores only its HMAC-SHA256 under
+// "<prefix>staff:sess:<hmac>", so a Redis dump reveals no usable token.
+// Every Authenticate re-reads the account, so disabling an account or
+// revoking its sessions (a generation counter on the account) takes effect
+// at once.
+package staff

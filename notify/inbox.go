@@ -1,0 +1,98 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"banshi/internal/platform"
+)
+
+// ErrInvalid is returned for a message without an ID, a user or a title.
+var ErrInvalid = errors.New("notify: invalid message")
+
+// Message is one in-app inbox message. ID is chosen by the sender and makes
+// Add idempotent: derive it from what the message is about (for example
+// "appt-booked:<appointment id>").
+type Message struct {
+	ID        string            `json:"id" bson:"_id"`
+	UserID    string            `json:"-" bson:"user_id"`
+	Kind      string            `json:"kind" bson:"kind"`
+	Title     string            `json:"title" bson:"title"`
+	Body      string            `json:"body" bson:"body"`
+	Data      map[string]string `json:"data,omitempty" bson:"data,omitempty"`
+	CreatedAt time.Time         `json:"created_at" bson:"created_at"`
+}
+
+// Inbox is the in-app inbox on MongoDB (collection "inbox").
+type Inbox struct {
+	coll  *mongo.Collection
+	clock platform.Clock
+}
+
+// NewInbox returns the inbox stored in db. A nil clock means the system clock.
+func NewInbox(db *mongo.Database, clock platform.Clock) *Inbox {
+	if clock == nil {
+		clock = platform.SystemClock{}
+	}
+	return &Inbox{coll: db.Collection("inbox"), clock: clock}
+}
+
+// EnsureIndexes creates the index List reads by.
+func (in *Inbox) EnsureIndexes(ctx context.Context) error {
+	_, err := in.coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "created_at", Value: -1}},
+	})
+	if err != nil {
+		return fmt.Errorf("inbox indexes: %w", err)
+	}
+	return nil
+}
+
+// Add stores m. A zero CreatedAt is set to now. Adding a message whose ID is
+// already stored changes nothing and returns nil (idempotent). Errors:
+// ErrInvalid (missing ID, UserID or Title), or a storage error.
+func (in *Inbox) Add(ctx context.Context, m Message) error {
+	if strings.TrimSpace(m.ID) == "" || strings.TrimSpace(m.UserID) == "" || strings.TrimSpace(m.Title) == "" {
+		return ErrInvalid
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = in.clock.Now()
+	}
+	m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Millisecond)
+	if _, err := in.coll.InsertOne(ctx, m); err != nil {
+		if platform.IsDuplicateKey(err) {
+			return nil
+		}
+		return fmt.Errorf("inbox add: %w", err)
+	}
+	return nil
+}
+
+// Notify is Add under the name consumers declare (for example
+// appointments.Notifier).
+func (in *Inbox) Notify(ctx context.Context, m Message) error { return in.Add(ctx, m) }
+
+// List returns the user's newest messages first, at most limit (1..100; other
+// values mean 20). An unknown user has an empty inbox. Errors: storage only.
+func (in *Inbox) List(ctx context.Context, userID string, limit int) ([]Message, error) {
+	if limit <= 0 || limit > 100 {
+		limit = 20
+	}
+	cur, err := in.coll.Find(ctx, bson.M{"user_id": userID},
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, fmt.Errorf("inbox list: %w", err)
+	}
+	out := []Message{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("inbox list: %w", err)
+	}
+	return out, nil
+}
