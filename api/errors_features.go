@@ -7,6 +7,7 @@ import (
 
 	"banshi/appointments"
 	"banshi/internal/platform"
+	"banshi/internal/staff"
 )
 
 // appointmentAnswers maps the booking engine's sentinels; the code is the
@@ -38,12 +39,34 @@ var appointmentAnswers = []struct {
 	{appointments.ErrForbidden, http.StatusForbidden, "无权操作 (forbidden)"},
 }
 
+// staffAnswers maps the staff accounts' sentinels.
+var staffAnswers = []struct {
+	target error
+	answer Error
+}{
+	{staff.ErrBadCredentials, Error{Status: http.StatusUnauthorized, Code: "bad_credentials", Message: "用户名或密码错误 (wrong username or password)"}},
+	{staff.ErrUnauthenticated, Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "请先登录工作人员账号 (staff login required)"}},
+	{staff.ErrForbidden, Error{Status: http.StatusForbidden, Code: "forbidden", Message: "无权操作 (forbidden for this role)"}},
+	{staff.ErrExists, Error{Status: http.StatusConflict, Code: "already_exists", Message: "账号已存在 (account exists)"}},
+	{staff.ErrNotFound, Error{Status: http.StatusNotFound, Code: "not_found", Message: "账号不存在 (no such account)"}},
+}
+
 // mapFeatureErrors maps the errors of features beyond login and real-name.
 // It returns false for errors it does not know.
 func mapFeatureErrors(err error) (*Error, bool) {
 	var ve *appointments.ValidationError
 	if errors.As(err, &ve) {
 		return invalid(ve.Field, ve.Message), true
+	}
+	var sve *staff.ValidationError
+	if errors.As(err, &sve) {
+		return invalid(sve.Field, sve.Message), true
+	}
+	for _, m := range staffAnswers {
+		if errors.Is(err, m.target) {
+			a := m.answer
+			return &a, true
+		}
 	}
 	for _, m := range appointmentAnswers {
 		if errors.Is(err, m.target) {

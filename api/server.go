@@ -114,7 +114,11 @@ func New(deps Deps) *Server {
 	e.Use(s.accessLog)
 	e.Use(s.recoverPanic)
 	e.Use(s.observe)
-	e.Use(middleware.BodyLimit(bodyLimitString(deps.Limits.BodyBytes)))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit: bodyLimitString(deps.Limits.BodyBytes),
+		// The catalog import takes larger bodies and limits them itself.
+		Skipper: func(c echo.Context) bool { return c.Path() == "/api/v1/staff/admin/import" },
+	}))
 	s.routes()
 	return s
 }

@@ -13,6 +13,7 @@ import (
 	"banshi/internal/pages"
 	"banshi/internal/platform"
 	"banshi/internal/session"
+	"banshi/internal/staff"
 	"banshi/internal/sim"
 	"banshi/miniprogram"
 	"banshi/notify"
@@ -111,6 +112,23 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			return fmt.Errorf("seed demo appointments data: %w", err)
 		}
 	}
+	staffSvc, err := staff.NewService(staff.Deps{
+		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
+		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret),
+	})
+	if err != nil {
+		return err
+	}
+	if err := staffSvc.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("staff indexes: %w", err)
+	}
+	if cfg.SeedDemo {
+		if err := staffSvc.SeedDemo(ctx, appointments.DemoHallTianhe); err != nil {
+			return fmt.Errorf("seed demo staff: %w", err)
+		}
+		a.DemoLines = append(a.DemoLines,
+			"demo staff (password "+staff.DemoPassword+"): "+staff.DemoAdmin+" (admin), "+staff.DemoStaff+" (hall_staff of "+appointments.DemoHallTianhe+"), "+staff.DemoFinance+" (finance)")
+	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { booking.RunSweeper(ctx, time.Minute) })
 	apptRoutes := api.AppointmentRoutes{Booking: booking, Users: accounts}
 
@@ -126,7 +144,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Sessions:    sessions,
 		Users:       accounts,
 		Pages:       pageStore,
-		Features:    []api.Feature{apptRoutes},
+		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking}},
 		Sections:    []api.SectionSource{apptRoutes, api.MessagesSection{Inbox: inbox}},
 	}
 	if a.WeChatSim != nil {
