@@ -1,42 +1,65 @@
 package api
 
 import (
-	"bufio"
-	"bytes"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"banshi/internal/platform/platformtest"
 )
 
-// documentedRoutes reads "METHOD /path" pairs from openapi.yaml: paths are
-// two-space-indented keys under "paths:", methods four-space-indented keys.
+// documentedRoutes parses openapi.yaml and returns its "METHOD /path" pairs.
+// It also fails the test when a $ref points at nothing.
 func documentedRoutes(t *testing.T) map[string]bool {
 	t.Helper()
+	var doc map[string]any
+	if err := yaml.Unmarshal(openapiYAML, &doc); err != nil {
+		t.Fatalf("openapi.yaml does not parse: %v", err)
+	}
+	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.") {
+		t.Fatalf("openapi version %q", v)
+	}
+	checkRefs(t, doc, doc)
 	out := map[string]bool{}
-	inPaths := false
-	path := ""
-	pathRe := regexp.MustCompile(`^  (/[^:]*):\s*$`)
-	methodRe := regexp.MustCompile(`^    (get|put|post|delete|patch):`)
-	sc := bufio.NewScanner(bytes.NewReader(openapiYAML))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, " ") && line != "" {
-			inPaths = line == "paths:"
-			continue
-		}
-		if !inPaths {
-			continue
-		}
-		if m := pathRe.FindStringSubmatch(line); m != nil {
-			path = m[1]
-		} else if m := methodRe.FindStringSubmatch(line); m != nil {
-			out[strings.ToUpper(m[1])+" "+path] = true
+	paths, _ := doc["paths"].(map[string]any)
+	for path, ops := range paths {
+		for method := range ops.(map[string]any) {
+			switch method {
+			case "get", "put", "post", "delete", "patch":
+				out[strings.ToUpper(method)+" "+path] = true
+			}
 		}
 	}
 	return out
+}
+
+// checkRefs walks v and resolves every local $ref against doc.
+func checkRefs(t *testing.T, doc map[string]any, v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, sub := range x {
+			if k == "$ref" {
+				ref, _ := sub.(string)
+				var cur any = doc
+				for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+					m, _ := cur.(map[string]any)
+					cur = m[part]
+				}
+				if cur == nil {
+					t.Errorf("openapi.yaml: $ref %q points at nothing", ref)
+				}
+				continue
+			}
+			checkRefs(t, doc, sub)
+		}
+	case []any:
+		for _, sub := range x {
+			checkRefs(t, doc, sub)
+		}
+	}
 }
 
 // TestOpenAPICoversEveryRoute fails when a registered route is missing from
