@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -32,7 +34,16 @@ var _ Booking = (*appointments.Service)(nil)
 // booking (authenticated).
 type AppointmentRoutes struct {
 	Booking Booking
-	Users   Users // the caller's real-name level is read fresh, never from a cache
+	Users   Users // read when the session's level is too low, before refusing
+	// AvailabilityTTL is how long an availability answer is reused in this
+	// process (0: not cached). Bookings and cancellations here drop it.
+	AvailabilityTTL time.Duration
+	cache           *microCache
+}
+
+// NewAppointmentRoutes returns the routes with their availability cache.
+func NewAppointmentRoutes(b Booking, users Users, availabilityTTL time.Duration) AppointmentRoutes {
+	return AppointmentRoutes{Booking: b, Users: users, AvailabilityTTL: availabilityTTL, cache: newMicroCache(availabilityTTL)}
 }
 
 // Register adds the routes.
@@ -94,23 +105,43 @@ func (a AppointmentRoutes) service(c echo.Context) error {
 }
 
 func (a AppointmentRoutes) availability(c echo.Context) error {
-	ctx := c.Request().Context()
-	serviceID := c.QueryParam("service_id")
+	serviceID, date := c.QueryParam("service_id"), c.QueryParam("date")
 	if err := required("service_id", serviceID); err != nil {
 		return err
 	}
-	if date := c.QueryParam("date"); date != "" {
-		d, err := a.Booking.DaySlots(ctx, c.Param("hall_id"), serviceID, date)
-		if err != nil {
-			return err
+	fill := func() ([]byte, error) {
+		ctx := c.Request().Context()
+		var v any
+		var err error
+		if date != "" {
+			v, err = a.Booking.DaySlots(ctx, c.Param("hall_id"), serviceID, date)
+		} else {
+			v, err = a.Booking.Availability(ctx, c.Param("hall_id"), serviceID)
 		}
-		return c.JSON(http.StatusOK, d)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(v)
+		return append(b, '\n'), err
 	}
-	av, err := a.Booking.Availability(ctx, c.Param("hall_id"), serviceID)
+	var body []byte
+	var err error
+	if a.cache == nil || a.AvailabilityTTL <= 0 {
+		body, err = fill()
+	} else {
+		body, err = a.cache.get(c.Param("hall_id")+"|"+serviceID+"|"+date, fill)
+	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, av)
+	return c.JSONBlob(http.StatusOK, body)
+}
+
+// changed drops cached availability after a booking or cancellation here.
+func (a AppointmentRoutes) changed() {
+	if a.cache != nil {
+		a.cache.clear()
+	}
 }
 
 func (a AppointmentRoutes) book(s *Server) echo.HandlerFunc {
@@ -123,15 +154,17 @@ func (a AppointmentRoutes) book(s *Server) echo.HandlerFunc {
 			return err
 		}
 		ctx := c.Request().Context()
-		u, err := a.Users.Get(ctx, userID(c))
+		uid := userID(c)
+		level, err := a.callerLevel(c, s, req.ServiceID)
 		if err != nil {
 			return err
 		}
-		appt, err := a.Booking.Book(ctx, appointments.Citizen{ID: u.ID, RealnameLevel: u.Level}, req, c.Request().Header.Get("Idempotency-Key"))
+		appt, err := a.Booking.Book(ctx, appointments.Citizen{ID: uid, RealnameLevel: level}, req, c.Request().Header.Get("Idempotency-Key"))
 		if err != nil {
 			return err
 		}
-		s.PageChanged(c, u.ID)
+		a.changed()
+		s.PageChanged(c, uid)
 		return c.JSON(http.StatusCreated, appt)
 	}
 }
@@ -167,7 +200,34 @@ func (a AppointmentRoutes) cancel(s *Server) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		a.changed()
 		s.PageChanged(c, userID(c))
 		return c.JSON(http.StatusOK, appt)
 	}
+}
+
+// callerLevel is the caller's real-name level for booking serviceID. The
+// session's level spares a MongoDB read per booking (a flash crowd is
+// thousands of them); it can only be lower than the truth, so when it is below
+// the hall's minimum the store is asked before the booking engine refuses
+// (and before an Idempotency-Key could record the refusal).
+func (a AppointmentRoutes) callerLevel(c echo.Context, s *Server, serviceID string) (int, error) {
+	ctx := c.Request().Context()
+	level := sessionLevel(c)
+	svc, err := a.Booking.GetService(ctx, serviceID)
+	if err != nil {
+		return level, nil // the engine reports unknown services in its own order
+	}
+	hall, err := a.Booking.GetHall(ctx, svc.HallID)
+	if err != nil || level >= hall.Rules.MinRealnameLevel {
+		return level, nil
+	}
+	u, err := a.Users.Get(ctx, userID(c))
+	if err != nil {
+		return 0, err
+	}
+	if u.Level > level {
+		s.levelChanged(c, u.ID, u.Level)
+	}
+	return u.Level, nil
 }

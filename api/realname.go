@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"banshi/internal/session"
 )
 
 type identityRequest struct {
@@ -33,7 +35,7 @@ func (s *Server) realnameDeclare(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.PageChanged(c, u.ID)
+	s.levelChanged(c, u.ID, u.Level)
 	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
 }
 
@@ -49,7 +51,7 @@ func (s *Server) realnameCheck(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.PageChanged(c, u.ID)
+	s.levelChanged(c, u.ID, u.Level)
 	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
 }
 
@@ -80,6 +82,23 @@ func (s *Server) faceFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.PageChanged(c, u.ID)
+	s.levelChanged(c, u.ID, u.Level)
 	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
+}
+
+// levelChanged tells every session of the user its new real-name level and
+// drops the cached page views.
+func (s *Server) levelChanged(c echo.Context, userID string, level int) {
+	ctx := c.Request().Context()
+	if err := s.deps.Sessions.RaiseLevel(ctx, userID, level); err != nil {
+		s.log.WarnContext(ctx, "record level in sessions", "err", err, "user_id", userID)
+	}
+	s.PageChanged(c, userID)
+}
+
+// sessionLevel is the caller's real-name level as the session knows it
+// (possibly lower than the truth, never higher: levels only rise).
+func sessionLevel(c echo.Context) int {
+	sess, _ := c.Get(ctxSession).(session.Session)
+	return sess.Level
 }

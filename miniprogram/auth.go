@@ -18,7 +18,7 @@ type Accounts interface {
 
 // Sessions is what Auth needs of the session store.
 type Sessions interface {
-	Create(ctx context.Context, userID, channel string) (string, session.Session, error)
+	Create(ctx context.Context, userID, channel string, level int) (string, session.Session, error)
 	Revoke(ctx context.Context, token string) error
 	RevokeAll(ctx context.Context, userID string) (int, error)
 }
@@ -76,7 +76,7 @@ func (a *Auth) Login(ctx context.Context, ch account.Channel, code string) (Logi
 	if err != nil {
 		return LoginResult{}, err
 	}
-	token, s, err := a.sessions.Create(ctx, u.ID, string(ch))
+	token, s, err := a.sessions.Create(ctx, u.ID, string(ch), u.Level)
 	if err != nil {
 		return LoginResult{}, err
 	}

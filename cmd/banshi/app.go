@@ -13,8 +13,8 @@ import (
 	"banshi/internal/pages"
 	"banshi/internal/platform"
 	"banshi/internal/session"
-	"banshi/internal/staff"
 	"banshi/internal/sim"
+	"banshi/internal/staff"
 	"banshi/miniprogram"
 	"banshi/notify"
 )
@@ -25,7 +25,10 @@ type App struct {
 	Redis     *platform.Redis
 	HTTP      *api.Server
 	WeChatSim *sim.WeChat // nil unless simulators are on
-	DemoLines []string    // what start-up prints about demo data
+	Accounts  *account.Store
+	Sessions  *session.Store
+	Booking   *appointments.Service
+	DemoLines []string // what start-up prints about demo data
 
 	log   *slog.Logger
 	bg    sync.WaitGroup
@@ -130,7 +133,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			"demo staff (password "+staff.DemoPassword+"): "+staff.DemoAdmin+" (admin), "+staff.DemoStaff+" (hall_staff of "+appointments.DemoHallTianhe+"), "+staff.DemoFinance+" (finance)")
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { booking.RunSweeper(ctx, time.Minute) })
-	apptRoutes := api.AppointmentRoutes{Booking: booking, Users: accounts}
+	apptRoutes := api.NewAppointmentRoutes(booking, accounts, time.Second)
+	a.Accounts, a.Sessions, a.Booking = accounts, sessions, booking
 
 	deps := api.Deps{
 		Log:         log,

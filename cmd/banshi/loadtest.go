@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"banshi/api"
+	"banshi/appointments"
 	"banshi/internal/account"
 	"banshi/internal/platform"
 )
@@ -36,6 +37,8 @@ func runLoadTest(ctx context.Context, args []string, stdout io.Writer, log *slog
 	duration := fs.Duration("duration", 10*time.Second, "how long each target is driven")
 	conc := fs.Int("concurrency", 32, "concurrent closed-loop workers")
 	rounds := fs.Int("rounds", 2, "alternating rounds of each target")
+	crowd := fs.Int("crowd", 2000, "booking attempts in the flash crowd (0: skip)")
+	seats := fs.Int("seats", 100, "seats of the flash-crowd slot")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,8 +102,13 @@ func runLoadTest(ctx context.Context, args []string, stdout io.Writer, log *slog
 	}
 	log.Info("load test ready", "redis_embedded", app.Redis.Embedded, "mongo_embedded", app.Mongo.Embedded)
 
+	svcID, err := firstService(ctx, base, "hall-tianhe")
+	if err != nil {
+		return err
+	}
 	targets := []loadTarget{
 		{name: "GET /api/v1/me (Banshi, valid session)", url: base + "/api/v1/me", token: token},
+		{name: "GET availability (dates, public)", url: base + "/api/v1/halls/hall-tianhe/availability?service_id=" + svcID},
 		{name: "GET /bare (Echo + one Redis GET)", url: "http://" + bareLn.Addr().String() + "/bare"},
 	}
 	results := make([][]loadResult, len(targets))
@@ -121,7 +129,107 @@ func runLoadTest(ctx context.Context, args []string, stdout io.Writer, log *slog
 			best[i] = max(best[i], r.rps)
 		}
 	}
-	fmt.Fprintf(stdout, "ratio (best /me ÷ best bare): %.2f\n", best[0]/best[1])
+	bareBest := best[len(best)-1]
+	for i, t := range targets[:len(targets)-1] {
+		fmt.Fprintf(stdout, "ratio %-45s %.2f of bare\n", t.name, best[i]/bareBest)
+	}
+	if *crowd > 0 {
+		return flashCrowd(ctx, app, base, *crowd, *seats, stdout)
+	}
+	return nil
+}
+
+// firstService returns the ID of the first service item of hallID.
+func firstService(ctx context.Context, base, hallID string) (string, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/halls/"+hallID+"/services", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Services []struct{ ID string } `json:"services"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.Services) == 0 {
+		return "", fmt.Errorf("no services at %s: %v", hallID, err)
+	}
+	return body.Services[0].ID, nil
+}
+
+// flashCrowd prepares crowd level-3 citizens with sessions (directly in the
+// stores: the WeChat round trips are not what is measured), then releases
+// crowd concurrent POST /api/v1/appointments for one slot of seats seats at
+// once, and proves from MongoDB that exactly seats were booked.
+func flashCrowd(ctx context.Context, app *App, base string, crowd, seats int, stdout io.Writer) error {
+	slotID, serviceID, err := appointments.PrepareFlashCrowd(ctx, app.Booking, seats)
+	if err != nil {
+		return fmt.Errorf("prepare flash crowd: %w", err)
+	}
+	tokens := make([]string, crowd)
+	seed := time.Now().UnixNano()
+	for i := range tokens {
+		uid := fmt.Sprintf("crowd-%d-%d", seed, i)
+		u, err := app.Accounts.LoginWeChat(ctx, account.ChannelMiniProgram, "u"+uid, "o"+uid)
+		if err != nil {
+			return err
+		}
+		id := account.WithCheckDigit(fmt.Sprintf("440106%04d%02d%02d%03d", 1950+i%50, 1+i%12, 1+i%28, (seed/1000+int64(i))%1000))
+		if _, err := app.Accounts.RaiseLevel(ctx, u.ID, account.Identity{Name: "王五", IDNumber: id}, 3); err != nil {
+			return fmt.Errorf("raise level of crowd member %d: %w", i, err)
+		}
+		if tokens[i], _, err = app.Sessions.Create(ctx, u.ID, "miniprogram", 3); err != nil {
+			return err
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: crowd, MaxConnsPerHost: crowd}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	body := []byte(`{"slot_id":"` + slotID + `","service_id":"` + serviceID + `"}`)
+	lats := make([]time.Duration, crowd)
+	codes := make([]int, crowd)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range crowd {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/appointments", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tokens[i])
+			req.Header.Set("Content-Type", "application/json")
+			<-start
+			t := time.Now()
+			resp, err := client.Do(req)
+			lats[i] = time.Since(t)
+			if err != nil {
+				codes[i] = -1
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	total := time.Since(t0)
+	count := map[int]int{}
+	for _, c := range codes {
+		count[c]++
+	}
+	slices.Sort(lats)
+	booked, err := app.Mongo.DB.Collection("appointments").CountDocuments(ctx, map[string]any{"slot_id": slotID, "status": "booked"})
+	if err != nil {
+		return err
+	}
+	seatDocs, err := app.Mongo.DB.Collection("appt_seats").CountDocuments(ctx, map[string]any{"slot_id": slotID})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "flash crowd: %d concurrent POST /api/v1/appointments for %d seats: total %.2f s, p50 %.0f ms, p99 %.0f ms; answers %v; MongoDB: %d booked appointments, %d seat documents\n",
+		crowd, seats, total.Seconds(), ms(lats[len(lats)/2]), ms(lats[len(lats)*99/100]), count, booked, seatDocs)
+	if count[http.StatusCreated] != seats || booked != int64(seats) {
+		return fmt.Errorf("flash crowd booked %d (MongoDB %d), want exactly %d", count[http.StatusCreated], booked, seats)
+	}
 	return nil
 }
 

@@ -24,6 +24,10 @@ var ErrUnauthenticated = errors.New("session: unauthenticated")
 type Session struct {
 	UserID    string
 	Channel   string
+	// Level is the user's real-name level as this session last knew it. Levels
+	// only rise, so a stale value is lower than the truth: use it to let a
+	// request through quickly, and re-read the store before refusing one.
+	Level     int
 	CreatedAt time.Time
 	ExpiresAt time.Time // when the session ends if unused (idle expiry, capped)
 	// View is the cached rendering of the user's page kept with the session
@@ -62,19 +66,19 @@ func (s *Store) digest(token string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Create starts a session for userID and returns its token. Errors are Redis
-// failures.
-func (s *Store) Create(ctx context.Context, userID, channel string) (string, Session, error) {
+// Create starts a session for userID (whose real-name level is level) and
+// returns its token. Errors are Redis failures.
+func (s *Store) Create(ctx context.Context, userID, channel string, level int) (string, Session, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", Session{}, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	now := s.clock.Now()
-	sess := Session{UserID: userID, Channel: channel, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Idle)}
+	sess := Session{UserID: userID, Channel: channel, Level: level, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Idle)}
 	d := s.digest(token)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.key(d), "uid", userID, "ch", channel, "created", now.UnixMilli())
+		p.HSet(ctx, s.key(d), "uid", userID, "ch", channel, "created", now.UnixMilli(), "lvl", level)
 		p.Expire(ctx, s.key(d), s.cfg.Idle)
 		p.SAdd(ctx, s.userKey(userID), d)
 		p.Expire(ctx, s.userKey(userID), s.cfg.Max)
@@ -88,10 +92,10 @@ func (s *Store) Create(ctx context.Context, userID, channel string) (string, Ses
 
 // touchScript reads a session and slides its expiry in one round trip:
 // KEYS[1] session key; ARGV[1] now (ms), ARGV[2] idle (ms), ARGV[3] max (ms),
-// ARGV[4] view TTL (ms). Returns {uid, channel, created, ttl, view} (view ""
-// when absent or stale) or nil when absent or past the cap.
+// ARGV[4] view TTL (ms). Returns {uid, channel, created, ttl, view, level}
+// (view "" when absent or stale) or nil when absent or past the cap.
 var touchScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'uid', 'ch', 'created', 'view', 'view_at')
+local v = redis.call('HMGET', KEYS[1], 'uid', 'ch', 'created', 'view', 'view_at', 'lvl')
 if not v[1] then return nil end
 local now = tonumber(ARGV[1])
 local left = tonumber(v[3]) + tonumber(ARGV[3]) - now
@@ -101,7 +105,7 @@ if left < ttl then ttl = left end
 redis.call('PEXPIRE', KEYS[1], ttl)
 local view = ''
 if v[4] and v[5] and now - tonumber(v[5]) < tonumber(ARGV[4]) then view = v[4] end
-return {v[1], v[2], v[3], tostring(ttl), view}
+return {v[1], v[2], v[3], tostring(ttl), view, v[6] or '0'}
 `)
 
 // setViewScript stores a view only while the session exists (HSET alone
@@ -127,6 +131,30 @@ func (s *Store) SetView(ctx context.Context, token string, view []byte) error {
 	err := setViewScript.Run(ctx, s.rdb, []string{s.key(s.digest(token))}, view, s.clock.Now().UnixMilli()).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("session set view: %w", err)
+	}
+	return nil
+}
+
+// setLevelScript raises the level of a live session (never lowers it, never
+// resurrects a revoked one). KEYS[1] session key; ARGV[1] level.
+var setLevelScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'lvl') or '0')
+if tonumber(ARGV[1]) > cur then redis.call('HSET', KEYS[1], 'lvl', ARGV[1]) end
+return 1
+`)
+
+// RaiseLevel records a higher real-name level in every session of userID.
+// Errors are Redis failures.
+func (s *Store) RaiseLevel(ctx context.Context, userID string, level int) error {
+	ds, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
+	if err != nil {
+		return fmt.Errorf("session raise level: %w", err)
+	}
+	for _, d := range ds {
+		if err := setLevelScript.Run(ctx, s.rdb, []string{s.key(d)}, level).Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("session raise level: %w", err)
+		}
 	}
 	return nil
 }
@@ -163,7 +191,7 @@ func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 	if err != nil {
 		return Session{}, fmt.Errorf("session touch: %w", err)
 	}
-	if len(res) != 5 {
+	if len(res) != 6 {
 		return Session{}, ErrUnauthenticated
 	}
 	uid, _ := res[0].(string)
@@ -177,6 +205,7 @@ func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 	if v, _ := res[4].(string); v != "" {
 		sess.View = []byte(v)
 	}
+	sess.Level, _ = strconv.Atoi(fmt.Sprint(res[5]))
 	return sess, nil
 }
 

@@ -20,7 +20,7 @@ func newStore(t *testing.T) (*Store, *platform.ManualClock) {
 func TestCreateTouchRevoke(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
-	tok, sess, err := s.Create(ctx, "u1", "miniprogram")
+	tok, sess, err := s.Create(ctx, "u1", "miniprogram", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestUnknownTokens(t *testing.T) {
 func TestTokenNotStoredInClear(t *testing.T) {
 	rdb, prefix := platformtest.Redis(t)
 	s := NewStore(rdb, Config{Prefix: prefix, Secret: []byte("k"), Idle: time.Hour, Max: 2 * time.Hour}, platform.SystemClock{})
-	tok, _, err := s.Create(context.Background(), "u1", "app")
+	tok, _, err := s.Create(context.Background(), "u1", "app", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestTokenNotStoredInClear(t *testing.T) {
 func TestAbsoluteCap(t *testing.T) {
 	ctx := context.Background()
 	s, clock := newStore(t)
-	tok, _, _ := s.Create(ctx, "u1", "app")
+	tok, _, _ := s.Create(ctx, "u1", "app", 1)
 	// Keep using it every 50 minutes: idle never runs out, the cap does.
 	for range 3 {
 		clock.Advance(50 * time.Minute)
@@ -87,9 +87,9 @@ func TestAbsoluteCap(t *testing.T) {
 func TestRevokeAll(t *testing.T) {
 	ctx := context.Background()
 	s, _ := newStore(t)
-	t1, _, _ := s.Create(ctx, "u1", "app")
-	t2, _, _ := s.Create(ctx, "u1", "miniprogram")
-	t3, _, _ := s.Create(ctx, "u2", "app")
+	t1, _, _ := s.Create(ctx, "u1", "app", 1)
+	t2, _, _ := s.Create(ctx, "u1", "miniprogram", 1)
+	t3, _, _ := s.Create(ctx, "u2", "app", 1)
 	n, err := s.RevokeAll(ctx, "u1")
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeAll = %d, %v", n, err)
@@ -107,8 +107,8 @@ func TestRevokeAll(t *testing.T) {
 func TestViewCache(t *testing.T) {
 	ctx := context.Background()
 	s, clock := newStore(t)
-	tok, _, _ := s.Create(ctx, "u1", "app")
-	other, _, _ := s.Create(ctx, "u1", "miniprogram")
+	tok, _, _ := s.Create(ctx, "u1", "app", 1)
+	other, _, _ := s.Create(ctx, "u1", "miniprogram", 1)
 	if got, _ := s.Touch(ctx, tok); got.View != nil {
 		t.Fatalf("fresh session has a view: %q", got.View)
 	}
@@ -141,5 +141,26 @@ func TestViewCache(t *testing.T) {
 	s.SetView(ctx, tok, []byte(`{"v":3}`))
 	if _, err := s.Touch(ctx, tok); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("revoked session came back: %v", err)
+	}
+}
+
+func TestLevelOnlyRises(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	tok, _, _ := s.Create(ctx, "u1", "app", 1)
+	other, _, _ := s.Create(ctx, "u1", "miniprogram", 1)
+	if err := s.RaiseLevel(ctx, "u1", 3); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.RaiseLevel(ctx, "u1", 2) // a late, lower update changes nothing
+	for _, tk := range []string{tok, other} {
+		if got, _ := s.Touch(ctx, tk); got.Level != 3 {
+			t.Fatalf("level = %d, want 3", got.Level)
+		}
+	}
+	s.Revoke(ctx, tok)
+	_ = s.RaiseLevel(ctx, "u1", 4)
+	if _, err := s.Touch(ctx, tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatal("RaiseLevel resurrected a revoked session")
 	}
 }
