@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +40,7 @@ func runLoadTest(ctx context.Context, args []string, stdout io.Writer, log *slog
 	rounds := fs.Int("rounds", 2, "alternating rounds of each target")
 	crowd := fs.Int("crowd", 2000, "booking attempts in the flash crowd (0: skip)")
 	seats := fs.Int("seats", 100, "seats of the flash-crowd slot")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured rounds to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,6 +112,17 @@ func runLoadTest(ctx context.Context, args []string, stdout io.Writer, log *slog
 		{name: "GET /api/v1/me (Banshi, valid session)", url: base + "/api/v1/me", token: token},
 		{name: "GET availability (dates, public)", url: base + "/api/v1/halls/hall-tianhe/availability?service_id=" + svcID},
 		{name: "GET /bare (Echo + one Redis GET)", url: "http://" + bareLn.Addr().String() + "/bare"},
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	results := make([][]loadResult, len(targets))
 	for range *rounds {
