@@ -137,8 +137,9 @@ func (a AppointmentRoutes) availability(c echo.Context) error {
 	return c.JSONBlob(http.StatusOK, body)
 }
 
-// changed drops cached availability after a booking or cancellation here.
-func (a AppointmentRoutes) changed() {
+// Changed drops cached availability; called after a booking or cancellation
+// here, and after catalog changes by admins.
+func (a AppointmentRoutes) Changed() {
 	if a.cache != nil {
 		a.cache.clear()
 	}
@@ -163,7 +164,7 @@ func (a AppointmentRoutes) book(s *Server) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		a.changed()
+		a.Changed()
 		s.PageChanged(c, uid)
 		return c.JSON(http.StatusCreated, appt)
 	}
@@ -200,7 +201,7 @@ func (a AppointmentRoutes) cancel(s *Server) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		a.changed()
+		a.Changed()
 		s.PageChanged(c, userID(c))
 		return c.JSON(http.StatusOK, appt)
 	}

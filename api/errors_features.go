@@ -37,6 +37,7 @@ var appointmentAnswers = []struct {
 	{appointments.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "Idempotency-Key 已用于另一请求 (key reused with another request)"},
 	{appointments.ErrIdempotencyInProgress, http.StatusConflict, "相同请求正在处理中 (a request with this key is in progress)"},
 	{appointments.ErrForbidden, http.StatusForbidden, "无权操作 (forbidden)"},
+	{appointments.ErrCapacityInUse, http.StatusConflict, "已有预约占用超出新容量的号位，不能降低容量 (seats above the new capacity are booked)"},
 }
 
 // staffAnswers maps the staff accounts' sentinels.

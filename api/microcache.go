@@ -13,6 +13,7 @@ import (
 type microCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
+	gen     uint64 // bumped by clear: an answer computed across a clear is not kept
 	entries map[string]cacheEntry
 	flights map[string]*cacheFlight
 }
@@ -48,6 +49,7 @@ func (m *microCache) get(key string, fill func() ([]byte, error)) ([]byte, error
 	}
 	f := &cacheFlight{done: make(chan struct{})}
 	m.flights[key] = f
+	gen := m.gen
 	if len(m.entries) > 10000 { // bounded: drop everything rather than grow
 		m.entries = map[string]cacheEntry{}
 	}
@@ -56,7 +58,7 @@ func (m *microCache) get(key string, fill func() ([]byte, error)) ([]byte, error
 	f.body, f.err = fill()
 	m.mu.Lock()
 	delete(m.flights, key)
-	if f.err == nil {
+	if f.err == nil && gen == m.gen {
 		m.entries[key] = cacheEntry{body: f.body, until: time.Now().Add(m.ttl)}
 	}
 	m.mu.Unlock()
@@ -68,5 +70,6 @@ func (m *microCache) get(key string, fill func() ([]byte, error)) ([]byte, error
 func (m *microCache) clear() {
 	m.mu.Lock()
 	m.entries = map[string]cacheEntry{}
+	m.gen++
 	m.mu.Unlock()
 }

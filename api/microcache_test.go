@@ -60,3 +60,16 @@ func TestMicroCacheExpiresClearsAndSkipsErrors(t *testing.T) {
 		t.Fatal("an error was cached")
 	}
 }
+
+// TestMicroCacheClearDuringFill: an answer computed while clear ran is
+// returned to its callers but not kept.
+func TestMicroCacheClearDuringFill(t *testing.T) {
+	m := newMicroCache(time.Minute)
+	m.get("k", func() ([]byte, error) {
+		m.clear()
+		return []byte("old"), nil
+	})
+	if b, _ := m.get("k", func() ([]byte, error) { return []byte("new"), nil }); string(b) != "new" {
+		t.Fatalf("got %q: an answer from before the clear was kept", b)
+	}
+}

@@ -57,6 +57,9 @@ var (
 type StaffRoutes struct {
 	Auth StaffAuth
 	Desk HallDesk
+	// CatalogChanged runs after a successful admin change of the catalog
+	// (it drops cached availability). Optional.
+	CatalogChanged func()
 }
 
 const (
@@ -82,7 +85,7 @@ func (st StaffRoutes) Register(r Router) {
 	g.POST("/appointments/:id/complete", st.complete, st.require(s, "appointments.complete", desk...))
 	g.GET("/audit", st.audit, st.require(s, "audit.list", admin...))
 
-	a := g.Group("/admin")
+	a := g.Group("/admin", st.afterCatalogChange)
 	a.POST("/halls", st.createHall, st.require(s, "catalog.hall.create", admin...))
 	a.PUT("/halls/:id", st.updateHall, st.require(s, "catalog.hall.update", admin...))
 	a.POST("/departments", st.createDepartment, st.require(s, "catalog.department.create", admin...))
@@ -97,6 +100,17 @@ func (st StaffRoutes) Register(r Router) {
 	a.PUT("/calendar", st.putCalendar, st.require(s, "catalog.calendar.put", admin...))
 	a.DELETE("/calendar", st.deleteCalendar, st.require(s, "catalog.calendar.delete", admin...))
 	a.POST("/import", st.importCatalog, st.require(s, "catalog.import", admin...))
+}
+
+// afterCatalogChange calls CatalogChanged after every successful admin write.
+func (st StaffRoutes) afterCatalogChange(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err == nil && c.Request().Method != http.MethodGet && st.CatalogChanged != nil {
+			st.CatalogChanged()
+		}
+		return err
+	}
 }
 
 // require authenticates the staff bearer token, checks the role, and writes

@@ -263,7 +263,7 @@ func (b *booking) takeSeat(ctx context.Context) error {
 		}
 		if ok {
 			b.seat = b.token
-			return nil
+			return b.checkCapacity(ctx)
 		}
 		if err := s.pool.confirm(ctx, b.sl, b.token); err != nil { // not ours: drop it from the pool
 			s.log.Warn("confirm taken seat", "err", err)
@@ -297,10 +297,36 @@ func (b *booking) takeSeat(ctx context.Context) error {
 		}
 		if ok {
 			b.seat = n
-			return nil
+			return b.checkCapacity(ctx)
 		}
 	}
 	return ErrSlotFull
+}
+
+// checkCapacity runs after a seat insert succeeded: the seat number must be
+// below the schedule's capacity as MongoDB has it now, not as this process's
+// catalog cache had it. An admin lowering the capacity writes it first and
+// then looks for held seats at or above it (see UpdateSchedule); with both
+// sides reading after writing, either the admin sees this seat and refuses the
+// change, or this booking sees the new capacity and gives the seat up. The
+// seat stays recorded in b.seat, so undo releases it.
+// Errors: ErrSlotFull (the seat is beyond the capacity), storage errors.
+func (b *booking) checkCapacity(ctx context.Context) error {
+	scheduleID, _, _, _ := parseSlotID(b.sl.ID)
+	var sc struct {
+		Capacity int `bson:"capacity"`
+	}
+	err := b.s.schedules.FindOne(ctx, bson.M{"_id": scheduleID}).Decode(&sc)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrSlotClosed // the schedule was deleted meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("read schedule capacity: %w", err)
+	}
+	if b.seat >= sc.Capacity {
+		return ErrSlotFull
+	}
+	return nil
 }
 
 // undo releases what a failed attempt holds and, when an idempotency record

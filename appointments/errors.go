@@ -30,6 +30,7 @@ var (
 	ErrIdempotencyMismatch   = errors.New("appointments: idempotency key reused with another request")
 	ErrIdempotencyInProgress = errors.New("appointments: a request with this idempotency key is in progress")
 	ErrForbidden             = errors.New("appointments: forbidden")
+	ErrCapacityInUse         = errors.New("appointments: seats at or above the new capacity are booked")
 )
 
 // ValidationError says which input field is wrong. It wraps ErrInvalid.
@@ -88,6 +89,7 @@ func codes() []errCode {
 		{ErrIdempotencyMismatch, "idempotency_mismatch"},
 		{ErrIdempotencyInProgress, "idempotency_in_progress"},
 		{ErrForbidden, "forbidden"},
+		{ErrCapacityInUse, "capacity_in_use"},
 	}
 }
 

@@ -70,10 +70,13 @@ return tonumber(n)
 `)
 
 // release: give seat ARGV[1] back (booking failed or cancelled). Without a
-// marker the pool will be rebuilt from MongoDB anyway.
+// marker the pool will be rebuilt from MongoDB anyway. A seat number at or
+// above the pool's capacity ARGV[2] (held since before the capacity was
+// lowered) never enters it.
 var releaseScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[1])
+if tonumber(ARGV[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
 ` + luaRefreshTTL + `
 return 1
@@ -99,7 +102,7 @@ func (p *seatPool) take(ctx context.Context, sl slotDef, now time.Time, lease ti
 }
 
 func (p *seatPool) release(ctx context.Context, sl slotDef, n int) error {
-	return releaseScript.Run(ctx, p.rdb, p.keys(sl), n).Err()
+	return releaseScript.Run(ctx, p.rdb, p.keys(sl), n, sl.Capacity).Err()
 }
 
 // confirm ends the lease of seat n: it is taken for good (by us or, when the

@@ -246,3 +246,55 @@ func ownerOf(t *testing.T, f *fixture, id string) string {
 	}
 	return d.UserID
 }
+
+// TestLoweringCapacityRacesBookings: an admin lowering a schedule's capacity
+// while a crowd books either is refused (seats above it were taken) or wins,
+// and in both cases the slot ends with no more bookings than its capacity.
+func TestLoweringCapacityRacesBookings(t *testing.T) {
+	for round := range 4 {
+		f := newFixture(t)
+		var sc Schedule
+		if err := f.svc.schedules.FindOne(f.ctx, bson.M{"_id": "sc1"}).Decode(&sc); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var booked atomic.Int32
+		var adminErr error
+		start := make(chan struct{})
+		for _, c := range citizens(60) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if _, err := f.svc.Book(f.ctx, c, BookRequest{SlotID: raceSlot, ServiceID: "s1"}, ""); err == nil {
+					booked.Add(1)
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			lowered := sc
+			lowered.Capacity = 5 + round
+			_, adminErr = f.svc.UpdateSchedule(f.ctx, lowered)
+		}()
+		close(start)
+		wg.Wait()
+		var now Schedule
+		if err := f.svc.schedules.FindOne(f.ctx, bson.M{"_id": "sc1"}).Decode(&now); err != nil {
+			t.Fatal(err)
+		}
+		if adminErr != nil && !errors.Is(adminErr, ErrCapacityInUse) {
+			t.Fatalf("admin: %v", adminErr)
+		}
+		a, s := f.booked(raceSlot)
+		if a > now.Capacity || s > now.Capacity || int(booked.Load()) != a {
+			t.Fatalf("round %d: capacity %d (admin err %v) but %d appointments, %d seats, %d successes",
+				round, now.Capacity, adminErr, a, s, booked.Load())
+		}
+		if adminErr == nil && now.Capacity != 5+round {
+			t.Fatalf("admin change accepted but capacity is %d", now.Capacity)
+		}
+	}
+}

@@ -148,7 +148,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Sessions:    sessions,
 		Users:       accounts,
 		Pages:       pageStore,
-		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking}},
+		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}},
 		Sections:    []api.SectionSource{apptRoutes, api.MessagesSection{Inbox: inbox}},
 	}
 	if a.WeChatSim != nil {

@@ -657,6 +657,7 @@ func TestAppointmentBadInput(t *testing.T) {
 	past := pastWorkdaySlot(slot.ID)
 	beyond := beyondWindowSlot(t, slot.ID, dates[len(dates)-1].Date)
 	bookPath := apiV1 + "/appointments"
+	seats, yseats := s.seatsOf(t, slot.ID), s.seatsOf(t, yslot.ID)
 	body := func(slotID, svc string) map[string]string {
 		return map[string]string{"slot_id": slotID, "service_id": svc}
 	}
@@ -731,6 +732,14 @@ func TestAppointmentBadInput(t *testing.T) {
 			}
 			if d := before.diff(s.apptState(t)); d != "" {
 				t.Fatalf("changed: %s", d)
+			}
+			// Availability answers may be reused for a second; the seat
+			// documents are the truth.
+			if got := s.seatsOf(t, slot.ID); got != seats {
+				t.Fatalf("seats of %s: %d -> %d", slot.ID, seats, got)
+			}
+			if got := s.seatsOf(t, yslot.ID); got != yseats {
+				t.Fatalf("seats of %s: %d -> %d", yslot.ID, yseats, got)
 			}
 			if got := s.slotNow(t, th, thGAJ2, date, slot.ID).Remaining; got != slot.Remaining {
 				t.Fatalf("remaining %d, want %d", got, slot.Remaining)
@@ -1218,4 +1227,267 @@ func countOf(xs []int, v int) int {
 		}
 	}
 	return n
+}
+
+// ---- 6. admin catalog: a hall of its own, closures, capacity changes --------
+
+// e2eHall is a hall the admin builds over HTTP, open every day 09:00-17:00,
+// with one department, one service and one schedule of hourly slots: tests
+// may close its days and change its capacity without touching the demo halls.
+type e2eHall struct {
+	hall, dept, svc, sched string
+	schedBody              map[string]any
+}
+
+func (s *stack) newE2EHall(t *testing.T, admin string, capacity int) e2eHall {
+	t.Helper()
+	r := platformtest.RandomID()
+	h := e2eHall{hall: "hall-e2e-" + r, dept: "dept-e2e-" + r, svc: "svc-e2e-" + r, sched: "sch-e2e-" + r}
+	var hours []map[string]any
+	for d := range 7 {
+		hours = append(hours, map[string]any{"weekday": d, "open": "09:00", "close": "17:00"})
+	}
+	s.must(t, 201, s.call(t, "POST", apiV1+"/staff/admin/halls", admin, map[string]any{
+		"id": h.hall, "name": "端到端测试大厅", "address": "广州市黄埔区测试路2号",
+		"location": map[string]float64{"lat": 23.18, "lng": 113.48}, "opening_hours": hours,
+	}))
+	s.must(t, 201, s.call(t, "POST", apiV1+"/staff/admin/departments", admin, map[string]any{
+		"id": h.dept, "hall_id": h.hall, "name": "测试窗口", "queue_prefix": "e",
+	}))
+	v := s.must(t, 201, s.call(t, "POST", apiV1+"/staff/admin/services", admin, map[string]any{
+		"id": h.svc, "hall_id": h.hall, "department_id": h.dept, "code": "E2E" + r, "name": "端到端测试事项",
+		"type": appointments.CategoryPublicServices,
+		"guide": map[string]any{
+			"conditions": []string{"测试"}, "steps": []string{"预约", "到场"}, "time_limit_days": 1, "booking_required": true,
+			"materials": []map[string]any{{"name": "居民身份证", "originals": 1, "copies": 1, "required": true}},
+		},
+	}))
+	if v.str("type") != appointments.CategoryPublicServices {
+		t.Fatalf("service: %s", v.Raw)
+	}
+	h.schedBody = map[string]any{"id": h.sched, "hall_id": h.hall, "department_id": h.dept, "slot_minutes": 60, "capacity": capacity}
+	sc := s.must(t, 201, s.call(t, "POST", apiV1+"/staff/admin/schedules", admin, h.schedBody))
+	if sc.str("capacity") != fmt.Sprint(capacity) {
+		t.Fatalf("schedule: %s", sc.Raw)
+	}
+	return h
+}
+
+// eventually waits until cond holds. Availability answers are reused for up
+// to a second (api.NewAppointmentRoutes' micro cache); bookings and
+// cancellations drop them, admin catalog changes do not, so a read after an
+// admin change may show the previous catalog for that long.
+func (s *stack) eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s: not %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAdminClosureDay: an admin-built hall is bookable at once; a closure
+// takes its day out of the window and refuses its slots without changing
+// anything; lifting the closure makes the day bookable again.
+func TestAdminClosureDay(t *testing.T) {
+	s := getStack(t)
+	admin := s.staffLogin(t, staff.DemoAdmin)
+	h := s.newE2EHall(t, admin, 2)
+
+	dates := s.windowDates(t, h.hall, h.svc)
+	if len(dates) != 7 || dates[0].Remaining != 8*2 {
+		t.Fatalf("window of the new hall: %+v", dates)
+	}
+	day := dates[0].Date
+	slots := s.daySlots(t, h.hall, h.svc, day)
+	if len(slots) != 8 || slots[0].Start.In(platform.Shanghai()).Format("15:04") != "09:00" || slots[0].Capacity != 2 {
+		t.Fatalf("slots of %s: %+v", day, slots)
+	}
+	_, tok := levelThree(t, s)
+	_, tok2 := levelThree(t, s)
+	early := s.must(t, 201, s.book(t, tok2, slots[1].ID, h.svc)) // made before the closure
+
+	// Close the first day.
+	cal := s.must(t, 200, s.call(t, "PUT", apiV1+"/staff/admin/calendar", admin, map[string]any{
+		"hall_id": h.hall, "date": day, "kind": "closure", "name": "设备检修",
+	}))
+	if cal.str("kind") != "closure" {
+		t.Fatalf("closure: %s", cal.Raw)
+	}
+	s.eventually(t, day+" out of the window", func() bool {
+		return s.windowDates(t, h.hall, h.svc)[0].Date != day
+	})
+	closed := s.windowDates(t, h.hall, h.svc)
+	if len(closed) != 7 || slices.ContainsFunc(closed, func(d apptDate) bool { return d.Date == day }) || closed[0].Date != dates[1].Date {
+		t.Fatalf("window with %s closed: %+v", day, closed)
+	}
+	if a := s.call(t, "GET", availPath(h.hall, h.svc)+"&date="+day, "", nil); a.Status != 422 || a.errCode() != "outside_window" {
+		t.Fatalf("slots of the closed day: %d %s", a.Status, a.Raw)
+	}
+	before := s.apptState(t)
+	for _, sl := range slots[:3] {
+		a := s.book(t, tok, sl.ID, h.svc)
+		if a.Status != 409 || a.errCode() != "slot_closed" {
+			t.Fatalf("booking on the closed day: %d %s", a.Status, a.Raw)
+		}
+	}
+	if d := before.diff(s.apptState(t)); d != "" {
+		t.Fatalf("changed: %s", d)
+	}
+	// The booking made before stays and can still be cancelled.
+	if got := s.must(t, 200, s.call(t, "GET", apiV1+"/appointments/"+early.str("id"), tok2, nil)).str("status"); got != "booked" {
+		t.Fatalf("earlier booking on the closed day: %s", got)
+	}
+	s.must(t, 200, s.call(t, "POST", apiV1+"/appointments/"+early.str("id")+"/cancel", tok2, nil))
+
+	// Lift the closure.
+	s.must(t, 204, s.call(t, "DELETE", apiV1+"/staff/admin/calendar?hall_id="+h.hall+"&date="+day, admin, nil))
+	s.eventually(t, day+" back in the window", func() bool {
+		return s.windowDates(t, h.hall, h.svc)[0].Date == day
+	})
+	if again := s.windowDates(t, h.hall, h.svc); len(again) != 7 || again[0].Remaining != 16 {
+		t.Fatalf("window after lifting the closure: %+v", again)
+	}
+	s.must(t, 201, s.book(t, tok, slots[0].ID, h.svc))
+}
+
+// capacityFixture is a fresh admin-built hall whose first slot tests fill,
+// with four level-3 citizens and the admin's session.
+type capacityFixture struct {
+	s     *stack
+	admin string
+	h     e2eHall
+	date  string
+	slot  apptSlot
+	toks  []string
+}
+
+func newCapacityFixture(t *testing.T, s *stack, capacity int) *capacityFixture {
+	t.Helper()
+	f := &capacityFixture{s: s, admin: s.staffLogin(t, staff.DemoAdmin)}
+	f.h = s.newE2EHall(t, f.admin, capacity)
+	f.date = s.windowDates(t, f.h.hall, f.h.svc)[0].Date
+	f.slot = s.daySlots(t, f.h.hall, f.h.svc, f.date)[0]
+	f.toks = make([]string, 4)
+	for i := range f.toks {
+		_, f.toks[i] = levelThree(t, s)
+	}
+	return f
+}
+
+func (f *capacityFixture) setCapacity(t *testing.T, n int) {
+	t.Helper()
+	f.h.schedBody["capacity"] = n
+	f.s.must(t, 200, f.s.call(t, "PUT", apiV1+"/staff/admin/schedules/"+f.h.sched, f.admin, f.h.schedBody))
+	f.s.eventually(t, fmt.Sprintf("the slot's capacity is %d", n), func() bool {
+		return f.s.slotNow(t, f.h.hall, f.h.svc, f.date, f.slot.ID).Capacity == n
+	})
+}
+
+func (f *capacityFixture) remaining(t *testing.T) int {
+	t.Helper()
+	return f.s.slotNow(t, f.h.hall, f.h.svc, f.date, f.slot.ID).Remaining
+}
+
+func (f *capacityFixture) book(t *testing.T, who int) answer {
+	t.Helper()
+	return f.s.book(t, f.toks[who], f.slot.ID, f.h.svc)
+}
+
+func (f *capacityFixture) cancel(t *testing.T, who int, a answer) {
+	t.Helper()
+	f.s.must(t, 200, f.s.call(t, "POST", apiV1+"/appointments/"+a.str("id")+"/cancel", f.toks[who], nil))
+}
+
+// mustBeFull checks that the slot shows no free seat and that citizen who
+// is refused with slot_full without any change.
+func (f *capacityFixture) mustBeFull(t *testing.T, who int, what string) {
+	t.Helper()
+	if got := f.remaining(t); got != 0 {
+		t.Errorf("%s: remaining %d, want 0", what, got)
+	}
+	before := f.s.apptState(t)
+	if a := f.book(t, who); a.Status != 409 || a.errCode() != "slot_full" {
+		t.Fatalf("%s: booking answered %d %s (the slot is overbooked)", what, a.Status, a.Raw)
+	}
+	if d := before.diff(f.s.apptState(t)); d != "" {
+		t.Fatalf("%s: changed: %s", what, d)
+	}
+}
+
+// active counts the slot's booked appointments.
+func (f *capacityFixture) active(t *testing.T) int64 {
+	t.Helper()
+	n, err := f.s.app.Mongo.DB.Collection("appointments").CountDocuments(context.Background(), map[string]any{"slot_id": f.slot.ID, "status": "booked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestAdminCapacityChange: raising a schedule's capacity frees seats at once;
+// lowering it is refused (409 capacity_in_use, nothing changed) while seats at
+// or above the new capacity are booked, and works once they are free.
+func TestAdminCapacityChange(t *testing.T) {
+	s := getStack(t)
+
+	t.Run("raise", func(t *testing.T) {
+		f := newCapacityFixture(t, s, 2)
+		s.must(t, 201, f.book(t, 0))
+		s.must(t, 201, f.book(t, 1))
+		f.mustBeFull(t, 2, "2 bookings, capacity 2")
+		f.setCapacity(t, 3)
+		if got := f.remaining(t); got != 1 {
+			t.Fatalf("remaining %d after raising the capacity to 3", got)
+		}
+		s.must(t, 201, f.book(t, 2))
+		f.mustBeFull(t, 3, "3 bookings, capacity 3")
+	})
+
+	t.Run("lower below the bookings is refused", func(t *testing.T) {
+		f := newCapacityFixture(t, s, 3)
+		a := []answer{s.must(t, 201, f.book(t, 0)), s.must(t, 201, f.book(t, 1)), s.must(t, 201, f.book(t, 2))}
+		before := s.apptState(t)
+		f.h.schedBody["capacity"] = 1
+		r := s.call(t, "PUT", apiV1+"/staff/admin/schedules/"+f.h.sched, f.admin, f.h.schedBody)
+		if r.Status != 409 || r.errCode() != "capacity_in_use" {
+			t.Fatalf("lowering below the bookings: %d %s", r.Status, r.Raw)
+		}
+		if got := f.s.slotNow(t, f.h.hall, f.h.svc, f.date, f.slot.ID).Capacity; got != 3 {
+			t.Fatalf("capacity after the refused change: %d, want 3", got)
+		}
+		if d := before.diff(s.apptState(t)); d != "" {
+			t.Fatalf("changed: %s", d)
+		}
+		f.mustBeFull(t, 3, "3 bookings, capacity 3")
+		// Once the seats above the new capacity are free, lowering works and
+		// the slot stays exact.
+		f.cancel(t, 2, a[2])
+		f.cancel(t, 1, a[1])
+		f.setCapacity(t, 1)
+		f.mustBeFull(t, 3, "1 booking, capacity 1")
+		if n := f.active(t); n != 1 {
+			t.Fatalf("%d active bookings, want 1", n)
+		}
+	})
+
+	t.Run("cancel, then lower", func(t *testing.T) {
+		f := newCapacityFixture(t, s, 2)
+		a0 := s.must(t, 201, f.book(t, 0))
+		a1 := s.must(t, 201, f.book(t, 1))
+		f.cancel(t, 0, a0) // seat 0 is free again, seat 1 still taken
+		f.h.schedBody["capacity"] = 1
+		if r := s.call(t, "PUT", apiV1+"/staff/admin/schedules/"+f.h.sched, f.admin, f.h.schedBody); r.Status != 409 || r.errCode() != "capacity_in_use" {
+			t.Fatalf("lowering under a held seat 1: %d %s", r.Status, r.Raw)
+		}
+		f.cancel(t, 1, a1)
+		f.setCapacity(t, 1)
+		s.must(t, 201, f.book(t, 2))
+		f.mustBeFull(t, 3, "1 booking, capacity 1")
+		if n := f.active(t); n != 1 {
+			t.Fatalf("%d active bookings, want 1", n)
+		}
+	})
 }
