@@ -22,8 +22,8 @@ var ErrUnauthenticated = errors.New("session: unauthenticated")
 
 // Session is what a valid token stands for.
 type Session struct {
-	UserID    string
-	Channel   string
+	UserID  string
+	Channel string
 	// Level is the user's real-name level as this session last knew it. Levels
 	// only rise, so a stale value is lower than the truth: use it to let a
 	// request through quickly, and re-read the store before refusing one.
