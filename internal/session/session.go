@@ -90,24 +90,6 @@ func (s *Store) Create(ctx context.Context, userID, channel string, level int) (
 	return token, sess, nil
 }
 
-// touchScript reads a session and slides its expiry in one round trip:
-// KEYS[1] session key; ARGV[1] now (ms), ARGV[2] idle (ms), ARGV[3] max (ms),
-// ARGV[4] view TTL (ms). Returns {uid, channel, created, ttl, view, level}
-// (view "" when absent or stale) or nil when absent or past the cap.
-var touchScript = redis.NewScript(`
-local v = redis.call('HMGET', KEYS[1], 'uid', 'ch', 'created', 'view', 'view_at', 'lvl')
-if not v[1] then return nil end
-local now = tonumber(ARGV[1])
-local left = tonumber(v[3]) + tonumber(ARGV[3]) - now
-if left <= 0 then redis.call('DEL', KEYS[1]) return nil end
-local ttl = tonumber(ARGV[2])
-if left < ttl then ttl = left end
-redis.call('PEXPIRE', KEYS[1], ttl)
-local view = ''
-if v[4] and v[5] and now - tonumber(v[5]) < tonumber(ARGV[4]) then view = v[4] end
-return {v[1], v[2], v[3], tostring(ttl), view, v[6] or '0'}
-`)
-
 // setViewScript stores a view only while the session exists (HSET alone
 // would resurrect a revoked session without expiry). KEYS[1] session key;
 // ARGV[1] view, ARGV[2] now (ms).
@@ -175,37 +157,60 @@ func (s *Store) DropViews(ctx context.Context, userID string) error {
 	return nil
 }
 
-// Touch resolves token to its session and slides the idle expiry.
-// It returns ErrUnauthenticated for an empty, unknown, expired or revoked
-// token, and a wrapped Redis error otherwise.
+// Touch resolves token to its session and slides the idle expiry: one
+// pipelined round trip (HMGET, PEXPIRE), and a second PEXPIRE only in the last
+// idle period before the absolute cap. (No Lua: cheaper on Redis and much
+// cheaper on the embedded miniredis.) It returns ErrUnauthenticated for an
+// empty, unknown, expired or revoked token, and a wrapped Redis error
+// otherwise.
 func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 	if token == "" || len(token) > 128 {
 		return Session{}, ErrUnauthenticated
 	}
 	now := s.clock.Now()
-	res, err := touchScript.Run(ctx, s.rdb, []string{s.key(s.digest(token))},
-		now.UnixMilli(), s.cfg.Idle.Milliseconds(), s.cfg.Max.Milliseconds(), s.viewTTL().Milliseconds()).Slice()
-	if errors.Is(err, redis.Nil) {
-		return Session{}, ErrUnauthenticated
-	}
+	key := s.key(s.digest(token))
+	var get *redis.SliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.HMGet(ctx, key, "uid", "ch", "created", "view", "view_at", "lvl")
+		p.PExpire(ctx, key, s.cfg.Idle) // a no-op when the key is gone
+		return nil
+	})
 	if err != nil {
 		return Session{}, fmt.Errorf("session touch: %w", err)
 	}
-	if len(res) != 6 {
+	v := get.Val()
+	str := func(i int) string {
+		if i < len(v) {
+			if x, ok := v[i].(string); ok {
+				return x
+			}
+		}
+		return ""
+	}
+	uid := str(0)
+	created, cerr := strconv.ParseInt(str(2), 10, 64)
+	if uid == "" || cerr != nil {
 		return Session{}, ErrUnauthenticated
 	}
-	uid, _ := res[0].(string)
-	ch, _ := res[1].(string)
-	created, _ := strconv.ParseInt(fmt.Sprint(res[2]), 10, 64)
-	ttl, _ := strconv.ParseInt(fmt.Sprint(res[3]), 10, 64)
+	left := time.UnixMilli(created).Add(s.cfg.Max).Sub(now)
+	if left <= 0 {
+		s.rdb.Del(ctx, key)
+		return Session{}, ErrUnauthenticated
+	}
+	ttl := s.cfg.Idle
+	if left < ttl {
+		ttl = left
+		if err := s.rdb.PExpire(ctx, key, ttl).Err(); err != nil {
+			return Session{}, fmt.Errorf("session touch: %w", err)
+		}
+	}
 	sess := Session{
-		UserID: uid, Channel: ch, CreatedAt: time.UnixMilli(created).UTC(),
-		ExpiresAt: now.Add(time.Duration(ttl) * time.Millisecond),
+		UserID: uid, Channel: str(1), CreatedAt: time.UnixMilli(created).UTC(), ExpiresAt: now.Add(ttl),
 	}
-	if v, _ := res[4].(string); v != "" {
-		sess.View = []byte(v)
+	if at, err := strconv.ParseInt(str(4), 10, 64); err == nil && now.UnixMilli()-at < s.viewTTL().Milliseconds() && str(3) != "" {
+		sess.View = []byte(str(3))
 	}
-	sess.Level, _ = strconv.Atoi(fmt.Sprint(res[5]))
+	sess.Level, _ = strconv.Atoi(str(5))
 	return sess, nil
 }
 
