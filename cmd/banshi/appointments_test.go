@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -224,34 +222,6 @@ func (s *stack) seatsOf(t *testing.T, slotID string) int64 {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// try is call for goroutines: it never fails the test itself.
-func (s *stack) try(method, path, token string, body any, hdr ...string) (answer, error) {
-	j, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(j))
-	if err != nil {
-		return answer{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return answer{}, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return answer{}, err
-	}
-	a := answer{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
-	_ = json.Unmarshal(raw, &a.Body)
-	return a, nil
 }
 
 func maskedID(id string) string { return id[:4] + "**********" + id[14:] }

@@ -176,9 +176,9 @@ func (a answer) str(path ...string) string {
 	}
 }
 
-// call sends a request; body may be a string (sent raw) or a value (JSON).
-func (s *stack) call(t *testing.T, method, path, token string, body any, hdr ...string) answer {
-	t.Helper()
+// try sends a request and never fails the test itself (safe in goroutines);
+// body may be a string or []byte (sent raw) or a value (sent as JSON).
+func (s *stack) try(method, path, token string, body any, hdr ...string) (answer, error) {
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -190,7 +190,10 @@ func (s *stack) call(t *testing.T, method, path, token string, body any, hdr ...
 		j, _ := json.Marshal(b)
 		r = bytes.NewReader(j)
 	}
-	req, _ := http.NewRequest(method, s.url+path, r)
+	req, err := http.NewRequest(method, s.url+path, r)
+	if err != nil {
+		return answer{}, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -200,12 +203,25 @@ func (s *stack) call(t *testing.T, method, path, token string, body any, hdr ...
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return answer{}, err
+	}
 	a := answer{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &a.Body)
+	return a, nil
+}
+
+// call is try that fails the test on a transport error.
+func (s *stack) call(t *testing.T, method, path, token string, body any, hdr ...string) answer {
+	t.Helper()
+	a, err := s.try(method, path, token, body, hdr...)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
 	return a
 }
 
