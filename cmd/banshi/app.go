@@ -100,7 +100,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)
 	}
 	booking, err := appointments.NewService(appointments.Deps{
-		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix + "appt:", Clock: clock,
+		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
 		Log: log.With("component", "appointments"), Notifier: inbox, People: peopleDirectory{accounts},
 		CheckinKey: checkinKey,
 	})
