@@ -376,13 +376,16 @@ func (st StaffRoutes) deleteCalendar(c echo.Context) error {
 // importCatalog loads halls, departments, services, schedules and calendar
 // days in bulk: all validated first, nothing written on any error.
 func (st StaffRoutes) importCatalog(c echo.Context) error {
-	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, ImportBodyLimit)
-	in, err := appointments.ParseImport(c.Request().Body)
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, ImportBodyLimit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return echo.ErrStatusRequestEntityTooLarge
 		}
+		return invalid("body", "无法读取请求体 (cannot read body)")
+	}
+	in, err := appointments.ParseImport(bytes.NewReader(raw))
+	if err != nil {
 		return err
 	}
 	res, err := st.Desk.Import(c.Request().Context(), in)
