@@ -42,7 +42,7 @@ func testEnv(dataDir, publicURL string) map[string]string {
 	env := map[string]string{
 		"BANSHI_DATA_DIR":     dataDir,
 		"BANSHI_PUBLIC_URL":   publicURL,
-		"BANSHI_RATE_LOGIN":   "30",
+		"BANSHI_RATE_LOGIN":   "300",
 		"BANSHI_RATE_API":     "100",
 		"BANSHI_REDIS_PREFIX": testRedisPrefix + platformtest.RandomID() + ":",
 		"BANSHI_SEED_DEMO":    "true",

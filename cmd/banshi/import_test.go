@@ -22,7 +22,7 @@ func TestAdminImport(t *testing.T) {
 			id, i, id, id, i, i, strings.Repeat("条件说明", 100)))
 	}
 	body := func(extra string) string {
-		return `{"halls":[{"id":"` + id + `","name":"导入测试大厅","opening_hours":[{"weekday":1,"open":"09:00","close":"17:00"}]}],` +
+		return `{"halls":[{"id":"` + id + `","name":"导入测试大厅","address":"广州市天河区测试路1号","phone":"020-00000000","opening_hours":[{"weekday":1,"open":"09:00","close":"17:00"}]}],` +
 			`"departments":[{"id":"` + id + `-d","hall_id":"` + id + `","name":"导入窗口","queue_prefix":"I"}],` +
 			`"services":[` + strings.Join(services, ",") + extra + `]}`
 	}
