@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"banshi/internal/account"
 	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
@@ -107,7 +109,7 @@ func getStack(t *testing.T) *stack {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if theStack != nil {
-		cleanRedis(theStack)
+		cleanRedis(theStack.app.Redis.Client, theStack.cfg.RedisPrefix)
 		theStack.srv.Close()
 		if theStack.app.Mongo.Embedded {
 			theStack.app.Close()
@@ -119,19 +121,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// cleanRedis deletes the keys of this run (never a FLUSH: the server may be shared).
-func cleanRedis(s *stack) {
+// cleanRedis deletes the keys under prefix (never a FLUSH: the server may be
+// shared), including redis_rate's, which it prefixes with "rate:".
+func cleanRedis(c redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	c := s.app.Redis.Client
 	var keys []string
-	iter := c.Scan(ctx, 0, s.cfg.RedisPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	// redis_rate prefixes its own keys with "rate:".
-	iter = c.Scan(ctx, 0, "rate:"+s.cfg.RedisPrefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
+	for _, pattern := range []string{prefix + "*", "rate:" + prefix + "*"} {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
 	}
 	for _, k := range keys {
 		c.Del(ctx, k)

@@ -83,4 +83,5 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("still serving after shutdown")
 	}
 	_ = os.Remove(env["BANSHI_DATA_DIR"])
+	cleanRedis(s.app.Redis.Client, env["BANSHI_REDIS_PREFIX"]) // the second process's keys, when Redis is shared
 }
