@@ -95,10 +95,6 @@ func WithCheckDigit(first17 string) string {
 	return first17 + string(checkDigit(first17))
 }
 
-// ValidIDNumberForTest is WithCheckDigit under the name test code may look for:
-// given region (6 digits), birth date (8) and sequence (3) it returns a valid
-// 18-character ID number. It panics unless regionBirthSeq is 17 digits.
-func ValidIDNumberForTest(regionBirthSeq string) string { return WithCheckDigit(regionBirthSeq) }
 
 // checkDigit computes the check character of 17 ASCII digits. The weight of
 // the i-th digit (from 0) is 2^(17-i) mod 11.

@@ -29,9 +29,6 @@ func TestCheckDigitMatchesStandard(t *testing.T) {
 		if got, want := checkDigit(p), refCheckDigit(p); got != want {
 			t.Errorf("checkDigit(%s) = %c, want %c", p, got, want)
 		}
-		if got := ValidIDNumberForTest(p); got != WithCheckDigit(p) {
-			t.Errorf("ValidIDNumberForTest(%s) = %s", p, got)
-		}
 	}
 }
 
