@@ -95,7 +95,6 @@ func WithCheckDigit(first17 string) string {
 	return first17 + string(checkDigit(first17))
 }
 
-
 // checkDigit computes the check character of 17 ASCII digits. The weight of
 // the i-th digit (from 0) is 2^(17-i) mod 11.
 func checkDigit(first17 string) byte {
