@@ -25,23 +25,26 @@ func bodyLimitString(n int64) string {
 	return strconv.FormatInt(n, 10) + "B"
 }
 
-// accessLog writes one structured line per request. It logs the route
-// template, never the raw path or query (they may carry identifiers), and no
-// bodies or headers.
-func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+// instrument writes one structured access-log line per request and feeds
+// the Prometheus metrics. It logs the route template, never the raw path or
+// query (they may carry identifiers), and no bodies or headers. An error is
+// answered here, so the status logged and counted is the real one.
+func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err) // write the answer now so the status below is the real one
+		if err := next(c); err != nil {
+			c.Error(err)
 		}
+		took := time.Since(start)
 		route := c.Path()
 		if route == "" {
 			route = "unmatched"
 		}
+		status := c.Response().Status
+		s.metrics.observe(c.Request().Method, route, status, took)
 		attrs := []any{
-			"method", c.Request().Method, "route", route, "status", c.Response().Status,
-			"duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+			"method", c.Request().Method, "route", route, "status", status,
+			"duration_ms", float64(took.Microseconds()) / 1000,
 			"bytes_out", c.Response().Size,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 		}
@@ -66,22 +69,5 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}()
 		return next(c)
-	}
-}
-
-// observe feeds the Prometheus metrics.
-func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		route := c.Path()
-		if route == "" {
-			route = "unmatched"
-		}
-		s.metrics.observe(c.Request().Method, route, c.Response().Status, time.Since(start))
-		return nil
 	}
 }

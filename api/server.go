@@ -112,9 +112,8 @@ func New(deps Deps) *Server {
 	s := &Server{e: e, log: deps.Log, deps: deps, metrics: newMetrics(), limiter: newRateLimiter(deps.Redis, deps.RedisPrefix)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
-	e.Use(s.accessLog)
-	e.Use(s.recoverPanic)
-	e.Use(s.observe)
+	e.Use(s.instrument)
+	e.Use(s.recoverPanic) // inside instrument: a panic is logged and counted as its 500
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit: bodyLimitString(deps.Limits.BodyBytes),
 		// The catalog import takes larger bodies and limits them itself.

@@ -97,3 +97,15 @@ func TestBindJSONErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPanicIsCounted: the metrics count a panicking request as its 500.
+func TestPanicIsCounted(t *testing.T) {
+	rdb, prefix := platformtest.Redis(t)
+	s := New(Deps{Log: platformtest.Logger(), Redis: rdb, RedisPrefix: prefix, Features: []Feature{panicFeature{}}})
+	s.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/api/v1/boom", nil))
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if !strings.Contains(rec.Body.String(), `banshi_http_requests_total{method="GET",route="/api/v1/boom",status="500"} 1`) {
+		t.Fatalf("panic not counted:\n%s", rec.Body)
+	}
+}
