@@ -86,14 +86,13 @@ func (s *Server) faceFinish(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
 }
 
-// levelChanged tells every session of the user its new real-name level and
-// drops the cached page views.
+// levelChanged tells every session of the user its new real-name level; that
+// also drops the cached page views (one pass over the sessions, not two).
 func (s *Server) levelChanged(c echo.Context, userID string, level int) {
 	ctx := c.Request().Context()
 	if err := s.deps.Sessions.RaiseLevel(ctx, userID, level); err != nil {
 		s.log.WarnContext(ctx, "record level in sessions", "err", err, "user_id", userID)
 	}
-	s.PageChanged(c, userID)
 }
 
 // sessionLevel is the caller's real-name level as the session knows it

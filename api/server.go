@@ -43,7 +43,7 @@ type SessionResolver interface {
 	Touch(ctx context.Context, token string) (session.Session, error)
 	SetView(ctx context.Context, token string, view []byte) error
 	DropViews(ctx context.Context, userID string) error
-	RaiseLevel(ctx context.Context, userID string, level int) error
+	RaiseLevel(ctx context.Context, userID string, level int) error // also drops the views
 }
 
 // Users reads citizens.

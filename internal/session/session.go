@@ -118,15 +118,18 @@ func (s *Store) SetView(ctx context.Context, token string, view []byte) error {
 }
 
 // setLevelScript raises the level of a live session (never lowers it, never
-// resurrects a revoked one). KEYS[1] session key; ARGV[1] level.
+// resurrects a revoked one) and drops its cached page view, which shows the
+// level. KEYS[1] session key; ARGV[1] level.
 var setLevelScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'lvl') or '0')
 if tonumber(ARGV[1]) > cur then redis.call('HSET', KEYS[1], 'lvl', ARGV[1]) end
+redis.call('HDEL', KEYS[1], 'view', 'view_at')
 return 1
 `)
 
-// RaiseLevel records a higher real-name level in every session of userID.
+// RaiseLevel records a higher real-name level in every session of userID and
+// drops their cached page views (so it does what DropViews does too).
 // Errors are Redis failures.
 func (s *Store) RaiseLevel(ctx context.Context, userID string, level int) error {
 	ds, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()

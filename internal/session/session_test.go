@@ -152,10 +152,11 @@ func TestLevelOnlyRises(t *testing.T) {
 	if err := s.RaiseLevel(ctx, "u1", 3); err != nil {
 		t.Fatal(err)
 	}
-	_ = s.RaiseLevel(ctx, "u1", 2) // a late, lower update changes nothing
+	s.SetView(ctx, tok, []byte(`{"v":1}`))
+	_ = s.RaiseLevel(ctx, "u1", 2) // a late, lower update changes nothing but the cached view
 	for _, tk := range []string{tok, other} {
-		if got, _ := s.Touch(ctx, tk); got.Level != 3 {
-			t.Fatalf("level = %d, want 3", got.Level)
+		if got, _ := s.Touch(ctx, tk); got.Level != 3 || got.View != nil {
+			t.Fatalf("level = %d, view %q; want 3 and no view", got.Level, got.View)
 		}
 	}
 	s.Revoke(ctx, tok)
