@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,5 +181,34 @@ func TestRedisCache(t *testing.T) {
 	}
 	if err := c.Delete("k"); err != nil || c.IsExist("k") {
 		t.Fatal("k not deleted")
+	}
+}
+
+// TestSendSubscribe: a message is delivered once per credit; without credit
+// WeChat's 43101 and on bad data its 47003 come back as *WeChatError.
+func TestSendSubscribe(t *testing.T) {
+	ctx := context.Background()
+	w := newClient(t)
+	openid := simUser(t, "张三", "11010519491231002X")
+	rec := httptest.NewRecorder()
+	testSim.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/sim/wechat/subscriptions", jsonBody(`{"openid":"`+openid+`","template_id":"TPL1"}`)))
+	if rec.Code != 204 {
+		t.Fatalf("grant: %d %s", rec.Code, rec.Body)
+	}
+	bad := map[string]string{"thing1": "这是一条超过二十个字符限制的事项名称会被微信拒绝的消息内容"}
+	var we *WeChatError
+	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/index", bad); !errors.As(err, &we) || we.Code != 47003 {
+		t.Fatalf("bad data: %v", err)
+	}
+	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/index", map[string]string{"thing1": "户口迁入登记", "time2": "2026年11月23日 09:00"}); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/index", map[string]string{"thing1": "再发一次"}); !errors.As(err, &we) || we.Code != 43101 {
+		t.Fatalf("without credit: %v", err)
+	}
+	rec = httptest.NewRecorder()
+	testSim.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/sim/wechat/messages?openid="+openid, nil))
+	if rec.Code != 200 || strings.Count(rec.Body.String(), `"template_id":"TPL1"`) != 1 || !strings.Contains(rec.Body.String(), "户口迁入登记") {
+		t.Fatalf("messages: %d %s", rec.Code, rec.Body)
 	}
 }
