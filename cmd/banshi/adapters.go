@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
-	"fmt"
 
 	"banshi/appointments"
 	"banshi/internal/account"
@@ -21,13 +19,4 @@ func (p peopleDirectory) Person(ctx context.Context, userID string) (string, str
 		return "", "", err
 	}
 	return id.Name, account.MaskIDNumber(id.IDNumber), nil
-}
-
-// hexKey decodes a key given as hex (at least 16 bytes).
-func hexKey(s string) ([]byte, error) {
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) < 16 {
-		return nil, fmt.Errorf("must be at least 32 hexadecimal characters")
-	}
-	return b, nil
 }

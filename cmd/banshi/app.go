@@ -95,7 +95,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err := inbox.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("inbox indexes: %w", err)
 	}
-	checkinKey, err := hexKey(string(cfg.CheckinKey))
+	checkinKey, err := cfg.CheckinKey.HexKey(16)
 	if err != nil {
 		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)
 	}

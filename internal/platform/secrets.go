@@ -121,3 +121,13 @@ func decodeKey(s string) ([]byte, error) {
 
 // Key32 decodes a 32-byte secret written as 64 hex characters.
 func (s Secret) Key32() ([]byte, error) { return decodeKey(string(s)) }
+
+// HexKey decodes a secret written in hex that must hold at least minBytes
+// bytes.
+func (s Secret) HexKey(minBytes int) ([]byte, error) {
+	b, err := hex.DecodeString(string(s))
+	if err != nil || len(b) < minBytes {
+		return nil, fmt.Errorf("must be at least %d hexadecimal characters", 2*minBytes)
+	}
+	return b, nil
+}
