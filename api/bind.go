@@ -22,10 +22,10 @@ func bindJSON(c echo.Context, dst any) error {
 		return jsonError(err)
 	}
 	if dec.More() {
-		return invalid("body", "请求体只能包含一个 JSON 对象 (body must hold one JSON object)")
+		return invalid("body", "format", "请求体只能包含一个 JSON 对象")
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return invalid("body", "请求体只能包含一个 JSON 对象 (body must hold one JSON object)")
+		return invalid("body", "format", "请求体只能包含一个 JSON 对象")
 	}
 	return nil
 }
@@ -42,18 +42,18 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return invalid(field, "类型错误，应为 "+jsonKind(te.Type.Kind().String())+" (wrong type)")
+		return invalid(field, "type", "类型错误，应为 "+jsonKind(te.Type.Kind().String()))
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return invalid("body", "JSON 格式错误 (malformed JSON)")
+		return invalid("body", "format", "JSON 格式错误")
 	case errors.Is(err, io.EOF):
-		return invalid("body", "请求体为空 (empty body)")
+		return invalid("body", "required", "请求体为空")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return invalid(f, "未知字段 (unknown field)")
+		return invalid(f, "unknown_field", "未知字段")
 	case strings.Contains(err.Error(), "http: request body too large"):
-		return echo.ErrStatusRequestEntityTooLarge
+		return errTooLarge
 	default:
-		return invalid("body", "无法解析请求体 (cannot parse body)")
+		return invalid("body", "format", "无法解析请求体")
 	}
 }
 
@@ -76,7 +76,7 @@ func jsonKind(k string) string {
 func required(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if strings.TrimSpace(pairs[i+1]) == "" {
-			return invalid(pairs[i], "必填 (required)")
+			return invalid(pairs[i], "required", "必填")
 		}
 	}
 	return nil

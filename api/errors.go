@@ -5,117 +5,168 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"banshi/internal/account"
-	"banshi/internal/pages"
-	"banshi/internal/session"
-	"banshi/miniprogram"
+	"banshi/internal/platform"
 )
 
-// Error is the JSON error every endpoint answers with.
-type Error struct {
-	Status  int    `json:"-"`
+// statusOf is the one table from error code to HTTP status. Every code a
+// feature declares (platform.NewError) must be here: a test parses the whole
+// module and fails on a code without a status or without a Chinese message.
+var statusOf = map[string]int{
+	platform.CodeInvalid: http.StatusBadRequest,
+	"slot_mismatch":      http.StatusBadRequest,
+
+	"unauthenticated":     http.StatusUnauthorized,
+	"wechat_code_invalid": http.StatusUnauthorized,
+	"bad_credentials":     http.StatusUnauthorized,
+
+	"forbidden":         http.StatusForbidden,
+	"realname_required": http.StatusForbidden,
+	"booking_suspended": http.StatusForbidden,
+	"wrong_hall":        http.StatusForbidden,
+
+	"not_found":              http.StatusNotFound,
+	"user_not_found":         http.StatusNotFound,
+	"verification_not_found": http.StatusNotFound,
+
+	"method_not_allowed": http.StatusMethodNotAllowed,
+
+	"already_exists":             http.StatusConflict,
+	"realname_taken":             http.StatusConflict,
+	"identity_locked":            http.StatusConflict,
+	"face_unfinished":            http.StatusConflict,
+	"miniprogram_login_required": http.StatusConflict,
+	"duplicate_booking":          http.StatusConflict,
+	"booking_limit":              http.StatusConflict,
+	"slot_full":                  http.StatusConflict,
+	"slot_closed":                http.StatusConflict,
+	"cancel_too_late":            http.StatusConflict,
+	"already_checked_in":         http.StatusConflict,
+	"not_cancellable":            http.StatusConflict,
+	"not_active":                 http.StatusConflict,
+	"not_checked_in":             http.StatusConflict,
+	"checkin_not_today":          http.StatusConflict,
+	"idempotency_in_progress":    http.StatusConflict,
+	"capacity_in_use":            http.StatusConflict,
+
+	"payload_too_large":      http.StatusRequestEntityTooLarge,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
+
+	"realname_code_invalid": http.StatusUnprocessableEntity,
+	"realname_mismatch":     http.StatusUnprocessableEntity,
+	"outside_window":        http.StatusUnprocessableEntity,
+	"idempotency_mismatch":  http.StatusUnprocessableEntity,
+
+	"rate_limited": http.StatusTooManyRequests,
+
+	"internal":             http.StatusInternalServerError,
+	"upstream_error":       http.StatusBadGateway,
+	"upstream_unavailable": http.StatusServiceUnavailable,
+	"upstream_busy":        http.StatusServiceUnavailable,
+	"not_ready":            http.StatusServiceUnavailable,
+}
+
+// retryAfterOf gives the Retry-After (seconds) of answers worth retrying later.
+var retryAfterOf = map[string]int{
+	"upstream_unavailable": 5,
+	"upstream_busy":        60,
+}
+
+// Errors of the HTTP layer itself.
+var (
+	errInternal         = platform.NewError("internal", "服务器内部错误，请稍后再试")
+	errRouteNotFound    = platform.NewError("not_found", "请求的接口不存在")
+	errMethodNotAllowed = platform.NewError("method_not_allowed", "该接口不支持此请求方法")
+	errTooLarge         = platform.NewError("payload_too_large", "请求内容过大")
+	errUnsupportedType  = platform.NewError("unsupported_media_type", "请使用 JSON 格式提交")
+	errRateLimited      = platform.NewError("rate_limited", "请求过于频繁，请稍后再试")
+	errTimeout          = platform.NewError("upstream_unavailable", "服务响应超时，请稍后再试")
+	errNotReady         = platform.NewError("not_ready", "依赖的服务暂时不可用")
+)
+
+// invalid is a 400 invalid_argument naming the field and the check.
+func invalid(field, check, message string) error { return platform.Invalid(field, check, message) }
+
+// retryLater is an error answered with a Retry-After of the given seconds.
+type retryLater struct {
+	err   *platform.Error
+	after int
+}
+
+func (r *retryLater) Error() string { return r.err.Error() }
+func (r *retryLater) Unwrap() error { return r.err }
+
+// answer is the JSON error every endpoint answers with.
+type answer struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 	Check   string `json:"check,omitempty"`
 	Until   string `json:"until,omitempty"`
-	// RetryAfter, when set, becomes the Retry-After header (seconds).
-	RetryAfter int `json:"-"`
+
+	status     int
+	retryAfter int
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// invalid is a 400 invalid_argument naming the field.
-func invalid(field, message string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "invalid_argument", Field: field, Message: message}
-}
-
-// errorMapping maps feature sentinel errors to HTTP answers: the one place
-// where features meet status codes. The first match wins, so a more specific
-// error (one that wraps another) comes before the one it wraps.
-var errorMapping = []struct {
-	target error
-	answer Error
-}{
-	{session.ErrUnauthenticated, Error{Status: 401, Code: "unauthenticated", Message: "请先登录 (missing, expired or revoked token)"}},
-	{miniprogram.ErrConsentInvalid, Error{Status: 422, Code: "realname_code_invalid", Message: "实名授权码无效或已使用 (consent code invalid, expired or reused)"}},
-	{miniprogram.ErrCodeInvalid, Error{Status: 401, Code: "wechat_code_invalid", Message: "微信登录凭证无效或已使用 (login code invalid, expired or reused)"}},
-	{miniprogram.ErrUpstream, Error{Status: 503, Code: "upstream_unavailable", Message: "微信服务暂不可用，请稍后再试 (WeChat unavailable)", RetryAfter: 5}},
-	{miniprogram.ErrUpstreamBusy, Error{Status: 503, Code: "upstream_busy", Message: "微信服务繁忙，请稍后再试 (WeChat refused the call for now)", RetryAfter: 60}},
-	{miniprogram.ErrRealnameMismatch, Error{Status: 422, Code: "realname_mismatch", Message: "实名信息不一致 (real-name check failed)"}},
-	{miniprogram.ErrFaceUnfinished, Error{Status: 409, Code: "face_unfinished", Message: "人脸核身尚未完成 (face verification not completed)"}},
-	{miniprogram.ErrVerifyUnknown, Error{Status: 404, Code: "verification_not_found", Message: "核身记录不存在或已过期 (verification unknown or expired)"}},
-	{miniprogram.ErrNeedsMiniProgram, Error{Status: 409, Code: "miniprogram_login_required", Message: "请在小程序中登录后再实名 (needs a mini-program login)"}},
-	{account.ErrRealnameTaken, Error{Status: 409, Code: "realname_taken", Message: "该身份证号已被其他微信用户实名 (ID number belongs to another person)"}},
-	{account.ErrIdentityLocked, Error{Status: 409, Code: "identity_locked", Message: "您已登记其他身份信息 (a different identity is already recorded)"}},
-	{account.ErrNotFound, Error{Status: 401, Code: "unauthenticated", Message: "用户不存在 (user not found)"}},
-	{context.DeadlineExceeded, Error{Status: 503, Code: "upstream_unavailable", Message: "服务超时，请稍后再试 (timed out)", RetryAfter: 5}},
-}
-
-// toError maps any error to its HTTP answer; unknown errors become 500.
-func toError(err error) (*Error, bool) {
-	var e *Error
-	if errors.As(err, &e) {
-		return e, true
-	}
-	var ave *account.ValidationError
-	if errors.As(err, &ave) {
-		return &Error{Status: 400, Code: "invalid_argument", Field: ave.Field, Check: ave.Check, Message: ave.Message}, true
-	}
-	var pve *pages.ValidationError
-	if errors.As(err, &pve) {
-		return invalid(pve.Field, pve.Message), true
-	}
-	if a, ok := mapFeatureErrors(err); ok {
-		return a, true
-	}
-	for _, m := range errorMapping {
-		if errors.Is(err, m.target) {
-			a := m.answer
-			return &a, true
-		}
-	}
+// answerFor maps any error to its HTTP answer. known is false for an error
+// that is not a platform.Error (an internal error, answered 500).
+func answerFor(err error) (a answer, known bool) {
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		return fromHTTPError(he), true
+	if errors.As(err, &he) && !isPlatform(err) {
+		err = fromHTTPError(he)
 	}
-	var we *miniprogram.WeChatError
-	if errors.As(err, &we) {
-		return &Error{Status: 502, Code: "upstream_error", Message: "微信服务返回错误 (WeChat answered errcode " + strconv.Itoa(we.Code) + ")"}, true
+	if errors.Is(err, context.DeadlineExceeded) && !isPlatform(err) {
+		err = errTimeout.Wrap(err)
 	}
-	return &Error{Status: 500, Code: "internal", Message: "服务器内部错误 (internal error)"}, false
+	pe, ok := platform.AsError(err)
+	if !ok {
+		pe, known = errInternal, false
+	} else {
+		known = true
+	}
+	status, mapped := statusOf[pe.Code]
+	if !mapped {
+		// A code without a status is Banshi's bug (a test guards it); answer
+		// as an internal error rather than guess.
+		pe, status, known = errInternal, http.StatusInternalServerError, false
+	}
+	a = answer{Code: pe.Code, Message: pe.Message, Field: pe.Field, Check: pe.Check, status: status, retryAfter: retryAfterOf[pe.Code]}
+	if !pe.Until.IsZero() {
+		a.Until = pe.Until.In(platform.Shanghai()).Format(time.RFC3339)
+	}
+	var rl *retryLater
+	if errors.As(err, &rl) {
+		a.retryAfter = rl.after
+	}
+	return a, known
 }
 
-func fromHTTPError(he *echo.HTTPError) *Error {
+func isPlatform(err error) bool {
+	_, ok := platform.AsError(err)
+	return ok
+}
+
+func fromHTTPError(he *echo.HTTPError) error {
 	switch he.Code {
 	case http.StatusNotFound:
-		return &Error{Status: 404, Code: "not_found", Message: "接口不存在 (no such route)"}
+		return errRouteNotFound
 	case http.StatusMethodNotAllowed:
-		return &Error{Status: 405, Code: "method_not_allowed", Message: "不支持该请求方法 (method not allowed)"}
+		return errMethodNotAllowed
 	case http.StatusRequestEntityTooLarge:
-		return &Error{Status: 413, Code: "payload_too_large", Message: "请求体过大 (request body too large)"}
+		return errTooLarge
 	case http.StatusUnsupportedMediaType:
-		return &Error{Status: 415, Code: "unsupported_media_type", Message: "请使用 application/json (use application/json)"}
+		return errUnsupportedType
+	case http.StatusBadRequest:
+		return platform.Invalid("body", "format", "请求格式错误")
+	case http.StatusUnauthorized:
+		return platform.NewError("unauthenticated", "请先登录")
+	case http.StatusForbidden:
+		return platform.NewError("forbidden", "您无权进行此操作")
 	}
-	msg := http.StatusText(he.Code)
-	if s, ok := he.Message.(string); ok && s != "" {
-		msg = s
-	}
-	code := "error"
-	switch {
-	case he.Code == 400:
-		code = "invalid_argument"
-	case he.Code == 401:
-		code = "unauthenticated"
-	case he.Code == 403:
-		code = "forbidden"
-	case he.Code >= 500:
-		code = "internal"
-	}
-	return &Error{Status: he.Code, Code: code, Message: msg}
+	return errInternal.Wrap(he)
 }
 
 // errorHandler writes every error as {"error":{...}}; internal details are
@@ -124,19 +175,19 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	e, known := toError(err)
-	if !known || e.Status >= 500 {
+	a, known := answerFor(err)
+	if !known || a.status >= 500 {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "err", err.Error(),
-			"route", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "status", e.Status)
+			"route", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "status", a.status)
 	}
-	if e.RetryAfter > 0 {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	if a.retryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(a.retryAfter))
 	}
 	var werr error
 	if c.Request().Method == http.MethodHead {
-		werr = c.NoContent(e.Status)
+		werr = c.NoContent(a.status)
 	} else {
-		werr = c.JSON(e.Status, map[string]*Error{"error": e})
+		werr = c.JSON(a.status, map[string]answer{"error": a})
 	}
 	if werr != nil {
 		s.log.ErrorContext(c.Request().Context(), "write error answer", "err", werr)

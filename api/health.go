@@ -29,7 +29,7 @@ func (s *Server) readyz(c echo.Context) error {
 		s.log.WarnContext(ctx, "readyz: redis down", "err", err)
 	}
 	if status != http.StatusOK {
-		return c.JSON(status, map[string]any{"error": Error{Code: "not_ready", Message: "依赖服务不可用 (a store is down)"}, "checks": checks})
+		return c.JSON(status, map[string]any{"error": answer{Code: errNotReady.Code, Message: errNotReady.Message}, "checks": checks})
 	}
 	return c.JSON(status, map[string]any{"status": "ready", "checks": checks})
 }

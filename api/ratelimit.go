@@ -2,7 +2,6 @@ package api
 
 import (
 	"math"
-	"net/http"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
@@ -36,7 +35,7 @@ func (s *Server) allow(c echo.Context, key string, perMinute int) error {
 		if retry < 1 {
 			retry = 1
 		}
-		return &Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "请求过于频繁，请稍后再试 (too many requests)", RetryAfter: retry}
+		return &retryLater{err: errRateLimited, after: retry}
 	}
 	return nil
 }

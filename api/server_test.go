@@ -91,8 +91,8 @@ func TestBindJSONErrors(t *testing.T) {
 			}
 			continue
 		}
-		var ae *Error
-		if !errors.As(err, &ae) || ae.Status != 400 || ae.Field != tc.field {
+		ae, _ := answerFor(err)
+		if ae.status != 400 || ae.Field != tc.field {
 			t.Errorf("%q: got %v, want 400 on %s", tc.body, err, tc.field)
 		}
 	}

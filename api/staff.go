@@ -136,8 +136,8 @@ func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.Mi
 			}
 			outcome := "ok"
 			if err != nil {
-				e, _ := toError(err)
-				outcome = e.Code
+				a, _ := answerFor(err)
+				outcome = a.Code
 			}
 			target, _ := c.Get(ctxAuditTarget).(string)
 			if target == "" {
@@ -222,7 +222,7 @@ func (st StaffRoutes) list(c echo.Context) error {
 		if v := c.QueryParam(p.name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
-				return invalid(p.name, "应为正整数 (a positive integer)")
+				return invalid(p.name, "range", "应为正整数")
 			}
 			*p.dst = n
 		}
@@ -249,7 +249,7 @@ func (st StaffRoutes) list(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 	default:
-		return invalid("format", "应为 json 或 csv (json or csv)")
+		return invalid("format", "enum", "格式应为 json 或 csv")
 	}
 }
 
@@ -270,7 +270,7 @@ func (st StaffRoutes) audit(c echo.Context) error {
 		if v := c.QueryParam(p.name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return invalid(p.name, "应为 RFC 3339 时间 (an RFC 3339 time)")
+				return invalid(p.name, "format", "时间格式应为 RFC 3339")
 			}
 			*p.dst = t
 		}
@@ -278,7 +278,7 @@ func (st StaffRoutes) audit(c echo.Context) error {
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			return invalid("limit", "应为 1 到 1000 的整数 (an integer from 1 to 1000)")
+			return invalid("limit", "range", "条数应为 1 至 1000 的整数")
 		}
 		q.Limit = n
 	}
@@ -290,7 +290,7 @@ func (st StaffRoutes) audit(c echo.Context) error {
 }
 
 // errIDMismatch: the body names another ID than the path.
-var errIDMismatch = invalid("id", "请求体中的 id 与路径不一致 (the body's id differs from the path)")
+var errIDMismatch = invalid("id", "mismatch", "请求体中的编号与路径不一致")
 
 // adminWrite decodes a body of type T, runs write, and answers status.
 func adminWrite[T any](c echo.Context, status int, pathID func(*T) *string, write func(context.Context, T) (T, error)) error {
@@ -382,7 +382,7 @@ func (st StaffRoutes) importCatalog(c echo.Context) error {
 		if errors.As(err, &mbe) {
 			return echo.ErrStatusRequestEntityTooLarge
 		}
-		return invalid("body", "无法读取请求体 (cannot read body)")
+		return invalid("body", "format", "无法读取请求体")
 	}
 	in, err := appointments.ParseImport(bytes.NewReader(raw))
 	if err != nil {

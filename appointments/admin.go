@@ -93,31 +93,31 @@ func (r *refs) serviceDept(id string) (string, bool) {
 
 func (r *refs) checkDepartment(d *Department) error {
 	if !r.hall(d.HallID) {
-		return invalid("hall_id", "no such hall")
+		return invalid("hall_id", "reference", "大厅不存在")
 	}
 	return nil
 }
 
 func (r *refs) checkService(v *ServiceItem) error {
 	if !r.hall(v.HallID) {
-		return invalid("hall_id", "no such hall")
+		return invalid("hall_id", "reference", "大厅不存在")
 	}
 	if h, ok := r.deptHall(v.DepartmentID); !ok || h != v.HallID {
-		return invalid("department_id", "no such department in this hall")
+		return invalid("department_id", "reference", "该大厅没有此部门")
 	}
 	return nil
 }
 
 func (r *refs) checkSchedule(sc *Schedule) error {
 	if !r.hall(sc.HallID) {
-		return invalid("hall_id", "no such hall")
+		return invalid("hall_id", "reference", "大厅不存在")
 	}
 	if h, ok := r.deptHall(sc.DepartmentID); !ok || h != sc.HallID {
-		return invalid("department_id", "no such department in this hall")
+		return invalid("department_id", "reference", "该大厅没有此部门")
 	}
 	for i, id := range sc.ServiceIDs {
 		if hd, ok := r.serviceDept(id); !ok || hd != sc.HallID+"|"+sc.DepartmentID {
-			return invalid(fmt.Sprintf("service_ids[%d]", i), "no such service in this department")
+			return invalid(fmt.Sprintf("service_ids[%d]", i), "reference", "该部门没有此事项")
 		}
 	}
 	return nil
@@ -125,13 +125,13 @@ func (r *refs) checkSchedule(sc *Schedule) error {
 
 func (r *refs) checkCalendar(c *CalendarDay) error {
 	if c.HallID != "" && !r.hall(c.HallID) {
-		return invalid("hall_id", "no such hall")
+		return invalid("hall_id", "reference", "大厅不存在")
 	}
 	return nil
 }
 
 // CreateHall adds a hall (rules default when zero).
-// Errors: ErrInvalid (*ValidationError), ErrAlreadyExists (the ID is taken).
+// Errors: ErrInvalid (naming the field), ErrAlreadyExists (the ID is taken).
 func (s *Service) CreateHall(ctx context.Context, h Hall) (Hall, error) {
 	if err := h.normalize(); err != nil {
 		return Hall{}, err
@@ -158,7 +158,7 @@ func (s *Service) refs(ctx context.Context) (*refs, error) {
 }
 
 // CreateDepartment adds a department to an existing hall.
-// Errors: ErrInvalid (*ValidationError, also for an unknown hall_id),
+// Errors: ErrInvalid (naming the field, also for an unknown hall_id),
 // ErrAlreadyExists.
 func (s *Service) CreateDepartment(ctx context.Context, d Department) (Department, error) {
 	return d, s.putDepartment(ctx, &d, true)
@@ -188,7 +188,7 @@ func (s *Service) putDepartment(ctx context.Context, d *Department, create bool)
 }
 
 // CreateService adds a service item to a department of a hall.
-// Errors: ErrInvalid (*ValidationError, also for unknown references),
+// Errors: ErrInvalid (naming the field, also for unknown references),
 // ErrAlreadyExists.
 func (s *Service) CreateService(ctx context.Context, v ServiceItem) (ServiceItem, error) {
 	return v, s.putService(ctx, &v, true)
@@ -217,7 +217,7 @@ func (s *Service) putService(ctx context.Context, v *ServiceItem, create bool) e
 	return s.replaceCatalog(ctx, s.services, v.ID, v, false)
 }
 
-// CreateSchedule adds a schedule. Errors: ErrInvalid (*ValidationError, also
+// CreateSchedule adds a schedule. Errors: ErrInvalid (naming the field, also
 // for unknown references), ErrAlreadyExists.
 func (s *Service) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, error) {
 	return sc, s.putSchedule(ctx, &sc, true)
@@ -323,7 +323,7 @@ func (s *Service) DeleteSchedule(ctx context.Context, id string) error {
 // PutCalendarDay sets (creates or replaces) the calendar entry of c.HallID
 // ("" for every hall) on c.Date: a holiday, a hall closure or a make-up
 // working day. Bookings already made on that day stay; no new slots are
-// offered on a closed day. Errors: ErrInvalid (*ValidationError).
+// offered on a closed day. Errors: ErrInvalid (naming the field).
 func (s *Service) PutCalendarDay(ctx context.Context, c CalendarDay) (CalendarDay, error) {
 	if err := c.normalize(); err != nil {
 		return CalendarDay{}, err

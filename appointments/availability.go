@@ -38,7 +38,7 @@ func (s *Service) hallService(ctx context.Context, hallID, serviceID string) (*c
 		return nil, nil, nil, err
 	}
 	if serviceID == "" {
-		return nil, nil, nil, invalid("service_id", "is required")
+		return nil, nil, nil, invalid("service_id", "required", "请选择办理事项")
 	}
 	if err := checkID("service_id", serviceID); err != nil {
 		return nil, nil, nil, err
@@ -53,7 +53,7 @@ func (s *Service) hallService(ctx context.Context, hallID, serviceID string) (*c
 		return nil, nil, nil, ErrNotFound
 	}
 	if v.HallID != hallID {
-		return nil, nil, nil, invalid("service_id", "is not offered at this hall")
+		return nil, nil, nil, invalid("service_id", "reference", "该大厅不办理此事项")
 	}
 	return cat, h, v, nil
 }
@@ -62,7 +62,7 @@ func (s *Service) hallService(ctx context.Context, hallID, serviceID string) (*c
 // seats of the service that day (0 when full; dates are working days only).
 // Usually one Redis round trip.
 //
-// Errors: ErrInvalid (*ValidationError: hall_id, service_id missing or
+// Errors: ErrInvalid (naming the field: hall_id, service_id missing or
 // malformed, or service not offered at the hall), ErrNotFound (unknown hall
 // or service).
 func (s *Service) Availability(ctx context.Context, hallID, serviceID string) (Availability, error) {
@@ -97,7 +97,7 @@ func (s *Service) Availability(ctx context.Context, hallID, serviceID string) (A
 // in the window that is not a working day (weekend, closure, holiday) has no
 // slots.
 //
-// Errors: ErrInvalid (*ValidationError: hall_id, service_id, date not
+// Errors: ErrInvalid (naming the field: hall_id, service_id, date not
 // YYYY-MM-DD, service not offered at the hall), ErrNotFound (unknown hall or
 // service), ErrOutsideWindow (date before or after the booking window).
 func (s *Service) DaySlots(ctx context.Context, hallID, serviceID, date string) (DaySlots, error) {

@@ -23,7 +23,7 @@ import (
 // cancel_before_minutes, default 120, before the start).
 func (s *Service) Cancel(ctx context.Context, userID, appointmentID string) (Appointment, error) {
 	if !validAppointmentID(appointmentID) {
-		return Appointment{}, invalid("id", "is not an appointment ID")
+		return Appointment{}, invalid("id", "format", "预约编号格式错误")
 	}
 	d, err := s.findAppt(ctx, appointmentID)
 	if err != nil {

@@ -107,8 +107,8 @@ func TestAdminWritesValidateAndChangeNothingOnError(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Fatalf("got %v, want %v", err, c.want)
 			}
-			var ve *ValidationError
-			if c.field != "" && (!errors.As(err, &ve) || ve.Field != c.field) {
+			ve, _ := platform.AsError(err)
+			if c.field != "" && (ve == nil || ve.Field != c.field) {
 				t.Fatalf("field: got %v, want %s", err, c.field)
 			}
 			f.sameState(before)
@@ -216,8 +216,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 	}
 	before := f.state()
 	_, err = f.svc.Import(f.ctx, in)
-	var ve *ValidationError
-	if !errors.As(err, &ve) || ve.Field != "services[1].type" {
+	if ve, ok := platform.AsError(err); !ok || ve.Field != "services[1].type" {
 		t.Fatalf("got %v", err)
 	}
 	f.sameState(before)

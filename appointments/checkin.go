@@ -55,24 +55,24 @@ func (s *Service) resolveCode(ctx context.Context, code string) (*apptDoc, error
 	if strings.HasPrefix(code, qrPrefix) {
 		parts := strings.Split(code, ".")
 		if len(parts) != 5 {
-			return nil, invalid("code", "is not a check-in QR payload")
+			return nil, invalid("code", "format", "不是有效的签到二维码")
 		}
 		body := strings.Join(parts[:4], ".")
 		if !hmac.Equal([]byte(parts[4]), []byte(s.qrSign(body))) {
-			return nil, invalid("code", "QR signature does not verify")
+			return nil, invalid("code", "signature", "签到二维码校验失败")
 		}
 		d, err := s.findAppt(ctx, parts[1])
 		if err != nil {
 			return nil, err
 		}
 		if d.HallID != parts[2] || strings.ReplaceAll(d.Date, "-", "") != parts[3] {
-			return nil, invalid("code", "QR payload does not match the appointment")
+			return nil, invalid("code", "signature", "签到二维码与预约不符")
 		}
 		return d, nil
 	}
 	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(code))
 	if len(c) != 8 || strings.Trim(c, codeAlphabet) != "" {
-		return nil, invalid("code", "must be an 8-character check-in code or a check-in QR payload")
+		return nil, invalid("code", "format", "请输入 8 位签到码或扫描签到二维码")
 	}
 	var a arbiterDoc
 	err := s.codes.FindOne(ctx, bson.M{"_id": c}).Decode(&a)
@@ -97,7 +97,7 @@ func (s *Service) resolveCode(ctx context.Context, code string) (*apptDoc, error
 // ("A012"). Allowed for admins and for hall staff of the appointment's hall,
 // on the appointment's day (Asia/Shanghai).
 //
-// Errors: ErrInvalid (*ValidationError field "code": malformed code, bad QR
+// Errors: ErrInvalid (field "code": malformed code, bad QR
 // signature), ErrNotFound (no such code or appointment), ErrForbidden (a
 // finance account), ErrWrongHall (staff of another hall), ErrCheckinNotToday,
 // ErrAlreadyCheckedIn (checked in or completed before), ErrNotActive

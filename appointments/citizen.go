@@ -47,7 +47,7 @@ func (s *Service) ListMine(ctx context.Context, userID string, upcoming bool, li
 // citizen's).
 func (s *Service) Get(ctx context.Context, userID, appointmentID string) (Appointment, error) {
 	if !validAppointmentID(appointmentID) {
-		return Appointment{}, invalid("id", "is not an appointment ID")
+		return Appointment{}, invalid("id", "format", "预约编号格式错误")
 	}
 	d, err := s.findAppt(ctx, appointmentID)
 	if err != nil {

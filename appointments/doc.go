@@ -50,6 +50,6 @@
 // # Errors
 //
 // Methods return the sentinel errors of errors.go (Code gives their API
-// codes); bad input is ErrInvalid wrapped in a *ValidationError naming the
+// codes); bad input is ErrInvalid (a platform.Invalid error) naming the
 // field, and changes nothing.
 package appointments

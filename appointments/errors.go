@@ -1,121 +1,65 @@
 package appointments
 
 import (
-	"errors"
-	"fmt"
 	"time"
+
+	"banshi/internal/platform"
 )
 
-// Sentinel errors. Package api maps them to HTTP statuses; Code gives the
-// machine-readable code for the error body.
+// The errors of hall booking, as platform.Errors: package api maps each code
+// to an HTTP status. Bad input is an Invalid error naming the field.
 var (
-	ErrNotFound              = errors.New("appointments: not found")
-	ErrInvalid               = errors.New("appointments: invalid input")
-	ErrAlreadyExists         = errors.New("appointments: already exists")
-	ErrRealnameRequired      = errors.New("appointments: real-name authentication level too low")
-	ErrOutsideWindow         = errors.New("appointments: date outside the booking window")
-	ErrDuplicateBooking      = errors.New("appointments: already booked this service on that day")
-	ErrBookingLimit          = errors.New("appointments: too many active bookings")
-	ErrSlotFull              = errors.New("appointments: slot is full")
-	ErrSlotClosed            = errors.New("appointments: slot is closed")
-	ErrSlotMismatch          = errors.New("appointments: slot belongs to another hall or service")
-	ErrCancelTooLate         = errors.New("appointments: too late to cancel")
-	ErrBookingSuspended      = errors.New("appointments: booking suspended")
-	ErrAlreadyCheckedIn      = errors.New("appointments: already checked in")
-	ErrWrongHall             = errors.New("appointments: appointment belongs to another hall")
-	ErrNotCancellable        = errors.New("appointments: appointment cannot be cancelled")
-	ErrNotActive             = errors.New("appointments: appointment is cancelled or missed")
-	ErrNotCheckedIn          = errors.New("appointments: appointment is not checked in")
-	ErrCheckinNotToday       = errors.New("appointments: check-in code is valid only on the appointment day")
-	ErrIdempotencyMismatch   = errors.New("appointments: idempotency key reused with another request")
-	ErrIdempotencyInProgress = errors.New("appointments: a request with this idempotency key is in progress")
-	ErrForbidden             = errors.New("appointments: forbidden")
-	ErrCapacityInUse         = errors.New("appointments: seats at or above the new capacity are booked")
+	ErrNotFound              = platform.NewError("not_found", "未找到该大厅、事项、时段或预约")
+	ErrInvalid               = platform.NewError(platform.CodeInvalid, "请求参数有误")
+	ErrAlreadyExists         = platform.NewError("already_exists", "该编号已存在")
+	ErrRealnameRequired      = platform.NewError("realname_required", "预约该事项需要先完成更高等级的实名认证")
+	ErrOutsideWindow         = platform.NewError("outside_window", "该日期不在可预约范围内")
+	ErrDuplicateBooking      = platform.NewError("duplicate_booking", "您当天已预约过该事项")
+	ErrBookingLimit          = platform.NewError("booking_limit", "您的有效预约已达上限，请先办理或取消已有预约")
+	ErrSlotFull              = platform.NewError("slot_full", "该时段已约满，请选择其他时段")
+	ErrSlotClosed            = platform.NewError("slot_closed", "该时段已开始、已结束或当天不办公")
+	ErrSlotMismatch          = platform.NewError("slot_mismatch", "所选时段不属于该大厅或该事项")
+	ErrCancelTooLate         = platform.NewError("cancel_too_late", "距预约开始时间太近，已不能取消")
+	ErrBookingSuspended      = platform.NewError("booking_suspended", "因多次预约未到，预约功能暂停使用")
+	ErrAlreadyCheckedIn      = platform.NewError("already_checked_in", "该预约已签到")
+	ErrWrongHall             = platform.NewError("wrong_hall", "该预约不属于您所在的大厅")
+	ErrNotCancellable        = platform.NewError("not_cancellable", "该预约当前状态不能取消")
+	ErrNotActive             = platform.NewError("not_active", "该预约已取消或已爽约")
+	ErrNotCheckedIn          = platform.NewError("not_checked_in", "该预约尚未签到")
+	ErrCheckinNotToday       = platform.NewError("checkin_not_today", "签到码仅在预约当天、在预约大厅有效")
+	ErrIdempotencyMismatch   = platform.NewError("idempotency_mismatch", "该幂等键已用于另一个请求")
+	ErrIdempotencyInProgress = platform.NewError("idempotency_in_progress", "相同的请求正在处理中，请稍后再试")
+	ErrForbidden             = platform.NewError("forbidden", "您无权进行此操作")
+	ErrCapacityInUse         = platform.NewError("capacity_in_use", "已有预约占用超出新容量的号位，不能降低容量")
 )
 
-// ValidationError says which input field is wrong. It wraps ErrInvalid.
-type ValidationError struct {
-	Field   string
-	Message string
+// invalid is a bad-input error naming the field and the check that failed.
+func invalid(field, check, msg string) error { return platform.Invalid(field, check, msg) }
+
+// suspended is ErrBookingSuspended lasting until t (shown in Asia/Shanghai).
+func suspended(until time.Time) error { return ErrBookingSuspended.WithUntil(until.In(shanghai())) }
+
+// replayable are the refusals of Book an Idempotency-Key answers again: the
+// codes stored for a key are looked up here. Any other code (an internal
+// error) lets a retry run the request again.
+var replayable = []*platform.Error{
+	ErrNotFound, ErrInvalid, ErrRealnameRequired, ErrOutsideWindow, ErrDuplicateBooking,
+	ErrBookingLimit, ErrSlotFull, ErrSlotClosed, ErrSlotMismatch, ErrBookingSuspended,
 }
 
-func (e *ValidationError) Error() string {
-	return fmt.Sprintf("invalid %s: %s", e.Field, e.Message)
-}
+// Code returns the code of err ("slot_full", "booking_suspended", ...), or ""
+// for an internal error.
+func Code(err error) string { return platform.CodeOf(err) }
 
-// Unwrap makes errors.Is(err, ErrInvalid) true.
-func (e *ValidationError) Unwrap() error { return ErrInvalid }
-
-func invalid(field, msg string) error { return &ValidationError{Field: field, Message: msg} }
-
-// SuspendedError is returned when the citizen may not book until Until. It
-// satisfies errors.Is(err, ErrBookingSuspended).
-type SuspendedError struct {
-	Until time.Time
-}
-
-func (e *SuspendedError) Error() string {
-	return "appointments: booking suspended until " + e.Until.In(shanghai()).Format("2006-01-02 15:04")
-}
-
-// Unwrap makes errors.Is(err, ErrBookingSuspended) true.
-func (e *SuspendedError) Unwrap() error { return ErrBookingSuspended }
-
-type errCode struct {
-	err  error
-	code string
-}
-
-func codes() []errCode {
-	return []errCode{
-		{ErrNotFound, "not_found"},
-		{ErrInvalid, "invalid_argument"},
-		{ErrAlreadyExists, "already_exists"},
-		{ErrRealnameRequired, "realname_required"},
-		{ErrOutsideWindow, "outside_window"},
-		{ErrDuplicateBooking, "duplicate_booking"},
-		{ErrBookingLimit, "booking_limit"},
-		{ErrSlotFull, "slot_full"},
-		{ErrSlotClosed, "slot_closed"},
-		{ErrSlotMismatch, "slot_mismatch"},
-		{ErrCancelTooLate, "cancel_too_late"},
-		{ErrBookingSuspended, "booking_suspended"},
-		{ErrAlreadyCheckedIn, "already_checked_in"},
-		{ErrWrongHall, "wrong_hall"},
-		{ErrNotCancellable, "not_cancellable"},
-		{ErrNotActive, "not_active"},
-		{ErrNotCheckedIn, "not_checked_in"},
-		{ErrCheckinNotToday, "checkin_not_today"},
-		{ErrIdempotencyMismatch, "idempotency_mismatch"},
-		{ErrIdempotencyInProgress, "idempotency_in_progress"},
-		{ErrForbidden, "forbidden"},
-		{ErrCapacityInUse, "capacity_in_use"},
-	}
-}
-
-// Code returns the snake_case code of the sentinel err wraps ("slot_full",
-// "booking_suspended", ...), or "" for an error that is none of them
-// (an internal error).
-func Code(err error) string {
-	if err == nil {
-		return ""
-	}
-	for _, c := range codes() {
-		if errors.Is(err, c.err) {
-			return c.code
-		}
-	}
-	return ""
-}
-
-// errorForCode is the inverse of Code, used to replay a stored answer.
+// errorForCode is the inverse of Code for the replayable errors, used to
+// replay a stored answer; nil for a code that is not replayed.
 func errorForCode(code string, until time.Time) error {
-	if code == "booking_suspended" && !until.IsZero() {
-		return &SuspendedError{Until: until}
+	if code == ErrBookingSuspended.Code && !until.IsZero() {
+		return suspended(until)
 	}
-	for _, c := range codes() {
-		if c.code == code {
-			return c.err
+	for _, e := range replayable {
+		if e.Code == code {
+			return e
 		}
 	}
 	return nil

@@ -237,9 +237,8 @@ func (s *Service) idemRecord(ctx context.Context, k *idemKey, a Appointment, err
 		return
 	default:
 		v = k.bodyHash + "|e|" + code
-		var se *SuspendedError
-		if errors.As(err, &se) {
-			v += "|" + strconv.FormatInt(se.Until.UnixMilli(), 10)
+		if pe, ok := platform.AsError(err); ok && !pe.Until.IsZero() {
+			v += "|" + strconv.FormatInt(pe.Until.UnixMilli(), 10)
 		}
 	}
 	if rerr := s.rdb.Set(ctx, key, v, s.cfg.idempotencyTTL).Err(); rerr != nil {

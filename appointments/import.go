@@ -3,7 +3,6 @@ package appointments
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
@@ -35,17 +34,17 @@ type ImportResult struct {
 const maxImportItems = 10000
 
 // ParseImport decodes an import document strictly (unknown fields and
-// trailing data are errors). Errors: ErrInvalid (*ValidationError, field
+// trailing data are errors). Errors: ErrInvalid (naming the field
 // "body").
 func ParseImport(r io.Reader) (CatalogImport, error) {
 	var in CatalogImport
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return CatalogImport{}, invalid("body", "not a catalog import document: "+err.Error())
+		return CatalogImport{}, platform.Invalid("body", "format", "不是有效的目录导入文件").Wrap(err)
 	}
 	if dec.More() {
-		return CatalogImport{}, invalid("body", "trailing data after the document")
+		return CatalogImport{}, invalid("body", "format", "导入文件之后还有多余内容")
 	}
 	return in, nil
 }
@@ -55,15 +54,14 @@ func ParseImport(r io.Reader) (CatalogImport, error) {
 func (in *CatalogImport) validate(cat *catalog) error {
 	n := len(in.Halls) + len(in.Departments) + len(in.Services) + len(in.Schedules) + len(in.Calendar)
 	if n == 0 {
-		return invalid("body", "nothing to import")
+		return invalid("body", "required", "导入文件中没有任何条目")
 	}
 	if n > maxImportItems {
-		return invalid("body", fmt.Sprintf("at most %d items per import", maxImportItems))
+		return invalid("body", "range", fmt.Sprintf("每次最多导入 %d 条", maxImportItems))
 	}
 	at := func(kind string, i int, err error) error {
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			return &ValidationError{Field: fmt.Sprintf("%s[%d].%s", kind, i, ve.Field), Message: ve.Message}
+		if pe, ok := platform.AsError(err); ok && pe.Code == platform.CodeInvalid {
+			return platform.Invalid(fmt.Sprintf("%s[%d].%s", kind, i, pe.Field), pe.Check, pe.Message)
 		}
 		return err
 	}
@@ -71,7 +69,7 @@ func (in *CatalogImport) validate(cat *catalog) error {
 	seen := map[string]bool{}
 	dup := func(kind string, i int, id string) error {
 		if seen[kind+"/"+id] {
-			return &ValidationError{Field: fmt.Sprintf("%s[%d].id", kind, i), Message: "appears twice in the import"}
+			return platform.Invalid(fmt.Sprintf("%s[%d].id", kind, i), "duplicate", "该编号在导入文件中出现了两次")
 		}
 		seen[kind+"/"+id] = true
 		return nil
@@ -143,7 +141,7 @@ func (in *CatalogImport) validate(cat *catalog) error {
 // Without transactions a storage failure midway leaves the items before it
 // written; running the same import again completes it (idempotent).
 //
-// Errors: ErrInvalid (*ValidationError with the item path, e.g.
+// Errors: ErrInvalid (naming the item path, e.g.
 // "services[3].type").
 func (s *Service) Import(ctx context.Context, in CatalogImport) (ImportResult, error) {
 	return s.load(ctx, in, true)

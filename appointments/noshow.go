@@ -97,9 +97,9 @@ func (s *Service) penalize(ctx context.Context, cat *catalog, d *apptDoc) error 
 // zero time when not suspended. Errors: storage only.
 func (s *Service) SuspendedUntil(ctx context.Context, userID string) (time.Time, error) {
 	err := s.checkSuspension(ctx, userID)
-	var se *SuspendedError
-	if errors.As(err, &se) {
-		return se.Until, nil
+	if errors.Is(err, ErrBookingSuspended) {
+		pe, _ := platform.AsError(err)
+		return pe.Until, nil
 	}
 	return time.Time{}, err
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"banshi/internal/platform"
 )
 
 func TestBookRejectionsChangeNothing(t *testing.T) {
@@ -92,8 +94,8 @@ func TestSuspendedErrorCarriesTheEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.book(citizen(1), raceSlot, "s1")
-	var se *SuspendedError
-	if !errors.As(err, &se) || !se.Until.Equal(until) || !errors.Is(err, ErrBookingSuspended) || Code(err) != "booking_suspended" {
+	se, _ := platform.AsError(err)
+	if se == nil || !se.Until.Equal(until) || !errors.Is(err, ErrBookingSuspended) || Code(err) != "booking_suspended" {
 		t.Fatalf("got %#v", err)
 	}
 	f.clock.Set(until.Add(time.Minute)) // Thursday: the window moved on

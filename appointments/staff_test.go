@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"banshi/internal/platform"
+
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -251,8 +253,7 @@ func TestNoShowsWarnThenSuspend(t *testing.T) {
 	}
 	before := f.state()
 	_, err := f.book(u, "sc1.20260313.0900", "s2")
-	var se *SuspendedError
-	if !errors.As(err, &se) || !se.Until.Equal(until) {
+	if se, ok := platform.AsError(err); !ok || !errors.Is(err, ErrBookingSuspended) || !se.Until.Equal(until) {
 		t.Fatalf("booking while suspended: %v", err)
 	}
 	f.sameState(before)

@@ -81,7 +81,7 @@ func (s *Service) staffFilter(ctx context.Context, actor StaffActor, q *StaffLis
 		}
 	}
 	if q.Status != "" && !slices.Contains(staffStatuses(), q.Status) {
-		return nil, nil, invalid("status", "must be booked, checked_in, completed, no_show or cancelled")
+		return nil, nil, invalid("status", "enum", "状态应为 booked、checked_in、completed、no_show 或 cancelled")
 	}
 	cat, err := s.cat.get(ctx)
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Service) staffFilter(ctx context.Context, actor StaffActor, q *StaffLis
 
 // ListForStaff returns one page of a hall's appointments on a day.
 //
-// Errors: ErrInvalid (*ValidationError: hall_id, date, department_id,
+// Errors: ErrInvalid (naming the field: hall_id, date, department_id,
 // status, page, page_size), ErrForbidden (finance, or hall staff of other
 // halls), ErrNotFound (unknown hall).
 func (s *Service) ListForStaff(ctx context.Context, actor StaffActor, q StaffListQuery) (StaffPage, error) {
@@ -118,10 +118,10 @@ func (s *Service) ListForStaff(ctx context.Context, actor StaffActor, q StaffLis
 		q.PageSize = 20
 	}
 	if q.Page < 1 || q.Page > 10000 {
-		return StaffPage{}, invalid("page", "must be 1 to 10000")
+		return StaffPage{}, invalid("page", "range", "页码应为 1 至 10000")
 	}
 	if q.PageSize < 1 || q.PageSize > 100 {
-		return StaffPage{}, invalid("page_size", "must be 1 to 100")
+		return StaffPage{}, invalid("page_size", "range", "每页条数应为 1 至 100")
 	}
 	cat, f, err := s.staffFilter(ctx, actor, &q)
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Service) Complete(ctx context.Context, actor StaffActor, appointmentID 
 		return StaffAppointment{}, ErrForbidden
 	}
 	if !validAppointmentID(appointmentID) {
-		return StaffAppointment{}, invalid("id", "is not an appointment ID")
+		return StaffAppointment{}, invalid("id", "format", "预约编号格式错误")
 	}
 	d, err := s.findAppt(ctx, appointmentID)
 	if err != nil {

@@ -12,20 +12,20 @@ var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,47}$`)
 
 func checkID(field, id string) error {
 	if !idPattern.MatchString(id) {
-		return invalid(field, "must be 1-48 characters: lower-case letters, digits and '-'")
+		return invalid(field, "format", "编号应为 1 至 48 个小写字母、数字或连字符")
 	}
 	return nil
 }
 
 func checkText(field, s string, max int, required bool) error {
 	if required && strings.TrimSpace(s) == "" {
-		return invalid(field, "is required")
+		return invalid(field, "required", "必填")
 	}
 	if utf8.RuneCountInString(s) > max {
-		return invalid(field, fmt.Sprintf("must be at most %d characters", max))
+		return invalid(field, "length", fmt.Sprintf("最多 %d 个字", max))
 	}
 	if !utf8.ValidString(s) {
-		return invalid(field, "must be valid UTF-8")
+		return invalid(field, "format", "含有无效字符")
 	}
 	return nil
 }
@@ -35,14 +35,14 @@ func checkDate(field, s string, required bool) error {
 		return nil
 	}
 	if _, ok := parseDate(s); !ok {
-		return invalid(field, "must be a date YYYY-MM-DD")
+		return invalid(field, "format", "日期格式应为 YYYY-MM-DD")
 	}
 	return nil
 }
 
 func checkWeekday(field string, d int) error {
 	if d < 0 || d > 6 {
-		return invalid(field, "must be 0 (Sunday) to 6 (Saturday)")
+		return invalid(field, "range", "星期应为 0（周日）至 6（周六）")
 	}
 	return nil
 }
@@ -62,10 +62,10 @@ func (h *Hall) normalize() error {
 		return err
 	}
 	if h.Location.Lat < -90 || h.Location.Lat > 90 || h.Location.Lng < -180 || h.Location.Lng > 180 {
-		return invalid("location", "latitude must be within ±90 and longitude within ±180")
+		return invalid("location", "range", "纬度应在 ±90 以内，经度应在 ±180 以内")
 	}
 	if len(h.OpeningHours) == 0 {
-		return invalid("opening_hours", "at least one opening period is required")
+		return invalid("opening_hours", "required", "至少需要一个办公时段")
 	}
 	for i, o := range h.OpeningHours {
 		f := fmt.Sprintf("opening_hours[%d]", i)
@@ -75,14 +75,14 @@ func (h *Hall) normalize() error {
 		open, ok1 := parseClock(o.Open)
 		cl, ok2 := parseClock(o.Close)
 		if !ok1 || !ok2 || open >= cl {
-			return invalid(f, "open and close must be HH:MM with open before close")
+			return invalid(f, "format", "开始和结束时间应为 HH:MM，且开始早于结束")
 		}
 	}
 	if h.LunchBreak != nil {
 		s, ok1 := parseClock(h.LunchBreak.Start)
 		e, ok2 := parseClock(h.LunchBreak.End)
 		if !ok1 || !ok2 || s >= e {
-			return invalid("lunch_break", "start and end must be HH:MM with start before end")
+			return invalid("lunch_break", "format", "午休开始和结束时间应为 HH:MM，且开始早于结束")
 		}
 	}
 	r := &h.Rules
@@ -100,13 +100,13 @@ func (h *Hall) normalize() error {
 	}
 	switch {
 	case r.WindowDays < 1 || r.WindowDays > 60:
-		return invalid("rules.window_days", "must be 1 to 60")
+		return invalid("rules.window_days", "range", "可预约天数应为 1 至 60")
 	case r.CancelBeforeMinutes < 0 || r.CancelBeforeMinutes > 7*24*60:
-		return invalid("rules.cancel_before_minutes", "must be 0 to 10080")
+		return invalid("rules.cancel_before_minutes", "range", "取消提前分钟数应为 0 至 10080")
 	case r.NoShowAfterMinutes < 0 || r.NoShowAfterMinutes > 24*60:
-		return invalid("rules.no_show_after_minutes", "must be 0 to 1440")
+		return invalid("rules.no_show_after_minutes", "range", "爽约判定分钟数应为 0 至 1440")
 	case r.MinRealnameLevel < 1 || r.MinRealnameLevel > 4:
-		return invalid("rules.min_realname_level", "must be 1 to 4")
+		return invalid("rules.min_realname_level", "range", "实名等级应为 1 至 4")
 	}
 	return nil
 }
@@ -126,7 +126,7 @@ func (d *Department) normalize() error {
 	}
 	d.QueuePrefix = strings.ToUpper(strings.TrimSpace(d.QueuePrefix))
 	if len(d.QueuePrefix) != 1 || d.QueuePrefix[0] < 'A' || d.QueuePrefix[0] > 'Z' {
-		return invalid("queue_prefix", "must be one letter A-Z")
+		return invalid("queue_prefix", "format", "排队号前缀应为一个大写字母 A 至 Z")
 	}
 	return nil
 }
@@ -148,7 +148,7 @@ func (s *ServiceItem) normalize() error {
 		return err
 	}
 	if !slices.Contains(Categories(), s.Type) {
-		return invalid("type", "must be one of the eleven categories: "+strings.Join(Categories(), ", "))
+		return invalid("type", "enum", "事项类型应为以下之一："+strings.Join(Categories(), "、"))
 	}
 	g := &s.Guide
 	if g.Conditions == nil {
@@ -176,14 +176,14 @@ func (s *ServiceItem) normalize() error {
 			return err
 		}
 		if m.Originals < 0 || m.Copies < 0 || m.Originals > 99 || m.Copies > 99 {
-			return invalid(f, "originals and copies must be 0 to 99")
+			return invalid(f, "range", "原件和复印件份数应为 0 至 99")
 		}
 	}
 	if g.TimeLimitDays < 0 || g.TimeLimitDays > 3650 {
-		return invalid("guide.time_limit_days", "must be 0 to 3650")
+		return invalid("guide.time_limit_days", "range", "办结时限应为 0 至 3650 天")
 	}
 	if g.FeeFen < 0 {
-		return invalid("guide.fee_fen", "must not be negative")
+		return invalid("guide.fee_fen", "range", "收费金额不能为负数")
 	}
 	return checkText("guide.legal_basis", g.LegalBasis, 1000, false)
 }
@@ -207,10 +207,10 @@ func (s *Schedule) normalize() error {
 		}
 	}
 	if s.SlotMinutes < 5 || s.SlotMinutes > 480 {
-		return invalid("slot_minutes", "must be 5 to 480")
+		return invalid("slot_minutes", "range", "时段长度应为 5 至 480 分钟")
 	}
 	if s.Capacity < 1 || s.Capacity > 1000 {
-		return invalid("capacity", "must be 1 to 1000")
+		return invalid("capacity", "range", "每个时段的号数应为 1 至 1000")
 	}
 	if s.Weekdays == nil {
 		s.Weekdays = []int{}
@@ -227,18 +227,18 @@ func (s *Schedule) normalize() error {
 		return err
 	}
 	if s.ValidFrom != "" && s.ValidTo != "" && s.ValidTo < s.ValidFrom {
-		return invalid("valid_to", "must not be before valid_from")
+		return invalid("valid_to", "range", "结束日期不能早于开始日期")
 	}
 	for _, f := range []struct{ name, v string }{{"day_start", s.DayStart}, {"day_end", s.DayEnd}} {
 		if f.v == "" {
 			continue
 		}
 		if _, ok := parseClock(f.v); !ok {
-			return invalid(f.name, "must be HH:MM")
+			return invalid(f.name, "format", "时间格式应为 HH:MM")
 		}
 	}
 	if s.DayStart != "" && s.DayEnd != "" && s.DayEnd <= s.DayStart {
-		return invalid("day_end", "must be after day_start")
+		return invalid("day_end", "range", "结束时间应晚于开始时间")
 	}
 	return nil
 }
@@ -263,10 +263,10 @@ func (c *CalendarDay) normalize() error {
 			return err
 		}
 	default:
-		return invalid("kind", "must be holiday, closure or workday")
+		return invalid("kind", "enum", "类型应为 holiday、closure 或 workday")
 	}
 	if c.Kind == DayClosure && c.HallID == "" {
-		return invalid("hall_id", "a closure needs a hall; use kind holiday for every hall")
+		return invalid("hall_id", "required", "闭厅须指定大厅；所有大厅放假请用 holiday")
 	}
 	if err := checkText("name", c.Name, 100, false); err != nil {
 		return err

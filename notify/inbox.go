@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,7 +14,7 @@ import (
 )
 
 // ErrInvalid is returned for a message without an ID, a user or a title.
-var ErrInvalid = errors.New("notify: invalid message")
+var ErrInvalid = platform.NewError(platform.CodeInvalid, "消息缺少编号、用户或标题")
 
 // Message is one in-app inbox message. ID is chosen by the sender and makes
 // Add idempotent: derive it from what the message is about (for example

@@ -10,7 +10,7 @@ import (
 	"banshi/internal/platform"
 )
 
-// Field names of ValidationError.
+// Field names of the Invalid errors.
 const (
 	fieldName     = "name"
 	fieldIDNumber = "id_number"
@@ -28,19 +28,15 @@ const nameDot = '·' // U+00B7
 // checkDigits maps (weighted sum mod 11) to the check character (ISO 7064 MOD 11-2).
 const checkDigits = "10X98765432"
 
-func idError(check, msg string) error {
-	return &ValidationError{Field: fieldIDNumber, Check: check, Message: msg}
-}
+func idError(check, msg string) error { return platform.Invalid(fieldIDNumber, check, msg) }
 
-func nameError(check, msg string) error {
-	return &ValidationError{Field: fieldName, Check: check, Message: msg}
-}
+func nameError(check, msg string) error { return platform.Invalid(fieldName, check, msg) }
 
 // ValidateIDNumber checks an 18-character resident ID number (GB 11643-1999)
 // and returns it normalised (surrounding spaces trimmed, a final 'x' made 'X').
 //
 // Checks, in this order (the first that fails is reported as a
-// *ValidationError with Field "id_number"):
+// platform.Invalid error with Field "id_number"):
 //   - "required": empty;
 //   - "length": not 18 characters;
 //   - "format": the first 17 are not all ASCII digits, or the last is not a digit or X;
@@ -51,28 +47,28 @@ func nameError(check, msg string) error {
 func ValidateIDNumber(id string, now time.Time) (string, error) {
 	id = normaliseIDNumber(id)
 	if id == "" {
-		return "", idError("required", "请填写身份证号 (ID number is required)")
+		return "", idError("required", "请填写身份证号")
 	}
 	if utf8.RuneCountInString(id) != 18 {
-		return "", idError("length", "身份证号应为18位 (ID number must have 18 characters)")
+		return "", idError("length", "身份证号应为18位")
 	}
 	if len(id) != 18 || !allDigits(id[:17]) || !(isDigit(id[17]) || id[17] == 'X') {
-		return "", idError("format", "身份证号前17位应为数字，最后一位为数字或X (the first 17 characters must be digits, the last a digit or X)")
+		return "", idError("format", "身份证号前17位应为数字，最后一位为数字或X")
 	}
 	if !isProvince(id[:2]) || id[2:6] == "0000" {
-		return "", idError("region", "身份证号地区码无效 (unknown region code)")
+		return "", idError("region", "身份证号地区码无效")
 	}
 	birth, err := time.ParseInLocation("20060102", id[6:14], platform.Shanghai())
 	if err != nil || birth.Year() < 1900 {
-		return "", idError("birth_date", "身份证号中的出生日期无效 (the birth date is not a valid date)")
+		return "", idError("birth_date", "身份证号中的出生日期无效")
 	}
 	today := now.In(platform.Shanghai())
 	todayStart := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, platform.Shanghai())
 	if birth.After(todayStart) {
-		return "", idError("birth_date_future", "身份证号中的出生日期晚于今天 (the birth date is in the future)")
+		return "", idError("birth_date_future", "身份证号中的出生日期晚于今天")
 	}
 	if checkDigit(id[:17]) != id[17] {
-		return "", idError("check_digit", "身份证号校验位错误 (check digit mismatch)")
+		return "", idError("check_digit", "身份证号校验位错误")
 	}
 	return id, nil
 }
@@ -139,26 +135,26 @@ func isProvince(code string) bool {
 //
 // A valid name is 2–30 runes of Han characters, optionally split into parts
 // by single middle dots (minority names such as 买买提·艾力). Failures are a
-// *ValidationError with Field "name" and Check, in this order: "required"
+// platform.Invalid error with Field "name" and Check, in this order: "required"
 // (empty), "name_chars" (anything but Han characters and dots, Latin letters
 // and inner spaces included), "name_length" (fewer than 2 or more than 30
 // runes), "format" (a dot at the start or end, or two dots in a row).
 func ValidateName(name string) (string, error) {
 	name = normaliseName(name)
 	if name == "" {
-		return "", nameError("required", "请填写姓名 (name is required)")
+		return "", nameError("required", "请填写姓名")
 	}
 	for _, r := range name {
 		if r != nameDot && !unicode.Is(unicode.Han, r) {
-			return "", nameError("name_chars", "姓名只能包含汉字和间隔号· (the name may contain only Chinese characters and the middle dot ·)")
+			return "", nameError("name_chars", "姓名只能包含汉字和间隔号·")
 		}
 	}
 	if n := utf8.RuneCountInString(name); n < minNameRunes || n > maxNameRunes {
-		return "", nameError("name_length", "姓名应为2至30个字 (the name must have 2 to 30 characters)")
+		return "", nameError("name_length", "姓名应为2至30个字")
 	}
 	for _, part := range strings.Split(name, string(nameDot)) {
 		if part == "" {
-			return "", nameError("format", "间隔号·只能用于分隔姓名的各部分 (the middle dot may only separate parts of the name)")
+			return "", nameError("format", "间隔号·只能用于分隔姓名的各部分")
 		}
 	}
 	return name, nil

@@ -1,7 +1,6 @@
 package account
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -123,9 +122,9 @@ func TestValidateIDNumber(t *testing.T) {
 				}
 				return
 			}
-			var ve *ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("ValidateIDNumber(%q) = %q, %v; want *ValidationError", tc.in, got, err)
+			ve, ok := platform.AsError(err)
+			if !ok || ve.Code != platform.CodeInvalid {
+				t.Fatalf("ValidateIDNumber(%q) = %q, %v; want an invalid_argument error", tc.in, got, err)
 			}
 			if ve.Field != "id_number" || ve.Check != tc.check || ve.Message == "" || got != "" {
 				t.Fatalf("ValidateIDNumber(%q) = %q, %+v; want check %q", tc.in, got, ve, tc.check)
@@ -139,7 +138,7 @@ func TestValidateIDNumber(t *testing.T) {
 
 func TestValidationErrorMessage(t *testing.T) {
 	_, err := ValidateIDNumber(withWrongCheckDigit("44010619900101123"), time.Now())
-	if got := err.Error(); !strings.Contains(got, "身份证号校验位错误 (check digit mismatch)") || !strings.Contains(got, "check_digit") {
+	if got := err.Error(); !strings.Contains(got, "身份证号校验位错误") || !strings.Contains(got, "check_digit") {
 		t.Fatalf("Error() = %q", got)
 	}
 }
@@ -185,8 +184,8 @@ func TestValidateName(t *testing.T) {
 				}
 				return
 			}
-			var ve *ValidationError
-			if !errors.As(err, &ve) || ve.Field != "name" || ve.Check != tc.check || ve.Message == "" || got != "" {
+			ve, ok := platform.AsError(err)
+			if !ok || ve.Field != "name" || ve.Check != tc.check || ve.Message == "" || got != "" {
 				t.Fatalf("ValidateName(%q) = %q, %#v; want check %q", tc.in, got, err, tc.check)
 			}
 		})

@@ -277,7 +277,7 @@ func (s *Store) sameIdentity(doc userDoc, idIndex, name string) (bool, error) {
 //
 // The identity is validated again and normalised (ValidateName,
 // ValidateIDNumber against the store's clock): bad input is a
-// *ValidationError; a level outside 1..4 is an error. Both change nothing.
+// platform.Invalid error; a level outside 1..4 is an error. Both change nothing.
 //
 //   - ErrNotFound: no such user.
 //   - ErrIdentityLocked: the user already has a recorded identity with another

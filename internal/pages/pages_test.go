@@ -2,7 +2,6 @@ package pages
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -51,9 +50,8 @@ func TestFavoritesBadInputChangesNothing(t *testing.T) {
 	for name, codes := range cases {
 		t.Run(name, func(t *testing.T) {
 			_, err := s.SetFavorites(ctx, "u1", codes)
-			var ve *ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("err = %v, want *ValidationError", err)
+			if ve, ok := platform.AsError(err); !ok || ve.Code != platform.CodeInvalid {
+				t.Fatalf("err = %v, want an invalid_argument error", err)
 			}
 			p, _ := s.Citizen(ctx, "u1")
 			if !reflect.DeepEqual(p.Favorites, []string{"keep"}) {

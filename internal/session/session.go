@@ -18,7 +18,7 @@ import (
 )
 
 // ErrUnauthenticated means the token is missing, unknown, expired or revoked.
-var ErrUnauthenticated = errors.New("session: unauthenticated")
+var ErrUnauthenticated = platform.NewError("unauthenticated", "请先登录")
 
 // Session is what a valid token stands for.
 type Session struct {

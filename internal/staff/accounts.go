@@ -161,7 +161,7 @@ var hallPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,47}$`)
 
 func checkPassword(p string) error {
 	if len(p) < 8 || len(p) > 72 {
-		return invalid("password", "must be 8 to 72 bytes")
+		return invalid("password", "length", "密码应为 8 至 72 个字节")
 	}
 	return nil
 }
@@ -169,30 +169,30 @@ func checkPassword(p string) error {
 func (n *NewAccount) validate() error {
 	n.Username = strings.ToLower(strings.TrimSpace(n.Username))
 	if !usernamePattern.MatchString(n.Username) {
-		return invalid("username", "must be 3-32 characters: lower-case letters, digits, '.', '_' and '-'")
+		return invalid("username", "format", "用户名应为 3 至 32 个小写字母、数字、点、下划线或连字符")
 	}
 	if err := checkPassword(n.Password); err != nil {
 		return err
 	}
 	if len([]rune(n.DisplayName)) > 50 {
-		return invalid("display_name", "must be at most 50 characters")
+		return invalid("display_name", "length", "显示名称最多 50 个字")
 	}
 	switch n.Role {
 	case RoleAdmin, RoleFinance:
 		if len(n.HallIDs) > 0 {
-			return invalid("hall_ids", "only hall_staff accounts have halls")
+			return invalid("hall_ids", "role", "只有大厅工作人员账号才能指定大厅")
 		}
 	case RoleHallStaff:
 		if len(n.HallIDs) == 0 || len(n.HallIDs) > 50 {
-			return invalid("hall_ids", "a hall_staff account needs 1 to 50 halls")
+			return invalid("hall_ids", "range", "大厅工作人员账号须指定 1 至 50 个大厅")
 		}
 		for _, h := range n.HallIDs {
 			if !hallPattern.MatchString(h) {
-				return invalid("hall_ids", "not a hall ID: "+h)
+				return invalid("hall_ids", "format", "大厅编号格式错误")
 			}
 		}
 	default:
-		return invalid("role", "must be admin, hall_staff or finance")
+		return invalid("role", "enum", "角色应为 admin、hall_staff 或 finance")
 	}
 	if n.HallIDs == nil {
 		n.HallIDs = []string{}
@@ -201,7 +201,7 @@ func (n *NewAccount) validate() error {
 }
 
 // CreateAccount adds an account. The api lets only admins call it.
-// Errors: ErrInvalid (*ValidationError: username, password, display_name,
+// Errors: ErrInvalid (naming the field: username, password, display_name,
 // role, hall_ids), ErrExists.
 func (s *Service) CreateAccount(ctx context.Context, n NewAccount) (Account, error) {
 	if err := n.validate(); err != nil {

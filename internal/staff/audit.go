@@ -36,7 +36,7 @@ type Entry struct {
 // should log it, the action itself has happened.
 func (s *Service) Audit(ctx context.Context, e Entry) error {
 	if strings.TrimSpace(e.Actor) == "" || strings.TrimSpace(e.Action) == "" {
-		return invalid("entry", "actor and action are required")
+		return invalid("entry", "required", "审计记录须有操作人和操作")
 	}
 	if e.At.IsZero() {
 		e.At = s.clock.Now()

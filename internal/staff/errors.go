@@ -1,29 +1,16 @@
 package staff
 
-import (
-	"errors"
-	"fmt"
-)
+import "banshi/internal/platform"
 
-// Sentinel errors; package api maps them to HTTP statuses.
+// The errors of staff accounts and sessions; package api maps their codes to
+// HTTP answers. Bad input is a platform.Invalid error naming the field.
 var (
-	ErrBadCredentials  = errors.New("staff: wrong username or password")
-	ErrUnauthenticated = errors.New("staff: not logged in or session expired")
-	ErrForbidden       = errors.New("staff: forbidden")
-	ErrInvalid         = errors.New("staff: invalid input")
-	ErrExists          = errors.New("staff: account already exists")
-	ErrNotFound        = errors.New("staff: no such account")
+	ErrBadCredentials  = platform.NewError("bad_credentials", "用户名或密码错误")
+	ErrUnauthenticated = platform.NewError("unauthenticated", "请先登录工作人员账号")
+	ErrForbidden       = platform.NewError("forbidden", "您的角色无权进行此操作")
+	ErrInvalid         = platform.NewError(platform.CodeInvalid, "请求参数有误")
+	ErrExists          = platform.NewError("already_exists", "该账号已存在")
+	ErrNotFound        = platform.NewError("not_found", "该账号不存在")
 )
 
-// ValidationError says which input field is wrong. It wraps ErrInvalid.
-type ValidationError struct {
-	Field   string
-	Message string
-}
-
-func (e *ValidationError) Error() string { return fmt.Sprintf("invalid %s: %s", e.Field, e.Message) }
-
-// Unwrap makes errors.Is(err, ErrInvalid) true.
-func (e *ValidationError) Unwrap() error { return ErrInvalid }
-
-func invalid(field, msg string) error { return &ValidationError{Field: field, Message: msg} }
+func invalid(field, check, msg string) error { return platform.Invalid(field, check, msg) }

@@ -70,8 +70,8 @@ func TestCreateAccountValidation(t *testing.T) {
 	for _, c := range cases {
 		before := f.count(t, "staff_accounts")
 		_, err := f.svc.CreateAccount(f.ctx, c.n)
-		var ve *ValidationError
-		if !errors.Is(err, c.want) || (c.field != "" && (!errors.As(err, &ve) || ve.Field != c.field)) {
+		ve, _ := platform.AsError(err)
+		if !errors.Is(err, c.want) || (c.field != "" && (ve == nil || ve.Field != c.field)) {
 			t.Fatalf("%+v: got %v, want %v/%s", c.n, err, c.want, c.field)
 		}
 		if f.count(t, "staff_accounts") != before {
