@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"banshi/internal/pages"
 	"banshi/internal/session"
 )
 
@@ -36,7 +37,7 @@ func (s *Server) realnameDeclare(c echo.Context) error {
 		return err
 	}
 	s.levelChanged(c, u.ID, u.Level)
-	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
+	return c.JSON(http.StatusOK, map[string]pages.UserView{"user": pages.ViewOf(u)})
 }
 
 func (s *Server) realnameCheck(c echo.Context) error {
@@ -52,7 +53,7 @@ func (s *Server) realnameCheck(c echo.Context) error {
 		return err
 	}
 	s.levelChanged(c, u.ID, u.Level)
-	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
+	return c.JSON(http.StatusOK, map[string]pages.UserView{"user": pages.ViewOf(u)})
 }
 
 func (s *Server) faceStart(c echo.Context) error {
@@ -83,7 +84,7 @@ func (s *Server) faceFinish(c echo.Context) error {
 		return err
 	}
 	s.levelChanged(c, u.ID, u.Level)
-	return c.JSON(http.StatusOK, map[string]userView{"user": viewUser(u)})
+	return c.JSON(http.StatusOK, map[string]pages.UserView{"user": pages.ViewOf(u)})
 }
 
 // levelChanged tells every session of the user its new real-name level; that

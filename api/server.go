@@ -12,9 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"banshi/internal/account"
-	"banshi/internal/pages"
 	"banshi/internal/session"
-	"banshi/miniprogram"
 )
 
 // Pinger is a store that can say whether it answers.
@@ -24,7 +22,7 @@ type Pinger interface {
 
 // Authenticator logs citizens in and out.
 type Authenticator interface {
-	Login(ctx context.Context, ch account.Channel, code string) (miniprogram.LoginResult, error)
+	Login(ctx context.Context, ch account.Channel, code string) (account.LoginResult, error)
 	Logout(ctx context.Context, token string) error
 	LogoutAll(ctx context.Context, userID string) (int, error)
 }
@@ -46,22 +44,10 @@ type SessionResolver interface {
 	RaiseLevel(ctx context.Context, userID string, level int) error // also drops the views
 }
 
-// Users reads citizens.
-type Users interface {
-	Get(ctx context.Context, id string) (account.User, error)
-}
-
-// Pages reads and writes citizen pages.
-type Pages interface {
-	Citizen(ctx context.Context, userID string) (pages.CitizenPage, error)
-	SetFavorites(ctx context.Context, userID string, codes []string) (pages.CitizenPage, error)
-}
-
 var (
-	_ Authenticator   = (*miniprogram.Auth)(nil)
-	_ RealnameService = (*miniprogram.Realname)(nil)
+	_ Authenticator   = (*account.Auth)(nil)
+	_ RealnameService = (*account.Realname)(nil)
 	_ SessionResolver = (*session.Store)(nil)
-	_ Pages           = (*pages.Store)(nil)
 )
 
 // Limits are the request limits of the server.
@@ -82,11 +68,9 @@ type Deps struct {
 	Auth        Authenticator
 	Realname    RealnameService
 	Sessions    SessionResolver
-	Users       Users
-	Pages       Pages
-	Sim         http.Handler    // mounted under /sim/ when not nil (development and tests)
-	Features    []Feature       // later features register their routes here
-	Sections    []SectionSource // later features fill citizen page sections
+	Pages       CitizenPages
+	Sim         http.Handler // mounted under /sim/ when not nil (development and tests)
+	Features    []Feature    // feature route groups
 }
 
 // Feature is a group of routes a feature package's handlers add.

@@ -1,4 +1,4 @@
-package miniprogram
+package wechat
 
 import (
 	"encoding/json"

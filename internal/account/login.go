@@ -1,20 +1,13 @@
-package miniprogram
+package account
 
 import (
 	"context"
 	"log/slog"
 	"time"
 
-	"banshi/internal/account"
 	"banshi/internal/session"
+	"banshi/internal/wechat"
 )
-
-// Accounts is what the services need of the citizen store.
-type Accounts interface {
-	LoginWeChat(ctx context.Context, ch account.Channel, unionID, openID string) (account.User, error)
-	Get(ctx context.Context, id string) (account.User, error)
-	RaiseLevel(ctx context.Context, userID string, id account.Identity, level int) (account.User, error)
-}
 
 // Sessions is what Auth needs of the session store.
 type Sessions interface {
@@ -25,45 +18,45 @@ type Sessions interface {
 
 // LoginAPI is the WeChat side of login.
 type LoginAPI interface {
-	Code2Session(ctx context.Context, code string) (WeChatUser, error)
-	AppLogin(ctx context.Context, code string) (WeChatUser, error)
+	Code2Session(ctx context.Context, code string) (wechat.User, error)
+	AppLogin(ctx context.Context, code string) (wechat.User, error)
 }
 
 var (
-	_ LoginAPI = (*WeChat)(nil)
+	_ LoginAPI = (*wechat.Client)(nil)
 	_ Sessions = (*session.Store)(nil)
 )
 
 // Auth logs citizens in through WeChat and hands out sessions.
 type Auth struct {
 	wechat   LoginAPI
-	accounts Accounts
+	accounts *Store
 	sessions Sessions
 	log      *slog.Logger
 }
 
 // NewAuth returns the login service.
-func NewAuth(wechat LoginAPI, accounts Accounts, sessions Sessions, log *slog.Logger) *Auth {
-	return &Auth{wechat: wechat, accounts: accounts, sessions: sessions, log: log}
+func NewAuth(api LoginAPI, accounts *Store, sessions Sessions, log *slog.Logger) *Auth {
+	return &Auth{wechat: api, accounts: accounts, sessions: sessions, log: log}
 }
 
 // LoginResult is a new session and the person it belongs to.
 type LoginResult struct {
 	Token     string
 	ExpiresAt time.Time
-	User      account.User
+	User      User
 }
 
 // Login exchanges a WeChat code from the given channel for a session. The
 // same unionid from either channel is the same person. Errors:
-// ErrCodeInvalid, ErrUpstream, ErrUpstreamBusy, *WeChatError, or store errors.
+// wechat.ErrCodeInvalid, wechat.ErrUpstream, wechat.ErrUpstreamBusy, wechat.ErrUpstreamRefused, or store errors.
 // Nothing is created unless WeChat accepted the code.
-func (a *Auth) Login(ctx context.Context, ch account.Channel, code string) (LoginResult, error) {
+func (a *Auth) Login(ctx context.Context, ch Channel, code string) (LoginResult, error) {
 	var (
-		wu  WeChatUser
+		wu  wechat.User
 		err error
 	)
-	if ch == account.ChannelApp {
+	if ch == ChannelApp {
 		wu, err = a.wechat.AppLogin(ctx, code)
 	} else {
 		wu, err = a.wechat.Code2Session(ctx, code)

@@ -1,4 +1,4 @@
-package miniprogram
+package wechat
 
 import (
 	"context"
@@ -35,9 +35,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func newClient(t *testing.T) *WeChat {
+func newClient(t *testing.T) *Client {
 	rdb, prefix := platformtest.Redis(t)
-	return NewWeChat(WeChatConfig{APIBase: testSimURL, MiniAppID: "wxmini", MiniAppSecret: "minisecret", OpenAppID: "wxopen", OpenAppSecret: "opensecret", State: "formal"},
+	return New(Config{APIBase: testSimURL, MiniAppID: "wxmini", MiniAppSecret: "minisecret", OpenAppID: "wxopen", OpenAppSecret: "opensecret", State: "formal"},
 		NewHTTPClient(2*time.Second), NewRedisCache(rdb, prefix), platformtest.Logger())
 }
 
@@ -196,7 +196,7 @@ func TestSendSubscribe(t *testing.T) {
 		t.Fatalf("grant: %d %s", rec.Code, rec.Body)
 	}
 	bad := map[string]string{"thing1": "这是一条超过二十个字符限制的事项名称会被微信拒绝的消息内容"}
-	var we *WeChatError
+	var we *APIError
 	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/index", bad); !errors.As(err, &we) || we.Code != 47003 {
 		t.Fatalf("bad data: %v", err)
 	}

@@ -1,4 +1,4 @@
-package miniprogram
+package wechat
 
 import (
 	"bytes"
@@ -22,8 +22,8 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/oauth"
 )
 
-// WeChatConfig names the apps Banshi acts as and where WeChat is.
-type WeChatConfig struct {
+// Config names the apps Banshi acts as and where WeChat is.
+type Config struct {
 	APIBase       string // e.g. https://api.weixin.qq.com or http://127.0.0.1:8080/sim/wechat
 	MiniAppID     string
 	MiniAppSecret string
@@ -35,8 +35,8 @@ type WeChatConfig struct {
 // WeChat is Banshi's client of the WeChat API. Calls that silenceper/wechat has
 // go through it (it must have been pointed at APIBase with ConfigureSDK); the
 // city-service calls it lacks go through http with the same timeout.
-type WeChat struct {
-	cfg    WeChatConfig
+type Client struct {
+	cfg    Config
 	http   *http.Client
 	log    *slog.Logger
 	mini   *miniprogram.MiniProgram
@@ -50,18 +50,18 @@ func stableTokenKey(appID string) string {
 	return credential.CacheKeyMiniProgramPrefix + "_stable_access_token_" + appID
 }
 
-// NewWeChat returns a client. Access tokens are the stable kind (several
+// New returns a client. Access tokens are the stable kind (several
 // replicas share one without invalidating each other) cached in tokenCache.
-func NewWeChat(cfg WeChatConfig, client *http.Client, tokenCache cache.Cache, log *slog.Logger) *WeChat {
+func New(cfg Config, client *http.Client, tokenCache cache.Cache, log *slog.Logger) *Client {
 	mini := miniprogram.NewMiniProgram(&miniconfig.Config{AppID: cfg.MiniAppID, AppSecret: cfg.MiniAppSecret, Cache: tokenCache, UseStableAK: true})
 	tokens := credential.NewStableAccessToken(cfg.MiniAppID, cfg.MiniAppSecret, credential.CacheKeyMiniProgramPrefix, tokenCache)
 	mini.SetAccessTokenContextHandle(tokens)
 	oa := officialaccount.NewOfficialAccount(&offconfig.Config{AppID: cfg.OpenAppID, AppSecret: cfg.OpenAppSecret, Cache: tokenCache})
-	return &WeChat{cfg: cfg, http: client, log: log, mini: mini, oauth: oa.GetOauth(), tokens: tokens, cache: tokenCache}
+	return &Client{cfg: cfg, http: client, log: log, mini: mini, oauth: oa.GetOauth(), tokens: tokens, cache: tokenCache}
 }
 
 // Identity of a WeChat user as a login code resolves it.
-type WeChatUser struct {
+type User struct {
 	OpenID     string
 	UnionID    string
 	SessionKey string // mini-program only; never leaves the server
@@ -69,43 +69,43 @@ type WeChatUser struct {
 
 // upstream wraps a transport failure (network, timeout, non-200).
 func upstream(op string, err error) error {
-	return fmt.Errorf("%s: %w: %v", op, ErrUpstream, err)
+	return ErrUpstream.Wrap(fmt.Errorf("%s: %w", op, err))
 }
 
 // Code2Session resolves a mini-program login code. Errors: ErrCodeInvalid,
-// ErrUpstreamBusy, ErrUpstream, or a *WeChatError.
-func (w *WeChat) Code2Session(ctx context.Context, code string) (WeChatUser, error) {
+// ErrUpstreamBusy, ErrUpstream, or a *APIError (ErrUpstreamRefused).
+func (w *Client) Code2Session(ctx context.Context, code string) (User, error) {
 	res, err := w.mini.GetAuth().Code2SessionContext(ctx, code)
 	if res.ErrCode != 0 {
-		return WeChatUser{}, classify(int(res.ErrCode), res.ErrMsg)
+		return User{}, classify(int(res.ErrCode), res.ErrMsg)
 	}
 	if err != nil {
-		return WeChatUser{}, upstream("jscode2session", err)
+		return User{}, upstream("jscode2session", err)
 	}
 	if res.OpenID == "" {
-		return WeChatUser{}, upstream("jscode2session", errors.New("answer without openid"))
+		return User{}, upstream("jscode2session", errors.New("answer without openid"))
 	}
-	return WeChatUser{OpenID: res.OpenID, UnionID: res.UnionID, SessionKey: res.SessionKey}, nil
+	return User{OpenID: res.OpenID, UnionID: res.UnionID, SessionKey: res.SessionKey}, nil
 }
 
 // AppLogin resolves an Open Platform mobile-app OAuth code. Errors as Code2Session.
-func (w *WeChat) AppLogin(ctx context.Context, code string) (WeChatUser, error) {
+func (w *Client) AppLogin(ctx context.Context, code string) (User, error) {
 	res, err := w.oauth.GetUserAccessTokenContext(ctx, code)
 	if res.ErrCode != 0 {
-		return WeChatUser{}, classify(int(res.ErrCode), res.ErrMsg)
+		return User{}, classify(int(res.ErrCode), res.ErrMsg)
 	}
 	if err != nil {
-		return WeChatUser{}, upstream("oauth2/access_token", err)
+		return User{}, upstream("oauth2/access_token", err)
 	}
 	if res.OpenID == "" {
-		return WeChatUser{}, upstream("oauth2/access_token", errors.New("answer without openid"))
+		return User{}, upstream("oauth2/access_token", errors.New("answer without openid"))
 	}
-	return WeChatUser{OpenID: res.OpenID, UnionID: res.UnionID}, nil
+	return User{OpenID: res.OpenID, UnionID: res.UnionID}, nil
 }
 
 // withToken runs call with the cached access token; on 40001/42001 it drops
 // the cached token and tries once more with a fresh one.
-func (w *WeChat) withToken(ctx context.Context, call func(token string) error) error {
+func (w *Client) withToken(ctx context.Context, call func(token string) error) error {
 	for attempt := 0; ; attempt++ {
 		token, err := w.tokens.GetAccessTokenContext(ctx)
 		if err != nil {
@@ -123,7 +123,7 @@ func (w *WeChat) withToken(ctx context.Context, call func(token string) error) e
 
 // postJSON posts body to a token-protected path and decodes the answer into
 // out, turning a non-zero errcode into an error.
-func (w *WeChat) postJSON(ctx context.Context, path, token string, body, out any) error {
+func (w *Client) postJSON(ctx context.Context, path, token string, body, out any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
@@ -187,8 +187,8 @@ func (r RealnameResult) Match() bool {
 }
 
 // CheckRealname calls checkrealnameinfo. Errors: ErrCodeInvalid (consent code),
-// ErrUpstream, ErrUpstreamBusy, *WeChatError.
-func (w *WeChat) CheckRealname(ctx context.Context, openID, name, idNumber, code string) (RealnameResult, error) {
+// ErrUpstream, ErrUpstreamBusy, *APIError (ErrUpstreamRefused).
+func (w *Client) CheckRealname(ctx context.Context, openID, name, idNumber, code string) (RealnameResult, error) {
 	var res RealnameResult
 	err := w.withToken(ctx, func(token string) error {
 		return w.postJSON(ctx, "/intp/realname/checkrealnameinfo", token, map[string]string{
@@ -199,8 +199,8 @@ func (w *WeChat) CheckRealname(ctx context.Context, openID, name, idNumber, code
 }
 
 // FaceStart asks for a verify_id for a face verification of the given
-// identity. Errors: ErrUpstream, ErrUpstreamBusy, *WeChatError.
-func (w *WeChat) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber string) (string, error) {
+// identity. Errors: ErrUpstream, ErrUpstreamBusy, *APIError (ErrUpstreamRefused).
+func (w *Client) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber string) (string, error) {
 	var res struct {
 		VerifyID string `json:"verify_id"`
 	}
@@ -217,8 +217,8 @@ func (w *WeChat) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber
 }
 
 // FaceQuery asks for the result of a face verification; 10000 means verified.
-// Errors: ErrUpstream, ErrUpstreamBusy, *WeChatError.
-func (w *WeChat) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, certHash string) (int, error) {
+// Errors: ErrUpstream, ErrUpstreamBusy, *APIError (ErrUpstreamRefused).
+func (w *Client) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, certHash string) (int, error) {
 	var res struct {
 		VerifyRet int `json:"verify_ret"`
 	}
@@ -231,9 +231,9 @@ func (w *WeChat) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, cert
 }
 
 // SendSubscribe sends a subscribe message through the SDK (which has no
-// context variant). Errors: *WeChatError (43101 no credit, 47003 bad data, ...),
+// context variant). Errors: *APIError (ErrUpstreamRefused) (43101 no credit, 47003 bad data, ...),
 // ErrUpstream.
-func (w *WeChat) SendSubscribe(ctx context.Context, openID, templateID, page string, data map[string]string) error {
+func (w *Client) SendSubscribe(ctx context.Context, openID, templateID, page string, data map[string]string) error {
 	msg := &subscribe.Message{ToUser: openID, TemplateID: templateID, Page: page, MiniprogramState: w.cfg.State, Lang: "zh_CN",
 		Data: map[string]*subscribe.DataItem{}}
 	for k, v := range data {

@@ -1,4 +1,4 @@
-package miniprogram
+package account
 
 import (
 	"context"
@@ -14,21 +14,18 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"banshi/internal/account"
 	"banshi/internal/platform"
+	"banshi/internal/wechat"
 )
-
-// ErrConsentInvalid: the real-name consent code is unknown, expired or reused.
-var ErrConsentInvalid = errors.New("miniprogram: real-name consent code invalid")
 
 // RealnameAPI is the WeChat side of real-name authentication.
 type RealnameAPI interface {
-	CheckRealname(ctx context.Context, openID, name, idNumber, code string) (RealnameResult, error)
+	CheckRealname(ctx context.Context, openID, name, idNumber, code string) (wechat.RealnameResult, error)
 	FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber string) (string, error)
 	FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, certHash string) (int, error)
 }
 
-var _ RealnameAPI = (*WeChat)(nil)
+var _ RealnameAPI = (*wechat.Client)(nil)
 
 // Sealer encrypts the identity kept between face start and finish.
 type Sealer interface {
@@ -41,7 +38,7 @@ type Sealer interface {
 // A failed attempt never lowers the level.
 type Realname struct {
 	wechat   RealnameAPI
-	accounts Accounts
+	accounts *Store
 	rdb      redis.UniversalClient
 	prefix   string
 	sealer   Sealer
@@ -51,60 +48,60 @@ type Realname struct {
 
 // NewRealname returns the real-name service. Pending face verifications are
 // kept in Redis under prefix for an hour, the identity sealed by sealer.
-func NewRealname(wechat RealnameAPI, accounts Accounts, rdb redis.UniversalClient, prefix string, sealer Sealer, clock platform.Clock, log *slog.Logger) *Realname {
-	return &Realname{wechat: wechat, accounts: accounts, rdb: rdb, prefix: prefix, sealer: sealer, clock: clock, log: log}
+func NewRealname(api RealnameAPI, accounts *Store, rdb redis.UniversalClient, prefix string, sealer Sealer, clock platform.Clock, log *slog.Logger) *Realname {
+	return &Realname{wechat: api, accounts: accounts, rdb: rdb, prefix: prefix, sealer: sealer, clock: clock, log: log}
 }
 
-// validate returns the normalised identity or an *account.ValidationError.
-func (r *Realname) validate(name, idNumber string) (account.Identity, error) {
-	n, err := account.ValidateName(name)
+// validate returns the normalised identity or a platform.Invalid error.
+func (r *Realname) validate(name, idNumber string) (Identity, error) {
+	n, err := ValidateName(name)
 	if err != nil {
-		return account.Identity{}, err
+		return Identity{}, err
 	}
-	id, err := account.ValidateIDNumber(idNumber, r.clock.Now())
+	id, err := ValidateIDNumber(idNumber, r.clock.Now())
 	if err != nil {
-		return account.Identity{}, err
+		return Identity{}, err
 	}
-	return account.Identity{Name: n, IDNumber: id}, nil
+	return Identity{Name: n, IDNumber: id}, nil
 }
 
 // Declare records a name and ID number that pass the GB 11643 checks: level 2.
-// Errors: *account.ValidationError, account.ErrRealnameTaken,
-// account.ErrIdentityLocked, account.ErrNotFound.
-func (r *Realname) Declare(ctx context.Context, userID, name, idNumber string) (account.User, error) {
+// Errors: platform.Invalid error, ErrRealnameTaken,
+// ErrIdentityLocked, ErrNotFound.
+func (r *Realname) Declare(ctx context.Context, userID, name, idNumber string) (User, error) {
 	id, err := r.validate(name, idNumber)
 	if err != nil {
-		return account.User{}, err
+		return User{}, err
 	}
 	return r.accounts.RaiseLevel(ctx, userID, id, 2)
 }
 
 // Check matches the identity against WeChat Pay's real-name record through
-// checkrealnameinfo: level 3. Errors: *account.ValidationError,
+// checkrealnameinfo: level 3. Errors: platform.Invalid error,
 // ErrNeedsMiniProgram, ErrConsentInvalid, ErrRealnameMismatch, ErrUpstream,
-// ErrUpstreamBusy, account.ErrRealnameTaken, account.ErrIdentityLocked.
-func (r *Realname) Check(ctx context.Context, userID, name, idNumber, code string) (account.User, error) {
+// ErrUpstreamBusy, ErrRealnameTaken, ErrIdentityLocked.
+func (r *Realname) Check(ctx context.Context, userID, name, idNumber, code string) (User, error) {
 	id, err := r.validate(name, idNumber)
 	if err != nil {
-		return account.User{}, err
+		return User{}, err
 	}
 	u, err := r.accounts.Get(ctx, userID)
 	if err != nil {
-		return account.User{}, err
+		return User{}, err
 	}
 	if u.MiniOpenID == "" {
-		return account.User{}, ErrNeedsMiniProgram
+		return User{}, ErrNeedsMiniProgram
 	}
 	res, err := r.wechat.CheckRealname(ctx, u.MiniOpenID, id.Name, id.IDNumber, code)
-	if errors.Is(err, ErrCodeInvalid) {
-		return account.User{}, fmt.Errorf("%w: %w", ErrConsentInvalid, err)
+	if errors.Is(err, wechat.ErrCodeInvalid) {
+		return User{}, ErrConsentInvalid.Wrap(err)
 	}
 	if err != nil {
-		return account.User{}, err
+		return User{}, err
 	}
 	if !res.Match() {
 		r.log.InfoContext(ctx, "realname check mismatch", "user_id", userID, "verify_openid", res.VerifyOpenID, "verify_real_name", res.VerifyRealName)
-		return account.User{}, ErrRealnameMismatch
+		return User{}, ErrRealnameMismatch
 	}
 	return r.accounts.RaiseLevel(ctx, userID, id, 3)
 }
@@ -113,15 +110,15 @@ func (r *Realname) Check(ctx context.Context, userID, name, idNumber, code strin
 type pendingFace struct {
 	UserID   string `json:"uid"`
 	OutSeqNo string `json:"seq"`
-	Sealed   []byte `json:"id"` // sealed JSON of account.Identity
+	Sealed   []byte `json:"id"` // sealed JSON of Identity
 }
 
 func (r *Realname) faceKey(verifyID string) string { return r.prefix + "face:" + verifyID }
 
 // FaceStart begins a WeChat face verification of the given identity and
 // returns the verify_id for wx.requestFacialVerify. Errors:
-// *account.ValidationError, ErrNeedsMiniProgram, ErrUpstream, ErrUpstreamBusy,
-// *WeChatError.
+// platform.Invalid error, ErrNeedsMiniProgram, ErrUpstream, ErrUpstreamBusy,
+// *APIError (ErrUpstreamRefused).
 func (r *Realname) FaceStart(ctx context.Context, userID, name, idNumber string) (string, error) {
 	id, err := r.validate(name, idNumber)
 	if err != nil {
@@ -166,48 +163,48 @@ func CertHash(name, idNumber string) string {
 // when verified. Errors: ErrVerifyUnknown (unknown, expired, another user's),
 // ErrFaceUnfinished (the phone step is not done; try again),
 // ErrRealnameMismatch (face or identity failed; the verification is spent),
-// ErrUpstream, ErrUpstreamBusy, account.ErrRealnameTaken,
-// account.ErrIdentityLocked.
-func (r *Realname) FaceFinish(ctx context.Context, userID, verifyID string) (account.User, error) {
+// ErrUpstream, ErrUpstreamBusy, ErrRealnameTaken,
+// ErrIdentityLocked.
+func (r *Realname) FaceFinish(ctx context.Context, userID, verifyID string) (User, error) {
 	if verifyID == "" || len(verifyID) > 256 {
-		return account.User{}, ErrVerifyUnknown
+		return User{}, ErrVerifyUnknown
 	}
 	raw, err := r.rdb.Get(ctx, r.faceKey(verifyID)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return account.User{}, ErrVerifyUnknown
+		return User{}, ErrVerifyUnknown
 	}
 	if err != nil {
-		return account.User{}, fmt.Errorf("read face verification: %w", err)
+		return User{}, fmt.Errorf("read face verification: %w", err)
 	}
 	var p pendingFace
 	if err := json.Unmarshal(raw, &p); err != nil || p.UserID != userID {
-		return account.User{}, ErrVerifyUnknown
+		return User{}, ErrVerifyUnknown
 	}
 	plain, err := r.sealer.Decrypt(p.Sealed)
 	if err != nil {
-		return account.User{}, ErrVerifyUnknown
+		return User{}, ErrVerifyUnknown
 	}
-	var id account.Identity
+	var id Identity
 	if err := json.Unmarshal([]byte(plain), &id); err != nil {
-		return account.User{}, ErrVerifyUnknown
+		return User{}, ErrVerifyUnknown
 	}
 	u, err := r.accounts.Get(ctx, userID)
 	if err != nil {
-		return account.User{}, err
+		return User{}, err
 	}
 	ret, err := r.wechat.FaceQuery(ctx, u.MiniOpenID, verifyID, p.OutSeqNo, CertHash(id.Name, id.IDNumber))
 	if err != nil {
-		return account.User{}, err
+		return User{}, err
 	}
 	switch {
 	case ret == 10000:
 		r.rdb.Del(ctx, r.faceKey(verifyID))
 		return r.accounts.RaiseLevel(ctx, userID, id, 4)
 	case ret >= 90000:
-		return account.User{}, ErrFaceUnfinished
+		return User{}, ErrFaceUnfinished
 	default:
 		r.rdb.Del(ctx, r.faceKey(verifyID))
 		r.log.InfoContext(ctx, "face verification failed", "user_id", userID, "verify_ret", ret)
-		return account.User{}, ErrRealnameMismatch
+		return User{}, ErrRealnameMismatch
 	}
 }
