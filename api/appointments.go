@@ -34,7 +34,6 @@ var _ Booking = (*appointments.Service)(nil)
 // booking (authenticated).
 type AppointmentRoutes struct {
 	Booking Booking
-	Users   Users // read when the session's level is too low, before refusing
 	// AvailabilityTTL is how long an availability answer is reused in this
 	// process (0: not cached). Bookings and cancellations here drop it.
 	AvailabilityTTL time.Duration
@@ -42,8 +41,8 @@ type AppointmentRoutes struct {
 }
 
 // NewAppointmentRoutes returns the routes with their availability cache.
-func NewAppointmentRoutes(b Booking, users Users, availabilityTTL time.Duration) AppointmentRoutes {
-	return AppointmentRoutes{Booking: b, Users: users, AvailabilityTTL: availabilityTTL, cache: newMicroCache(availabilityTTL)}
+func NewAppointmentRoutes(b Booking, availabilityTTL time.Duration) AppointmentRoutes {
+	return AppointmentRoutes{Booking: b, AvailabilityTTL: availabilityTTL, cache: newMicroCache(availabilityTTL)}
 }
 
 // Register adds the routes.
@@ -57,15 +56,6 @@ func (a AppointmentRoutes) Register(r Router) {
 	r.Citizen(http.MethodGet, "/me/appointments", a.mine)
 	r.Citizen(http.MethodGet, "/appointments/:id", a.get)
 	r.Citizen(http.MethodPost, "/appointments/:id/cancel", a.cancel(r.Server()))
-}
-
-// Name and Section fill the citizen page's "appointments" section with the
-// upcoming bookings.
-func (a AppointmentRoutes) Name() string { return "appointments" }
-
-// Section returns the citizen's upcoming appointments.
-func (a AppointmentRoutes) Section(c echo.Context, userID string) (any, error) {
-	return a.Booking.ListMine(c.Request().Context(), userID, true, 20)
 }
 
 func (a AppointmentRoutes) halls(c echo.Context) error {
@@ -87,7 +77,7 @@ func (a AppointmentRoutes) departments(c echo.Context) error {
 func (a AppointmentRoutes) services(c echo.Context) error {
 	q := c.QueryParam("q")
 	if len([]rune(q)) > 50 {
-		return invalid("q", "搜索词过长 (at most 50 characters)")
+		return invalid("q", "length", "搜索词最多 50 个字")
 	}
 	ss, err := a.Booking.ListServices(c.Request().Context(), c.Param("hall_id"), c.QueryParam("department_id"), q)
 	if err != nil {
@@ -154,13 +144,9 @@ func (a AppointmentRoutes) book(s *Server) echo.HandlerFunc {
 		if err := required("slot_id", req.SlotID, "service_id", req.ServiceID); err != nil {
 			return err
 		}
-		ctx := c.Request().Context()
 		uid := userID(c)
-		level, err := a.callerLevel(c, s, req.ServiceID)
-		if err != nil {
-			return err
-		}
-		appt, err := a.Booking.Book(ctx, appointments.Citizen{ID: uid, RealnameLevel: level}, req, c.Request().Header.Get("Idempotency-Key"))
+		who := appointments.Citizen{ID: uid, RealnameLevel: sessionLevel(c)}
+		appt, err := a.Booking.Book(c.Request().Context(), who, req, c.Request().Header.Get("Idempotency-Key"))
 		if err != nil {
 			return err
 		}
@@ -176,7 +162,7 @@ func (a AppointmentRoutes) mine(c echo.Context) error {
 	if l := c.QueryParam("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 100 {
-			return invalid("limit", "应为 1 到 100 的整数 (an integer from 1 to 100)")
+			return invalid("limit", "range", "条数应为 1 至 100 的整数")
 		}
 		limit = n
 	}
@@ -205,30 +191,4 @@ func (a AppointmentRoutes) cancel(s *Server) echo.HandlerFunc {
 		s.PageChanged(c, userID(c))
 		return c.JSON(http.StatusOK, appt)
 	}
-}
-
-// callerLevel is the caller's real-name level for booking serviceID. The
-// session's level spares a MongoDB read per booking (a flash crowd is
-// thousands of them); it can only be lower than the truth, so when it is below
-// the hall's minimum the store is asked before the booking engine refuses
-// (and before an Idempotency-Key could record the refusal).
-func (a AppointmentRoutes) callerLevel(c echo.Context, s *Server, serviceID string) (int, error) {
-	ctx := c.Request().Context()
-	level := sessionLevel(c)
-	svc, err := a.Booking.GetService(ctx, serviceID)
-	if err != nil {
-		return level, nil // the engine reports unknown services in its own order
-	}
-	hall, err := a.Booking.GetHall(ctx, svc.HallID)
-	if err != nil || level >= hall.Rules.MinRealnameLevel {
-		return level, nil
-	}
-	u, err := a.Users.Get(ctx, userID(c))
-	if err != nil {
-		return 0, err
-	}
-	if u.Level > level {
-		s.levelChanged(c, u.ID, u.Level)
-	}
-	return u.Level, nil
 }

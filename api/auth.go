@@ -7,27 +7,17 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"banshi/internal/account"
+	"banshi/internal/pages"
 )
 
 type loginRequest struct {
 	Code string `json:"code"`
 }
 
-type userView struct {
-	ID             string `json:"id"`
-	RealnameLevel  int    `json:"realname_level"`
-	NameMasked     string `json:"name_masked,omitempty"`
-	IDNumberMasked string `json:"id_number_masked,omitempty"`
-}
-
-func viewUser(u account.User) userView {
-	return userView{ID: u.ID, RealnameLevel: u.Level, NameMasked: u.NameMasked, IDNumberMasked: u.IDNumberMasked}
-}
-
 type loginResponse struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
-	User      userView  `json:"user"`
+	Token     string         `json:"token"`
+	ExpiresAt time.Time      `json:"expires_at"`
+	User      pages.UserView `json:"user"`
 }
 
 func (s *Server) loginMiniProgram(c echo.Context) error {
@@ -44,13 +34,13 @@ func (s *Server) login(c echo.Context, ch account.Channel) error {
 		return err
 	}
 	if len(req.Code) > 128 {
-		return invalid("code", "登录凭证过长 (code too long)")
+		return invalid("code", "length", "登录凭证过长")
 	}
 	res, err := s.deps.Auth.Login(c.Request().Context(), ch, req.Code)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, loginResponse{Token: res.Token, ExpiresAt: res.ExpiresAt, User: viewUser(res.User)})
+	return c.JSON(http.StatusOK, loginResponse{Token: res.Token, ExpiresAt: res.ExpiresAt, User: pages.ViewOf(res.User)})
 }
 
 func (s *Server) logout(c echo.Context) error {

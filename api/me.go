@@ -1,29 +1,22 @@
 package api
 
 import (
-	"encoding/json"
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"banshi/internal/pages"
 	"banshi/internal/session"
 )
 
-// SectionSource fills one section of the citizen page (appointments,
-// applications, bills, ...). Later features register theirs.
-type SectionSource interface {
-	Name() string
-	Section(c echo.Context, userID string) (any, error)
+// CitizenPages renders citizen pages and keeps their favourites.
+type CitizenPages interface {
+	Render(ctx context.Context, userID string) ([]byte, error)
+	SetFavorites(ctx context.Context, userID string, codes []string) ([]string, error)
 }
 
-type meResponse struct {
-	User     userView       `json:"user"`
-	Sections map[string]any `json:"sections"`
-}
-
-// sectionNames are the sections every citizen page shows, empty until the
-// feature that fills them is there.
-var sectionNames = []string{"favorites", "appointments", "applications", "bills", "messages"}
+var _ CitizenPages = (*pages.Citizens)(nil)
 
 // me answers the citizen's page. The rendering is cached with the session
 // (one Redis round trip serves it) and dropped by PageChanged whenever
@@ -33,32 +26,10 @@ func (s *Server) me(c echo.Context) error {
 		return c.JSONBlob(http.StatusOK, sess.View)
 	}
 	ctx := c.Request().Context()
-	uid := userID(c)
-	u, err := s.deps.Users.Get(ctx, uid)
+	view, err := s.deps.Pages.Render(ctx, userID(c))
 	if err != nil {
 		return err
 	}
-	page, err := s.deps.Pages.Citizen(ctx, uid)
-	if err != nil {
-		return err
-	}
-	sections := make(map[string]any, len(sectionNames))
-	for _, n := range sectionNames {
-		sections[n] = []any{}
-	}
-	sections["favorites"] = page.Favorites
-	for _, src := range s.deps.Sections {
-		v, err := src.Section(c, uid)
-		if err != nil {
-			return err
-		}
-		sections[src.Name()] = v
-	}
-	view, err := json.Marshal(meResponse{User: viewUser(u), Sections: sections})
-	if err != nil {
-		return err
-	}
-	view = append(view, '\n')
 	token, _ := c.Get(ctxToken).(string)
 	if err := s.deps.Sessions.SetView(ctx, token, view); err != nil {
 		s.log.WarnContext(ctx, "cache page view", "err", err)
@@ -84,10 +55,10 @@ func (s *Server) putFavorites(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	p, err := s.deps.Pages.SetFavorites(c.Request().Context(), userID(c), req.ServiceCodes)
+	favs, err := s.deps.Pages.SetFavorites(c.Request().Context(), userID(c), req.ServiceCodes)
 	if err != nil {
 		return err
 	}
 	s.PageChanged(c, userID(c))
-	return c.JSON(http.StatusOK, map[string][]string{"service_codes": p.Favorites})
+	return c.JSON(http.StatusOK, map[string][]string{"service_codes": favs})
 }

@@ -24,13 +24,13 @@ type BookRequest struct {
 
 func (r BookRequest) validate() error {
 	if r.SlotID == "" {
-		return invalid("slot_id", "is required")
+		return invalid("slot_id", "required", "请选择预约时段")
 	}
 	if _, _, _, ok := parseSlotID(r.SlotID); !ok {
-		return invalid("slot_id", "is not a slot ID")
+		return invalid("slot_id", "format", "预约时段编号格式错误")
 	}
 	if r.ServiceID == "" {
-		return invalid("service_id", "is required")
+		return invalid("service_id", "required", "请选择办理事项")
 	}
 	return checkID("service_id", r.ServiceID)
 }
@@ -48,13 +48,13 @@ var errAbandoned = errors.New("appointments: booking abandoned while in progress
 // running under the key gets ErrIdempotencyInProgress. Answers are kept for
 // Deps.IdempotencyTTL.
 //
-// Errors, in the order checked: ErrInvalid (*ValidationError: slot_id,
+// Errors, in the order checked: ErrInvalid (naming the field: slot_id,
 // service_id, user, idempotency_key), ErrNotFound (unknown service),
 // ErrRealnameRequired (level below the hall's minimum, default 3),
 // ErrNotFound (unknown slot), ErrSlotMismatch (the slot is of another hall, department or service),
 // ErrSlotClosed (the slot has started or passed, or its day is a closure or
 // holiday), ErrOutsideWindow (not within the hall's booking window),
-// ErrSlotFull, *SuspendedError (errors.Is ErrBookingSuspended),
+// ErrSlotFull, ErrBookingSuspended (with Until),
 // ErrDuplicateBooking (an active booking of this service on that day),
 // ErrBookingLimit (already MaxActive active bookings), ErrIdempotencyMismatch,
 // ErrIdempotencyInProgress; anything else is internal.
@@ -66,13 +66,13 @@ func (s *Service) Book(ctx context.Context, who Citizen, req BookRequest, idempo
 		return Appointment{}, err
 	}
 	if !validUserID(who.ID) {
-		return Appointment{}, invalid("user", "citizen ID is missing or malformed")
+		return Appointment{}, invalid("user", "format", "用户编号缺失或格式错误")
 	}
 	if idempotencyKey == "" {
 		return s.book(ctx, who, req, nil)
 	}
 	if !validIdemKey(idempotencyKey) {
-		return Appointment{}, invalid("idempotency_key", "must be 1-255 printable ASCII characters")
+		return Appointment{}, invalid("idempotency_key", "format", "幂等键应为 1 至 255 个可打印 ASCII 字符")
 	}
 	return s.bookIdempotent(ctx, who, req, newIdemKey(who.ID, idempotencyKey, req))
 }
@@ -104,7 +104,14 @@ func (s *Service) book(ctx context.Context, who Citizen, req BookRequest, ik *id
 		return Appointment{}, ErrNotFound
 	}
 	if who.RealnameLevel < h.Rules.MinRealnameLevel {
-		return Appointment{}, ErrRealnameRequired
+		level, err := s.storedLevel(ctx, who)
+		if err != nil {
+			return Appointment{}, err
+		}
+		if level < h.Rules.MinRealnameLevel {
+			return Appointment{}, ErrRealnameRequired
+		}
+		who.RealnameLevel = level
 	}
 	sl, found, closed := cat.lookupSlot(req.SlotID)
 	if !found {
@@ -122,6 +129,22 @@ func (s *Service) book(ctx context.Context, who Citizen, req BookRequest, ik *id
 	}
 	b := &booking{s: s, cat: cat, who: who, svc: v, sl: sl, id: newAppointmentID(), ik: ik, limitSlot: -1, seat: -1}
 	return b.run(ctx)
+}
+
+// storedLevel reads the citizen's level from the store of record (the
+// caller's may be stale), telling LevelRaised when it is higher.
+func (s *Service) storedLevel(ctx context.Context, who Citizen) (int, error) {
+	if s.levels == nil {
+		return who.RealnameLevel, nil
+	}
+	level, err := s.levels.Level(ctx, who.ID)
+	if err != nil {
+		return 0, err
+	}
+	if level > who.RealnameLevel && s.raised != nil {
+		s.raised(ctx, who.ID, level)
+	}
+	return level, nil
 }
 
 // booking is one attempt and what it holds so far.
@@ -364,9 +387,8 @@ func (b *booking) undo(ctx context.Context, cause error) {
 			code = "internal"
 		}
 		d := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: code, CreatedAt: ms(s.clock.Now())}
-		var se *SuspendedError
-		if errors.As(cause, &se) {
-			d.SuspendedUntil = ms(se.Until)
+		if pe, ok := platform.AsError(cause); ok && !pe.Until.IsZero() {
+			d.SuspendedUntil = ms(pe.Until)
 		}
 		if _, err := s.appts.InsertOne(ctx, d); err != nil && !platform.IsDuplicateKey(err) {
 			s.log.Warn("failed booking not recorded for replay", "err", err)
@@ -379,7 +401,8 @@ type penaltyDoc struct {
 	SuspendedUntil time.Time `bson:"suspended_until"`
 }
 
-// checkSuspension returns *SuspendedError while the citizen is suspended.
+// checkSuspension returns ErrBookingSuspended (with its end) while the
+// citizen is suspended.
 func (s *Service) checkSuspension(ctx context.Context, userID string) error {
 	var p penaltyDoc
 	err := s.penalties.FindOne(ctx, bson.M{"_id": userID}).Decode(&p)
@@ -390,7 +413,7 @@ func (s *Service) checkSuspension(ctx context.Context, userID string) error {
 		return fmt.Errorf("read penalties: %w", err)
 	}
 	if p.SuspendedUntil.After(s.clock.Now()) {
-		return &SuspendedError{Until: p.SuspendedUntil.In(shanghai())}
+		return suspended(p.SuspendedUntil)
 	}
 	return nil
 }

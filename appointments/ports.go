@@ -22,6 +22,13 @@ type PeopleDirectory interface {
 	Person(ctx context.Context, userID string) (name, idNumberMasked string, err error)
 }
 
+// Levels reads a citizen's real-name level from the store of record. The
+// level a session carries may be lower than the truth (levels only rise), so
+// the engine asks here before refusing a booking for level.
+type Levels interface {
+	Level(ctx context.Context, userID string) (int, error)
+}
+
 // Citizen is the caller of the citizen API, as the session says.
 type Citizen struct {
 	ID            string `json:"id"`

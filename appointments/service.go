@@ -24,7 +24,11 @@ type Deps struct {
 	Log         *slog.Logger    // nil: discard
 	Notifier    Notifier        // nil: messages are dropped
 	People      PeopleDirectory // nil: staff lists show no names
-	CheckinKey  []byte          // HMAC key of check-in QR payloads, at least 16 bytes
+	Levels      Levels          // nil: the caller's level is taken as given
+	// LevelRaised is told when Levels showed a level above the caller's (so
+	// the session can learn it). Optional.
+	LevelRaised func(ctx context.Context, userID string, level int)
+	CheckinKey  []byte // HMAC key of check-in QR payloads, at least 16 bytes
 
 	MaxActive      int           // active bookings per person [3]
 	NoShowLimit    int           // no-shows within NoShowPeriod that suspend booking [2]
@@ -45,6 +49,8 @@ type Service struct {
 	log     *slog.Logger
 	notify  Notifier
 	people  PeopleDirectory
+	levels  Levels
+	raised  func(ctx context.Context, userID string, level int)
 	ckey    []byte
 	cfg     tuning
 	cat     *catalogCache
@@ -98,7 +104,7 @@ func NewService(d Deps) (*Service, error) {
 	}
 	s := &Service{
 		db: d.DB, rdb: d.Redis, prefix: d.RedisPrefix, clock: d.Clock, log: log,
-		notify: d.Notifier, people: d.People, ckey: append([]byte(nil), d.CheckinKey...),
+		notify: d.Notifier, people: d.People, levels: d.Levels, raised: d.LevelRaised, ckey: append([]byte(nil), d.CheckinKey...),
 		cfg: tuning{
 			maxActive:      defInt(d.MaxActive, 3),
 			noShowLimit:    defInt(d.NoShowLimit, 2),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 	"banshi/internal/session"
 	"banshi/internal/sim"
 	"banshi/internal/staff"
-	"banshi/miniprogram"
+	"banshi/internal/wechat"
 	"banshi/notify"
 )
 
@@ -30,12 +31,16 @@ type App struct {
 	Booking   *appointments.Service
 	DemoLines []string // what start-up prints about demo data
 
-	log   *slog.Logger
-	bg    sync.WaitGroup
-	tasks []func(ctx context.Context)
+	log        *slog.Logger
+	weChatHTTP *http.Client
+	apiDeps    api.Deps // what HTTP was built from (tests build variants)
+	bg         sync.WaitGroup
+	tasks      []func(ctx context.Context)
 }
 
 // build opens the stores and wires every service. The caller closes the App.
+// The WeChat SDK's process-wide settings must have been made first, once per
+// process (configureWeChatSDK); build only uses them.
 func build(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, error) {
 	mdb, err := platform.OpenMongo(ctx, string(cfg.MongoURI), cfg.MongoDatabase, cfg.DataDir, log)
 	if err != nil {
@@ -46,7 +51,7 @@ func build(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, er
 		_ = mdb.Close(context.Background())
 		return nil, err
 	}
-	app := &App{Mongo: mdb, Redis: rdb, log: log}
+	app := &App{Mongo: mdb, Redis: rdb, log: log, weChatHTTP: wechat.NewHTTPClient(5 * time.Second)}
 	if err := app.wire(ctx, cfg); err != nil {
 		app.Close()
 		return nil, err
@@ -70,26 +75,19 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err := accounts.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("account indexes: %w", err)
 	}
-	pageStore := pages.NewStore(a.Mongo.DB, clock)
 	sessions := session.NewStore(a.Redis.Client, session.Config{
 		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
 	}, clock)
 
-	base := cfg.WeChatAPIBase
 	if cfg.Sim {
 		a.WeChatSim = sim.NewWeChat(sim.WeChatOptions{Clock: clock, Log: log.With("component", "sim")})
 		a.WeChatSim.AddMiniApp(cfg.MiniAppID, string(cfg.MiniAppSecret))
 		a.WeChatSim.AddOpenApp(cfg.OpenAppID, string(cfg.OpenAppSecret))
-		if base == "" {
-			base = cfg.PublicURL + "/sim/wechat"
-		}
 	}
-	httpClient := miniprogram.NewHTTPClient(5 * time.Second)
-	miniprogram.ConfigureSDK(base, httpClient)
-	wc := miniprogram.NewWeChat(miniprogram.WeChatConfig{
-		APIBase: base, MiniAppID: cfg.MiniAppID, MiniAppSecret: string(cfg.MiniAppSecret),
+	wc := wechat.New(wechat.Config{
+		APIBase: weChatBase(cfg), MiniAppID: cfg.MiniAppID, MiniAppSecret: string(cfg.MiniAppSecret),
 		OpenAppID: cfg.OpenAppID, OpenAppSecret: string(cfg.OpenAppSecret), State: cfg.TemplateStatus,
-	}, httpClient, miniprogram.NewRedisCache(a.Redis.Client, redisPrefix+"wx:"), log.With("component", "wechat"))
+	}, a.weChatHTTP, wechat.NewRedisCache(a.Redis.Client, redisPrefix+"wx:"), log.With("component", "wechat"))
 
 	inbox := notify.NewInbox(a.Mongo.DB, clock)
 	if err := inbox.EnsureIndexes(ctx); err != nil {
@@ -102,7 +100,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	booking, err := appointments.NewService(appointments.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
 		Log: log.With("component", "appointments"), Notifier: inbox, People: peopleDirectory{accounts},
-		CheckinKey: checkinKey,
+		Levels: levels{accounts}, LevelRaised: sessionLevels{sessions, log}.raised, CheckinKey: checkinKey,
 	})
 	if err != nil {
 		return err
@@ -133,7 +131,9 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			"demo staff (password "+staff.DemoPassword+"): "+staff.DemoAdmin+" (admin), "+staff.DemoStaff+" (hall_staff of "+appointments.DemoHallTianhe+"), "+staff.DemoFinance+" (finance)")
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { booking.RunSweeper(ctx, time.Minute) })
-	apptRoutes := api.NewAppointmentRoutes(booking, accounts, time.Second)
+	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
+	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking,
+		appointmentsSection{booking}, messagesSection{inbox})
 	a.Accounts, a.Sessions, a.Booking = accounts, sessions, booking
 
 	deps := api.Deps{
@@ -143,17 +143,16 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		RedisPrefix: redisPrefix,
 		Mongo:       a.Mongo,
 		RedisPing:   a.Redis,
-		Auth:        miniprogram.NewAuth(wc, accounts, sessions, log),
-		Realname:    miniprogram.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
+		Auth:        account.NewAuth(wc, accounts, sessions, log),
+		Realname:    account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
 		Sessions:    sessions,
-		Users:       accounts,
-		Pages:       pageStore,
+		Pages:       citizenPages,
 		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}},
-		Sections:    []api.SectionSource{apptRoutes, api.MessagesSection{Inbox: inbox}},
 	}
 	if a.WeChatSim != nil {
 		deps.Sim = a.WeChatSim.Handler()
 	}
+	a.apiDeps = deps
 	a.HTTP = api.New(deps)
 	return nil
 }
@@ -182,4 +181,20 @@ func (a *App) Close() {
 	if err := a.Redis.Close(); err != nil {
 		a.log.Warn("close redis", "err", err)
 	}
+}
+
+// weChatBase is where Banshi reaches WeChat: the configured base, or the
+// in-process simulator in development.
+func weChatBase(cfg platform.Config) string {
+	if cfg.WeChatAPIBase == "" && cfg.Sim {
+		return cfg.PublicURL + "/sim/wechat"
+	}
+	return cfg.WeChatAPIBase
+}
+
+// configureWeChatSDK makes silenceper's process-wide settings (its URL
+// rewriting and HTTP client) for cfg. Call it once per process, before build:
+// a second Banshi in the same process must use the same WeChat base.
+func configureWeChatSDK(cfg platform.Config) {
+	wechat.ConfigureSDK(weChatBase(cfg), wechat.NewHTTPClient(5*time.Second))
 }
