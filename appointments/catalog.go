@@ -54,11 +54,11 @@ func (s *Service) ListDepartments(ctx context.Context, hallID string) ([]Departm
 
 // ListServices returns the hall's services, by ID, optionally only those of
 // departmentID and those whose name or code contains q (case-insensitive).
-// Errors: ErrNotFound (unknown hall), ErrInvalid (*ValidationError:
+// Errors: ErrNotFound (unknown hall), ErrInvalid (naming the field:
 // department_id malformed or not of this hall, q longer than 50 characters).
 func (s *Service) ListServices(ctx context.Context, hallID, departmentID, q string) ([]ServiceItem, error) {
 	if utf8.RuneCountInString(q) > 50 {
-		return nil, invalid("q", "must be at most 50 characters")
+		return nil, invalid("q", "length", "搜索词最多 50 个字")
 	}
 	cat, err := s.cat.get(ctx)
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *Service) ListServices(ctx context.Context, hallID, departmentID, q stri
 	}
 	if departmentID != "" {
 		if d := cat.depts[departmentID]; d == nil || d.HallID != hallID {
-			return nil, invalid("department_id", "is not a department of this hall")
+			return nil, invalid("department_id", "reference", "该部门不属于此大厅")
 		}
 	}
 	q = strings.ToLower(strings.TrimSpace(q))
@@ -84,6 +84,16 @@ func (s *Service) ListServices(ctx context.Context, hallID, departmentID, q stri
 		out = append(out, *v)
 	}
 	return out, nil
+}
+
+// KnownServiceCode reports whether some hall offers a service item with this
+// code (事项编码). Errors: storage only.
+func (s *Service) KnownServiceCode(ctx context.Context, code string) (bool, error) {
+	cat, err := s.cat.get(ctx)
+	if err != nil {
+		return false, err
+	}
+	return cat.svcCodes[code], nil
 }
 
 // GetService returns one service item with its guide. Errors: ErrNotFound.

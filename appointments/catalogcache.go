@@ -28,6 +28,7 @@ type catalog struct {
 	depts       map[string]*Department
 	deptsByHall map[string][]*Department
 	services    map[string]*ServiceItem
+	svcCodes    map[string]bool // service item codes (事项编码) offered somewhere
 	svcByHall   map[string][]*ServiceItem
 	schedules   map[string]*Schedule
 	schedByDept map[string][]*Schedule // key hall|department
@@ -160,7 +161,7 @@ func (c *catalogCache) load(ctx context.Context, version string) (*catalog, erro
 	cat := &catalog{
 		version: version,
 		halls:   map[string]*Hall{}, depts: map[string]*Department{}, deptsByHall: map[string][]*Department{},
-		services: map[string]*ServiceItem{}, svcByHall: map[string][]*ServiceItem{},
+		services: map[string]*ServiceItem{}, svcCodes: map[string]bool{}, svcByHall: map[string][]*ServiceItem{},
 		schedules: map[string]*Schedule{}, schedByDept: map[string][]*Schedule{}, days: map[string]*CalendarDay{},
 	}
 	for i := range halls {
@@ -180,6 +181,7 @@ func (c *catalogCache) load(ctx context.Context, version string) (*catalog, erro
 	for i := range svcs {
 		v := &svcs[i]
 		cat.services[v.ID] = v
+		cat.svcCodes[v.Code] = true
 		cat.svcByHall[v.HallID] = append(cat.svcByHall[v.HallID], v)
 	}
 	for _, l := range cat.svcByHall {

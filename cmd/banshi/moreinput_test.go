@@ -14,7 +14,7 @@ import (
 func TestFavoritesBadInput(t *testing.T) {
 	s := getStack(t)
 	token, _ := s.login(t, s.newPerson(t))
-	s.must(t, 200, s.call(t, "PUT", "/api/v1/me/favorites", token, map[string]any{"service_codes": []string{"KEEP1"}}))
+	s.must(t, 200, s.call(t, "PUT", "/api/v1/me/favorites", token, map[string]any{"service_codes": []string{"11440106007482133H4440111009000"}}))
 	many := make([]string, 21)
 	for i := range many {
 		many[i] = "S" + strings.Repeat("1", i+1)
@@ -26,6 +26,7 @@ func TestFavoritesBadInput(t *testing.T) {
 	}{
 		{"too many", map[string]any{"service_codes": many}, "service_codes"},
 		{"bad code", map[string]any{"service_codes": []string{"ok", "有 空格"}}, "service_codes[1]"},
+		{"code no hall offers", map[string]any{"service_codes": []string{"11440106MB2C93264A4441420003000", "NO-SUCH-CODE"}}, "service_codes[1]"},
 		{"missing list", map[string]any{}, "service_codes"},
 		{"wrong type", `{"service_codes":"KEEP2"}`, "service_codes"},
 		{"unknown field", `{"service_codes":[],"extra":true}`, "extra"},
@@ -37,7 +38,7 @@ func TestFavoritesBadInput(t *testing.T) {
 				t.Fatalf("got %d %s, want 400 on %s", a.Status, a.Raw, tc.field)
 			}
 			me := s.must(t, 200, s.call(t, "GET", "/api/v1/me", token, nil))
-			if favs := me.Body["sections"].(map[string]any)["favorites"]; !reflect.DeepEqual(favs, []any{"KEEP1"}) {
+			if favs := me.Body["sections"].(map[string]any)["favorites"]; !reflect.DeepEqual(favs, []any{"11440106007482133H4440111009000"}) {
 				t.Fatalf("favorites changed to %v", favs)
 			}
 		})

@@ -69,7 +69,7 @@ func TestCitizenWalkthrough(t *testing.T) {
 	}
 
 	// Favourites.
-	a = s.must(t, 200, s.call(t, "PUT", "/api/v1/me/favorites", token, map[string]any{"service_codes": []string{"11440100MB2C01", "11440100MB2C02"}}))
+	a = s.must(t, 200, s.call(t, "PUT", "/api/v1/me/favorites", token, map[string]any{"service_codes": []string{"11440106007482133H4440111009000", "11440106MB2C93264A4441420003000"}}))
 	me = s.must(t, 200, s.call(t, "GET", "/api/v1/me", token, nil))
 	if favs := me.Body["sections"].(map[string]any)["favorites"].([]any); len(favs) != 2 {
 		t.Fatalf("favorites: %s", me.Raw)
