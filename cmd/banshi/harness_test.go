@@ -89,6 +89,7 @@ func getStack(t *testing.T) *stack {
 			stackErr = err
 			return
 		}
+		configureWeChatSDK(cfg)
 		app, err := build(context.Background(), cfg, testLog())
 		if err != nil {
 			stackErr = err

@@ -67,6 +67,7 @@ func runLoadTest(ctx context.Context, args []string, stdout io.Writer, log *slog
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	configureWeChatSDK(cfg)
 	app, err := build(ctx, cfg, quiet)
 	if err != nil {
 		return err

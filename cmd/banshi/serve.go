@@ -32,6 +32,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, lo
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	configureWeChatSDK(cfg)
 	app, err := build(ctx, cfg, log)
 	if err != nil {
 		ln.Close()
