@@ -136,7 +136,7 @@ func (s *Service) CreateHall(ctx context.Context, h Hall) (Hall, error) {
 	if err := h.normalize(); err != nil {
 		return Hall{}, err
 	}
-	h.UpdatedAt = ms(s.clock.Now())
+	h.UpdatedAt = platform.Local(ms(s.clock.Now()))
 	return h, s.insertCatalog(ctx, s.halls, h)
 }
 
@@ -145,7 +145,7 @@ func (s *Service) UpdateHall(ctx context.Context, h Hall) (Hall, error) {
 	if err := h.normalize(); err != nil {
 		return Hall{}, err
 	}
-	h.UpdatedAt = ms(s.clock.Now())
+	h.UpdatedAt = platform.Local(ms(s.clock.Now()))
 	return h, s.replaceCatalog(ctx, s.halls, h.ID, h, false)
 }
 
@@ -180,7 +180,7 @@ func (s *Service) putDepartment(ctx context.Context, d *Department, create bool)
 	if err := r.checkDepartment(d); err != nil {
 		return err
 	}
-	d.UpdatedAt = ms(s.clock.Now())
+	d.UpdatedAt = platform.Local(ms(s.clock.Now()))
 	if create {
 		return s.insertCatalog(ctx, s.depts, d)
 	}
@@ -210,7 +210,7 @@ func (s *Service) putService(ctx context.Context, v *ServiceItem, create bool) e
 	if err := r.checkService(v); err != nil {
 		return err
 	}
-	v.UpdatedAt = ms(s.clock.Now())
+	v.UpdatedAt = platform.Local(ms(s.clock.Now()))
 	if create {
 		return s.insertCatalog(ctx, s.services, v)
 	}
@@ -299,7 +299,7 @@ func (s *Service) putSchedule(ctx context.Context, sc *Schedule, create bool) er
 	if err := r.checkSchedule(sc); err != nil {
 		return err
 	}
-	sc.UpdatedAt = ms(s.clock.Now())
+	sc.UpdatedAt = platform.Local(ms(s.clock.Now()))
 	if create {
 		return s.insertCatalog(ctx, s.schedules, sc)
 	}
@@ -335,7 +335,7 @@ func (s *Service) PutCalendarDay(ctx context.Context, c CalendarDay) (CalendarDa
 	if err := r.checkCalendar(&c); err != nil {
 		return CalendarDay{}, err
 	}
-	c.UpdatedAt = ms(s.clock.Now())
+	c.UpdatedAt = platform.Local(ms(s.clock.Now()))
 	return c, s.replaceCatalog(ctx, s.calendar, c.ID, c, true)
 }
 

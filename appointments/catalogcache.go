@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"banshi/internal/platform"
 )
 
 // catalog is an immutable snapshot of halls, departments, services,
@@ -166,12 +168,14 @@ func (c *catalogCache) load(ctx context.Context, version string) (*catalog, erro
 	}
 	for i := range halls {
 		h := &halls[i]
+		h.UpdatedAt = platform.Local(h.UpdatedAt)
 		cat.halls[h.ID] = h
 		cat.hallOrder = append(cat.hallOrder, h.ID)
 	}
 	slices.Sort(cat.hallOrder)
 	for i := range depts {
 		d := &depts[i]
+		d.UpdatedAt = platform.Local(d.UpdatedAt)
 		cat.depts[d.ID] = d
 		cat.deptsByHall[d.HallID] = append(cat.deptsByHall[d.HallID], d)
 	}
@@ -180,6 +184,7 @@ func (c *catalogCache) load(ctx context.Context, version string) (*catalog, erro
 	}
 	for i := range svcs {
 		v := &svcs[i]
+		v.UpdatedAt = platform.Local(v.UpdatedAt)
 		cat.services[v.ID] = v
 		cat.svcCodes[v.Code] = true
 		cat.svcByHall[v.HallID] = append(cat.svcByHall[v.HallID], v)
@@ -189,6 +194,7 @@ func (c *catalogCache) load(ctx context.Context, version string) (*catalog, erro
 	}
 	for i := range scheds {
 		sc := &scheds[i]
+		sc.UpdatedAt = platform.Local(sc.UpdatedAt)
 		cat.schedules[sc.ID] = sc
 		k := sc.HallID + "|" + sc.DepartmentID
 		cat.schedByDept[k] = append(cat.schedByDept[k], sc)
@@ -198,6 +204,7 @@ func (c *catalogCache) load(ctx context.Context, version string) (*catalog, erro
 	}
 	for i := range days {
 		d := &days[i]
+		d.UpdatedAt = platform.Local(d.UpdatedAt)
 		cat.days[d.ID] = d
 	}
 	return cat, nil

@@ -93,5 +93,8 @@ func (in *Inbox) List(ctx context.Context, userID string, limit int) ([]Message,
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, fmt.Errorf("inbox list: %w", err)
 	}
+	for i := range out {
+		out[i].CreatedAt = platform.Local(out[i].CreatedAt)
+	}
 	return out, nil
 }

@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -215,12 +217,22 @@ func (s *stack) try(method, path, token string, body any, hdr ...string) (answer
 	return a, nil
 }
 
-// call is try that fails the test on a transport error.
+// utcTimestamp is an RFC 3339 time in UTC ("Z"): answers show +08:00.
+var utcTimestamp = regexp.MustCompile(`"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"`)
+
+// call is try that fails the test on a transport error, and on a Banshi
+// answer that shows a time in UTC rather than in Asia/Shanghai (+08:00):
+// every answer of every test is checked.
 func (s *stack) call(t *testing.T, method, path, token string, body any, hdr ...string) answer {
 	t.Helper()
 	a, err := s.try(method, path, token, body, hdr...)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	if strings.HasPrefix(path, "/api/") {
+		if m := utcTimestamp.Find(a.Raw); m != nil {
+			t.Errorf("%s %s answers a UTC time %s; answers show +08:00", method, path, m)
+		}
 	}
 	return a
 }

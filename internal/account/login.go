@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"banshi/internal/platform"
 	"banshi/internal/session"
 	"banshi/internal/wechat"
 )
@@ -74,7 +75,7 @@ func (a *Auth) Login(ctx context.Context, ch Channel, code string) (LoginResult,
 		return LoginResult{}, err
 	}
 	a.log.InfoContext(ctx, "login", "user_id", u.ID, "channel", string(ch))
-	return LoginResult{Token: token, ExpiresAt: s.ExpiresAt, User: u}, nil
+	return LoginResult{Token: token, ExpiresAt: platform.Local(s.ExpiresAt), User: u}, nil
 }
 
 // Logout revokes one session. Unknown tokens are not an error.

@@ -53,3 +53,12 @@ var shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
 
 // Shanghai returns the Asia/Shanghai time zone (UTC+8, no DST).
 func Shanghai() *time.Location { return shanghai }
+
+// Local returns t in Asia/Shanghai, the offset every answer shows (RFC 3339
+// with +08:00); the zero time stays zero.
+func Local(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(shanghai)
+}

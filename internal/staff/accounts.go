@@ -222,7 +222,9 @@ func (s *Service) CreateAccount(ctx context.Context, n NewAccount) (Account, err
 		}
 		return Account{}, fmt.Errorf("create account: %w", err)
 	}
-	return doc.Account, nil
+	a := doc.Account
+	a.CreatedAt = platform.Local(a.CreatedAt)
+	return a, nil
 }
 
 func (s *Service) find(ctx context.Context, username string) (*accountDoc, error) {
@@ -234,6 +236,7 @@ func (s *Service) find(ctx context.Context, username string) (*accountDoc, error
 	if err != nil {
 		return nil, fmt.Errorf("read account: %w", err)
 	}
+	d.CreatedAt = platform.Local(d.CreatedAt)
 	return &d, nil
 }
 
@@ -259,6 +262,7 @@ func (s *Service) ListAccounts(ctx context.Context) ([]Account, error) {
 	out := make([]Account, len(docs))
 	for i, d := range docs {
 		out[i] = d.Account
+		out[i].CreatedAt = platform.Local(d.CreatedAt)
 	}
 	return out, nil
 }

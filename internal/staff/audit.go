@@ -10,6 +10,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"banshi/internal/platform"
 )
 
 // Entry is one audited staff action: who (Actor, Role), what (Action,
@@ -101,6 +103,9 @@ func (s *Service) ListAudit(ctx context.Context, q AuditQuery) ([]Entry, error) 
 	out := []Entry{}
 	if err := cur.All(ctx, &out); err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	for i := range out {
+		out[i].At = platform.Local(out[i].At)
 	}
 	return out, nil
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
+
+	"banshi/internal/platform"
 )
 
 // Session is what Login returns: the bearer token (shown once), when it
@@ -77,7 +79,7 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (Ses
 		return Session{}, fmt.Errorf("store session: %w", err)
 	}
 	s.record(ctx, Entry{Actor: d.Username, Role: d.Role, Action: "login", IP: ip, Outcome: "ok"})
-	return Session{Token: token, ExpiresAt: s.expiry(rec, now), Account: d.Account}, nil
+	return Session{Token: token, ExpiresAt: platform.Local(s.expiry(rec, now)), Account: d.Account}, nil
 }
 
 // expiry is when the session ends if not used again.
