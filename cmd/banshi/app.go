@@ -25,7 +25,8 @@ type App struct {
 	Mongo     *platform.Mongo
 	Redis     *platform.Redis
 	HTTP      *api.Server
-	WeChatSim *sim.WeChat // nil unless simulators are on
+	WeChatSim *sim.WeChat           // nil unless simulators are on
+	Clock     *platform.OffsetClock // development's movable clock; nil unless simulators are on
 	Accounts  *account.Store
 	Sessions  *session.Store
 	Booking   *appointments.Service
@@ -62,7 +63,13 @@ func build(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, er
 func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	log := a.log
 	redisPrefix := cfg.RedisPrefix
-	clock := platform.SystemClock{}
+	var clock platform.Clock = platform.SystemClock{}
+	if cfg.Sim {
+		// Development: one clock for Banshi and the simulators, which the
+		// clock control (/sim/clock) moves forward.
+		a.Clock = platform.NewOffsetClock()
+		clock = a.Clock
+	}
 	piiKey, err := cfg.PIIKey.Key32()
 	if err != nil {
 		return fmt.Errorf("BANSHI_PII_KEY: %w", err)
@@ -150,7 +157,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}},
 	}
 	if a.WeChatSim != nil {
-		deps.Sim = a.WeChatSim.Handler()
+		deps.Sim = sim.Mount(map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock)})
 	}
 	a.apiDeps = deps
 	a.HTTP = api.New(deps)

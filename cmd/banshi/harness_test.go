@@ -110,6 +110,9 @@ func getStack(t *testing.T) *stack {
 }
 
 func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv(envMainArgs); ok {
+		os.Exit(mainAsProcess(args))
+	}
 	code := m.Run()
 	if theStack != nil {
 		cleanRedis(theStack.app.Redis.Client, theStack.cfg.RedisPrefix)

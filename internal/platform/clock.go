@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -61,4 +62,55 @@ func Local(t time.Time) time.Time {
 		return t
 	}
 	return t.In(shanghai)
+}
+
+// OffsetClock is the wall clock moved forward by an offset that only grows:
+// development's clock, which the simulators' clock control advances so a
+// walkthrough can reach tomorrow's appointment, a reminder or a no-show.
+// Safe for concurrent use.
+type OffsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+	now    func() time.Time
+}
+
+// NewOffsetClock returns a clock standing at the wall clock.
+func NewOffsetClock() *OffsetClock { return &OffsetClock{now: time.Now} }
+
+// Now returns the wall clock plus the offset, in UTC.
+func (c *OffsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now().Add(c.offset).UTC()
+}
+
+// Offset returns how far the clock is ahead of the wall clock.
+func (c *OffsetClock) Offset() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offset
+}
+
+// Advance moves the clock forward by d; a negative d is refused (time never
+// runs backwards: expiries, no-shows and bookings depend on it).
+func (c *OffsetClock) Advance(d time.Duration) error {
+	if d < 0 {
+		return errors.New("the clock only moves forward")
+	}
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+	return nil
+}
+
+// AdvanceTo moves the clock forward to t; a t in the clock's past is refused.
+func (c *OffsetClock) AdvanceTo(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := t.Sub(c.now().Add(c.offset))
+	if d < 0 {
+		return errors.New("the clock only moves forward")
+	}
+	c.offset += d
+	return nil
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// readmeBlock returns the first ```sh block of README.md after heading.
+func readmeBlock(t *testing.T, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, heading)
+	if i < 0 {
+		t.Fatalf("README.md has no %q", heading)
+	}
+	s = s[i:]
+	start := strings.Index(s, "```sh\n")
+	if start < 0 {
+		t.Fatalf("no sh block after %q", heading)
+	}
+	s = s[start+len("```sh\n"):]
+	return s[:strings.Index(s, "```")]
+}
+
+// TestREADMEWalkthrough runs the README's curl walkthrough literally, as a
+// newcomer would, against a fresh `banshi` process started with no
+// configuration but its address and data folder, then runs it a second time
+// (the walkthrough says it can be re-run).
+func TestREADMEWalkthrough(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Banshi process")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	p := startProcess(t, dir, map[string]string{"BANSHI_ADDR": addr}, "serve")
+	base := "http://" + addr
+	waitUp(t, p, base+"/readyz")
+
+	script := readmeBlock(t, "## Walkthrough")
+	if !strings.Contains(script, "B=http://127.0.0.1:8080\n") {
+		t.Fatal("the walkthrough no longer starts with B=http://127.0.0.1:8080")
+	}
+	script = strings.Replace(script, "B=http://127.0.0.1:8080\n", "B="+base+"\n", 1)
+	for round := 1; round <= 2; round++ {
+		cmd := exec.Command("bash", "-u", "-c", script)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("round %d: the walkthrough failed: %v\n%s", round, err, out)
+		}
+		o := string(out)
+		if os.Getenv("BANSHI_SHOW_WALKTHROUGH") != "" {
+			t.Logf("round %d:\n%s", round, o)
+		}
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`"realname_level":4`),
+			regexp.MustCompile(`"favorites":\["11440106007482133H4440111009000"\]`),
+			regexp.MustCompile(`"code":"check_digit"|"check":"check_digit"`),
+			regexp.MustCompile(`"status":"booked"`),
+			regexp.MustCompile(`"code":"checkin_not_today"`),
+			regexp.MustCompile(`"status":"checked_in","queue_number":"A\d{3}"|"queue_number":"A\d{3}"`),
+			regexp.MustCompile(`"status":"completed"`),
+			regexp.MustCompile(`"status":"cancelled"`),
+			regexp.MustCompile(`(?m)^204$`),
+			regexp.MustCompile(`"code":"unauthenticated"`),
+		} {
+			if !want.MatchString(o) {
+				t.Errorf("round %d: the walkthrough's output lacks %s\n%s", round, want, o)
+			}
+		}
+		if strings.Contains(o, `"code":"internal"`) {
+			t.Errorf("round %d: an internal error:\n%s", round, o)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
