@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"banshi/internal/platform"
 	"banshi/notify"
 )
 
@@ -86,6 +87,6 @@ func suspendedMessage(cat *catalog, d *apptDoc, until time.Time) notify.Message 
 	m := msg(KindSuspended, d, "预约资格已暂停",
 		fmt.Sprintf("您在%s「%s」%s的预约未按时签到。因多次爽约，预约资格暂停至%s。",
 			hall, svc, when(d), until.In(shanghai()).Format("2006-01-02 15:04")))
-	m.Data["suspended_until"] = until.UTC().Format(time.RFC3339)
+	m.Data["suspended_until"] = platform.Local(until).Format(time.RFC3339)
 	return m
 }
