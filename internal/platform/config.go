@@ -62,7 +62,10 @@ const (
 )
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main, a map in
-// tests) and applies defaults. It returns an error naming every malformed value.
+// tests) and applies defaults. It returns an error naming every malformed
+// value; MONGODB_URI and REDIS_URL are parsed as OpenMongo and OpenRedis will
+// use them (without touching the network), and no error quotes a secret or a
+// URL's credentials.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
 	str := func(key, def string) string {
@@ -162,6 +165,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.PIIKey != "" {
 		if _, err := decodeKey(string(c.PIIKey)); err != nil {
 			errs = append(errs, fmt.Errorf("BANSHI_PII_KEY: %w", err))
+		}
+	}
+	if c.MongoURI != "" {
+		if err := checkMongoURI(string(c.MongoURI)); err != nil {
+			errs = append(errs, fmt.Errorf("MONGODB_URI: %w", err))
+		}
+	}
+	if c.RedisURL != "" {
+		if _, err := parseRedisURL(string(c.RedisURL)); err != nil {
+			errs = append(errs, fmt.Errorf("REDIS_URL: %w", err))
 		}
 	}
 	return c, errors.Join(errs...)

@@ -46,6 +46,50 @@ func TestSecretsPrintMasked(t *testing.T) {
 	}
 }
 
+// TestLoadConfigRejectsBadStoreURLs: a malformed MONGODB_URI or REDIS_URL is
+// a configuration error naming the variable, and no error quotes the
+// password.
+func TestLoadConfigRejectsBadStoreURLs(t *testing.T) {
+	const pass = "S3cretPass"
+	cases := []struct{ name, value string }{
+		{"REDIS_URL", "redis://default:" + pass + "@host:6379x/0"},                                               // bad port, quoted by net/url
+		{"REDIS_URL", "redis://default:" + pass + "@host:99999/0"},                                               // port out of range
+		{"REDIS_URL", "http://default:" + pass + "@host:6379/0"},                                                 // bad scheme
+		{"REDIS_URL", "redis://default:" + pass + "@host:6379/zero"},                                             // bad database
+		{"REDIS_URL", "redis://default:" + pass + "@host/0?bogus=1"},                                             // unknown option
+		{"REDIS_URL", "redis://default:" + pass + "#1@host:6379/0"},                                              // '#' in the password
+		{"REDIS_URL", "redis://default:" + pass + "%zz@host:6379/0"},                                             // bad escape in the password
+		{"MONGODB_URI", "mongodb://admin:" + pass + "@h1:27017,h2:27017/db?replicaSet=rs0&connectTimeoutMS=abc"}, // bad option
+		{"MONGODB_URI", "mongodb://admin:" + pass + "@h1:27017x/db"},                                             // bad port
+		{"MONGODB_URI", "postgres://admin:" + pass + "@h1:5432/db"},                                              // bad scheme
+		{"MONGODB_URI", "mongodb://admin:" + pass + "@h1/db?w=0&journal=true"},
+		{"MONGODB_URI", "mongodb://admin:" + pass + "/x@h1/db"}, // unescaped '/' in the password
+		{"MONGODB_URI", "mongodb+srv://admin:" + pass + "@c1.example.net:27017/db"},
+		{"MONGODB_URI", "mongodb+srv://admin:" + pass + "@c1.example.net/db?connectTimeoutMS=abc"},
+	}
+	for _, tc := range cases {
+		_, err := LoadConfig(env(map[string]string{tc.name: tc.value}))
+		if err == nil {
+			t.Errorf("%s=%s accepted", tc.name, tc.value)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.name) || strings.Contains(err.Error(), pass) || strings.Contains(err.Error(), "S3cret") {
+			t.Errorf("%s=%s: %v", tc.name, RedactURL(tc.value), err)
+		}
+	}
+	for _, ok := range []map[string]string{
+		{"REDIS_URL": "redis://default:" + pass + "@127.0.0.1:6379/0"},
+		{"REDIS_URL": "rediss://:p%23ss@cache.example.net:6380/1?dial_timeout=3s"},
+		{"REDIS_URL": "unix://:pw@/run/redis.sock?db=2"},
+		{"MONGODB_URI": "mongodb://admin:" + pass + "@h1:27017,h2:27017/db?replicaSet=rs0"},
+		{"MONGODB_URI": "mongodb+srv://admin:" + pass + "@cluster0.example.net/db?srvMaxHosts=2&w=majority"},
+	} {
+		if _, err := LoadConfig(env(ok)); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
+		}
+	}
+}
+
 func TestCheckProduction(t *testing.T) {
 	c, _ := LoadConfig(env(map[string]string{"BANSHI_ENV": "production"}))
 	err := c.CheckProduction()
