@@ -3,27 +3,27 @@ package main
 import (
 	"context"
 	"flag"
-	"io"
 	"log/slog"
 
 	"banshi/internal/loadtest"
 	"banshi/internal/platform"
 )
 
-// runLoadTest is `banshi loadtest` (BENCHMARKS.md):
+// defineLoadTest is `banshi loadtest` (BENCHMARKS.md):
 //
 //	go run ./cmd/banshi loadtest --redis redis://127.0.0.1:6379/0 --duration 8s --rounds 3 --concurrency 32
 //
 // The load test lives in internal/loadtest; this adapter only hands it the
 // flags and startForLoad, so it drives Banshi exactly as main wires it.
-func runLoadTest(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
-	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+func defineLoadTest(fs *flag.FlagSet, e env) func(context.Context) error {
 	o := loadtest.DefaultOptions()
 	o.Register(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context) error {
+		if err := o.Validate(); err != nil {
+			return usageError{"loadtest: " + err.Error()}
+		}
+		return loadtest.Run(ctx, o, startForLoad, e.stdout, e.log)
 	}
-	return loadtest.Run(ctx, o, startForLoad, stdout, log)
 }
 
 // startForLoad is the loadtest.Starter: the WeChat SDK's process-wide
