@@ -338,22 +338,6 @@ func TestSeedDemoIsIdempotentUnderConcurrency(t *testing.T) {
 	}
 }
 
-func TestPrepareFlashCrowd(t *testing.T) {
-	f := newFixture(t)
-	slot, svc, err := PrepareFlashCrowd(f.ctx, f.svc, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := FlashCrowd(f.ctx, f.svc, slot, svc, citizens(60))
-	if res.Booked != 10 || res.Full != 50 || res.Percentile(99) < res.Percentile(50) {
-		t.Fatalf("%+v", res)
-	}
-	next, _, err := PrepareFlashCrowd(f.ctx, f.svc, 10)
-	if err != nil || next == slot {
-		t.Fatalf("second run got %s %v", next, err)
-	}
-}
-
 // BenchmarkBookingFlashCrowd: 2,000 citizens at once for a slot of 100 seats.
 //
 //	go test -run XXX -bench FlashCrowd ./appointments/

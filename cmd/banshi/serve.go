@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,12 @@ import (
 
 	"banshi/internal/platform"
 )
+
+// defineServe is `banshi serve`: no flags, every setting comes from the
+// environment.
+func defineServe(_ *flag.FlagSet, e env) func(context.Context) error {
+	return func(ctx context.Context) error { return serve(ctx, e.getenv, e.stdout, e.log) }
+}
 
 // serve loads the configuration, opens the stores, wires Banshi and serves
 // until ctx ends; then it drains in-flight requests and closes the stores.

@@ -13,26 +13,29 @@ import (
 	"banshi/internal/sim"
 )
 
-// runSim serves the protocol simulators alone (banshi sim --addr :9100), for
-// pointing a Banshi (BANSHI_WECHAT_API_BASE=http://host:9100/sim/wechat) or a
-// client at them.
-func runSim(ctx context.Context, args []string, log *slog.Logger) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+// defineSim is `banshi sim`: it serves the protocol simulators alone
+// (banshi sim --addr :9100), for pointing a Banshi
+// (BANSHI_WECHAT_API_BASE=http://host:9100/sim/wechat) or a client at them.
+func defineSim(fs *flag.FlagSet, e env) func(context.Context) error {
 	addr := fs.String("addr", ":9100", "listen address")
 	miniApp := fs.String("mini-appid", platform.DemoMiniAppID, "mini-program appid")
 	miniSecret := fs.String("mini-secret", "demo-mini-secret", "mini-program secret")
 	openApp := fs.String("app-appid", platform.DemoOpenAppID, "Open Platform mobile app appid")
 	openSecret := fs.String("app-secret", "demo-app-secret", "Open Platform mobile app secret")
-	if err := fs.Parse(args); err != nil {
-		return err
+	return func(ctx context.Context) error {
+		return runSim(ctx, *addr, *miniApp, *miniSecret, *openApp, *openSecret, e.log)
 	}
+}
+
+// runSim serves the simulators on addr until ctx ends.
+func runSim(ctx context.Context, addr, miniApp, miniSecret, openApp, openSecret string, log *slog.Logger) error {
 	w := sim.NewWeChat(sim.WeChatOptions{Clock: platform.SystemClock{}, Log: log})
-	w.AddMiniApp(*miniApp, *miniSecret)
-	w.AddOpenApp(*openApp, *openSecret)
-	srv := &http.Server{Addr: *addr, Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	w.AddMiniApp(miniApp, miniSecret)
+	w.AddOpenApp(openApp, openSecret)
+	srv := &http.Server{Addr: addr, Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("simulators serving", "addr", *addr, "wechat_api_base", fmt.Sprintf("http://127.0.0.1%s/sim/wechat", *addr))
+	log.Info("simulators serving", "addr", addr, "wechat_api_base", fmt.Sprintf("http://127.0.0.1%s/sim/wechat", addr))
 	select {
 	case err := <-errc:
 		return err

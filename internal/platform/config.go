@@ -3,6 +3,7 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -14,16 +15,40 @@ const (
 	EnvProduction  = "production"
 )
 
-// Secret is a configuration value that never prints.
+// Secret is a configuration value that never prints: fmt (%v, %s, %q,
+// %#v) and log/slog show it masked.
 type Secret string
+
+// secretMask is what a set secret prints as.
+const secretMask = "******"
 
 // String masks the secret so a printed config never leaks it.
 func (s Secret) String() string {
 	if s == "" {
 		return ""
 	}
-	return "******"
+	return secretMask
 }
+
+// GoString masks the secret for %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue masks the secret for log/slog (whose JSON handler would otherwise
+// write the underlying string).
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// SecretURL is a store URL (MONGODB_URI, REDIS_URL) that may carry
+// credentials: fmt and log/slog show it with them removed (RedactURL).
+type SecretURL string
+
+// String returns the URL without its credentials.
+func (u SecretURL) String() string { return RedactURL(string(u)) }
+
+// GoString returns the URL without its credentials, for %#v.
+func (u SecretURL) GoString() string { return u.String() }
+
+// LogValue returns the URL without its credentials, for log/slog.
+func (u SecretURL) LogValue() slog.Value { return slog.StringValue(u.String()) }
 
 // Config is every setting Banshi reads from the environment. Zero values are
 // replaced by defaults in LoadConfig.
@@ -31,9 +56,9 @@ type Config struct {
 	Env           string        // BANSHI_ENV: development (default) or production
 	Addr          string        // BANSHI_ADDR, default :8080
 	DataDir       string        // BANSHI_DATA_DIR, default ./.banshi
-	MongoURI      Secret        // MONGODB_URI; empty means embedded FerretDB
+	MongoURI      SecretURL     // MONGODB_URI; empty means embedded FerretDB
 	MongoDatabase string        // MONGODB_DATABASE, default banshi
-	RedisURL      Secret        // REDIS_URL; empty means embedded miniredis
+	RedisURL      SecretURL     // REDIS_URL; empty means embedded miniredis
 	RedisPrefix   string        // BANSHI_REDIS_PREFIX: starts every Redis key, default "banshi:"
 	Sim           bool          // BANSHI_SIM: mount the simulators (default on in development)
 	WeChatAPIBase string        // BANSHI_WECHAT_API_BASE; empty means the in-process simulator
@@ -62,7 +87,10 @@ const (
 )
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main, a map in
-// tests) and applies defaults. It returns an error naming every malformed value.
+// tests) and applies defaults. It returns an error naming every malformed
+// value; MONGODB_URI and REDIS_URL are parsed as OpenMongo and OpenRedis will
+// use them (without touching the network), and no error quotes a secret or a
+// URL's credentials.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
 	str := func(key, def string) string {
@@ -112,9 +140,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Env:           str("BANSHI_ENV", EnvDevelopment),
 		Addr:          str("BANSHI_ADDR", ":8080"),
 		DataDir:       str("BANSHI_DATA_DIR", "./.banshi"),
-		MongoURI:      Secret(str("MONGODB_URI", "")),
+		MongoURI:      SecretURL(str("MONGODB_URI", "")),
 		MongoDatabase: str("MONGODB_DATABASE", "banshi"),
-		RedisURL:      Secret(str("REDIS_URL", "")),
+		RedisURL:      SecretURL(str("REDIS_URL", "")),
 		RedisPrefix:   str("BANSHI_REDIS_PREFIX", "banshi:"),
 		WeChatAPIBase: strings.TrimRight(str("BANSHI_WECHAT_API_BASE", ""), "/"),
 		PublicURL:     strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
@@ -164,6 +192,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("BANSHI_PII_KEY: %w", err))
 		}
 	}
+	if c.MongoURI != "" {
+		if err := checkMongoURI(string(c.MongoURI)); err != nil {
+			errs = append(errs, fmt.Errorf("MONGODB_URI: %w", err))
+		}
+	}
+	if c.RedisURL != "" {
+		if _, err := parseRedisURL(string(c.RedisURL)); err != nil {
+			errs = append(errs, fmt.Errorf("REDIS_URL: %w", err))
+		}
+	}
 	return c, errors.Join(errs...)
 }
 
@@ -208,15 +246,43 @@ func (c Config) CheckProduction() error {
 	return nil
 }
 
-// Printable returns the configuration as key/value pairs for the start-up log,
-// with secrets masked.
+// Printable returns every setting in effect as key/value pairs for the
+// start-up log, in the order of Config's fields: secrets as "******" when
+// set and "(not set)" when not, URLs without their credentials (hosts,
+// ports, database and options stay), and what an empty store URL or WeChat
+// API base stands for.
 func (c Config) Printable() []any {
+	or := func(v, empty string) string {
+		if v == "" {
+			return empty
+		}
+		return v
+	}
+	secret := func(s Secret) string { return or(s.String(), "(not set)") }
 	return []any{
-		"env", c.Env, "addr", c.Addr, "data_dir", c.DataDir,
-		"mongodb_uri", c.MongoURI.String(), "mongodb_database", c.MongoDatabase,
-		"redis_url", c.RedisURL.String(), "redis_prefix", c.RedisPrefix, "sim", c.Sim, "wechat_api_base", c.WeChatAPIBase,
-		"public_url", c.PublicURL, "pii_key", c.PIIKey.String(), "rate_login", c.RateLogin,
-		"rate_api", c.RateAPI, "session_idle", c.SessionIdle.String(), "session_max", c.SessionMax.String(),
-		"body_limit", c.BodyLimit, "seed_demo", c.SeedDemo, "mini_appid", c.MiniAppID, "app_appid", c.OpenAppID,
+		"env", c.Env,
+		"addr", c.Addr,
+		"data_dir", c.DataDir,
+		"mongodb_uri", or(c.MongoURI.String(), "(embedded FerretDB)"),
+		"mongodb_database", c.MongoDatabase,
+		"redis_url", or(c.RedisURL.String(), "(embedded miniredis)"),
+		"redis_prefix", c.RedisPrefix,
+		"sim", c.Sim,
+		"wechat_api_base", or(RedactURL(c.WeChatAPIBase), "(in-process simulator)"),
+		"public_url", RedactURL(c.PublicURL),
+		"pii_key", secret(c.PIIKey),
+		"session_secret", secret(c.SessionSecret),
+		"checkin_key", secret(c.CheckinKey),
+		"rate_login", c.RateLogin,
+		"rate_api", c.RateAPI,
+		"session_idle", c.SessionIdle.String(),
+		"session_max", c.SessionMax.String(),
+		"body_limit", c.BodyLimit,
+		"seed_demo", c.SeedDemo,
+		"wechat_mini_appid", c.MiniAppID,
+		"wechat_mini_secret", secret(c.MiniAppSecret),
+		"wechat_app_appid", c.OpenAppID,
+		"wechat_app_secret", secret(c.OpenAppSecret),
+		"wechat_miniprogram_state", c.TemplateStatus,
 	}
 }

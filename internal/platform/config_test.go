@@ -1,6 +1,10 @@
 package platform
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -37,11 +41,141 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 	}
 }
 
-func TestSecretsPrintMasked(t *testing.T) {
-	c, _ := LoadConfig(env(map[string]string{"REDIS_URL": "redis://:hunter2@db:6379", "BANSHI_PII_KEY": strings.Repeat("ab", 32)}))
-	for _, v := range c.Printable() {
-		if s, ok := v.(string); ok && (strings.Contains(s, "hunter2") || strings.Contains(s, "abab")) {
-			t.Fatalf("secret printed: %q", s)
+// TestPrintableListsEveryField: every field of Config is printed (setting
+// any one of them changes the printed pairs), once each. Adding a field to
+// Config without printing it fails here.
+func TestPrintableListsEveryField(t *testing.T) {
+	typ := reflect.TypeFor[Config]()
+	base := fmt.Sprint(Config{}.Printable()...)
+	if n := len(Config{}.Printable()); n != 2*typ.NumField() {
+		t.Errorf("Printable has %d pairs, Config %d fields", n/2, typ.NumField())
+	}
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		var c Config
+		v := reflect.ValueOf(&c).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("redis://u:p@changed-" + f.Name + ":1/0")
+		case reflect.Bool:
+			v.SetBool(true)
+		case reflect.Int, reflect.Int64:
+			v.SetInt(4242)
+		default:
+			t.Fatalf("field %s: kind %s not covered by this test", f.Name, v.Kind())
+		}
+		if fmt.Sprint(c.Printable()...) == base {
+			t.Errorf("Config.%s is not printed", f.Name)
+		}
+	}
+}
+
+// TestPrintableHidesSecrets: no secret value and no URL password is ever in
+// the printed pairs; set and unset secrets are told apart; store URLs keep
+// their hosts, ports, database and options.
+func TestPrintableHidesSecrets(t *testing.T) {
+	m := map[string]string{
+		"MONGODB_URI":               "mongodb://user:M0ngoPass@h1:27017,h2:27017/db?replicaSet=rs0&tlsCertificateKeyFilePassword=KfPassValue",
+		"REDIS_URL":                 "redis://default:RedisPass@cache:6380/2",
+		"BANSHI_PII_KEY":            strings.Repeat("ab", 32),
+		"BANSHI_SESSION_SECRET":     "SessionSecretValue",
+		"BANSHI_CHECKIN_KEY":        "CheckinKeyValue",
+		"BANSHI_WECHAT_MINI_SECRET": "MiniSecretValue",
+		"BANSHI_WECHAT_APP_SECRET":  "AppSecretValue",
+		"BANSHI_WECHAT_API_BASE":    "https://proxy:ProxyPass@api.weixin.qq.com",
+	}
+	c, err := LoadConfig(env(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := c.Printable()
+	printed := map[string]string{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		printed[pairs[i].(string)] = fmt.Sprint(pairs[i+1])
+	}
+	all := fmt.Sprint(pairs...)
+	for _, leak := range []string{"M0ngoPass", "KfPassValue", "RedisPass", "abab", "SessionSecretValue", "CheckinKeyValue", "MiniSecretValue", "AppSecretValue", "ProxyPass"} {
+		if strings.Contains(all, leak) {
+			t.Errorf("%s printed: %s", leak, all)
+		}
+	}
+	want := map[string]string{
+		"mongodb_uri":       "mongodb://user:***@h1:27017,h2:27017/db?replicaSet=rs0&tlsCertificateKeyFilePassword=***",
+		"redis_url":         "redis://default:***@cache:6380/2",
+		"pii_key":           "******",
+		"session_secret":    "******",
+		"wechat_app_secret": "******",
+		"wechat_api_base":   "https://proxy:***@api.weixin.qq.com",
+	}
+	for k, v := range want {
+		if printed[k] != v {
+			t.Errorf("%s = %q, want %q", k, printed[k], v)
+		}
+	}
+	c, _ = LoadConfig(env(nil))
+	for i := 0; i+1 < len(c.Printable()); i += 2 {
+		printed[c.Printable()[i].(string)] = fmt.Sprint(c.Printable()[i+1])
+	}
+	for k, v := range map[string]string{"pii_key": "(not set)", "mongodb_uri": "(embedded FerretDB)", "redis_url": "(embedded miniredis)"} {
+		if printed[k] != v {
+			t.Errorf("unset %s = %q, want %q", k, printed[k], v)
+		}
+	}
+}
+
+// TestSecretsNeverFormat: fmt and log/slog (text and JSON) show secrets and
+// store URLs masked, even when handed the raw field.
+func TestSecretsNeverFormat(t *testing.T) {
+	s, u := Secret("TopSecret"), SecretURL("redis://:UrlPass@h:6379")
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "s", s, "u", u)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "s", s, "u", u, "c", Config{PIIKey: s, RedisURL: u})
+	fmt.Fprintf(&buf, "%v %s %q %#v %+v %v %#v", s, s, s, s, Config{PIIKey: s, RedisURL: u}, u, u)
+	if out := buf.String(); strings.Contains(out, "TopSecret") || strings.Contains(out, "UrlPass") {
+		t.Fatalf("secret formatted: %s", out)
+	}
+}
+
+// TestLoadConfigRejectsBadStoreURLs: a malformed MONGODB_URI or REDIS_URL is
+// a configuration error naming the variable, and no error quotes the
+// password.
+func TestLoadConfigRejectsBadStoreURLs(t *testing.T) {
+	const pass = "S3cretPass"
+	cases := []struct{ name, value string }{
+		{"REDIS_URL", "redis://default:" + pass + "@host:6379x/0"},                                               // bad port, quoted by net/url
+		{"REDIS_URL", "redis://default:" + pass + "@host:99999/0"},                                               // port out of range
+		{"REDIS_URL", "http://default:" + pass + "@host:6379/0"},                                                 // bad scheme
+		{"REDIS_URL", "redis://default:" + pass + "@host:6379/zero"},                                             // bad database
+		{"REDIS_URL", "redis://default:" + pass + "@host/0?bogus=1"},                                             // unknown option
+		{"REDIS_URL", "redis://default:" + pass + "#1@host:6379/0"},                                              // '#' in the password
+		{"REDIS_URL", "redis://default:" + pass + "%zz@host:6379/0"},                                             // bad escape in the password
+		{"MONGODB_URI", "mongodb://admin:" + pass + "@h1:27017,h2:27017/db?replicaSet=rs0&connectTimeoutMS=abc"}, // bad option
+		{"MONGODB_URI", "mongodb://admin:" + pass + "@h1:27017x/db"},                                             // bad port
+		{"MONGODB_URI", "postgres://admin:" + pass + "@h1:5432/db"},                                              // bad scheme
+		{"MONGODB_URI", "mongodb://admin:" + pass + "@h1/db?w=0&journal=true"},
+		{"MONGODB_URI", "mongodb://admin:" + pass + "/x@h1/db"}, // unescaped '/' in the password
+		{"MONGODB_URI", "mongodb+srv://admin:" + pass + "@c1.example.net:27017/db"},
+		{"MONGODB_URI", "mongodb+srv://admin:" + pass + "@c1.example.net/db?connectTimeoutMS=abc"},
+	}
+	for _, tc := range cases {
+		_, err := LoadConfig(env(map[string]string{tc.name: tc.value}))
+		if err == nil {
+			t.Errorf("%s=%s accepted", tc.name, tc.value)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.name) || strings.Contains(err.Error(), pass) || strings.Contains(err.Error(), "S3cret") {
+			t.Errorf("%s=%s: %v", tc.name, RedactURL(tc.value), err)
+		}
+	}
+	for _, ok := range []map[string]string{
+		{"REDIS_URL": "redis://default:" + pass + "@127.0.0.1:6379/0"},
+		{"REDIS_URL": "rediss://:p%23ss@cache.example.net:6380/1?dial_timeout=3s"},
+		{"REDIS_URL": "unix://:pw@/run/redis.sock?db=2"},
+		{"MONGODB_URI": "mongodb://admin:" + pass + "@h1:27017,h2:27017/db?replicaSet=rs0"},
+		{"MONGODB_URI": "mongodb+srv://admin:" + pass + "@cluster0.example.net/db?srvMaxHosts=2&w=majority"},
+	} {
+		if _, err := LoadConfig(env(ok)); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
 		}
 	}
 }

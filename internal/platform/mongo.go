@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -35,23 +36,30 @@ func (m *Mongo) Close(ctx context.Context) error {
 // Ping checks the database answers.
 func (m *Mongo) Ping(ctx context.Context) error { return m.Client.Ping(ctx, readpref.Primary()) }
 
-// OpenMongo connects to uri, or when uri is empty starts an embedded FerretDB
-// (SQLite files under dataDir/mongo, listening on loopback only) and connects to
-// it with a single-connection pool (see DESIGN.md: that restores per-document
-// atomicity of conditional updates).
+// OpenMongo connects to uri and pings the primary, or when uri is empty
+// starts an embedded FerretDB (SQLite files under dataDir/mongo, listening
+// on loopback only) and connects to it with a single-connection pool (see
+// DESIGN.md: that restores per-document atomicity of conditional updates).
+//
+// Errors: a malformed uri (as LoadConfig reports it), a failed connect
+// (including the SRV and TXT look-ups of a mongodb+srv URI) or ping, or a
+// failed start of the embedded engine. No error carries the URI's password.
 func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Logger) (*Mongo, error) {
 	if uri != "" {
+		if err := checkMongoURI(uri); err != nil {
+			return nil, fmt.Errorf("MONGODB_URI: %w", err)
+		}
 		client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(10 * time.Second))
 		if err != nil {
-			return nil, fmt.Errorf("connect MongoDB: %w", err)
+			return nil, fmt.Errorf("connect MongoDB at %s: %w", RedactURL(uri), redactError(err, uri))
 		}
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if err := client.Ping(pctx, readpref.Primary()); err != nil {
 			_ = client.Disconnect(context.Background())
-			return nil, fmt.Errorf("ping MongoDB: %w", err)
+			return nil, fmt.Errorf("ping MongoDB at %s: %w", RedactURL(uri), redactError(err, uri))
 		}
-		log.Info("store in use", "mongodb", "external", "database", database)
+		log.Info("store in use", "mongodb", "external", "uri", RedactURL(uri), "database", database)
 		return &Mongo{Client: client, DB: client.Database(database)}, nil
 	}
 	dir := filepath.Join(dataDir, "mongo")
@@ -64,6 +72,53 @@ func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Log
 	}
 	log.Info("store in use", "mongodb", "embedded FerretDB (SQLite)", "dir", dir, "database", database)
 	return m, nil
+}
+
+// checkMongoURI reports whether uri is a connection string the driver
+// accepts, without touching the network: a mongodb+srv URI is checked as the
+// mongodb:// URI of its one host (its SRV and TXT records are looked up only
+// when connecting). Errors never carry the URI's credentials (see
+// parseError).
+func checkMongoURI(uri string) error {
+	if err := checkMongoSyntax(uri); err != nil {
+		return parseError(uri, err, checkMongoSyntax)
+	}
+	return nil
+}
+
+func checkMongoSyntax(uri string) error {
+	rest, srv := strings.CutPrefix(uri, "mongodb+srv://")
+	if !srv {
+		return options.Client().ApplyURI(uri).Validate()
+	}
+	// The host list ends at the first '/' or '?' after the user information
+	// (the driver reads that up to the first '@').
+	hosts := rest
+	if at := strings.IndexByte(hosts, '@'); at >= 0 {
+		hosts = hosts[at+1:]
+	}
+	if i := strings.IndexAny(hosts, "/?"); i >= 0 {
+		hosts = hosts[:i]
+	}
+	if strings.Contains(hosts, ",") {
+		return errors.New("a mongodb+srv URI names exactly one host")
+	}
+	if strings.Contains(hosts, ":") {
+		return errors.New("a mongodb+srv URI takes no port")
+	}
+	// srvServiceName and srvMaxHosts are refused on mongodb://; the SRV
+	// scheme's own checks of them need the DNS answer.
+	if q := strings.IndexByte(rest, '?'); q >= 0 {
+		var keep []string
+		for _, pair := range strings.FieldsFunc(rest[q+1:], func(r rune) bool { return r == '&' || r == ';' }) {
+			name, _, _ := strings.Cut(pair, "=")
+			if n := strings.ToLower(name); n != "srvservicename" && n != "srvmaxhosts" {
+				keep = append(keep, pair)
+			}
+		}
+		rest = rest[:q+1] + strings.Join(keep, "&")
+	}
+	return options.Client().ApplyURI("mongodb://" + rest).Validate()
 }
 
 func openEmbedded(ctx context.Context, dir, database string) (*Mongo, error) {
