@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"banshi/internal/platform"
@@ -16,26 +18,71 @@ import (
 // defineSim is `banshi sim`: it serves the protocol simulators alone
 // (banshi sim --addr :9100), for pointing a Banshi
 // (BANSHI_WECHAT_API_BASE=http://host:9100/sim/wechat) or a client at them.
+//
+// Started from the folder a development Banshi uses, it needs no flags: the
+// app ids come from the environment like Banshi's, and the app secrets from
+// the same data folder (BANSHI_DATA_DIR, default ./.banshi, created when
+// missing), so the two agree. The flags override them.
 func defineSim(fs *flag.FlagSet, e env) func(context.Context) error {
 	addr := fs.String("addr", ":9100", "listen address")
-	miniApp := fs.String("mini-appid", platform.DemoMiniAppID, "mini-program appid")
-	miniSecret := fs.String("mini-secret", "demo-mini-secret", "mini-program secret")
-	openApp := fs.String("app-appid", platform.DemoOpenAppID, "Open Platform mobile app appid")
-	openSecret := fs.String("app-secret", "demo-app-secret", "Open Platform mobile app secret")
+	miniApp := fs.String("mini-appid", "", "mini-program appid (default: BANSHI_WECHAT_MINI_APPID or the demo app)")
+	miniSecret := fs.String("mini-secret", "", "mini-program secret (default: BANSHI_WECHAT_MINI_SECRET or the data folder's)")
+	openApp := fs.String("app-appid", "", "Open Platform mobile app appid (default: BANSHI_WECHAT_APP_APPID or the demo app)")
+	openSecret := fs.String("app-secret", "", "Open Platform mobile app secret (default: BANSHI_WECHAT_APP_SECRET or the data folder's)")
 	return func(ctx context.Context) error {
-		return runSim(ctx, *addr, *miniApp, *miniSecret, *openApp, *openSecret, e.log)
+		cfg, err := platform.LoadConfig(e.getenv)
+		if err != nil {
+			return err
+		}
+		if cfg.Production() {
+			return errors.New("banshi sim is for development and tests: BANSHI_ENV=production refuses it")
+		}
+		if err := cfg.FillDevSecrets(); err != nil {
+			return err
+		}
+		apps := simApps{
+			miniApp: or(*miniApp, cfg.MiniAppID), miniSecret: or(*miniSecret, string(cfg.MiniAppSecret)),
+			openApp: or(*openApp, cfg.OpenAppID), openSecret: or(*openSecret, string(cfg.OpenAppSecret)),
+		}
+		return runSim(ctx, *addr, apps, e.stdout, e.log)
 	}
 }
 
+func or(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+// simApps are the WeChat apps the simulator knows.
+type simApps struct{ miniApp, miniSecret, openApp, openSecret string }
+
 // runSim serves the simulators on addr until ctx ends.
-func runSim(ctx context.Context, addr, miniApp, miniSecret, openApp, openSecret string, log *slog.Logger) error {
-	w := sim.NewWeChat(sim.WeChatOptions{Clock: platform.SystemClock{}, Log: log})
-	w.AddMiniApp(miniApp, miniSecret)
-	w.AddOpenApp(openApp, openSecret)
-	srv := &http.Server{Addr: addr, Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
+func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, log *slog.Logger) error {
+	clock := platform.NewOffsetClock()
+	w := sim.NewWeChat(sim.WeChatOptions{Clock: clock, Log: log})
+	w.AddMiniApp(apps.miniApp, apps.miniSecret)
+	w.AddOpenApp(apps.openApp, apps.openSecret)
+	h := sim.Mount(map[string]sim.Part{"/sim/wechat/": w, "/sim/clock": sim.NewClock(clock)})
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("simulators serving", "addr", addr, "wechat_api_base", fmt.Sprintf("http://127.0.0.1%s/sim/wechat", addr))
+	host := addr
+	if strings.HasPrefix(host, ":") {
+		host = "127.0.0.1" + host
+	}
+	log.Info("simulators serving", "addr", addr, "wechat_api_base", "http://"+host+"/sim/wechat",
+		"wechat_mini_appid", apps.miniApp, "wechat_app_appid", apps.openApp)
+	fmt.Fprintf(stdout, `
+Simulators serving at http://%[1]s
+  WeChat API base: http://%[1]s/sim/wechat   (the phone's control endpoints are under it too)
+  clock control:   http://%[1]s/sim/clock    (moves the simulators' clock only, not another process's)
+  apps: mini-program %[2]s, mobile app %[3]s, with the secrets of this folder's data directory
+  Point a Banshi started from this folder at it:
+    BANSHI_SIM=false BANSHI_WECHAT_API_BASE=http://%[1]s/sim/wechat go run ./cmd/banshi
+
+`, host, apps.miniApp, apps.openApp)
 	select {
 	case err := <-errc:
 		return err
