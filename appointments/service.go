@@ -50,6 +50,7 @@ type Service struct {
 	cat     *catalogCache
 	pool    *seatPool
 	flights *flightGroup
+	leases  *platform.Leases
 	redisOK breaker
 
 	halls, depts, services, schedules, calendar *mongo.Collection
@@ -109,6 +110,7 @@ func NewService(d Deps) (*Service, error) {
 			idempotencyTTL: def(d.IdempotencyTTL, 24*time.Hour),
 		},
 		flights: newFlightGroup(),
+		leases:  platform.NewLeases(d.DB, d.Clock),
 
 		halls:     d.DB.Collection("appt_halls"),
 		depts:     d.DB.Collection("appt_departments"),
