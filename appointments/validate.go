@@ -2,16 +2,15 @@ package appointments
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"banshi/internal/platform"
 )
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,47}$`)
-
 func checkID(field, id string) error {
-	if !idPattern.MatchString(id) {
+	if !platform.ValidCatalogID(id) {
 		return invalid(field, "must be 1-48 characters: lower-case letters, digits and '-'")
 	}
 	return nil
