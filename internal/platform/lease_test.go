@@ -266,6 +266,61 @@ func TestLeaseRunNeverOverlaps(t *testing.T) {
 	}
 }
 
+// tenure is what a runner's work saw: its context and its lease.
+type tenure struct {
+	ctx   context.Context
+	lease platform.Lease
+}
+
+// runner is a Leases.Run in a goroutine whose work reports each tenure and
+// then runs until its context ends.
+type runner struct {
+	tenures chan tenure
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+func startRunner(t *testing.T, leases *platform.Leases, o platform.LeaseRun) *runner {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runner{tenures: make(chan tenure, 100), cancel: cancel, stopped: make(chan struct{})}
+	go func() {
+		defer close(r.stopped)
+		leases.Run(ctx, "job", o, func(ctx context.Context, l platform.Lease) error {
+			r.tenures <- tenure{ctx, l}
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// stop ends the runner and waits for Run to return.
+func (r *runner) stop() { r.cancel(); <-r.stopped }
+
+// next waits for the runner's next tenure.
+func (r *runner) next(t *testing.T) tenure {
+	t.Helper()
+	select {
+	case tn := <-r.tenures:
+		return tn
+	case <-time.After(30 * time.Second):
+		t.Fatal("the runner never took the lease")
+	}
+	return tenure{}
+}
+
+// waitDone waits for ctx to end.
+func waitDone(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal(what)
+	}
+}
+
 // countingClock counts the calls of Now, to see a runner's attempts.
 type countingClock struct {
 	*platform.ManualClock
@@ -284,37 +339,20 @@ func TestLeaseRunTakesOverFromADeadHolder(t *testing.T) {
 	if _, err := dead.Acquire(context.Background(), "job", "dead", time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	started := make(chan platform.Lease, 1)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		platform.NewLeases(db, clock).Run(ctx, "job", platform.LeaseRun{Holder: "B", TTL: time.Minute, RetryEvery: time.Millisecond},
-			func(ctx context.Context, l platform.Lease) error {
-				started <- l
-				<-ctx.Done()
-				return ctx.Err()
-			})
-	}()
+	b := startRunner(t, platform.NewLeases(db, clock), platform.LeaseRun{Holder: "B", TTL: time.Minute, RetryEvery: time.Millisecond})
 	clock.Advance(time.Minute - time.Millisecond)
 	before := clock.calls.Load()
 	eventually(t, "ten attempts", func() bool { return clock.calls.Load() >= before+10 })
 	select {
-	case l := <-started:
-		t.Fatalf("B took the lease before it expired: %+v", l)
+	case tn := <-b.tenures:
+		t.Fatalf("B took the lease before it expired: %+v", tn.lease)
 	default:
 	}
 	clock.Advance(time.Millisecond)
-	select {
-	case l := <-started:
-		if l.Holder != "B" || l.Epoch != 2 {
-			t.Fatalf("B's tenure: %+v", l)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("B never took the expired lease")
+	if l := b.next(t).lease; l.Holder != "B" || l.Epoch != 2 {
+		t.Fatalf("B's tenure: %+v", l)
 	}
-	cancel()
-	<-stopped
+	b.stop()
 	if _, err := dead.Acquire(context.Background(), "job", "C", time.Minute); err != nil {
 		t.Fatalf("after B stopped: %v; want the lease released", err)
 	}
@@ -325,36 +363,17 @@ func TestLeaseRunTakesOverFromADeadHolder(t *testing.T) {
 // work's context is cancelled and it does not release the new holder's lease.
 func TestLeaseRunCancelsWorkWhenLost(t *testing.T) {
 	a, _, clock, db := twoProcesses(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	workCtx := make(chan context.Context, 1)
-	stopped := make(chan struct{})
-	var tenures atomic.Int32
-	go func() {
-		defer close(stopped)
-		a.Run(ctx, "job", platform.LeaseRun{Holder: "A", TTL: time.Minute, RenewEvery: time.Millisecond, RetryEvery: time.Millisecond},
-			func(ctx context.Context, _ platform.Lease) error {
-				tenures.Add(1)
-				workCtx <- ctx
-				<-ctx.Done()
-				return nil
-			})
-	}()
-	wctx := <-workCtx
+	r := startRunner(t, a, platform.LeaseRun{Holder: "A", TTL: time.Minute, RenewEvery: time.Millisecond, RetryEvery: time.Millisecond})
+	tn := r.next(t)
 	_, err := db.Collection(platform.LeaseCollection).UpdateOne(context.Background(), bson.M{"_id": "job"},
 		bson.M{"$set": bson.M{"holder": "thief", "until": clock.Now().Add(time.Hour)}, "$inc": bson.M{"epoch": 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-wctx.Done():
-	case <-time.After(30 * time.Second):
-		t.Fatal("work kept running after its lease was lost")
-	}
-	cancel()
-	<-stopped
-	if n := tenures.Load(); n != 1 {
-		t.Fatalf("%d tenures; A must not take a lease the thief holds", n)
+	waitDone(t, tn.ctx, "work kept running after its lease was lost")
+	r.stop()
+	if n := len(r.tenures); n != 0 {
+		t.Fatalf("%d more tenures; A must not take a lease the thief holds", n)
 	}
 	if cur, _ := a.Get(context.Background(), "job"); cur.Holder != "thief" {
 		t.Fatalf("the loser released the new holder's lease: %+v", cur)
@@ -362,36 +381,19 @@ func TestLeaseRunCancelsWorkWhenLost(t *testing.T) {
 }
 
 // TestLeaseRunCancelsWorkAtExpiry: a holder whose lease ran out by the clock
-// (a pause longer than the TTL) stops its work, even though nobody took
-// the lease, and competes again.
+// (a pause longer than the TTL) stops its work, and does not release the
+// lease of the holder that took over.
 func TestLeaseRunCancelsWorkAtExpiry(t *testing.T) {
 	a, b, clock, _ := twoProcesses(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	workCtx := make(chan context.Context, 2)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		a.Run(ctx, "job", platform.LeaseRun{Holder: "A", TTL: time.Minute, RenewEvery: time.Millisecond, RetryEvery: time.Hour},
-			func(ctx context.Context, _ platform.Lease) error {
-				workCtx <- ctx
-				<-ctx.Done()
-				return nil
-			})
-	}()
-	wctx := <-workCtx
+	r := startRunner(t, a, platform.LeaseRun{Holder: "A", TTL: time.Minute, RenewEvery: time.Millisecond, RetryEvery: time.Hour})
+	tn := r.next(t)
 	clock.Advance(time.Minute) // the pause: A's lease ends before its next renewal
 	lb, err := b.Acquire(context.Background(), "job", "B", time.Minute)
 	if err != nil {
 		t.Fatalf("B could not take the expired lease: %v", err)
 	}
-	select {
-	case <-wctx.Done():
-	case <-time.After(30 * time.Second):
-		t.Fatal("work kept running after its lease expired")
-	}
-	cancel()
-	<-stopped
+	waitDone(t, tn.ctx, "work kept running after its lease expired")
+	r.stop()
 	if cur, _ := b.Get(context.Background(), "job"); cur.Holder != "B" || cur.Epoch != lb.Epoch {
 		t.Fatalf("A's stop changed B's lease: %+v", cur)
 	}
@@ -400,23 +402,12 @@ func TestLeaseRunCancelsWorkAtExpiry(t *testing.T) {
 // TestLeaseRunReleasesOnStop: stopping a holder frees the lease at once.
 func TestLeaseRunReleasesOnStop(t *testing.T) {
 	a, b, _, _ := twoProcesses(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	running := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		a.Run(ctx, "job", platform.LeaseRun{}, func(ctx context.Context, _ platform.Lease) error {
-			close(running)
-			<-ctx.Done()
-			return ctx.Err()
-		})
-	}()
-	<-running
+	r := startRunner(t, a, platform.LeaseRun{})
+	r.next(t)
 	if _, err := b.Acquire(context.Background(), "job", "B", time.Minute); !errors.Is(err, platform.ErrLeaseHeld) {
 		t.Fatalf("B acquire while A runs = %v", err)
 	}
-	cancel()
-	<-stopped
+	r.stop()
 	if _, err := b.Acquire(context.Background(), "job", "B", time.Minute); err != nil {
 		t.Fatalf("B acquire after A stopped = %v", err)
 	}
