@@ -73,10 +73,12 @@ type UniqueClaim[D any] struct {
 // while a stale or vanished holder answers ErrClaimContended (nothing held).
 //
 // Results: (true, nil) the caller holds the key, inserted now or found its
-// own; (false, nil) a live holder has it; (false, err) with err from Judge,
-// ErrClaimContended, or a wrapped storage error. Safe to run concurrently
-// from any number of goroutines and processes: of concurrent claimers of a
-// free key exactly one inserts it, and a stale holder is deleted at most once.
+// own; (false, nil) a live holder has it; (false, err) with err from Judge
+// (as is), an error wrapping ErrClaimContended, or a wrapped storage error.
+// Safe to run concurrently from any number of goroutines and processes: of
+// concurrent claimers of a free key exactly one inserts it, and a stale
+// document is deleted at most once, provided that the holder field tells
+// claimers apart (a fresh claim never carries a stale holder's value).
 func Claim[D any](ctx context.Context, c UniqueClaim[D]) (bool, error) {
 	raw, err := bson.Marshal(c.Doc)
 	if err != nil {
