@@ -3,19 +3,22 @@ package api
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // microCache keeps rendered answers of hot public reads (availability) for a
 // short time in this process, and lets only one caller compute a missing
-// answer while the others wait for it. Booking stays exact regardless: the
-// seat arbiters decide; the cache only bounds how stale a displayed count may
-// be (ttl), and this process drops it on its own bookings and cancellations.
+// answer while the others wait for it (singleflight). Booking stays exact
+// regardless: the seat arbiters decide; the cache only bounds how stale a
+// displayed count may be (ttl), and this process drops it on its own bookings
+// and cancellations.
 type microCache struct {
 	ttl     time.Duration
+	flights singleflight.Group
 	mu      sync.Mutex
 	gen     uint64 // bumped by clear: an answer computed across a clear is not kept
 	entries map[string]cacheEntry
-	flights map[string]*cacheFlight
 }
 
 type cacheEntry struct {
@@ -23,47 +26,56 @@ type cacheEntry struct {
 	until time.Time
 }
 
-type cacheFlight struct {
-	done chan struct{}
-	body []byte
-	err  error
-}
-
 func newMicroCache(ttl time.Duration) *microCache {
-	return &microCache{ttl: ttl, entries: map[string]cacheEntry{}, flights: map[string]*cacheFlight{}}
+	return &microCache{ttl: ttl, entries: map[string]cacheEntry{}}
 }
 
 // get returns the cached answer of key, or computes it with fill (once for
 // all concurrent callers). Errors are fill's, and are not cached.
 func (m *microCache) get(key string, fill func() ([]byte, error)) ([]byte, error) {
-	now := time.Now()
+	if body, ok := m.lookup(key); ok {
+		return body, nil
+	}
+	v, err, _ := m.flights.Do(key, func() (any, error) {
+		// A flight that ended between our lookup and Do may have stored it.
+		if body, ok := m.lookup(key); ok {
+			return body, nil
+		}
+		m.mu.Lock()
+		gen := m.gen
+		m.mu.Unlock()
+		body, err := fill()
+		if err == nil {
+			m.store(key, body, gen)
+		}
+		return body, err
+	})
+	body, _ := v.([]byte)
+	return body, err
+}
+
+// lookup returns the fresh cached answer of key.
+func (m *microCache) lookup(key string) ([]byte, bool) {
 	m.mu.Lock()
-	if e, ok := m.entries[key]; ok && now.Before(e.until) {
-		m.mu.Unlock()
-		return e.body, nil
+	defer m.mu.Unlock()
+	e, ok := m.entries[key]
+	if !ok || !time.Now().Before(e.until) {
+		return nil, false
 	}
-	if f, ok := m.flights[key]; ok {
-		m.mu.Unlock()
-		<-f.done
-		return f.body, f.err
+	return e.body, true
+}
+
+// store keeps body for key unless clear ran since gen was read.
+func (m *microCache) store(key string, body []byte, gen uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if gen != m.gen {
+		return
 	}
-	f := &cacheFlight{done: make(chan struct{})}
-	m.flights[key] = f
-	gen := m.gen
 	if len(m.entries) > 10000 { // bounded: drop everything rather than grow
 		m.entries = map[string]cacheEntry{}
 	}
-	m.mu.Unlock()
-
-	f.body, f.err = fill()
-	m.mu.Lock()
-	delete(m.flights, key)
-	if f.err == nil && gen == m.gen {
-		m.entries[key] = cacheEntry{body: f.body, until: time.Now().Add(m.ttl)}
-	}
-	m.mu.Unlock()
-	close(f.done)
-	return f.body, f.err
+	m.entries[key] = cacheEntry{body: body, until: time.Now().Add(m.ttl)}
 }
 
 // clear drops every cached answer.

@@ -59,37 +59,23 @@ func seatID(slotID string, n int) string          { return fmt.Sprintf("%s#%d", 
 func dayLockID(user, service, date string) string { return user + "|" + service + "|" + date }
 func userSlotID(user string, k int) string        { return fmt.Sprintf("%s|%d", user, k) }
 
-// acquire inserts doc into coll. It returns true when this appointment now
-// holds it, false when a live holder has it.
+// acquire inserts doc into coll (platform.Claim). It returns true when this
+// appointment now holds it, false when a live holder has it. An arbiter
+// still contended after the repairs platform.Claim allows is an error
+// wrapping platform.ErrClaimContended.
 func (s *Service) acquire(ctx context.Context, coll *mongo.Collection, doc arbiterDoc, h holds) (bool, error) {
-	for range 4 {
-		_, err := coll.InsertOne(ctx, doc)
-		if err == nil {
-			return true, nil
-		}
-		if !platform.IsDuplicateKey(err) {
-			return false, fmt.Errorf("insert %s %s: %w", coll.Name(), doc.ID, err)
-		}
-		var cur arbiterDoc
-		err = coll.FindOne(ctx, bson.M{"_id": doc.ID}).Decode(&cur)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue // released meanwhile: try again
-		}
-		if err != nil {
-			return false, fmt.Errorf("read %s %s: %w", coll.Name(), doc.ID, err)
-		}
-		stale, err := s.stale(ctx, cur, h)
-		if err != nil {
-			return false, err
-		}
-		if !stale {
-			return false, nil
-		}
-		if err := s.release(ctx, coll, cur.ID, cur.AppointmentID); err != nil {
-			return false, err
-		}
-	}
-	return false, nil // still contended after repairs: a live holder keeps winning
+	return platform.Claim(ctx, platform.UniqueClaim[arbiterDoc]{
+		Coll:        coll,
+		Doc:         doc,
+		HolderField: "appointment_id",
+		Judge: func(ctx context.Context, cur arbiterDoc) (platform.ClaimVerdict, error) {
+			stale, err := s.stale(ctx, cur, h)
+			if err != nil || !stale {
+				return platform.ClaimLive, err
+			}
+			return platform.ClaimStale, nil
+		},
+	})
 }
 
 // stale reports whether arbiter a may be taken from its holder.

@@ -144,7 +144,7 @@ func (s *Service) idemClaim(ctx context.Context, k *idemKey) (string, bool, erro
 // records this Redis may not have.
 func (s *Service) ensureEpoch(ctx context.Context) (string, error) {
 	key := s.key("idem-epoch")
-	err := s.flights.do("idem-epoch", func() error {
+	_, err, _ := s.flights.Do("idem-epoch", func() (any, error) {
 		var d idemDoc
 		until := int64(0)
 		err := s.idem.FindOne(ctx, bson.M{"expires_at": bson.M{"$gt": s.clock.Now()}},
@@ -153,9 +153,9 @@ func (s *Service) ensureEpoch(ctx context.Context) (string, error) {
 		case err == nil:
 			until = d.ExpiresAt.UnixMilli()
 		case !errors.Is(err, mongo.ErrNoDocuments):
-			return err
+			return nil, err
 		}
-		return s.rdb.SetNX(ctx, key, strconv.FormatInt(until, 10), 0).Err()
+		return nil, s.rdb.SetNX(ctx, key, strconv.FormatInt(until, 10), 0).Err()
 	})
 	if err != nil {
 		return "", err

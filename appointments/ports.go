@@ -3,6 +3,7 @@ package appointments
 import (
 	"context"
 
+	"banshi/internal/platform"
 	"banshi/notify"
 )
 
@@ -35,11 +36,11 @@ type Citizen struct {
 	RealnameLevel int    `json:"realname_level"`
 }
 
-// Staff roles, as the staff package names them.
+// Staff roles (platform's, named here for callers of this package).
 const (
-	RoleAdmin     = "admin"
-	RoleHallStaff = "hall_staff"
-	RoleFinance   = "finance"
+	RoleAdmin     = platform.RoleAdmin
+	RoleHallStaff = platform.RoleHallStaff
+	RoleFinance   = platform.RoleFinance
 )
 
 // StaffActor is the staff member acting, as the api layer resolved it from

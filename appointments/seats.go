@@ -100,10 +100,10 @@ func (s *Service) rebuild(ctx context.Context, slots []slotDef) error {
 	for i, sl := range slots {
 		ids[i] = sl.ID
 	}
-	return s.flights.do("rebuild:"+strings.Join(ids, ","), func() error {
+	_, err, _ := s.flights.Do("rebuild:"+strings.Join(ids, ","), func() (any, error) {
 		taken, err := s.takenSeats(ctx, slots)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		now := s.clock.Now()
 		for _, sl := range slots {
@@ -114,12 +114,13 @@ func (s *Service) rebuild(ctx context.Context, slots []slotDef) error {
 				}
 			}
 			if err := s.pool.init(ctx, sl, free, poolTTL(sl, now)); err != nil {
-				return fmt.Errorf("rebuild seat pool: %w", err)
+				return nil, fmt.Errorf("rebuild seat pool: %w", err)
 			}
 		}
 		s.log.Debug("seat pools rebuilt from MongoDB", "slots", len(slots))
-		return nil
+		return nil, nil
 	})
+	return err
 }
 
 // remaining counts the free seats of each slot: from Redis, rebuilding pools

@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/sync/singleflight"
 
 	"banshi/internal/platform"
 )
@@ -55,7 +56,8 @@ type Service struct {
 	cfg     tuning
 	cat     *catalogCache
 	pool    *seatPool
-	flights *flightGroup
+	flights singleflight.Group // one seat-pool rebuild or epoch read per key at a time in this process
+	leases  *platform.Leases
 	redisOK breaker
 
 	halls, depts, services, schedules, calendar *mongo.Collection
@@ -114,7 +116,7 @@ func NewService(d Deps) (*Service, error) {
 			seatLease:      def(d.SeatLease, 30*time.Second),
 			idempotencyTTL: def(d.IdempotencyTTL, 24*time.Hour),
 		},
-		flights: newFlightGroup(),
+		leases: platform.NewLeases(d.DB, d.Clock),
 
 		halls:     d.DB.Collection("appt_halls"),
 		depts:     d.DB.Collection("appt_departments"),

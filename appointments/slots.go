@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"banshi/internal/platform"
 )
 
 // slotDef is one computed slot. Its ID is "<schedule id>.<YYYYMMDD>.<HHMM>":
@@ -28,7 +30,7 @@ func makeSlotID(scheduleID, date string, startMin int) string {
 // parseSlotID splits a slot ID; ok is false when it is malformed.
 func parseSlotID(id string) (scheduleID, date string, startMin int, ok bool) {
 	parts := strings.Split(id, ".")
-	if len(parts) != 3 || !idPattern.MatchString(parts[0]) || len(parts[1]) != 8 || len(parts[2]) != 4 {
+	if len(parts) != 3 || !platform.ValidCatalogID(parts[0]) || len(parts[1]) != 8 || len(parts[2]) != 4 {
 		return "", "", 0, false
 	}
 	date = parts[1][:4] + "-" + parts[1][4:6] + "-" + parts[1][6:]

@@ -2,13 +2,10 @@ package appointments
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
 )
@@ -74,48 +71,43 @@ func (s *Service) sweepReleases(ctx context.Context, cat *catalog) (int, error) 
 	return len(docs), nil
 }
 
+// sweeperLease names the lease (platform.Leases) under which one replica
+// sweeps; sweeperLeaseTTL is how long a holder that died keeps it.
+const (
+	sweeperLease    = "appointments.sweeper"
+	sweeperLeaseTTL = time.Minute
+)
+
 // RunSweeper runs SweepOnce every interval (default one minute) until ctx
-// ends. Replicas share the work through a lease in MongoDB (appt_leases):
-// usually one sweeps, and if two ever do, the duties are idempotent.
+// ends. Replicas share the work through a lease in MongoDB (platform.Leases,
+// lease "appointments.sweeper"): one sweeps while it holds the lease, the
+// others take over within a minute of its death, and a sweep whose lease is
+// lost is cancelled. If two ever sweep at once, the duties are idempotent.
 func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Minute
 	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	holder := hex.EncodeToString(b)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if ok, err := s.takeLease(ctx, "sweeper", holder, every); err != nil {
-			s.log.Warn("sweeper lease", "err", err)
-		} else if ok {
-			sctx, cancel := context.WithTimeout(ctx, max(every, time.Minute))
-			r, err := s.SweepOnce(sctx)
-			cancel()
-			if err != nil {
-				s.log.Warn("appointments sweep", "err", err, "report", r)
-			} else if r != (SweepReport{}) {
-				s.log.Info("appointments sweep", "report", r)
+	s.leases.Run(ctx, sweeperLease, platform.LeaseRun{TTL: sweeperLeaseTTL, Log: s.log},
+		func(ctx context.Context, _ platform.Lease) error {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				sctx, cancel := context.WithTimeout(ctx, max(every, time.Minute))
+				r, err := s.SweepOnce(sctx)
+				cancel()
+				switch {
+				case ctx.Err() != nil:
+					return nil
+				case err != nil:
+					s.log.Warn("appointments sweep", "err", err, "report", r)
+				case r != (SweepReport{}):
+					s.log.Info("appointments sweep", "report", r)
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
+				}
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// takeLease takes or renews the named lease for d. False when another
-// holder's lease is still running.
-func (s *Service) takeLease(ctx context.Context, name, holder string, d time.Duration) (bool, error) {
-	now := s.clock.Now()
-	_, err := s.db.Collection("appt_leases").UpdateOne(ctx,
-		bson.M{"_id": name, "$or": bson.A{bson.M{"until": bson.M{"$lte": now}}, bson.M{"holder": holder}}},
-		bson.M{"$set": bson.M{"holder": holder, "until": ms(now.Add(d))}}, options.UpdateOne().SetUpsert(true))
-	if platform.IsDuplicateKey(err) {
-		return false, nil
-	}
-	return err == nil, err
+		})
 }

@@ -2,16 +2,15 @@ package appointments
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"banshi/internal/platform"
 )
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,47}$`)
-
 func checkID(field, id string) error {
-	if !idPattern.MatchString(id) {
+	if !platform.ValidCatalogID(id) {
 		return invalid(field, "format", "编号应为 1 至 48 个小写字母、数字或连字符")
 	}
 	return nil

@@ -397,43 +397,47 @@ func (s *Store) raiseRecorded(ctx context.Context, doc userDoc, idx, name string
 	return doc.user(), nil
 }
 
+// claimDoc is an identity_claims document.
+type claimDoc struct {
+	ID        string    `bson:"_id"`
+	UserID    string    `bson:"user_id"`
+	CreatedAt time.Time `bson:"created_at"`
+}
+
 // claim makes userID the owner of the ID number with blind index idx:
 // nil when it now is (or already was), ErrRealnameTaken when another user
 // holds it. A claim whose owner no longer exists, or whose owner's recorded
-// identity is another ID number, is stale and is taken over.
+// identity is another ID number, is stale and is taken over (platform.Claim).
+// A claim still contended after the repairs platform.Claim allows is an
+// error wrapping platform.ErrClaimContended.
 func (s *Store) claim(ctx context.Context, idx, userID string) error {
-	for range 4 {
-		_, err := s.claims.InsertOne(ctx, bson.M{"_id": idx, "user_id": userID, "created_at": s.now()})
-		if err == nil {
-			return nil
-		}
-		if !platform.IsDuplicateKey(err) {
-			return fmt.Errorf("account: claim id number: %w", err)
-		}
-		var owner ownerDoc
-		err = s.claims.FindOne(ctx, bson.M{"_id": idx}).Decode(&owner)
-		if errors.Is(err, mongo.ErrNoDocuments) {
-			continue // released meanwhile: try again
-		}
-		if err != nil {
-			return fmt.Errorf("account: read id number claim: %w", err)
-		}
-		if owner.UserID == userID {
-			return nil // ours: a retry, or a crash before the user was updated
-		}
-		od, err := s.load(ctx, owner.UserID)
-		stale := errors.Is(err, ErrNotFound) || (err == nil && od.IDIndex != "" && od.IDIndex != idx)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		if !stale {
-			return ErrRealnameTaken
-		}
-		if err := s.releaseClaim(ctx, idx, owner.UserID); err != nil {
-			return err
-		}
+	held, err := platform.Claim(ctx, platform.UniqueClaim[claimDoc]{
+		Coll:        s.claims,
+		Doc:         claimDoc{ID: idx, UserID: userID, CreatedAt: s.now()},
+		HolderField: "user_id",
+		Judge: func(ctx context.Context, owner claimDoc) (platform.ClaimVerdict, error) {
+			if owner.UserID == userID {
+				return platform.ClaimOurs, nil // a retry, or a crash before the user was updated
+			}
+			od, err := s.load(ctx, owner.UserID)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				return platform.ClaimStale, nil
+			case err != nil:
+				return 0, err
+			case od.IDIndex != "" && od.IDIndex != idx:
+				return platform.ClaimStale, nil
+			}
+			return platform.ClaimLive, nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("account: claim id number: %w", err)
 	}
-	return ErrRealnameTaken
+	if !held {
+		return ErrRealnameTaken
+	}
+	return nil
 }
 
 // releaseClaim deletes the claim idx if userID holds it.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -52,10 +51,6 @@ func (s *Store) Citizen(ctx context.Context, userID string) (CitizenPage, error)
 	return p, nil
 }
 
-// serviceCode is the shape of a service item code: the unified 事项编码 is
-// letters, digits and dashes or underscores.
-var serviceCode = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-
 // ValidateFavorites checks and de-duplicates (keeping order) a favourites list.
 // Errors: platform.Invalid errors.
 func ValidateFavorites(codes []string) ([]string, error) {
@@ -65,7 +60,7 @@ func ValidateFavorites(codes []string) ([]string, error) {
 	seen := make(map[string]bool, len(codes))
 	out := make([]string, 0, len(codes))
 	for i, c := range codes {
-		if !serviceCode.MatchString(c) {
+		if !platform.ValidServiceCode(c) {
 			return nil, platform.Invalid(fmt.Sprintf("service_codes[%d]", i), "format", "事项编码格式错误")
 		}
 		if !seen[c] {

@@ -2,11 +2,8 @@ package session
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -60,11 +57,9 @@ func NewStore(rdb redis.UniversalClient, cfg Config, clock platform.Clock) *Stor
 
 func (s *Store) key(digest string) string  { return s.cfg.Prefix + "sess:" + digest }
 func (s *Store) userKey(uid string) string { return s.cfg.Prefix + "usess:" + uid }
-func (s *Store) digest(token string) string {
-	m := hmac.New(sha256.New, s.cfg.Secret)
-	m.Write([]byte(token))
-	return hex.EncodeToString(m.Sum(nil))
-}
+
+// digest is what Redis keeps of token: its HMAC under the session secret.
+func (s *Store) digest(token string) string { return platform.TokenDigest(s.cfg.Secret, token) }
 
 // Create starts a session for userID (whose real-name level is level) and
 // returns its token. Errors are Redis failures.

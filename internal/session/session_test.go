@@ -165,3 +165,26 @@ func TestLevelOnlyRises(t *testing.T) {
 		t.Fatal("RaiseLevel resurrected a revoked session")
 	}
 }
+
+// TestSessionKeysKeepTheirFormat: a session stored under
+// prefix+"sess:"+hex(HMAC-SHA256(secret, token)), as every release so far
+// wrote them, is still found: changing the digest would log everyone out.
+func TestSessionKeysKeepTheirFormat(t *testing.T) {
+	rdb, prefix := platformtest.Redis(t)
+	clock := platform.NewManualClock(time.Now())
+	s := NewStore(rdb, Config{Prefix: prefix, Secret: []byte("k"), Idle: time.Hour, Max: 3 * time.Hour}, clock)
+	const digest = "379c06c0b4f5e00247626d0a627fee4877d73bcbbf4bb2b0b399a7f638f470d7" // secret "k", token "tok"
+	ctx := context.Background()
+	if err := rdb.HSet(ctx, prefix+"sess:"+digest, "uid", "u1", "ch", "app", "created", clock.Now().UnixMilli(), "lvl", 2).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Touch(ctx, "tok"); err != nil || got.UserID != "u1" || got.Level != 2 {
+		t.Fatalf("touch = %+v, %v", got, err)
+	}
+	if err := rdb.SAdd(ctx, prefix+"usess:u1", digest).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.RevokeAll(ctx, "u1"); err != nil || n != 1 {
+		t.Fatalf("revoke all = %d, %v", n, err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,11 +18,11 @@ import (
 	"banshi/internal/platform"
 )
 
-// Roles.
+// Roles (platform's, named here for callers of this package).
 const (
-	RoleAdmin     = "admin"      // everything, at every hall
-	RoleHallStaff = "hall_staff" // appointments of their halls
-	RoleFinance   = "finance"    // payments and reconciliation
+	RoleAdmin     = platform.RoleAdmin     // everything, at every hall
+	RoleHallStaff = platform.RoleHallStaff // appointments of their halls
+	RoleFinance   = platform.RoleFinance   // payments and reconciliation
 )
 
 // Account is a staff account as the API shows it (never the password hash).
@@ -156,9 +155,6 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
-var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,31}$`)
-var hallPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,47}$`)
-
 func checkPassword(p string) error {
 	if len(p) < 8 || len(p) > 72 {
 		return invalid("password", "length", "密码应为 8 至 72 个字节")
@@ -168,7 +164,7 @@ func checkPassword(p string) error {
 
 func (n *NewAccount) validate() error {
 	n.Username = strings.ToLower(strings.TrimSpace(n.Username))
-	if !usernamePattern.MatchString(n.Username) {
+	if !platform.ValidStaffUsername(n.Username) {
 		return invalid("username", "format", "用户名应为 3 至 32 个小写字母、数字、点、下划线或连字符")
 	}
 	if err := checkPassword(n.Password); err != nil {
@@ -187,7 +183,7 @@ func (n *NewAccount) validate() error {
 			return invalid("hall_ids", "range", "大厅工作人员账号须指定 1 至 50 个大厅")
 		}
 		for _, h := range n.HallIDs {
-			if !hallPattern.MatchString(h) {
+			if !platform.ValidCatalogID(h) {
 				return invalid("hall_ids", "format", "大厅编号格式错误")
 			}
 		}

@@ -2,11 +2,8 @@ package staff
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,10 +35,9 @@ type sessionRecord struct {
 
 const tokenPrefix = "bss_"
 
+// sessionKey is where the session of token lives: under the token's digest.
 func (s *Service) sessionKey(token string) string {
-	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte(token))
-	return s.prefix + "staff:sess:" + hex.EncodeToString(m.Sum(nil))
+	return s.prefix + "staff:sess:" + platform.TokenDigest(s.secret, token)
 }
 
 // Login checks the password and opens a session. Every attempt is audited

@@ -3,11 +3,13 @@ package staff
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"golang.org/x/crypto/bcrypt"
@@ -17,10 +19,12 @@ import (
 )
 
 type fixture struct {
-	ctx   context.Context
-	db    *mongo.Database
-	clock *platform.ManualClock
-	svc   *Service
+	ctx    context.Context
+	db     *mongo.Database
+	rdb    redis.UniversalClient
+	prefix string
+	clock  *platform.ManualClock
+	svc    *Service
 }
 
 func newFixture(t *testing.T, idle, maxAge time.Duration) *fixture {
@@ -36,7 +40,7 @@ func newFixture(t *testing.T, idle, maxAge time.Duration) *fixture {
 	if err := svc.EnsureIndexes(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{ctx: context.Background(), db: db, clock: clock, svc: svc}
+	return &fixture{ctx: context.Background(), db: db, rdb: rdb, prefix: prefix, clock: clock, svc: svc}
 }
 
 func (f *fixture) count(t *testing.T, coll string) int64 {
@@ -254,5 +258,24 @@ func TestSeedDemoConcurrentAndRoles(t *testing.T) {
 	got, _ := f.svc.ListAudit(f.ctx, AuditQuery{Action: "appointments.checkin"})
 	if len(got) != 1 || got[0].Outcome != "ok" || got[0].At.IsZero() || got[0].IP != "10.0.0.1" {
 		t.Fatalf("audit %+v", got)
+	}
+}
+
+// TestSessionKeysKeepTheirFormat: a session stored under
+// prefix+"staff:sess:"+hex(HMAC-SHA256(secret, token)), as every release so
+// far wrote them, is still found: changing the digest would log everyone out.
+func TestSessionKeysKeepTheirFormat(t *testing.T) {
+	f := newFixture(t, 2*time.Hour, 5*time.Hour)
+	if err := f.svc.SeedDemo(f.ctx, "hall-tianhe"); err != nil {
+		t.Fatal(err)
+	}
+	const digest = "242a32f5412b71f6835e525bfa1c7561e9c0a35c0f327db2536c8f49a819a7c8" // secret of newFixture, token "bss_pinned"
+	now := f.clock.Now().UnixMilli()
+	rec := fmt.Sprintf(`{"u":%q,"g":0,"c":%d,"s":%d}`, DemoStaff, now, now)
+	if err := f.rdb.Set(f.ctx, f.prefix+"staff:sess:"+digest, rec, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := f.svc.Authenticate(f.ctx, "bss_pinned"); err != nil || a.Username != DemoStaff {
+		t.Fatalf("authenticate = %+v, %v", a, err)
 	}
 }
