@@ -143,6 +143,9 @@ func (s *ServiceItem) normalize() error {
 	if err := checkText("code", s.Code, 64, true); err != nil {
 		return err
 	}
+	if !platform.ValidServiceCode(s.Code) {
+		return invalid("code", "format", "事项编码应为 1 至 64 个字母、数字、连字符或下划线")
+	}
 	if err := checkText("name", s.Name, 200, true); err != nil {
 		return err
 	}
