@@ -1,6 +1,15 @@
-// Package notify delivers messages to citizens. For now it holds only the
-// in-app inbox: messages stored in MongoDB, one document per message, keyed by
-// an ID the sender chooses so that sending twice (a retried request, two
-// sweeper replicas) stores the message once. The outbox, the dispatcher and
-// the push channels (subscribe messages, FCM) come with the notifications work.
+// Package notify tells citizens what concerns them, on every channel they
+// have, without losing or repeating a message when a process dies.
+//
+// A Message (an appointment confirmed, an application's progress, a payment's
+// outcome) is published to the Outbox with an ID derived from what it is
+// about. Publishing stores it in the in-app inbox and one delivery per
+// external channel the Router picks, each keyed "<message id>|<channel>", so
+// publishing again stores nothing twice. Dispatchers in any number of
+// processes claim due deliveries with conditional updates, send them through
+// their Channel with bounded concurrency, and record the outcome: sent,
+// skipped (nothing to deliver there), failed (retried with exponential
+// backoff and jitter) or dead (permanent, or still failing at the deadline).
+// Delivery is at least once: a process killed between a send and its record
+// repeats at most the deliveries it had in flight.
 package notify

@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -12,22 +11,6 @@ import (
 
 	"banshi/internal/platform"
 )
-
-// ErrInvalid is returned for a message without an ID, a user or a title.
-var ErrInvalid = platform.NewError(platform.CodeInvalid, "消息缺少编号、用户或标题")
-
-// Message is one in-app inbox message. ID is chosen by the sender and makes
-// Add idempotent: derive it from what the message is about (for example
-// "appt-booked:<appointment id>").
-type Message struct {
-	ID        string            `json:"id" bson:"_id"`
-	UserID    string            `json:"-" bson:"user_id"`
-	Kind      string            `json:"kind" bson:"kind"`
-	Title     string            `json:"title" bson:"title"`
-	Body      string            `json:"body" bson:"body"`
-	Data      map[string]string `json:"data,omitempty" bson:"data,omitempty"`
-	CreatedAt time.Time         `json:"created_at" bson:"created_at"`
-}
 
 // Inbox is the in-app inbox on MongoDB (collection "inbox").
 type Inbox struct {
@@ -58,8 +41,8 @@ func (in *Inbox) EnsureIndexes(ctx context.Context) error {
 // already stored changes nothing and returns nil (idempotent). Errors:
 // ErrInvalid (missing ID, UserID or Title), or a storage error.
 func (in *Inbox) Add(ctx context.Context, m Message) error {
-	if strings.TrimSpace(m.ID) == "" || strings.TrimSpace(m.UserID) == "" || strings.TrimSpace(m.Title) == "" {
-		return ErrInvalid
+	if err := m.validate(); err != nil {
+		return err
 	}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = in.clock.Now()
@@ -77,6 +60,23 @@ func (in *Inbox) Add(ctx context.Context, m Message) error {
 // Notify is Add under the name consumers declare (for example
 // appointments.Notifier).
 func (in *Inbox) Notify(ctx context.Context, m Message) error { return in.Add(ctx, m) }
+
+// addMany stores validated messages in bulk; messages already stored are
+// left as they are.
+func (in *Inbox) addMany(ctx context.Context, msgs []Message) error {
+	docs := make([]any, 0, len(msgs))
+	for _, m := range msgs {
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = in.clock.Now()
+		}
+		m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Millisecond)
+		docs = append(docs, m)
+	}
+	if err := insertIgnoringDuplicates(ctx, in.coll, docs); err != nil {
+		return fmt.Errorf("inbox add: %w", err)
+	}
+	return nil
+}
 
 // List returns the user's newest messages first, at most limit (1..100; other
 // values mean 20). An unknown user has an empty inbox. Errors: storage only.
