@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
 )
 
 func BenchmarkDispatch1000(b *testing.B) {
