@@ -150,4 +150,6 @@ func FuzzHookVerify(f *testing.F) {
 
 type acceptAll struct{}
 
-func (acceptAll) Seen(context.Context, string, string, time.Duration) (bool, error) { return false, nil }
+func (acceptAll) Seen(context.Context, string, string, time.Duration) (bool, error) {
+	return false, nil
+}
