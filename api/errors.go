@@ -20,6 +20,9 @@ var statusOf = map[string]int{
 	"slot_mismatch":      http.StatusBadRequest,
 
 	"unauthenticated":     http.StatusUnauthorized,
+	"signature_invalid":   http.StatusUnauthorized,
+	"signature_stale":     http.StatusUnauthorized,
+	"replayed":            http.StatusUnauthorized,
 	"wechat_code_invalid": http.StatusUnauthorized,
 	"bad_credentials":     http.StatusUnauthorized,
 
@@ -51,6 +54,8 @@ var statusOf = map[string]int{
 	"checkin_not_today":          http.StatusConflict,
 	"idempotency_in_progress":    http.StatusConflict,
 	"capacity_in_use":            http.StatusConflict,
+	"conflict":                   http.StatusConflict,
+	"not_retryable":              http.StatusConflict,
 
 	"payload_too_large":      http.StatusRequestEntityTooLarge,
 	"unsupported_media_type": http.StatusUnsupportedMediaType,
