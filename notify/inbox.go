@@ -94,7 +94,7 @@ func (in *Inbox) List(ctx context.Context, userID string, limit int) ([]Message,
 		return nil, fmt.Errorf("inbox list: %w", err)
 	}
 	for i := range out {
-		out[i].CreatedAt = platform.Local(out[i].CreatedAt)
+		out[i] = out[i].local()
 	}
 	return out, nil
 }

@@ -139,7 +139,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { booking.RunSweeper(ctx, time.Minute) })
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
-	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking,
+	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
 		appointmentsSection{booking}, messagesSection{inbox})
 	a.Accounts, a.Sessions, a.Booking = accounts, sessions, booking
 
@@ -154,7 +154,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Realname:    account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
 		Sessions:    sessions,
 		Pages:       citizenPages,
-		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}},
+		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}, api.MessageRoutes{Inbox: inbox}},
 	}
 	if a.WeChatSim != nil {
 		deps.Sim = sim.Mount(map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock)})

@@ -48,10 +48,17 @@ func ViewOf(u account.User) UserView {
 	return UserView{ID: u.ID, RealnameLevel: u.Level, NameMasked: u.NameMasked, IDNumberMasked: u.IDNumberMasked}
 }
 
-// CitizenView is the citizen page: the user and every section.
+// Unread counts a citizen's unread in-app messages.
+type Unread interface {
+	Unread(ctx context.Context, userID string) (int64, error)
+}
+
+// CitizenView is the citizen page: the user, the unread message count and
+// every section.
 type CitizenView struct {
-	User     UserView       `json:"user"`
-	Sections map[string]any `json:"sections"`
+	User           UserView       `json:"user"`
+	UnreadMessages int64          `json:"unread_messages"`
+	Sections       map[string]any `json:"sections"`
 }
 
 // Citizens assembles citizen pages and keeps their favourites.
@@ -59,12 +66,14 @@ type Citizens struct {
 	store    *Store
 	users    Users
 	catalog  Catalog
+	unread   Unread
 	sections []Section
 }
 
-// NewCitizens returns the citizen page service.
-func NewCitizens(store *Store, users Users, catalog Catalog, sections ...Section) *Citizens {
-	return &Citizens{store: store, users: users, catalog: catalog, sections: sections}
+// NewCitizens returns the citizen page service; unread may be nil (the count
+// shows 0).
+func NewCitizens(store *Store, users Users, catalog Catalog, unread Unread, sections ...Section) *Citizens {
+	return &Citizens{store: store, users: users, catalog: catalog, unread: unread, sections: sections}
 }
 
 // Render returns the citizen's page as JSON (with a final newline), ready to
@@ -88,6 +97,11 @@ func (c *Citizens) Render(ctx context.Context, userID string) ([]byte, error) {
 		v.Sections[n] = []any{}
 	}
 	v.Sections["favorites"] = page.Favorites
+	if c.unread != nil {
+		if v.UnreadMessages, err = c.unread.Unread(ctx, userID); err != nil {
+			return nil, err
+		}
+	}
 	for _, s := range c.sections {
 		data, err := s.Load(ctx, userID)
 		if err != nil {
