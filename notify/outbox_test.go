@@ -210,12 +210,12 @@ func (r routerFunc) Route(_ context.Context, m Message, channels []string) ([]Ro
 }
 
 // TestDispatchersRacingSendEachDeliveryOnce: dispatchers of two "processes"
-// (two Outbox values on one database) run at once over 300 deliveries;
+// (two Outbox values on one database) run at once over 120 deliveries;
 // without crashes every delivery is sent exactly once.
 func TestDispatchersRacingSendEachDeliveryOnce(t *testing.T) {
 	f := newOutboxFixture(t, nil, "wechat")
 	other := NewOutbox(f.box.coll.Database(), f.inbox, nil, []string{"wechat"}, f.clock, OutboxConfig{})
-	msgs := make([]Message, 300)
+	msgs := make([]Message, 120)
 	for i := range msgs {
 		msgs[i] = msgFor(i)
 	}
@@ -240,14 +240,14 @@ func TestDispatchersRacingSendEachDeliveryOnce(t *testing.T) {
 		}()
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) && ch.total() < 300 {
+	for time.Now().Before(deadline) && ch.total() < 120 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond) // let the last outcomes be recorded
 	cancel()
 	wg.Wait()
-	if n, _ := f.box.coll.CountDocuments(f.ctx, bson.M{"state": StateSent}); n != 300 {
-		t.Fatalf("%d of 300 sent", n)
+	if n, _ := f.box.coll.CountDocuments(f.ctx, bson.M{"state": StateSent}); n != 120 {
+		t.Fatalf("%d of 120 sent", n)
 	}
 	for i := range msgs {
 		if c := ch.count(msgs[i].ID + "|wechat"); c != 1 {
