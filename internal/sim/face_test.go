@@ -21,7 +21,7 @@ func TestFaceVerification(t *testing.T) {
 		{"someone else's identity", "赵六", "440101197001011111", outcomeSuccess, nil, verifyRetIDMismatch},
 		{"own name, other ID number", name, "440101197001011111", outcomeSuccess, nil, verifyRetIDMismatch},
 		{"phone step not done", name, id, "", nil, verifyRetNotFinished},
-		{"bad cert_hash", name, id, outcomeSuccess, func(q map[string]string) { q["cert_hash"] = CertHash(name, "440101197001011111") }, verifyRetBadParams},
+		{"bad cert_hash", name, id, outcomeSuccess, func(q map[string]string) { q["cert_hash"] = certHash("IDENTITY_CARD", name, "440101197001011111") }, verifyRetBadParams},
 		{"other openid", name, id, outcomeSuccess, func(q map[string]string) { q["openid"] = "oother" }, verifyRetBadParams},
 		{"other out_seq_no", name, id, outcomeSuccess, func(q map[string]string) { q["out_seq_no"] = "seq-2" }, verifyRetBadParams},
 	}
@@ -44,7 +44,7 @@ func TestFaceVerification(t *testing.T) {
 					t.Fatalf("complete: %d %v", status, body)
 				}
 			}
-			q := map[string]string{"verify_id": verifyID, "out_seq_no": "seq-1", "cert_hash": CertHash(tc.certName, tc.certNo), "openid": openID}
+			q := map[string]string{"verify_id": verifyID, "out_seq_no": "seq-1", "cert_hash": certHash("IDENTITY_CARD", tc.certName, tc.certNo), "openid": openID}
 			if tc.query != nil {
 				tc.query(q)
 			}
@@ -56,10 +56,12 @@ func TestFaceVerification(t *testing.T) {
 	}
 }
 
-func TestCertHashConvention(t *testing.T) {
-	// base64(SHA-256("cert_type=IDENTITY_CARD&cert_name=A&cert_no=1")), computed independently.
-	if got, want := CertHash("A", "1"), "4EsFcqyga0zMQWwB+1ej1527EEv36lGrzaplqEnbTXM="; got != want {
-		t.Fatalf("CertHash = %s, want %s", got, want)
+// TestCertHashWorkedExample reproduces the example of WeChat's
+// face-verification page: 张三 / 310101199801011234.
+func TestCertHashWorkedExample(t *testing.T) {
+	const want = "3c241f7ff324977aeb91f173bb2a7b06569e6fd784d5573db34a636d8671108b"
+	if got := certHash("IDENTITY_CARD", "张三", "310101199801011234"); got != want {
+		t.Fatalf("certHash = %s, want %s", got, want)
 	}
 }
 
@@ -108,7 +110,7 @@ func TestFaceErrors(t *testing.T) {
 		t.Fatalf("second complete: %d, want 409", status)
 	}
 
-	query := map[string]string{"verify_id": verifyID, "out_seq_no": "s", "cert_hash": CertHash(cert["cert_name"], cert["cert_no"]), "openid": openID}
+	query := map[string]string{"verify_id": verifyID, "out_seq_no": "s", "cert_hash": certHash("IDENTITY_CARD", cert["cert_name"], cert["cert_no"]), "openid": openID}
 	if got := f.wxPost("/cityservice/face/identify/queryverifyinfo", tok, query); got["verify_ret"] != float64(verifyRetOK) {
 		t.Fatalf("query: %v", got)
 	}

@@ -63,6 +63,7 @@ func (w *WeChat) handleGetVerifyID(rw http.ResponseWriter, r *http.Request, _ st
 	w.verifies[id] = &faceVerify{
 		openID:   req.OpenID,
 		outSeqNo: req.OutSeqNo,
+		certType: req.CertInfo.CertType,
 		certName: req.CertInfo.CertName,
 		certNo:   req.CertInfo.CertNo,
 		expires:  now.Add(verifyIDTTL),
@@ -94,7 +95,7 @@ func (w *WeChat) handleQueryVerifyInfo(rw http.ResponseWriter, r *http.Request, 
 	u := w.users[v.openID]
 	ret := verifyRetOK
 	switch {
-	case req.OpenID != v.openID || req.OutSeqNo != v.outSeqNo || req.CertHash != CertHash(v.certName, v.certNo):
+	case req.OpenID != v.openID || req.OutSeqNo != v.outSeqNo || req.CertHash != certHash(v.certType, v.certName, v.certNo):
 		ret = verifyRetBadParams
 	case v.outcome == "":
 		ret = verifyRetNotFinished

@@ -101,6 +101,7 @@ type accessToken struct {
 type faceVerify struct {
 	openID   string
 	outSeqNo string
+	certType string
 	certName string
 	certNo   string
 	expires  time.Time

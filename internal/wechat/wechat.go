@@ -207,7 +207,7 @@ func (w *Client) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber
 	err := w.withToken(ctx, func(token string) error {
 		return w.postJSON(ctx, "/cityservice/face/identify/getverifyid", token, map[string]any{
 			"out_seq_no": outSeqNo, "openid": openID,
-			"cert_info": map[string]string{"cert_type": "IDENTITY_CARD", "cert_name": name, "cert_no": idNumber},
+			"cert_info": map[string]string{"cert_type": CertTypeIDCard, "cert_name": name, "cert_no": idNumber},
 		}, &res)
 	})
 	if err == nil && res.VerifyID == "" {
@@ -216,9 +216,12 @@ func (w *Client) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber
 	return res.VerifyID, err
 }
 
-// FaceQuery asks for the result of a face verification; 10000 means verified.
-// Errors: ErrUpstream, ErrUpstreamBusy, *APIError (ErrUpstreamRefused).
-func (w *Client) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, certHash string) (int, error) {
+// FaceQuery asks for the result of a face verification of the identity given
+// to FaceStart (name and idNumber exactly as sent there: WeChat checks their
+// CertHash); 10000 means verified. Errors: ErrUpstream, ErrUpstreamBusy,
+// *APIError (ErrUpstreamRefused).
+func (w *Client) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, name, idNumber string) (int, error) {
+	certHash := CertHash(CertTypeIDCard, name, idNumber)
 	var res struct {
 		VerifyRet int `json:"verify_ret"`
 	}
