@@ -153,7 +153,9 @@ func (r *Realname) FaceStart(ctx context.Context, userID, name, idNumber string)
 // FaceFinish asks WeChat for the result of verifyID and raises the level to 4
 // when verified. Errors: ErrVerifyUnknown (unknown, expired, another user's),
 // ErrFaceUnfinished (the phone step is not done; try again),
-// ErrRealnameMismatch (face or identity failed; the verification is spent),
+// ErrRealnameMismatch (face or identity failed, or WeChat says the identity,
+// openid or out_seq_no are not those of the verify_id; the verification is
+// spent),
 // ErrUpstream, ErrUpstreamBusy, ErrRealnameTaken,
 // ErrIdentityLocked.
 func (r *Realname) FaceFinish(ctx context.Context, userID, verifyID string) (User, error) {
@@ -184,6 +186,12 @@ func (r *Realname) FaceFinish(ctx context.Context, userID, verifyID string) (Use
 		return User{}, err
 	}
 	ret, err := r.wechat.FaceQuery(ctx, u.MiniOpenID, verifyID, p.OutSeqNo, id.Name, id.IDNumber)
+	if errors.Is(err, wechat.ErrFaceMismatch) {
+		// WeChat will never verify this verify_id against this identity.
+		r.rdb.Del(ctx, r.faceKey(verifyID))
+		r.log.InfoContext(ctx, "face verification refused: identity does not match the verify_id", "user_id", userID, "errcode", wechat.Errcode(err))
+		return User{}, ErrRealnameMismatch.Wrap(err)
+	}
 	if err != nil {
 		return User{}, err
 	}

@@ -23,13 +23,12 @@ const (
 	errUserRefused       = 43101
 	errMinuteQuota       = 45011
 	errDataFormat        = 47001
-	errArgumentInvalid   = 47003
+	errArgumentInvalid   = 47003 // also queryverifyinfo's answer to a verify_id whose cert_info, openid or out_seq_no differ (our convention)
 )
 
 // Face verification verify_ret values.
 const (
 	verifyRetOK          = 10000
-	verifyRetBadParams   = 10001
 	verifyRetIDMismatch  = 10003
 	verifyRetFaceFailed  = 10004
 	verifyRetNotFinished = 90100 // our convention: the phone step did not happen

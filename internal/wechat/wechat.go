@@ -218,8 +218,10 @@ func (w *Client) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber
 
 // FaceQuery asks for the result of a face verification of the identity given
 // to FaceStart (name and idNumber exactly as sent there: WeChat checks their
-// CertHash); 10000 means verified. Errors: ErrUpstream, ErrUpstreamBusy,
-// *APIError (ErrUpstreamRefused).
+// CertHash); 10000 means verified. Errors: ErrFaceMismatch (in an
+// ErrUpstreamRefused) when WeChat says the identity, openid or out_seq_no are
+// not those of the verify_id; ErrUpstream, ErrUpstreamBusy, *APIError
+// (ErrUpstreamRefused).
 func (w *Client) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, name, idNumber string) (int, error) {
 	certHash := CertHash(CertTypeIDCard, name, idNumber)
 	var res struct {
@@ -230,6 +232,14 @@ func (w *Client) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, name
 			"verify_id": verifyID, "out_seq_no": outSeqNo, "cert_hash": certHash, "openid": openID,
 		}, &res)
 	})
+	// WeChat answers an errcode rather than a verify_ret when cert_info,
+	// openid or out_seq_no do not match the verify_id; its page does not
+	// name the code, so every errcode that is not about WeChat itself, the
+	// quota or the token means it.
+	var we *APIError
+	if errors.As(err, &we) && !isGeneric(we.Code) {
+		return 0, ErrUpstreamRefused.Wrap(fmt.Errorf("%w: %w", ErrFaceMismatch, we))
+	}
 	return res.VerifyRet, err
 }
 

@@ -212,3 +212,35 @@ func TestSendSubscribe(t *testing.T) {
 		t.Fatalf("messages: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestFaceQueryMismatchIsAnErrcode: WeChat answers an errcode, not a
+// verify_ret, when the identity or openid differ from the verify_id's; the
+// client reports it as ErrFaceMismatch.
+func TestFaceQueryMismatchIsAnErrcode(t *testing.T) {
+	ctx := context.Background()
+	w := newClient(t)
+	openid := simUser(t, "张三", "11010519491231002X")
+	vid, err := w.FaceStart(ctx, openid, "seq-1", "张三", "11010519491231002X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	testSim.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/sim/wechat/face/"+vid+"/complete", jsonBody(`{"outcome":"success"}`)))
+	if rec.Code != 204 {
+		t.Fatalf("complete: %d", rec.Code)
+	}
+	for name, q := range map[string][4]string{
+		"other ID number":  {openid, "seq-1", "张三", "110105194912310010"},
+		"other name":       {openid, "seq-1", "李四", "11010519491231002X"},
+		"other out_seq_no": {openid, "seq-2", "张三", "11010519491231002X"},
+		"other openid":     {simUser(t, "王五", "11010519491231002X"), "seq-1", "张三", "11010519491231002X"},
+	} {
+		ret, err := w.FaceQuery(ctx, q[0], vid, q[1], q[2], q[3])
+		if !errors.Is(err, ErrFaceMismatch) || !errors.Is(err, ErrUpstreamRefused) || ret != 0 {
+			t.Errorf("%s: %d, %v", name, ret, err)
+		}
+	}
+	if ret, err := w.FaceQuery(ctx, openid, vid, "seq-1", "张三", "11010519491231002X"); err != nil || ret != 10000 {
+		t.Fatalf("matching query: %d, %v", ret, err)
+	}
+}
