@@ -13,7 +13,7 @@ const (
 	errInvalidGrantType  = 40002
 	errInvalidOpenID     = 40003
 	errInvalidAppID      = 40013
-	errInvalidCode       = 40029 // also realname consent codes (our convention)
+	errInvalidCode       = 40029
 	errInvalidTemplateID = 40037
 	errInvalidAppSecret  = 40125
 	errMissingAppID      = 41002
@@ -23,6 +23,7 @@ const (
 	errUserRefused       = 43101
 	errMinuteQuota       = 45011
 	errDataFormat        = 47001
+	errInvalidConsent    = 80113 // checkrealnameinfo: consent code invalid or used ("无效code")
 	errArgumentInvalid   = 47003 // also queryverifyinfo's answer to a verify_id whose cert_info, openid or out_seq_no differ (our convention)
 )
 

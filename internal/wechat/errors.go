@@ -41,7 +41,7 @@ func (e *APIError) Error() string { return fmt.Sprintf("wechat errcode %d: %s", 
 func classify(code int, msg string) error {
 	we := &APIError{Code: code, Msg: msg}
 	switch code {
-	case 40029, 40163:
+	case 40029, 40163, 80113:
 		return ErrCodeInvalid.Wrap(we)
 	case 45011, 40226:
 		return ErrUpstreamBusy.Wrap(we)

@@ -181,12 +181,25 @@ type RealnameResult struct {
 	VerifyRealName string `json:"verify_real_name"`
 }
 
-// Match reports whether both the openid's real name and the name+ID pair match.
+// Match reports whether both the openid's real name and the name+ID pair
+// match. verify_openid may hold several results joined by ";": every one must
+// be V_OP_NM_MA (a V_OP_NM_UM or V_OP_NA beside it is not a match).
+// verify_real_name is only filled when verify_openid is V_OP_NM_MA, and must
+// be V_NM_ID_MA.
 func (r RealnameResult) Match() bool {
-	return r.VerifyOpenID == "V_OP_NM_MA" && r.VerifyRealName == "V_NM_ID_MA"
+	if r.VerifyRealName != "V_NM_ID_MA" {
+		return false
+	}
+	for _, v := range strings.Split(r.VerifyOpenID, ";") {
+		if strings.TrimSpace(v) != "V_OP_NM_MA" {
+			return false
+		}
+	}
+	return true
 }
 
-// CheckRealname calls checkrealnameinfo. Errors: ErrCodeInvalid (consent code),
+// CheckRealname calls checkrealnameinfo. Errors: ErrCodeInvalid (consent code
+// invalid or used: errcode 80113),
 // ErrUpstream, ErrUpstreamBusy, *APIError (ErrUpstreamRefused).
 func (w *Client) CheckRealname(ctx context.Context, openID, name, idNumber, code string) (RealnameResult, error) {
 	var res RealnameResult

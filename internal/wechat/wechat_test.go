@@ -124,7 +124,7 @@ func TestRealnameMismatchAndConsentCode(t *testing.T) {
 	if err != nil || res.Match() {
 		t.Fatalf("mismatch = %+v, %v", res, err)
 	}
-	if _, err := w.CheckRealname(ctx, openid, "王五", "11010519491231002X", rc); !errors.Is(err, ErrCodeInvalid) {
+	if _, err := w.CheckRealname(ctx, openid, "王五", "11010519491231002X", rc); !errors.Is(err, ErrCodeInvalid) || Errcode(err) != 80113 {
 		t.Fatalf("reused consent code: %v", err)
 	}
 }
@@ -242,5 +242,28 @@ func TestFaceQueryMismatchIsAnErrcode(t *testing.T) {
 	}
 	if ret, err := w.FaceQuery(ctx, openid, vid, "seq-1", "张三", "11010519491231002X"); err != nil || ret != 10000 {
 		t.Fatalf("matching query: %d, %v", ret, err)
+	}
+}
+
+// TestRealnameResultMatch: verify_openid may hold several results joined by
+// ";", and verify_real_name is empty unless verify_openid is V_OP_NM_MA.
+func TestRealnameResultMatch(t *testing.T) {
+	for _, tc := range []struct {
+		openid, realName string
+		want             bool
+	}{
+		{"V_OP_NM_MA", "V_NM_ID_MA", true},
+		{"V_OP_NM_MA;V_OP_NM_MA", "V_NM_ID_MA", true},
+		{"V_OP_NM_MA", "V_NM_ID_UM", false},
+		{"V_OP_NM_MA", "", false},
+		{"V_OP_NM_UM", "", false},
+		{"V_OP_NA", "", false},
+		{"V_OP_NM_MA;V_OP_NM_UM", "V_NM_ID_MA", false},
+		{"V_OP_NA;V_OP_NM_MA", "V_NM_ID_MA", false},
+		{"", "V_NM_ID_MA", false},
+	} {
+		if got := (RealnameResult{VerifyOpenID: tc.openid, VerifyRealName: tc.realName}).Match(); got != tc.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", tc.openid, tc.realName, got, tc.want)
+		}
 	}
 }
