@@ -19,7 +19,7 @@ func TestConcurrentCodeRedemption(t *testing.T) {
 			switch errcode(f.login(code)) {
 			case 0:
 				ok.Add(1)
-			case errInvalidCode:
+			case errCodeUsed:
 				refused.Add(1)
 			}
 		}()

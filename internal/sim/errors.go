@@ -9,13 +9,16 @@ import (
 // are not documented by WeChat; Banshi and the simulator agree on them.
 const (
 	errOK                = 0
-	errInvalidCredential = 40001 // access_token missing, unknown or superseded
+	errInvalidCredential = 40001 // access_token unknown or superseded
 	errInvalidGrantType  = 40002
 	errInvalidOpenID     = 40003
 	errInvalidAppID      = 40013
+	errMalformedToken    = 40014 // access_token not shaped like one
 	errInvalidCode       = 40029
 	errInvalidTemplateID = 40037
 	errInvalidAppSecret  = 40125
+	errCodeUsed          = 40163 // login code already used
+	errMissingToken      = 41001 // access_token missing
 	errMissingAppID      = 41002
 	errMissingSecret     = 41004
 	errMissingCode       = 41008

@@ -23,6 +23,14 @@ func TestJSCode2Session(t *testing.T) {
 				t.Fatalf("first use: errcode %d", got)
 			}
 			return miniQuery(c)
+		}, errCodeUsed},
+		{"used code, after it expired", func(f *fixture, o string) url.Values {
+			c := f.code(o, kindMiniProgram)
+			if got := errcode(f.login(c)); got != 0 {
+				t.Fatalf("first use: errcode %d", got)
+			}
+			f.clock.Advance(codeTTL)
+			return miniQuery(c)
 		}, errInvalidCode},
 		{"code just before expiry", func(f *fixture, o string) url.Values {
 			c := f.code(o, kindMiniProgram)
@@ -146,7 +154,7 @@ func TestOAuth2AccessToken(t *testing.T) {
 		q    url.Values
 		want int
 	}{
-		"reused code":      {appQuery(code), errInvalidCode},
+		"reused code":      {appQuery(code), errCodeUsed},
 		"mini code":        {appQuery(f.code(openID, kindMiniProgram)), errInvalidCode},
 		"mini appid":       {url.Values{"appid": {testMiniApp}, "secret": {testMiniSecret}, "code": {f.code(openID, kindApp)}, "grant_type": {"authorization_code"}}, errInvalidAppID},
 		"wrong app secret": {url.Values{"appid": {testOpenApp}, "secret": {"x"}, "code": {f.code(openID, kindApp)}, "grant_type": {"authorization_code"}}, errInvalidAppSecret},

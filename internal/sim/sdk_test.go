@@ -70,7 +70,7 @@ func TestSDKCode2Session(t *testing.T) {
 		t.Fatalf("Code2Session = %+v", res)
 	}
 	res, err = auth.Code2SessionContext(ctx, code)
-	if err == nil || res.ErrCode != errInvalidCode {
+	if err == nil || res.ErrCode != errCodeUsed {
 		t.Fatalf("reused code: %+v, %v", res, err)
 	}
 }

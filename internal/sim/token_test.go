@@ -5,18 +5,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
 
 // tokenProbe calls a protected endpoint with tok and returns its errcode; a
 // valid token gets past the check to the body validation (47003 for empty
-// data), so anything but 40001/42001 means the token was accepted.
+// data), so anything but a token errcode means the token was accepted.
 func tokenProbe(f *fixture, tok string) int {
 	f.t.Helper()
 	code := errcode(f.wxPost("/cgi-bin/message/subscribe/send", tok, map[string]any{}))
 	switch code {
-	case errInvalidCredential, errTokenExpired:
+	case errInvalidCredential, errTokenExpired, errMissingToken, errMalformedToken:
 		return code
 	}
 	return 0
@@ -30,8 +31,10 @@ func TestTokenLifecycle(t *testing.T) {
 		want int
 	}{
 		{"fresh", func(f *fixture) string { return f.token() }, 0},
-		{"missing", func(f *fixture) string { return "" }, errInvalidCredential},
-		{"unknown", func(f *fixture) string { return "not-a-token" }, errInvalidCredential},
+		{"missing", func(f *fixture) string { return "" }, errMissingToken},
+		{"malformed", func(f *fixture) string { return "not-a-token" }, errMalformedToken},
+		{"malformed: not the token alphabet", func(f *fixture) string { return strings.Repeat("x", 60) + "+/=" }, errMalformedToken},
+		{"unknown", func(f *fixture) string { return strings.Repeat("x", 128) }, errInvalidCredential},
 		{"just before expiry", func(f *fixture) string {
 			tok := f.token()
 			f.clock.Advance(defaultTokenTTL - time.Second)

@@ -75,12 +75,14 @@ type wxUser struct {
 	idNumber string
 }
 
-// loginCode is a one-time login code a user's phone obtained.
+// loginCode is a one-time login code a user's phone obtained. A used code
+// is kept until it expires, so that its reuse answers 40163.
 type loginCode struct {
 	openID  string
 	kind    string
 	appID   string
 	expires time.Time
+	used    bool
 }
 
 // realnameCode is a one-time consent code for checkrealnameinfo.

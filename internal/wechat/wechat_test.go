@@ -72,7 +72,7 @@ func TestCode2SessionAndErrors(t *testing.T) {
 	if err != nil || u.OpenID != openid || u.UnionID == "" || u.SessionKey == "" {
 		t.Fatalf("Code2Session = %+v, %v", u, err)
 	}
-	if _, err := w.Code2Session(ctx, code); !errors.Is(err, ErrCodeInvalid) {
+	if _, err := w.Code2Session(ctx, code); !errors.Is(err, ErrCodeInvalid) || Errcode(err) != 40163 {
 		t.Fatalf("reused code: %v", err)
 	}
 	testSim.SetDown(502)
@@ -265,5 +265,33 @@ func TestRealnameResultMatch(t *testing.T) {
 		if got := (RealnameResult{VerifyOpenID: tc.openid, VerifyRealName: tc.realName}).Match(); got != tc.want {
 			t.Errorf("Match(%q, %q) = %v, want %v", tc.openid, tc.realName, got, tc.want)
 		}
+	}
+}
+
+// TestOnlyInvalidOrExpiredTokensRefresh: 40001 and 42001 drop the cached
+// token and retry once; a missing (41001) or malformed (40014) token is
+// Banshi's own fault and fetching another would not help.
+func TestOnlyInvalidOrExpiredTokensRefresh(t *testing.T) {
+	for code, want := range map[int]bool{40001: true, 42001: true, 41001: false, 40014: false, 40029: false, 0: false} {
+		if got := isTokenError(&APIError{Code: code}); got != want {
+			t.Errorf("isTokenError(%d) = %v, want %v", code, got, want)
+		}
+	}
+	ctx := context.Background()
+	rdb, prefix := platformtest.Redis(t)
+	w := New(Config{APIBase: testSimURL, MiniAppID: "wxmini", MiniAppSecret: "minisecret", State: "formal"},
+		NewHTTPClient(2*time.Second), NewRedisCache(rdb, prefix), platformtest.Logger())
+	openid := simUser(t, "李四", "11010519491231002X")
+	if err := rdb.Set(ctx, prefix+stableTokenKey("wxmini"), "not-a-token", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before := testSim.Calls("/cgi-bin/stable_token")
+	rc := simCode(t, "/sim/wechat/realname-codes", `{"openid":"`+openid+`"}`)
+	_, err := w.CheckRealname(ctx, openid, "李四", "11010519491231002X", rc)
+	if Errcode(err) != 40014 || !errors.Is(err, ErrUpstreamRefused) {
+		t.Fatalf("malformed cached token: %v", err)
+	}
+	if got := testSim.Calls("/cgi-bin/stable_token") - before; got != 0 {
+		t.Fatalf("%d token fetches after 40014, want 0", got)
 	}
 }
