@@ -21,6 +21,9 @@ func (w *WeChat) routeControl(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+prefix+"/face/{verify_id}/complete", w.handleCompleteFace)
 	mux.HandleFunc("POST "+prefix+"/subscriptions", w.handleSubscribe)
 	mux.HandleFunc("GET "+prefix+"/messages", w.handleListMessages)
+	mux.HandleFunc("GET "+prefix+"/apps/{appid}/settings", w.handleGetSettings)
+	mux.HandleFunc("PUT "+prefix+"/apps/{appid}/settings", w.handlePutSettings)
+	mux.HandleFunc("PUT "+prefix+"/apps/{appid}/templates/{template_id}", w.handlePutTemplate)
 }
 
 // createUserRequest is POST /sim/wechat/users' body; every field is optional.
@@ -201,7 +204,8 @@ type subscribeRequest struct {
 
 // handleSubscribe plays the user accepting a one-time template in
 // wx.requestSubscribeMessage: adds count (default 1) send credits. 204; 404
-// for an unknown openid; 400 for an empty template_id or a count below 1.
+// for an unknown openid or a template no mini-program has added; 400 for an
+// empty template_id or a count below 1.
 func (w *WeChat) handleSubscribe(rw http.ResponseWriter, r *http.Request) {
 	var req subscribeRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -218,8 +222,12 @@ func (w *WeChat) handleSubscribe(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.users[req.OpenID] == nil {
+	switch {
+	case w.users[req.OpenID] == nil:
 		writeControlError(rw, http.StatusNotFound, "not_found", "unknown openid")
+		return
+	case w.templateAppLocked(req.TemplateID) == "":
+		writeControlError(rw, http.StatusNotFound, "not_found", "no mini-program has added this template")
 		return
 	}
 	w.credits[creditKey{openID: req.OpenID, templateID: req.TemplateID}] += count

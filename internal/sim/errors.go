@@ -19,6 +19,7 @@ const (
 	errInvalidAppSecret  = 40125
 	errCodeUsed          = 40163 // login code already used
 	errMissingToken      = 41001 // access_token missing
+	errInvalidPage       = 41030 // subscribe page not in the released version
 	errMissingAppID      = 41002
 	errMissingSecret     = 41004
 	errMissingCode       = 41008

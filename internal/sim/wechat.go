@@ -17,7 +17,6 @@ const (
 	verifyIDTTL         = time.Hour       // face verify_id
 	defaultTokenTTL     = 7200 * time.Second
 	loginPerMinute      = 100 // jscode2session calls per user per minute before 45011
-	thingMaxRunes       = 20
 	sweepEvery          = time.Minute
 	maxBodyBytes        = 1 << 20
 	retainExpiredTokens = 24 * time.Hour // answer 42001 rather than 40001 this long after expiry
@@ -48,7 +47,8 @@ type WeChat struct {
 	down atomic.Int64 // 0 healthy, >0 HTTP status, -1 hang
 
 	mu            sync.Mutex
-	miniApps      map[string]string
+	miniApps      map[string]string   // appid -> secret
+	apps          map[string]*miniApp // appid -> console settings of a mini-program
 	openApps      map[string]string
 	users         map[string]*wxUser // by mini-program openid
 	unionIDs      map[string]bool
@@ -143,6 +143,7 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 		log:           opts.Log,
 		tokenTTL:      opts.TokenTTL,
 		miniApps:      make(map[string]string),
+		apps:          make(map[string]*miniApp),
 		openApps:      make(map[string]string),
 		users:         make(map[string]*wxUser),
 		unionIDs:      make(map[string]bool),
@@ -169,6 +170,7 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 	}
 	for id, secret := range opts.MiniApps {
 		w.miniApps[id] = secret
+		w.apps[id] = newMiniApp()
 	}
 	for id, secret := range opts.OpenApps {
 		w.openApps[id] = secret
@@ -176,10 +178,15 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 	return w
 }
 
-// AddMiniApp registers (or re-keys) a mini-program appid with its secret.
+// AddMiniApp registers (or re-keys) a mini-program appid with its secret. A
+// new mini-program is bound to an Open Platform account, has the
+// DefaultReleasedPages and no subscribe templates.
 func (w *WeChat) AddMiniApp(appid, secret string) {
 	w.mu.Lock()
 	w.miniApps[appid] = secret
+	if w.apps[appid] == nil {
+		w.apps[appid] = newMiniApp()
+	}
 	w.mu.Unlock()
 }
 

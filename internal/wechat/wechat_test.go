@@ -26,6 +26,7 @@ var (
 func TestMain(m *testing.M) {
 	testSim = sim.NewWeChat(sim.WeChatOptions{Clock: platform.SystemClock{}})
 	testSim.AddMiniApp("wxmini", "minisecret")
+	testSim.AddTemplate("wxmini", "TPL1", []string{"thing1", "time2"}, nil)
 	testSim.AddOpenApp("wxopen", "opensecret")
 	srv := httptest.NewServer(testSim.Handler())
 	testSimURL = srv.URL + "/sim/wechat"
@@ -185,7 +186,9 @@ func TestRedisCache(t *testing.T) {
 }
 
 // TestSendSubscribe: a message is delivered once per credit; without credit
-// WeChat's 43101 and on bad data its 47003 come back as *WeChatError.
+// WeChat's 43101, on bad data its 47003, for an unknown template its 40037
+// and for a page the released mini-program lacks its 41030 come back as
+// *APIError.
 func TestSendSubscribe(t *testing.T) {
 	ctx := context.Background()
 	w := newClient(t)
@@ -195,15 +198,27 @@ func TestSendSubscribe(t *testing.T) {
 	if rec.Code != 204 {
 		t.Fatalf("grant: %d %s", rec.Code, rec.Body)
 	}
-	bad := map[string]string{"thing1": "这是一条超过二十个字符限制的事项名称会被微信拒绝的消息内容"}
+	good := map[string]string{"thing1": "户口迁入登记", "time2": "2026年11月23日 09:00"}
 	var we *APIError
-	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/index", bad); !errors.As(err, &we) || we.Code != 47003 {
-		t.Fatalf("bad data: %v", err)
+	for name, tc := range map[string]struct {
+		template, page string
+		data           map[string]string
+		want           int
+	}{
+		"thing too long":    {"TPL1", "pages/index/index", map[string]string{"thing1": "这是一条超过二十个字符限制的事项名称会被微信拒绝的消息内容", "time2": "09:00"}, 47003},
+		"time not a time":   {"TPL1", "pages/index/index", map[string]string{"thing1": "户口迁入登记", "time2": "明天"}, 47003},
+		"unknown template":  {"TPL-NONE", "pages/index/index", good, 40037},
+		"page not released": {"TPL1", "pages/admin/index", good, 41030},
+		"released page + ?": {"TPL1", "pages/progress/index?id=1", map[string]string{"thing1": "户口迁入登记"}, 47003},
+	} {
+		if err := w.SendSubscribe(ctx, openid, tc.template, tc.page, tc.data); !errors.As(err, &we) || we.Code != tc.want {
+			t.Errorf("%s: %v, want errcode %d", name, err, tc.want)
+		}
 	}
-	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/index", map[string]string{"thing1": "户口迁入登记", "time2": "2026年11月23日 09:00"}); err != nil {
+	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/progress/index?id=1", good); err != nil {
 		t.Fatalf("send: %v", err)
 	}
-	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/index", map[string]string{"thing1": "再发一次"}); !errors.As(err, &we) || we.Code != 43101 {
+	if err := w.SendSubscribe(ctx, openid, "TPL1", "pages/index/index", good); !errors.As(err, &we) || we.Code != 43101 {
 		t.Fatalf("without credit: %v", err)
 	}
 	rec = httptest.NewRecorder()
