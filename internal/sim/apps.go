@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 )
 
 // DefaultReleasedPages returns the pages of a mini-program's released
@@ -25,6 +26,7 @@ type miniApp struct {
 	unbound   bool                 // not bound to an Open Platform account: no unionid
 	released  map[string]bool      // page paths of the released version
 	templates map[string]*template // subscribe templates added to the app
+	tokenTTL  time.Duration        // lifetime of new access tokens; 0: WeChatOptions.TokenTTL
 }
 
 // template is a subscribe-message template: its keys ("thing1", "time2", …)
@@ -87,6 +89,21 @@ func (w *WeChat) ConfigureMiniApp(appID string, s AppSettings) bool {
 			app.released[strings.TrimPrefix(p, "/")] = true
 		}
 	}
+	return true
+}
+
+// SetTokenTTL sets the lifetime of access tokens issued from now on to
+// mini-program appID (0: back to WeChatOptions.TokenTTL). A test knob, not a
+// console setting: WeChat's tokens live 7200 s. It reports false for an
+// unknown appid.
+func (w *WeChat) SetTokenTTL(appID string, ttl time.Duration) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	app := w.appLocked(appID)
+	if app == nil {
+		return false
+	}
+	app.tokenTTL = ttl
 	return true
 }
 

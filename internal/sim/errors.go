@@ -25,6 +25,7 @@ const (
 	errMissingCode       = 41008
 	errTokenExpired      = 42001
 	errUserRefused       = 43101
+	errForceRefreshQuota = 45009 // stable_token force_refresh beyond its limits
 	errMinuteQuota       = 45011
 	errDataFormat        = 47001
 	errInvalidConsent    = 80113 // checkrealnameinfo: consent code invalid or used ("无效code")

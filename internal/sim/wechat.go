@@ -19,7 +19,9 @@ const (
 	loginPerMinute      = 100 // jscode2session calls per user per minute before 45011
 	sweepEvery          = time.Minute
 	maxBodyBytes        = 1 << 20
-	retainExpiredTokens = 24 * time.Hour // answer 42001 rather than 40001 this long after expiry
+	retainExpiredTokens = 24 * time.Hour   // answer 42001 rather than 40001 this long after expiry
+	forceRefreshPerDay  = 20               // stable_token force_refresh calls per app per day before 45009
+	forceRefreshGap     = 30 * time.Second // shortest interval between two force_refresh calls
 )
 
 // Code kinds accepted by POST /sim/wechat/codes.
@@ -57,6 +59,7 @@ type WeChat struct {
 	tokens        map[string]*accessToken
 	latestToken   map[string]string // appid -> newest /cgi-bin/token token
 	stableToken   map[string]string // appid -> current stable_token token
+	forceRefresh  map[string]forceWindow
 	verifies      map[string]*faceVerify
 	credits       map[creditKey]int
 	messages      map[string][]sentMessage // by openid
@@ -95,7 +98,7 @@ type realnameCode struct {
 type accessToken struct {
 	appID      string
 	expires    time.Time
-	superseded time.Time // zero while latest; after it the token answers 40001
+	superseded time.Time // zero while current; from then on the token answers 40001
 	killed     bool      // ExpireAccessTokens
 }
 
@@ -152,6 +155,7 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 		tokens:        make(map[string]*accessToken),
 		latestToken:   make(map[string]string),
 		stableToken:   make(map[string]string),
+		forceRefresh:  make(map[string]forceWindow),
 		verifies:      make(map[string]*faceVerify),
 		credits:       make(map[creditKey]int),
 		messages:      make(map[string][]sentMessage),

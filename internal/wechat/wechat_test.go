@@ -27,6 +27,8 @@ func TestMain(m *testing.M) {
 	testSim = sim.NewWeChat(sim.WeChatOptions{Clock: platform.SystemClock{}})
 	testSim.AddMiniApp("wxmini", "minisecret")
 	testSim.AddTemplate("wxmini", "TPL1", []string{"thing1", "time2"}, nil)
+	testSim.AddMiniApp("wxshortlived", "shortsecret")
+	testSim.SetTokenTTL("wxshortlived", 200*time.Second)
 	testSim.AddOpenApp("wxopen", "opensecret")
 	srv := httptest.NewServer(testSim.Handler())
 	testSimURL = srv.URL + "/sim/wechat"
@@ -68,7 +70,7 @@ func TestCode2SessionAndErrors(t *testing.T) {
 	ctx := context.Background()
 	w := newClient(t)
 	openid := simUser(t, "张三", "11010519491231002X")
-	code := simCode(t, "/sim/wechat/codes", `{"openid":"`+openid+`","kind":"miniprogram"}`)
+	code := simCode(t, "/sim/wechat/codes", `{"openid":"`+openid+`","kind":"miniprogram","appid":"wxmini"}`)
 	u, err := w.Code2Session(ctx, code)
 	if err != nil || u.OpenID != openid || u.UnionID == "" || u.SessionKey == "" {
 		t.Fatalf("Code2Session = %+v, %v", u, err)
@@ -177,8 +179,11 @@ func TestRedisCache(t *testing.T) {
 	if c.Get("k") != "v" || !c.IsExist("k") {
 		t.Fatal("k not stored")
 	}
-	if err := c.Set("k", "v", 0); err == nil {
-		t.Fatal("zero timeout accepted")
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		if err := c.Set("k", "stale", ttl); err != nil || c.IsExist("k") {
+			t.Fatalf("timeout %s: %v, stored %v", ttl, err, c.Get("k"))
+		}
+		_ = c.Set("k", "v", time.Minute)
 	}
 	if err := c.Delete("k"); err != nil || c.IsExist("k") {
 		t.Fatal("k not deleted")
@@ -308,5 +313,29 @@ func TestOnlyInvalidOrExpiredTokensRefresh(t *testing.T) {
 	}
 	if got := testSim.Calls("/cgi-bin/stable_token") - before; got != 0 {
 		t.Fatalf("%d token fetches after 40014, want 0", got)
+	}
+}
+
+// TestTokenInItsLastFiveMinutes: a stable token with less than 300 s left
+// makes silenceper ask the cache for a zero or negative TTL. The call must
+// still succeed (the token works) and the token must not be cached.
+func TestTokenInItsLastFiveMinutes(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := platformtest.Redis(t)
+	w := New(Config{APIBase: testSimURL, MiniAppID: "wxshortlived", MiniAppSecret: "shortsecret", State: "formal"},
+		NewHTTPClient(2*time.Second), NewRedisCache(rdb, prefix), platformtest.Logger())
+	openid := simUser(t, "李四", "11010519491231002X")
+	before := testSim.Calls("/cgi-bin/stable_token")
+	for i := range 2 {
+		rc := simCode(t, "/sim/wechat/realname-codes", `{"openid":"`+openid+`"}`)
+		if res, err := w.CheckRealname(ctx, openid, "李四", "11010519491231002X", rc); err != nil || !res.Match() {
+			t.Fatalf("call %d with a 200 s token: %+v, %v", i+1, res, err)
+		}
+	}
+	if n, _ := rdb.Exists(ctx, prefix+stableTokenKey("wxshortlived")).Result(); n != 0 {
+		t.Fatal("a token with less than 300 s left was cached")
+	}
+	if got := testSim.Calls("/cgi-bin/stable_token") - before; got != 2 {
+		t.Fatalf("%d token fetches, want 2 (not cached)", got)
 	}
 }
