@@ -46,3 +46,29 @@ func TestFaceMismatchErrcode(t *testing.T) {
 		t.Fatalf("the refused verification is still pending: %d %s", a.Status, a.Raw)
 	}
 }
+
+// TestLoginWithoutUnionID: a mini-program not bound to an Open Platform
+// account gets no unionid from code2session. Login still works, the same
+// openid is the same person, and the app login (which has a unionid) is not
+// linked to that person.
+func TestLoginWithoutUnionID(t *testing.T) {
+	s := getStack(t)
+	settings := "/sim/wechat/apps/" + s.cfg.MiniAppID + "/settings"
+	s.must(t, 200, s.call(t, "PUT", settings, "", map[string]any{"unionid_bound": false}))
+	defer func() { s.must(t, 200, s.call(t, "PUT", settings, "", map[string]any{"unionid_bound": true})) }()
+
+	p := s.newPerson(t)
+	users := s.count(t, "users")
+	_, first := s.login(t, p)
+	_, second := s.login(t, p)
+	if id := first.str("user", "id"); id == "" || id != second.str("user", "id") {
+		t.Fatalf("two logins of one openid: %s and %s", first.Raw, second.Raw)
+	}
+	if got := s.count(t, "users"); got != users+1 {
+		t.Fatalf("users %d -> %d, want one more", users, got)
+	}
+	app := s.must(t, 200, s.call(t, "POST", "/api/v1/auth/app/login", "", map[string]string{"code": s.code(t, p, "app")}))
+	if app.str("user", "id") == first.str("user", "id") {
+		t.Fatal("without a unionid the app login must not find the mini-program's user")
+	}
+}

@@ -97,6 +97,22 @@ func TestJSCode2Session(t *testing.T) {
 	}
 }
 
+func TestJSCode2SessionWithoutOpenPlatform(t *testing.T) {
+	f := newFixture(t)
+	openID, _ := f.user(createUserRequest{})
+	if status, body := f.do(http.MethodPut, "/apps/"+testMiniApp+"/settings", map[string]any{"unionid_bound": false}); status != http.StatusOK || body["unionid_bound"] != false {
+		t.Fatalf("settings: %d %v", status, body)
+	}
+	body := f.login(f.code(openID, kindMiniProgram))
+	if _, has := body["unionid"]; has || body["openid"] != openID || errcode(body) != 0 {
+		t.Fatalf("unbound mini-program: %v, want no unionid", body)
+	}
+	f.do(http.MethodPut, "/apps/"+testMiniApp+"/settings", map[string]any{"unionid_bound": true})
+	if body := f.login(f.code(openID, kindMiniProgram)); body["unionid"] == nil {
+		t.Fatalf("bound again: %v", body)
+	}
+}
+
 func miniQuery(code string) url.Values {
 	return url.Values{"appid": {testMiniApp}, "secret": {testMiniSecret}, "js_code": {code}, "grant_type": {"authorization_code"}}
 }

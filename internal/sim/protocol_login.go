@@ -10,7 +10,7 @@ import (
 type code2SessionResponse struct {
 	OpenID     string `json:"openid"`
 	SessionKey string `json:"session_key"`
-	UnionID    string `json:"unionid"`
+	UnionID    string `json:"unionid,omitempty"` // absent unless the mini-program is bound to an Open Platform account
 }
 
 // oauth2Response is sns/oauth2/access_token's success body.
@@ -24,7 +24,8 @@ type oauth2Response struct {
 }
 
 // handleJSCode2Session serves GET /sns/jscode2session: a mini-program code
-// for the user's openid, session_key and unionid.
+// for the user's openid, session_key and unionid (absent when the
+// mini-program is not bound to an Open Platform account).
 func (w *WeChat) handleJSCode2Session(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if code, msg := w.checkApp(q, "js_code", w.miniApps); code != errOK {
@@ -34,10 +35,14 @@ func (w *WeChat) handleJSCode2Session(rw http.ResponseWriter, r *http.Request) {
 	now := w.now()
 	w.mu.Lock()
 	u, code := w.takeCodeLocked(q.Get("js_code"), kindMiniProgram, q.Get("appid"), now, true)
+	var unionID string
+	if app := w.appLocked(q.Get("appid")); code == errOK && app != nil && !app.unbound {
+		unionID = u.unionID
+	}
 	w.mu.Unlock()
 	switch code {
 	case errOK:
-		writeWX(rw, code2SessionResponse{OpenID: u.openID, SessionKey: randomBase64(16), UnionID: u.unionID})
+		writeWX(rw, code2SessionResponse{OpenID: u.openID, SessionKey: randomBase64(16), UnionID: unionID})
 	case errMinuteQuota:
 		writeWXError(rw, code, "api minute-quota reach limit  mustslower  retry next minute")
 	case errCodeUsed:
