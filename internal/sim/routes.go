@@ -32,6 +32,9 @@ func (w *WeChat) protocol(mux *http.ServeMux, method, path string, h http.Handle
 		w.mu.Unlock()
 		switch down := w.down.Load(); {
 		case down < 0:
+			// Read the body first: only then does the server notice the
+			// client giving up and end the request's context.
+			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBodyBytes))
 			<-r.Context().Done()
 			return
 		case down > 0:
