@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -70,5 +72,53 @@ func TestLoginWithoutUnionID(t *testing.T) {
 	app := s.must(t, 200, s.call(t, "POST", "/api/v1/auth/app/login", "", map[string]string{"code": s.code(t, p, "app")}))
 	if app.str("user", "id") == first.str("user", "id") {
 		t.Fatal("without a unionid the app login must not find the mini-program's user")
+	}
+}
+
+// TestLoginSecretsStayOutOfTheLog: codes that would rewrite WeChat's URL are
+// refused (401 wechat_code_invalid) without calling WeChat, and failing
+// logins (WeChat down included) log neither app secret nor the code.
+func TestLoginSecretsStayOutOfTheLog(t *testing.T) {
+	s := getStack(t)
+	p := s.newPerson(t)
+	from := stackLog.Len()
+	calls := s.app.WeChatSim.Calls("/sns/jscode2session") + s.app.WeChatSim.Calls("/sns/oauth2/access_token")
+	codes := []string{"a b", "a#b", "a%zz", "a&js_code=x"}
+	for _, code := range codes {
+		for _, path := range []string{"/api/v1/auth/miniprogram/login", "/api/v1/auth/app/login"} {
+			if a := s.call(t, "POST", path, "", map[string]string{"code": code}); a.Status != 401 || a.errCode() != "wechat_code_invalid" {
+				t.Errorf("%s %q: %d %s", path, code, a.Status, a.Raw)
+			}
+		}
+	}
+	if got := s.app.WeChatSim.Calls("/sns/jscode2session") + s.app.WeChatSim.Calls("/sns/oauth2/access_token"); got != calls {
+		t.Fatalf("%d malformed codes reached WeChat", got-calls)
+	}
+	// WeChat down: both logins fail with 503, and the failure is logged.
+	for _, kind := range []string{"miniprogram", "app"} {
+		code := s.code(t, p, kind)
+		codes = append(codes, code)
+		s.app.WeChatSim.SetDown(502)
+		a := s.call(t, "POST", "/api/v1/auth/"+kind+"/login", "", map[string]string{"code": code})
+		s.app.WeChatSim.SetDown(0)
+		if a.Status != 503 {
+			t.Fatalf("%s login, WeChat down: %d %s", kind, a.Status, a.Raw)
+		}
+	}
+	logged := stackLog.Since(from)
+	if strings.Count(logged, `"msg":"request failed"`) < 2 {
+		t.Fatalf("the failed logins were not logged:\n%s", logged)
+	}
+	secrets := []string{string(s.cfg.MiniAppSecret), string(s.cfg.OpenAppSecret)}
+	for _, c := range codes {
+		secrets = append(secrets, c, url.QueryEscape(c), url.PathEscape(c))
+	}
+	for _, secret := range secrets {
+		if strings.Contains(logged, secret) {
+			t.Errorf("the log carries %q:\n%s", secret, logged)
+		}
+	}
+	if strings.Contains(logged, "secret=") || strings.Contains(logged, "js_code=") {
+		t.Errorf("the log carries a WeChat query:\n%s", logged)
 	}
 }
