@@ -27,6 +27,7 @@ type miniApp struct {
 	released  map[string]bool      // page paths of the released version
 	templates map[string]*template // subscribe templates added to the app
 	tokenTTL  time.Duration        // lifetime of new access tokens; 0: WeChatOptions.TokenTTL
+	push      PushConfig           // message push (消息推送)
 }
 
 // template is a subscribe-message template: its keys ("thing1", "time2", …)

@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -85,6 +86,9 @@ func (w *WeChat) handleSubscribeSend(rw http.ResponseWriter, r *http.Request, ap
 		MiniprogramState: req.MiniprogramState,
 		SentAt:           now,
 	})
+	w.pushLocked(appID, req.ToUser, eventSubscribeSent, []pushItem{{
+		{"TemplateId", req.TemplateID}, {"MsgID", strconv.FormatInt(id, 10)}, {"ErrorCode", "0"}, {"ErrorStatus", "success"},
+	}})
 	w.mu.Unlock()
 	w.log.Debug("sim wechat: subscribe message delivered", "template_id", req.TemplateID, "msgid", id)
 	writeWX(rw, subscribeSendResponse{ErrMsg: "ok", MsgID: id})

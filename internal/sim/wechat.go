@@ -48,6 +48,9 @@ type WeChat struct {
 
 	down atomic.Int64 // 0 healthy, >0 HTTP status, -1 hang
 
+	pushClient *http.Client   // message pushes to the mini-programs' servers
+	pushing    sync.WaitGroup // pushes being delivered
+
 	mu            sync.Mutex
 	miniApps      map[string]string   // appid -> secret
 	apps          map[string]*miniApp // appid -> console settings of a mini-program
@@ -67,6 +70,8 @@ type WeChat struct {
 	calls         map[string]int           // protocol path -> calls
 	nextMsgID     int64
 	lastSweep     time.Time
+	pushes        []*pushRecord // the latest maxPushRecords pushes
+	pushSeq       int
 }
 
 // wxUser is one WeChat user: a unionid, the mini-program openid, and the
@@ -162,6 +167,7 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 		loginWindows:  make(map[string]rateWindow),
 		calls:         make(map[string]int),
 		nextMsgID:     2000000000,
+		pushClient:    &http.Client{Timeout: pushTimeout},
 	}
 	if w.clock == nil {
 		w.clock = platform.SystemClock{}
