@@ -23,12 +23,16 @@ func runSim(ctx context.Context, args []string, log *slog.Logger) error {
 	miniSecret := fs.String("mini-secret", "demo-mini-secret", "mini-program secret")
 	openApp := fs.String("app-appid", platform.DemoOpenAppID, "Open Platform mobile app appid")
 	openSecret := fs.String("app-secret", "demo-app-secret", "Open Platform mobile app secret")
+	pushURL := fs.String("push-url", "", "where the mini-program's message push goes, e.g. http://127.0.0.1:8080/api/v1/hooks/wechat (then give the token and EncodingAESKey with PUT /sim/wechat/apps/{appid}/push)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	w := sim.NewWeChat(sim.WeChatOptions{Clock: platform.SystemClock{}, Log: log})
 	w.AddMiniApp(*miniApp, *miniSecret)
 	w.AddOpenApp(*openApp, *openSecret)
+	if err := w.SetPush(*miniApp, sim.PushConfig{URL: *pushURL}); err != nil {
+		return err
+	}
 	srv := &http.Server{Addr: *addr, Handler: w.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

@@ -48,16 +48,56 @@ func (w *WeChat) handleGetPush(rw http.ResponseWriter, r *http.Request) {
 	writeControl(rw, http.StatusOK, v)
 }
 
+// pushSettingsRequest is PUT /sim/wechat/apps/{appid}/push's body: the
+// fields given replace the current ones (so a URL set by `banshi sim
+// --push-url` can be completed with the token and key).
+type pushSettingsRequest struct {
+	URL            *string `json:"url"`
+	Token          *string `json:"token"`
+	EncodingAESKey *string `json:"encoding_aes_key"`
+	Safe           *bool   `json:"safe"`
+	Format         *string `json:"format"`
+	Duplicates     *int    `json:"duplicates"`
+}
+
 // handlePutPush plays the owner submitting the push settings in WeChat's
-// console: the settings (PushConfig; url and token required) are saved only
-// after the URL check — a GET with signature, timestamp, nonce and echostr
-// that must answer the echostr — succeeds. 200 with the settings; 400 for bad
-// settings; 404 for an unknown appid; 422 when the URL check fails.
+// console: the fields given (pushSettingsRequest) replace the current ones,
+// and the result — which needs a url and a token — is saved only after the
+// URL check (a GET with signature, timestamp, nonce and echostr that must
+// answer the echostr) succeeds. 200 with the settings; 400 for bad settings;
+// 404 for an unknown appid; 422 when the URL check fails.
 func (w *WeChat) handlePutPush(rw http.ResponseWriter, r *http.Request) {
-	var c PushConfig
-	if err := decodeBody(r, &c); err != nil {
+	var req pushSettingsRequest
+	if err := decodeBody(r, &req); err != nil {
 		writeControlError(rw, http.StatusBadRequest, "bad_request", `body must be {"url","token","encoding_aes_key","safe","format","duplicates"}`)
 		return
+	}
+	appID := r.PathValue("appid")
+	w.mu.Lock()
+	app := w.appLocked(appID)
+	var c PushConfig
+	if app != nil {
+		c = app.push
+	}
+	w.mu.Unlock()
+	if app == nil {
+		writeControlError(rw, http.StatusNotFound, "not_found", "unknown mini-program appid")
+		return
+	}
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&c.URL, req.URL)
+	set(&c.Token, req.Token)
+	set(&c.EncodingAESKey, req.EncodingAESKey)
+	set(&c.Format, req.Format)
+	if req.Safe != nil {
+		c.Safe = *req.Safe
+	}
+	if req.Duplicates != nil {
+		c.Duplicates = *req.Duplicates
 	}
 	problem := c.check()
 	if problem == "" && (c.URL == "" || c.Token == "") {
@@ -65,11 +105,6 @@ func (w *WeChat) handlePutPush(rw http.ResponseWriter, r *http.Request) {
 	}
 	if problem != "" {
 		writeControlError(rw, http.StatusBadRequest, "bad_request", problem)
-		return
-	}
-	appID := r.PathValue("appid")
-	if _, ok := w.pushView(appID); !ok {
-		writeControlError(rw, http.StatusNotFound, "not_found", "unknown mini-program appid")
 		return
 	}
 	if answer, ok := w.checkPushURL(r.Context(), c); !ok {

@@ -122,7 +122,7 @@ func TestPushSettingsNeedTheURLCheck(t *testing.T) {
 		want int
 	}{
 		"URL check fails": {PushConfig{URL: wrong.URL, Token: testPushToken}, http.StatusUnprocessableEntity},
-		"no token":        {PushConfig{URL: rc.srv.URL}, http.StatusBadRequest},
+		"no token":        {map[string]any{"url": rc.srv.URL, "token": ""}, http.StatusBadRequest},
 		"bad token":       {PushConfig{URL: rc.srv.URL, Token: "a-b"}, http.StatusBadRequest},
 		"safe, no key":    {PushConfig{URL: rc.srv.URL, Token: testPushToken, Safe: true}, http.StatusBadRequest},
 		"bad format":      {PushConfig{URL: rc.srv.URL, Token: testPushToken, Format: "yaml"}, http.StatusBadRequest},
@@ -133,6 +133,17 @@ func TestPushSettingsNeedTheURLCheck(t *testing.T) {
 	}
 	if status, _ := f.do(http.MethodPut, "/apps/wxnope/push", PushConfig{URL: rc.srv.URL, Token: testPushToken}); status != http.StatusNotFound {
 		t.Errorf("unknown app: %d", status)
+	}
+	// A URL set alone (banshi sim --push-url), completed later.
+	g := newFixture(t)
+	if err := g.wc.SetPush(testMiniApp, PushConfig{URL: rc.srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := g.do(http.MethodGet, path, nil); status != http.StatusOK || body["pushes_active"] != false || body["url"] != rc.srv.URL {
+		t.Fatalf("URL only: %d %v", status, body)
+	}
+	if status, body := g.do(http.MethodPut, path, map[string]any{"token": testPushToken}); status != http.StatusOK || body["pushes_active"] != true || body["url"] != rc.srv.URL {
+		t.Fatalf("completed with the token: %d %v", status, body)
 	}
 }
 
