@@ -72,6 +72,10 @@ var statusOf = map[string]int{
 	"upstream_unavailable": http.StatusServiceUnavailable,
 	"upstream_busy":        http.StatusServiceUnavailable,
 	"not_ready":            http.StatusServiceUnavailable,
+
+	// WeChat's message push (POST /api/v1/hooks/wechat).
+	"wechat_push_malformed":  http.StatusBadRequest,
+	"wechat_push_unverified": http.StatusUnauthorized,
 }
 
 // retryAfterOf gives the Retry-After (seconds) of answers worth retrying later.

@@ -34,6 +34,8 @@ var stableOperationIDs = map[string]string{
 	"GET /api/v1/me/messages":                           "listMyMessages",
 	"POST /api/v1/me/messages/read-all":                 "readAllMyMessages",
 	"POST /api/v1/me/messages/{id}/read":                "readMyMessage",
+	"GET /api/v1/hooks/wechat":                          "checkWeChatPushURL",
+	"POST /api/v1/hooks/wechat":                         "receiveWeChatPush",
 	"PUT /api/v1/me/favorites":                          "replaceFavorites",
 	"POST /api/v1/me/realname/declare":                  "declareRealname",
 	"POST /api/v1/me/realname/check":                    "checkRealname",

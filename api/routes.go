@@ -18,6 +18,8 @@ func (s *Server) routes() {
 	v1 := e.Group("/api/v1")
 	v1.POST("/auth/miniprogram/login", s.loginMiniProgram, s.limitLoginByIP)
 	v1.POST("/auth/app/login", s.loginApp, s.limitLoginByIP)
+	v1.GET("/hooks/wechat", s.wechatPushCheck)
+	v1.POST("/hooks/wechat", s.wechatPush)
 
 	// Authenticated routes take the middleware per route: a group-level
 	// middleware would turn unknown paths under /api/v1 into 401s.

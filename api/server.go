@@ -70,6 +70,7 @@ type Deps struct {
 	Sessions    SessionResolver
 	Pages       CitizenPages
 	Sim         http.Handler // mounted under /sim/ when not nil (development and tests)
+	WeChatPush  WeChatPush   // WeChat's message push; nil: push is off (the hook answers 404)
 	Features    []Feature    // feature route groups
 }
 

@@ -156,6 +156,25 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Pages:       citizenPages,
 		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}, api.MessageRoutes{Inbox: inbox}},
 	}
+	if cfg.Push {
+		push, err := wechat.NewPush(wechat.PushConfig{
+			Token: string(cfg.PushToken), EncodingAESKey: string(cfg.PushAESKey), AppID: cfg.MiniAppID, Safe: cfg.PushSafe,
+		})
+		if err != nil {
+			return fmt.Errorf("BANSHI_WECHAT_PUSH_*: %w", err)
+		}
+		// No consumer yet: the progress push will act on the stored events.
+		deps.WeChatPush = wechat.NewPushEvents(a.Mongo.DB, push, clock, log.With("component", "wechat_push"))
+		if a.WeChatSim != nil {
+			// The simulated WeChat pushes the mini-program's events to this Banshi.
+			if err := a.WeChatSim.SetPush(cfg.MiniAppID, sim.PushConfig{
+				URL: cfg.PublicURL + "/api/v1/hooks/wechat", Token: string(cfg.PushToken),
+				EncodingAESKey: string(cfg.PushAESKey), Safe: cfg.PushSafe, Format: "json",
+			}); err != nil {
+				return err
+			}
+		}
+	}
 	if a.WeChatSim != nil {
 		deps.Sim = sim.Mount(map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock)})
 	}

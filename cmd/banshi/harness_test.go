@@ -92,7 +92,9 @@ func getStack(t *testing.T) *stack {
 			return
 		}
 		configureWeChatSDK(cfg)
-		app, err := build(context.Background(), cfg, testLog())
+		// Everything the stack logs is also kept, for tests of what reaches the log.
+		log := slog.New(slog.NewMultiHandler(testLog().Handler(), slog.NewJSONHandler(&stackLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
+		app, err := build(context.Background(), cfg, log)
 		if err != nil {
 			stackErr = err
 			return
@@ -107,6 +109,35 @@ func getStack(t *testing.T) *stack {
 		t.Fatalf("test stack: %v", stackErr)
 	}
 	return theStack
+}
+
+// stackLog keeps what the shared stack logs (JSON lines).
+var stackLog logCapture
+
+// logCapture is a goroutine-safe log sink.
+type logCapture struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *logCapture) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+// Len is how much has been logged so far.
+func (c *logCapture) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Len()
+}
+
+// Since returns what was logged after Len returned from.
+func (c *logCapture) Since(from int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()[from:]
 }
 
 func TestMain(m *testing.M) {

@@ -29,6 +29,7 @@ func defineSim(fs *flag.FlagSet, e env) func(context.Context) error {
 	miniSecret := fs.String("mini-secret", "", "mini-program secret (default: BANSHI_WECHAT_MINI_SECRET or the data folder's)")
 	openApp := fs.String("app-appid", "", "Open Platform mobile app appid (default: BANSHI_WECHAT_APP_APPID or the demo app)")
 	openSecret := fs.String("app-secret", "", "Open Platform mobile app secret (default: BANSHI_WECHAT_APP_SECRET or the data folder's)")
+	pushURL := fs.String("push-url", "", "where the mini-program's message push goes, e.g. http://127.0.0.1:8080/api/v1/hooks/wechat (token and EncodingAESKey: BANSHI_WECHAT_PUSH_* or the data folder's, safe mode as BANSHI_WECHAT_PUSH_SAFE)")
 	return func(ctx context.Context) error {
 		cfg, err := platform.LoadConfig(e.getenv)
 		if err != nil {
@@ -43,6 +44,7 @@ func defineSim(fs *flag.FlagSet, e env) func(context.Context) error {
 		apps := simApps{
 			miniApp: or(*miniApp, cfg.MiniAppID), miniSecret: or(*miniSecret, string(cfg.MiniAppSecret)),
 			openApp: or(*openApp, cfg.OpenAppID), openSecret: or(*openSecret, string(cfg.OpenAppSecret)),
+			push: sim.PushConfig{URL: *pushURL, Token: string(cfg.PushToken), EncodingAESKey: string(cfg.PushAESKey), Safe: cfg.PushSafe},
 		}
 		return runSim(ctx, *addr, apps, e.stdout, e.log)
 	}
@@ -55,8 +57,12 @@ func or(v, def string) string {
 	return def
 }
 
-// simApps are the WeChat apps the simulator knows.
-type simApps struct{ miniApp, miniSecret, openApp, openSecret string }
+// simApps are the WeChat apps the simulator knows, and where the
+// mini-program's message push goes.
+type simApps struct {
+	miniApp, miniSecret, openApp, openSecret string
+	push                                     sim.PushConfig
+}
 
 // runSim serves the simulators on addr until ctx ends.
 func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, log *slog.Logger) error {
@@ -64,6 +70,11 @@ func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, lo
 	w := sim.NewWeChat(sim.WeChatOptions{Clock: clock, Log: log})
 	w.AddMiniApp(apps.miniApp, apps.miniSecret)
 	w.AddOpenApp(apps.openApp, apps.openSecret)
+	if apps.push.URL != "" {
+		if err := w.SetPush(apps.miniApp, apps.push); err != nil {
+			return err
+		}
+	}
 	h := sim.Mount(map[string]sim.Part{"/sim/wechat/": w, "/sim/clock": sim.NewClock(clock)})
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)

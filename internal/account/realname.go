@@ -3,8 +3,6 @@ package account
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,7 +20,7 @@ import (
 type RealnameAPI interface {
 	CheckRealname(ctx context.Context, openID, name, idNumber, code string) (wechat.RealnameResult, error)
 	FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber string) (string, error)
-	FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, certHash string) (int, error)
+	FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, name, idNumber string) (int, error)
 }
 
 var _ RealnameAPI = (*wechat.Client)(nil)
@@ -152,17 +150,12 @@ func (r *Realname) FaceStart(ctx context.Context, userID, name, idNumber string)
 	return verifyID, nil
 }
 
-// CertHash is the cert_hash queryverifyinfo expects:
-// base64(SHA-256("cert_type=IDENTITY_CARD&cert_name=<name>&cert_no=<id>")).
-func CertHash(name, idNumber string) string {
-	sum := sha256.Sum256([]byte("cert_type=IDENTITY_CARD&cert_name=" + name + "&cert_no=" + idNumber))
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
 // FaceFinish asks WeChat for the result of verifyID and raises the level to 4
 // when verified. Errors: ErrVerifyUnknown (unknown, expired, another user's),
 // ErrFaceUnfinished (the phone step is not done; try again),
-// ErrRealnameMismatch (face or identity failed; the verification is spent),
+// ErrRealnameMismatch (face or identity failed, or WeChat says the identity,
+// openid or out_seq_no are not those of the verify_id; the verification is
+// spent),
 // ErrUpstream, ErrUpstreamBusy, ErrRealnameTaken,
 // ErrIdentityLocked.
 func (r *Realname) FaceFinish(ctx context.Context, userID, verifyID string) (User, error) {
@@ -192,7 +185,13 @@ func (r *Realname) FaceFinish(ctx context.Context, userID, verifyID string) (Use
 	if err != nil {
 		return User{}, err
 	}
-	ret, err := r.wechat.FaceQuery(ctx, u.MiniOpenID, verifyID, p.OutSeqNo, CertHash(id.Name, id.IDNumber))
+	ret, err := r.wechat.FaceQuery(ctx, u.MiniOpenID, verifyID, p.OutSeqNo, id.Name, id.IDNumber)
+	if errors.Is(err, wechat.ErrFaceMismatch) {
+		// WeChat will never verify this verify_id against this identity.
+		r.rdb.Del(ctx, r.faceKey(verifyID))
+		r.log.InfoContext(ctx, "face verification refused: identity does not match the verify_id", "user_id", userID, "errcode", wechat.Errcode(err))
+		return User{}, ErrRealnameMismatch.Wrap(err)
+	}
 	if err != nil {
 		return User{}, err
 	}

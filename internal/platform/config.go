@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,6 +79,11 @@ type Config struct {
 	OpenAppID      string // BANSHI_WECHAT_APP_APPID (Open Platform mobile app)
 	OpenAppSecret  Secret // BANSHI_WECHAT_APP_SECRET
 	TemplateStatus string // BANSHI_WECHAT_MINIPROGRAM_STATE: developer|trial|formal
+
+	Push       bool   // BANSHI_WECHAT_PUSH: receive WeChat's message push at /api/v1/hooks/wechat (default on in development)
+	PushToken  Secret // BANSHI_WECHAT_PUSH_TOKEN: the push Token of WeChat's console, 3 to 32 letters or digits
+	PushAESKey Secret // BANSHI_WECHAT_PUSH_AES_KEY: the EncodingAESKey of WeChat's console, 43 characters
+	PushSafe   bool   // BANSHI_WECHAT_PUSH_SAFE: accept only safe-mode (encrypted) pushes (default true)
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -184,6 +190,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.OpenAppID = DemoOpenAppID
 		}
 	}
+	c.Push = boolean("BANSHI_WECHAT_PUSH", dev)
+	c.PushToken = Secret(str("BANSHI_WECHAT_PUSH_TOKEN", ""))
+	c.PushAESKey = Secret(str("BANSHI_WECHAT_PUSH_AES_KEY", ""))
+	c.PushSafe = boolean("BANSHI_WECHAT_PUSH_SAFE", true)
+	if t := string(c.PushToken); t != "" && !pushTokenShape(t) {
+		errs = append(errs, errors.New("BANSHI_WECHAT_PUSH_TOKEN must be 3 to 32 letters or digits (as WeChat's console requires)"))
+	}
+	if k := string(c.PushAESKey); k != "" && !aesKeyShape(k) {
+		errs = append(errs, errors.New("BANSHI_WECHAT_PUSH_AES_KEY must be the 43-character EncodingAESKey of WeChat's console"))
+	}
 	if c.SessionMax < c.SessionIdle {
 		errs = append(errs, fmt.Errorf("BANSHI_SESSION_MAX (%s) must not be shorter than BANSHI_SESSION_IDLE (%s)", c.SessionMax, c.SessionIdle))
 	}
@@ -230,6 +246,12 @@ func (c Config) CheckProduction() error {
 	need("BANSHI_PII_KEY", string(c.PIIKey))
 	need("BANSHI_SESSION_SECRET", string(c.SessionSecret))
 	need("BANSHI_CHECKIN_KEY", string(c.CheckinKey))
+	if c.Push {
+		need("BANSHI_WECHAT_PUSH_TOKEN", string(c.PushToken))
+		if c.PushSafe {
+			need("BANSHI_WECHAT_PUSH_AES_KEY", string(c.PushAESKey))
+		}
+	}
 	var errs []string
 	if len(missing) > 0 {
 		errs = append(errs, "missing settings: "+strings.Join(missing, ", "))
@@ -284,5 +306,31 @@ func (c Config) Printable() []any {
 		"wechat_app_appid", c.OpenAppID,
 		"wechat_app_secret", secret(c.OpenAppSecret),
 		"wechat_miniprogram_state", c.TemplateStatus,
+		"wechat_push", c.Push,
+		"wechat_push_token", secret(c.PushToken),
+		"wechat_push_aes_key", secret(c.PushAESKey),
+		"wechat_push_safe", c.PushSafe,
 	}
+}
+
+// pushTokenShape reports a message-push token WeChat's console accepts: 3 to
+// 32 letters or digits.
+func pushTokenShape(t string) bool {
+	if len(t) < 3 || len(t) > 32 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// aesKeyShape reports an EncodingAESKey: 43 characters of base64 that, with
+// the "=" WeChat leaves off, decode to 32 bytes.
+func aesKeyShape(k string) bool {
+	b, err := base64.StdEncoding.DecodeString(k + "=")
+	return len(k) == 43 && err == nil && len(b) == 32
 }

@@ -1,7 +1,10 @@
 package platform
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +20,9 @@ type devSecrets struct {
 	MiniAppSecret string `json:"wechat_mini_secret"`
 	OpenAppSecret string `json:"wechat_app_secret"`
 	CheckinKey    string `json:"checkin_key"`
+	// Added later: a file written before them lacks them (see FillDevSecrets).
+	PushToken  string `json:"wechat_push_token,omitempty"`
+	PushAESKey string `json:"wechat_push_aes_key,omitempty"`
 }
 
 // FillDevSecrets gives every secret not configured a value generated once and
@@ -53,6 +59,17 @@ func (c *Config) FillDevSecrets() error {
 	if c.CheckinKey == "" {
 		c.CheckinKey = Secret(s.CheckinKey)
 	}
+	if s.PushToken == "" || s.PushAESKey == "" {
+		if s, err = addPushSecrets(path, s); err != nil {
+			return err
+		}
+	}
+	if c.PushToken == "" {
+		c.PushToken = Secret(s.PushToken)
+	}
+	if c.PushAESKey == "" {
+		c.PushAESKey = Secret(s.PushAESKey)
+	}
 	return nil
 }
 
@@ -75,6 +92,7 @@ func createSecrets(path string) (devSecrets, error) {
 	s := devSecrets{
 		PIIKey: randomHex(32), SessionSecret: randomHex(32),
 		MiniAppSecret: randomHex(16), OpenAppSecret: randomHex(16), CheckinKey: randomHex(32),
+		PushToken: randomHex(16), PushAESKey: randomAESKey(),
 	}
 	b, _ := json.MarshalIndent(s, "", "  ")
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".secrets-*")
@@ -130,4 +148,53 @@ func (s Secret) HexKey(minBytes int) ([]byte, error) {
 		return nil, fmt.Errorf("must be at least %d hexadecimal characters", 2*minBytes)
 	}
 	return b, nil
+}
+
+// randomAESKey returns a random EncodingAESKey: 43 characters of base64 (32
+// bytes, WeChat's trailing "=" left off).
+func randomAESKey() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return base64.RawStdEncoding.EncodeToString(b)
+}
+
+// addPushSecrets gives a secrets file written before the message-push
+// secrets existed its push token and EncodingAESKey, and rewrites it. They
+// are derived from the file's PII key, so processes sharing the folder that
+// upgrade it at once write the same values; the rewrite is a rename, atomic.
+func addPushSecrets(path string, s devSecrets) (devSecrets, error) {
+	derive := func(label string) []byte {
+		m := hmac.New(sha256.New, []byte(s.PIIKey))
+		m.Write([]byte("banshi development secret: " + label))
+		return m.Sum(nil)
+	}
+	if s.PushToken == "" {
+		s.PushToken = hex.EncodeToString(derive("wechat push token"))[:32]
+	}
+	if s.PushAESKey == "" {
+		s.PushAESKey = base64.RawStdEncoding.EncodeToString(derive("wechat push aes key"))
+	}
+	b, _ := json.MarshalIndent(s, "", "  ")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".secrets-*")
+	if err != nil {
+		return s, fmt.Errorf("upgrade secrets: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return s, fmt.Errorf("upgrade secrets: %w", err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return s, fmt.Errorf("upgrade secrets: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return s, fmt.Errorf("upgrade secrets: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return s, fmt.Errorf("upgrade secrets: %w", err)
+	}
+	return s, nil
 }

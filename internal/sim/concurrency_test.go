@@ -19,7 +19,7 @@ func TestConcurrentCodeRedemption(t *testing.T) {
 			switch errcode(f.login(code)) {
 			case 0:
 				ok.Add(1)
-			case errInvalidCode:
+			case errCodeUsed:
 				refused.Add(1)
 			}
 		}()
@@ -42,7 +42,7 @@ func TestConcurrentSubscribeCredits(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			switch errcode(f.wxPost("/cgi-bin/message/subscribe/send", tok, map[string]any{
-				"touser": openID, "template_id": testTemplate, "data": map[string]any{"thing1": map[string]string{"value": "x"}},
+				"touser": openID, "template_id": testTemplate, "data": map[string]any{"thing1": map[string]string{"value": "x"}, "time2": map[string]string{"value": "10:00"}},
 			})) {
 			case 0:
 				ok.Add(1)

@@ -21,6 +21,13 @@ func (w *WeChat) routeControl(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+prefix+"/face/{verify_id}/complete", w.handleCompleteFace)
 	mux.HandleFunc("POST "+prefix+"/subscriptions", w.handleSubscribe)
 	mux.HandleFunc("GET "+prefix+"/messages", w.handleListMessages)
+	mux.HandleFunc("GET "+prefix+"/apps/{appid}/settings", w.handleGetSettings)
+	mux.HandleFunc("PUT "+prefix+"/apps/{appid}/settings", w.handlePutSettings)
+	mux.HandleFunc("PUT "+prefix+"/apps/{appid}/templates/{template_id}", w.handlePutTemplate)
+	mux.HandleFunc("GET "+prefix+"/apps/{appid}/push", w.handleGetPush)
+	mux.HandleFunc("PUT "+prefix+"/apps/{appid}/push", w.handlePutPush)
+	mux.HandleFunc("GET "+prefix+"/pushes", w.handleListPushes)
+	mux.HandleFunc("POST "+prefix+"/subscriptions/off", w.handleTurnOff)
 }
 
 // createUserRequest is POST /sim/wechat/users' body; every field is optional.
@@ -192,16 +199,22 @@ func (w *WeChat) handleCompleteFace(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// subscribeRequest is POST /sim/wechat/subscriptions' body.
+// subscribeRequest is POST /sim/wechat/subscriptions' body: one template
+// (template_id) or up to three (template_ids) in one popup.
 type subscribeRequest struct {
-	OpenID     string `json:"openid"`
-	TemplateID string `json:"template_id"`
-	Count      *int   `json:"count"`
+	OpenID      string   `json:"openid"`
+	TemplateID  string   `json:"template_id"`
+	TemplateIDs []string `json:"template_ids"`
+	Status      string   `json:"status"` // accept (default) or reject
+	Count       *int     `json:"count"`
 }
 
-// handleSubscribe plays the user accepting a one-time template in
-// wx.requestSubscribeMessage: adds count (default 1) send credits. 204; 404
-// for an unknown openid; 400 for an empty template_id or a count below 1.
+// handleSubscribe plays the user answering the popup of
+// wx.requestSubscribeMessage: each accepted template gets count (default 1)
+// send credits, a rejected one none, and one subscribe_msg_popup_event
+// listing every template is pushed. 204; 404 for an unknown openid or a
+// template no mini-program has added; 400 for no template, more than three,
+// templates of two mini-programs, a bad status or a count below 1.
 func (w *WeChat) handleSubscribe(rw http.ResponseWriter, r *http.Request) {
 	var req subscribeRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -212,8 +225,15 @@ func (w *WeChat) handleSubscribe(rw http.ResponseWriter, r *http.Request) {
 	if req.Count != nil {
 		count = *req.Count
 	}
-	if blank(req.TemplateID) || count < 1 || count > 1000000 {
-		writeControlError(rw, http.StatusBadRequest, "bad_request", "template_id is required and count must be 1..1000000")
+	templates := req.TemplateIDs
+	if req.TemplateID != "" {
+		templates = append([]string{req.TemplateID}, templates...)
+	}
+	if req.Status == "" {
+		req.Status = "accept"
+	}
+	if len(templates) == 0 || len(templates) > 3 || count < 1 || count > 1000000 || (req.Status != "accept" && req.Status != "reject") {
+		writeControlError(rw, http.StatusBadRequest, "bad_request", `one to three templates (template_id or template_ids), status "accept" or "reject", count 1..1000000`)
 		return
 	}
 	w.mu.Lock()
@@ -222,7 +242,27 @@ func (w *WeChat) handleSubscribe(rw http.ResponseWriter, r *http.Request) {
 		writeControlError(rw, http.StatusNotFound, "not_found", "unknown openid")
 		return
 	}
-	w.credits[creditKey{openID: req.OpenID, templateID: req.TemplateID}] += count
+	appID := ""
+	for _, t := range templates {
+		a := w.templateAppLocked(t)
+		switch {
+		case blank(t) || a == "":
+			writeControlError(rw, http.StatusNotFound, "not_found", "no mini-program has added template "+t)
+			return
+		case appID != "" && a != appID:
+			writeControlError(rw, http.StatusBadRequest, "bad_request", "one popup asks for templates of one mini-program")
+			return
+		}
+		appID = a
+	}
+	items := make([]pushItem, 0, len(templates))
+	for _, t := range templates {
+		if req.Status == "accept" {
+			w.credits[creditKey{openID: req.OpenID, templateID: t}] += count
+		}
+		items = append(items, pushItem{{"TemplateId", t}, {"SubscribeStatusString", req.Status}, {"PopupScene", "0"}})
+	}
+	w.pushLocked(appID, req.OpenID, eventSubscribePopup, items)
 	writeControl(rw, http.StatusNoContent, nil)
 }
 

@@ -1,22 +1,32 @@
 // Package sim holds protocol simulators of the external systems Banshi talks to.
 //
 // The WeChat simulator (WeChat, built by NewWeChat) answers the WeChat server
-// API that Banshi reaches through silenceper/wechat: mini-program login
-// (jscode2session), Open Platform app login (sns/oauth2/access_token), access
-// tokens (cgi-bin/token and cgi-bin/stable_token), the real-name check
-// (checkrealnameinfo), face verification (getverifyid, queryverifyinfo) and
-// subscribe messages. Every protocol path lives under "/sim/wechat", so the
-// SDK's "https://api.weixin.qq.com" becomes "http://host:port/sim/wechat".
+// API that Banshi reaches: mini-program login (jscode2session), Open
+// Platform app login (sns/oauth2/access_token), access tokens (cgi-bin/token
+// and cgi-bin/stable_token, renewed 5 minutes early, force_refresh limited),
+// the real-name check (checkrealnameinfo), face verification (getverifyid,
+// queryverifyinfo, with WeChat's cert_hash) and subscribe messages (the
+// templates and released pages of each mini-program, the data value rules).
+// Every protocol path lives under "/sim/wechat", so the SDK's
+// "https://api.weixin.qq.com" becomes "http://host:port/sim/wechat".
 // Protocol endpoints answer like WeChat: HTTP 200 with errcode and errmsg in
-// the JSON body.
+// the JSON body, with WeChat's codes.
+//
+// It also pushes the mini-program's events to the URL of its push settings
+// as WeChat's message push does (signed, plain or safe mode, JSON or XML,
+// retried): subscribe popup, change and sent events.
 //
 // Control endpoints under the same prefix let a test or a demo act as the
-// user's phone: register a WeChat user, obtain login and consent codes,
-// complete a face verification, accept subscribe templates, and read the
-// messages a user received. They answer JSON with 4xx statuses and the body
-// {"error":{"code","message"}} on bad input.
+// user's phone and as the mini-program's owner in WeChat's console: register
+// a WeChat user, obtain login and consent codes, complete a face
+// verification, accept, reject or turn off subscribe templates, read the
+// messages a user received and the pushes made; add templates, set the
+// released pages, the Open Platform binding and the push settings. They
+// answer JSON with 4xx statuses and the body {"error":{"code","message"}} on
+// bad input.
 //
 // All state is in memory, guarded by a mutex, and time comes from an injected
 // platform.Clock, so tests can move time. Facts and conventions the simulator
-// follows are written in shared/reference/wechat.md.
+// follows are written in shared/reference/wechat.md; README.md's
+// "Simulators" section lists what it reproduces and what it does not.
 package sim

@@ -9,27 +9,32 @@ import (
 // are not documented by WeChat; Banshi and the simulator agree on them.
 const (
 	errOK                = 0
-	errInvalidCredential = 40001 // access_token missing, unknown or superseded
+	errInvalidCredential = 40001 // access_token unknown or superseded
 	errInvalidGrantType  = 40002
 	errInvalidOpenID     = 40003
 	errInvalidAppID      = 40013
-	errInvalidCode       = 40029 // also realname consent codes (our convention)
+	errMalformedToken    = 40014 // access_token not shaped like one
+	errInvalidCode       = 40029
 	errInvalidTemplateID = 40037
 	errInvalidAppSecret  = 40125
+	errCodeUsed          = 40163 // login code already used
+	errMissingToken      = 41001 // access_token missing
+	errInvalidPage       = 41030 // subscribe page not in the released version
 	errMissingAppID      = 41002
 	errMissingSecret     = 41004
 	errMissingCode       = 41008
 	errTokenExpired      = 42001
 	errUserRefused       = 43101
+	errForceRefreshQuota = 45009 // stable_token force_refresh beyond its limits
 	errMinuteQuota       = 45011
 	errDataFormat        = 47001
-	errArgumentInvalid   = 47003
+	errInvalidConsent    = 80113 // checkrealnameinfo: consent code invalid or used ("无效code")
+	errArgumentInvalid   = 47003 // also queryverifyinfo's answer to a verify_id whose cert_info, openid or out_seq_no differ (our convention)
 )
 
 // Face verification verify_ret values.
 const (
 	verifyRetOK          = 10000
-	verifyRetBadParams   = 10001
 	verifyRetIDMismatch  = 10003
 	verifyRetFaceFailed  = 10004
 	verifyRetNotFinished = 90100 // our convention: the phone step did not happen

@@ -14,16 +14,18 @@ func TestFaceVerification(t *testing.T) {
 		outcome  string // "" leaves the phone step out
 		// query edits the queryverifyinfo body.
 		query   func(q map[string]string)
-		wantRet int
+		wantRet int // verify_ret when wantErr is 0
+		wantErr int // errcode
 	}{
-		{"success", name, id, outcomeSuccess, nil, verifyRetOK},
-		{"face mismatch", name, id, outcomeFail, nil, verifyRetFaceFailed},
-		{"someone else's identity", "赵六", "440101197001011111", outcomeSuccess, nil, verifyRetIDMismatch},
-		{"own name, other ID number", name, "440101197001011111", outcomeSuccess, nil, verifyRetIDMismatch},
-		{"phone step not done", name, id, "", nil, verifyRetNotFinished},
-		{"bad cert_hash", name, id, outcomeSuccess, func(q map[string]string) { q["cert_hash"] = CertHash(name, "440101197001011111") }, verifyRetBadParams},
-		{"other openid", name, id, outcomeSuccess, func(q map[string]string) { q["openid"] = "oother" }, verifyRetBadParams},
-		{"other out_seq_no", name, id, outcomeSuccess, func(q map[string]string) { q["out_seq_no"] = "seq-2" }, verifyRetBadParams},
+		{"success", name, id, outcomeSuccess, nil, verifyRetOK, 0},
+		{"face mismatch", name, id, outcomeFail, nil, verifyRetFaceFailed, 0},
+		{"someone else's identity", "赵六", "440101197001011111", outcomeSuccess, nil, verifyRetIDMismatch, 0},
+		{"own name, other ID number", name, "440101197001011111", outcomeSuccess, nil, verifyRetIDMismatch, 0},
+		{"phone step not done", name, id, "", nil, verifyRetNotFinished, 0},
+		{"cert_hash of another ID number", name, id, outcomeSuccess, func(q map[string]string) { q["cert_hash"] = certHash("IDENTITY_CARD", name, "440101197001011111") }, 0, errArgumentInvalid},
+		{"cert_hash in the old base64 form", name, id, outcomeSuccess, func(q map[string]string) { q["cert_hash"] = "4EsFcqyga0zMQWwB+1ej1527EEv36lGrzaplqEnbTXM=" }, 0, errArgumentInvalid},
+		{"other openid", name, id, outcomeSuccess, func(q map[string]string) { q["openid"] = "oother" }, 0, errArgumentInvalid},
+		{"other out_seq_no", name, id, outcomeSuccess, func(q map[string]string) { q["out_seq_no"] = "seq-2" }, 0, errArgumentInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,11 +46,17 @@ func TestFaceVerification(t *testing.T) {
 					t.Fatalf("complete: %d %v", status, body)
 				}
 			}
-			q := map[string]string{"verify_id": verifyID, "out_seq_no": "seq-1", "cert_hash": CertHash(tc.certName, tc.certNo), "openid": openID}
+			q := map[string]string{"verify_id": verifyID, "out_seq_no": "seq-1", "cert_hash": certHash("IDENTITY_CARD", tc.certName, tc.certNo), "openid": openID}
 			if tc.query != nil {
 				tc.query(q)
 			}
 			body = f.wxPost("/cityservice/face/identify/queryverifyinfo", tok, q)
+			if tc.wantErr != 0 {
+				if errcode(body) != tc.wantErr || body["verify_ret"] != nil {
+					t.Fatalf("queryverifyinfo = %v, want errcode %d and no verify_ret", body, tc.wantErr)
+				}
+				return
+			}
 			if errcode(body) != 0 || body["verify_ret"] != float64(tc.wantRet) {
 				t.Fatalf("queryverifyinfo = %v, want verify_ret %d", body, tc.wantRet)
 			}
@@ -56,10 +64,12 @@ func TestFaceVerification(t *testing.T) {
 	}
 }
 
-func TestCertHashConvention(t *testing.T) {
-	// base64(SHA-256("cert_type=IDENTITY_CARD&cert_name=A&cert_no=1")), computed independently.
-	if got, want := CertHash("A", "1"), "4EsFcqyga0zMQWwB+1ej1527EEv36lGrzaplqEnbTXM="; got != want {
-		t.Fatalf("CertHash = %s, want %s", got, want)
+// TestCertHashWorkedExample reproduces the example of WeChat's
+// face-verification page: 张三 / 310101199801011234.
+func TestCertHashWorkedExample(t *testing.T) {
+	const want = "3c241f7ff324977aeb91f173bb2a7b06569e6fd784d5573db34a636d8671108b"
+	if got := certHash("IDENTITY_CARD", "张三", "310101199801011234"); got != want {
+		t.Fatalf("certHash = %s, want %s", got, want)
 	}
 }
 
@@ -108,7 +118,7 @@ func TestFaceErrors(t *testing.T) {
 		t.Fatalf("second complete: %d, want 409", status)
 	}
 
-	query := map[string]string{"verify_id": verifyID, "out_seq_no": "s", "cert_hash": CertHash(cert["cert_name"], cert["cert_no"]), "openid": openID}
+	query := map[string]string{"verify_id": verifyID, "out_seq_no": "s", "cert_hash": certHash("IDENTITY_CARD", cert["cert_name"], cert["cert_no"]), "openid": openID}
 	if got := f.wxPost("/cityservice/face/identify/queryverifyinfo", tok, query); got["verify_ret"] != float64(verifyRetOK) {
 		t.Fatalf("query: %v", got)
 	}

@@ -35,6 +35,7 @@ func newFixture(t *testing.T) *fixture {
 		OpenApps: map[string]string{testOpenApp: testOpenSecret},
 		Clock:    clock,
 	})
+	wc.AddTemplate(testMiniApp, testTemplate, []string{"thing1", "time2"}, nil)
 	srv := httptest.NewServer(wc.Handler())
 	t.Cleanup(srv.Close)
 	return &fixture{t: t, wc: wc, clock: clock, url: srv.URL}

@@ -23,6 +23,14 @@ func TestJSCode2Session(t *testing.T) {
 				t.Fatalf("first use: errcode %d", got)
 			}
 			return miniQuery(c)
+		}, errCodeUsed},
+		{"used code, after it expired", func(f *fixture, o string) url.Values {
+			c := f.code(o, kindMiniProgram)
+			if got := errcode(f.login(c)); got != 0 {
+				t.Fatalf("first use: errcode %d", got)
+			}
+			f.clock.Advance(codeTTL)
+			return miniQuery(c)
 		}, errInvalidCode},
 		{"code just before expiry", func(f *fixture, o string) url.Values {
 			c := f.code(o, kindMiniProgram)
@@ -89,6 +97,22 @@ func TestJSCode2Session(t *testing.T) {
 	}
 }
 
+func TestJSCode2SessionWithoutOpenPlatform(t *testing.T) {
+	f := newFixture(t)
+	openID, _ := f.user(createUserRequest{})
+	if status, body := f.do(http.MethodPut, "/apps/"+testMiniApp+"/settings", map[string]any{"unionid_bound": false}); status != http.StatusOK || body["unionid_bound"] != false {
+		t.Fatalf("settings: %d %v", status, body)
+	}
+	body := f.login(f.code(openID, kindMiniProgram))
+	if _, has := body["unionid"]; has || body["openid"] != openID || errcode(body) != 0 {
+		t.Fatalf("unbound mini-program: %v, want no unionid", body)
+	}
+	f.do(http.MethodPut, "/apps/"+testMiniApp+"/settings", map[string]any{"unionid_bound": true})
+	if body := f.login(f.code(openID, kindMiniProgram)); body["unionid"] == nil {
+		t.Fatalf("bound again: %v", body)
+	}
+}
+
 func miniQuery(code string) url.Values {
 	return url.Values{"appid": {testMiniApp}, "secret": {testMiniSecret}, "js_code": {code}, "grant_type": {"authorization_code"}}
 }
@@ -146,7 +170,7 @@ func TestOAuth2AccessToken(t *testing.T) {
 		q    url.Values
 		want int
 	}{
-		"reused code":      {appQuery(code), errInvalidCode},
+		"reused code":      {appQuery(code), errCodeUsed},
 		"mini code":        {appQuery(f.code(openID, kindMiniProgram)), errInvalidCode},
 		"mini appid":       {url.Values{"appid": {testMiniApp}, "secret": {testMiniSecret}, "code": {f.code(openID, kindApp)}, "grant_type": {"authorization_code"}}, errInvalidAppID},
 		"wrong app secret": {url.Values{"appid": {testOpenApp}, "secret": {"x"}, "code": {f.code(openID, kindApp)}, "grant_type": {"authorization_code"}}, errInvalidAppSecret},

@@ -63,6 +63,7 @@ func (w *WeChat) handleGetVerifyID(rw http.ResponseWriter, r *http.Request, _ st
 	w.verifies[id] = &faceVerify{
 		openID:   req.OpenID,
 		outSeqNo: req.OutSeqNo,
+		certType: req.CertInfo.CertType,
 		certName: req.CertInfo.CertName,
 		certNo:   req.CertInfo.CertNo,
 		expires:  now.Add(verifyIDTTL),
@@ -72,11 +73,13 @@ func (w *WeChat) handleGetVerifyID(rw http.ResponseWriter, r *http.Request, _ st
 }
 
 // handleQueryVerifyInfo serves POST /cityservice/face/identify/queryverifyinfo.
-// An unknown or expired verify_id answers 47001. Otherwise verify_ret is, in
-// this order: 10001 when openid, out_seq_no or cert_hash do not match the
-// verification; 90100 (our convention) when the phone step has not happened;
-// 10003 when cert_info is not the user's registered identity; 10004 when the
-// face did not match; else 10000.
+// An unknown or expired verify_id answers 47001. When openid, out_seq_no or
+// cert_hash do not match what getverifyid was given, WeChat answers an
+// errcode instead of a verify_ret (its page says so without naming the code:
+// 47003 argument invalid is our convention, errmsg naming the field).
+// Otherwise verify_ret is, in this order: 90100 (our convention) when the
+// phone step has not happened; 10003 when cert_info is not the user's
+// registered identity; 10004 when the face did not match; else 10000.
 func (w *WeChat) handleQueryVerifyInfo(rw http.ResponseWriter, r *http.Request, _ string) {
 	var req queryVerifyInfoRequest
 	if err := decodeBody(r, &req); err != nil || blank(req.VerifyID) {
@@ -91,11 +94,23 @@ func (w *WeChat) handleQueryVerifyInfo(rw http.ResponseWriter, r *http.Request, 
 		writeWXError(rw, errDataFormat, "verify_id invalid")
 		return
 	}
+	var mismatch string
+	switch {
+	case req.OpenID != v.openID:
+		mismatch = "openid"
+	case req.OutSeqNo != v.outSeqNo:
+		mismatch = "out_seq_no"
+	case req.CertHash != certHash(v.certType, v.certName, v.certNo):
+		mismatch = "cert_hash"
+	}
+	if mismatch != "" {
+		w.mu.Unlock()
+		writeWXError(rw, errArgumentInvalid, "argument invalid! "+mismatch+" does not match the verify_id")
+		return
+	}
 	u := w.users[v.openID]
 	ret := verifyRetOK
 	switch {
-	case req.OpenID != v.openID || req.OutSeqNo != v.outSeqNo || req.CertHash != CertHash(v.certName, v.certNo):
-		ret = verifyRetBadParams
 	case v.outcome == "":
 		ret = verifyRetNotFinished
 	case u == nil || u.realName == "" || !sameName(u.realName, v.certName) || !sameIDNumber(u.idNumber, v.certNo):

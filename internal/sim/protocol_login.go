@@ -10,7 +10,7 @@ import (
 type code2SessionResponse struct {
 	OpenID     string `json:"openid"`
 	SessionKey string `json:"session_key"`
-	UnionID    string `json:"unionid"`
+	UnionID    string `json:"unionid,omitempty"` // absent unless the mini-program is bound to an Open Platform account
 }
 
 // oauth2Response is sns/oauth2/access_token's success body.
@@ -24,7 +24,8 @@ type oauth2Response struct {
 }
 
 // handleJSCode2Session serves GET /sns/jscode2session: a mini-program code
-// for the user's openid, session_key and unionid.
+// for the user's openid, session_key and unionid (absent when the
+// mini-program is not bound to an Open Platform account).
 func (w *WeChat) handleJSCode2Session(rw http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if code, msg := w.checkApp(q, "js_code", w.miniApps); code != errOK {
@@ -34,12 +35,18 @@ func (w *WeChat) handleJSCode2Session(rw http.ResponseWriter, r *http.Request) {
 	now := w.now()
 	w.mu.Lock()
 	u, code := w.takeCodeLocked(q.Get("js_code"), kindMiniProgram, q.Get("appid"), now, true)
+	var unionID string
+	if app := w.appLocked(q.Get("appid")); code == errOK && app != nil && !app.unbound {
+		unionID = u.unionID
+	}
 	w.mu.Unlock()
 	switch code {
 	case errOK:
-		writeWX(rw, code2SessionResponse{OpenID: u.openID, SessionKey: randomBase64(16), UnionID: u.unionID})
+		writeWX(rw, code2SessionResponse{OpenID: u.openID, SessionKey: randomBase64(16), UnionID: unionID})
 	case errMinuteQuota:
 		writeWXError(rw, code, "api minute-quota reach limit  mustslower  retry next minute")
+	case errCodeUsed:
+		writeWXError(rw, code, "code been used")
 	default:
 		writeWXError(rw, code, "invalid code")
 	}
@@ -58,7 +65,12 @@ func (w *WeChat) handleOAuth2AccessToken(rw http.ResponseWriter, r *http.Request
 	w.mu.Lock()
 	u, code := w.takeCodeLocked(q.Get("code"), kindApp, appID, now, false)
 	w.mu.Unlock()
-	if code != errOK {
+	switch code {
+	case errOK:
+	case errCodeUsed:
+		writeWXError(rw, code, "code been used")
+		return
+	default:
 		writeWXError(rw, code, "invalid code")
 		return
 	}
@@ -99,14 +111,18 @@ func (w *WeChat) checkApp(q url.Values, codeParam string, apps map[string]string
 }
 
 // takeCodeLocked consumes a login code of kind for appID. It answers 40029
-// for an unknown, expired, used, wrong-kind or wrong-app code, and, when
-// rateLimit is set, 45011 past loginPerMinute calls for the user in the
-// current clock minute (the code is then kept). Callers hold w.mu.
+// for an unknown, expired, wrong-kind or wrong-app code, 40163 for a code
+// already used, and, when rateLimit is set, 45011 past loginPerMinute calls
+// for the user in the current clock minute (the code is then kept). Callers
+// hold w.mu.
 func (w *WeChat) takeCodeLocked(code, kind, appID string, now time.Time, rateLimit bool) (*wxUser, int) {
 	w.sweepLocked(now)
 	c := w.codes[code]
 	if c == nil || c.kind != kind || c.appID != appID || !now.Before(c.expires) {
 		return nil, errInvalidCode
+	}
+	if c.used {
+		return nil, errCodeUsed
 	}
 	u := w.users[c.openID]
 	if u == nil {
@@ -124,6 +140,6 @@ func (w *WeChat) takeCodeLocked(code, kind, appID string, now time.Time, rateLim
 		win.count++
 		w.loginWindows[u.openID] = win
 	}
-	delete(w.codes, code)
+	c.used = true
 	return u, errOK
 }

@@ -34,7 +34,8 @@ type checkRealnameResponse struct {
 // handleCheckRealname serves POST /intp/realname/checkrealnameinfo: compares
 // the given name and ID number with the identity WeChat Pay holds for the
 // user. The consent code must have been issued for that openid, unused and
-// younger than codeTTL, else 40029 (our convention).
+// younger than codeTTL, else 80113 (无效code). verify_real_name is only
+// filled when verify_openid is V_OP_NM_MA, as WeChat does.
 func (w *WeChat) handleCheckRealname(rw http.ResponseWriter, r *http.Request, _ string) {
 	var req checkRealnameRequest
 	if err := decodeBody(r, &req); err != nil || blank(req.OpenID) || blank(req.RealName) ||
@@ -53,18 +54,19 @@ func (w *WeChat) handleCheckRealname(rw http.ResponseWriter, r *http.Request, _ 
 	c := w.realnameCodes[req.Code]
 	if c == nil || c.openID != req.OpenID || !now.Before(c.expires) {
 		w.mu.Unlock()
-		writeWXError(rw, errInvalidCode, "invalid code")
+		writeWXError(rw, errInvalidConsent, "无效code")
 		return
 	}
 	delete(w.realnameCodes, req.Code)
-	resp := checkRealnameResponse{ErrMsg: "ok", VerifyOpenID: verifyOpenIDNoRecord, VerifyRealName: verifyNameIDMismatch}
-	if u.realName != "" {
-		nameOK := sameName(u.realName, req.RealName)
+	resp := checkRealnameResponse{ErrMsg: "ok", VerifyOpenID: verifyOpenIDNoRecord}
+	switch {
+	case u.realName == "":
+	case !sameName(u.realName, req.RealName):
 		resp.VerifyOpenID = verifyOpenIDMismatch
-		if nameOK {
-			resp.VerifyOpenID = verifyOpenIDMatch
-		}
-		if nameOK && u.idNumber != "" && sameIDNumber(u.idNumber, req.CredID) {
+	default:
+		resp.VerifyOpenID = verifyOpenIDMatch
+		resp.VerifyRealName = verifyNameIDMismatch
+		if u.idNumber != "" && sameIDNumber(u.idNumber, req.CredID) {
 			resp.VerifyRealName = verifyNameIDMatch
 		}
 	}

@@ -3,14 +3,12 @@ package sim
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
+	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // subscribeSendRequest is subscribe/send's body. Page, lang and the data
-// items' color may be empty (silenceper sends them so) and are not checked.
+// items' color may be empty (silenceper sends them so).
 type subscribeSendRequest struct {
 	ToUser           string                     `json:"touser"`
 	TemplateID       string                     `json:"template_id"`
@@ -27,31 +25,15 @@ type subscribeSendResponse struct {
 	MsgID   int64  `json:"msgid"`
 }
 
-// dataLimit returns the longest value, in characters, of a template field
-// kind (the key without its trailing digits); ok is false for kinds that are
-// not checked.
-func dataLimit(kind string) (limit int, ok bool) {
-	switch kind {
-	case "thing":
-		return thingMaxRunes, true
-	case "number", "letter", "character_string":
-		return 32, true
-	case "symbol", "phrase":
-		return 5, true
-	case "phone_number":
-		return 17, true
-	case "car_number":
-		return 8, true
-	}
-	return 0, false
-}
-
-// handleSubscribeSend serves POST /cgi-bin/message/subscribe/send. It answers
-// 40003 for an unknown touser, 40037 for an empty template_id, 47003 for empty
-// data or a bad field value (naming the field), 43101 when the user holds no
-// credit for the template; otherwise it spends one credit and records the
-// message.
-func (w *WeChat) handleSubscribeSend(rw http.ResponseWriter, r *http.Request, _ string) {
+// handleSubscribeSend serves POST /cgi-bin/message/subscribe/send. It
+// answers, in this order: 40003 for an unknown touser; 40037 for a
+// template_id the app has not added; 41030 for a page (before any "?") not in
+// the released version; 47003 for a template key without a value, a value
+// that is not a JSON string or breaks its kind's rule (errmsg naming the
+// key); 43101 when the user holds no credit for the template. Otherwise it
+// spends one credit, records the message and pushes
+// subscribe_msg_sent_event.
+func (w *WeChat) handleSubscribeSend(rw http.ResponseWriter, r *http.Request, appID string) {
 	var req subscribeSendRequest
 	if err := decodeBody(r, &req); err != nil {
 		writeWXError(rw, errDataFormat, "data format error")
@@ -59,16 +41,26 @@ func (w *WeChat) handleSubscribeSend(rw http.ResponseWriter, r *http.Request, _ 
 	}
 	w.mu.Lock()
 	known := w.users[req.ToUser] != nil
+	var tpl *template
+	released := false
+	if app := w.appLocked(appID); app != nil {
+		tpl = app.templates[req.TemplateID]
+		path, _, _ := strings.Cut(strings.TrimPrefix(req.Page, "/"), "?")
+		released = req.Page == "" || app.released[path]
+	}
 	w.mu.Unlock()
 	switch {
 	case !known:
 		writeWXError(rw, errInvalidOpenID, "invalid openid")
 		return
-	case blank(req.TemplateID):
+	case tpl == nil:
 		writeWXError(rw, errInvalidTemplateID, "invalid template_id")
 		return
+	case !released:
+		writeWXError(rw, errInvalidPage, "invalid page")
+		return
 	}
-	data, msg := checkTemplateData(req.Data)
+	data, msg := checkTemplateData(tpl, req.Data)
 	if msg != "" {
 		writeWXError(rw, errArgumentInvalid, msg)
 		return
@@ -94,59 +86,39 @@ func (w *WeChat) handleSubscribeSend(rw http.ResponseWriter, r *http.Request, _ 
 		MiniprogramState: req.MiniprogramState,
 		SentAt:           now,
 	})
+	w.pushLocked(appID, req.ToUser, eventSubscribeSent, []pushItem{{
+		{"TemplateId", req.TemplateID}, {"MsgID", strconv.FormatInt(id, 10)}, {"ErrorCode", "0"}, {"ErrorStatus", "success"},
+	}})
 	w.mu.Unlock()
 	w.log.Debug("sim wechat: subscribe message delivered", "template_id", req.TemplateID, "msgid", id)
 	writeWX(rw, subscribeSendResponse{ErrMsg: "ok", MsgID: id})
 }
 
-// checkTemplateData parses and checks template data. It returns the values,
-// or a 47003 errmsg naming the first bad field (in key order).
-func checkTemplateData(raw map[string]json.RawMessage) (map[string]dataValue, string) {
-	if len(raw) == 0 {
-		return nil, "argument invalid! data is empty"
-	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make(map[string]dataValue, len(raw))
-	for _, k := range keys {
+// checkTemplateData checks data against the template: every key of the
+// template needs a value that is a non-empty JSON string respecting its
+// kind's rule; keys the template lacks are not delivered. It returns the
+// values, or a 47003 errmsg naming the first bad key (in template order).
+func checkTemplateData(tpl *template, raw map[string]json.RawMessage) (map[string]dataValue, string) {
+	out := make(map[string]dataValue, len(tpl.keys))
+	for _, k := range tpl.keys {
 		var item struct {
 			Value json.RawMessage `json:"value"`
 		}
-		if err := json.Unmarshal(raw[k], &item); err != nil || len(item.Value) == 0 || string(item.Value) == "null" {
-			return nil, "argument invalid! data." + k + ".value is empty"
+		field := "argument invalid! data." + k + ".value "
+		if r, ok := raw[k]; !ok || json.Unmarshal(r, &item) != nil || len(item.Value) == 0 || string(item.Value) == "null" {
+			return nil, field + "is empty"
 		}
-		value := string(item.Value)
-		var s string
-		if json.Unmarshal(item.Value, &s) == nil {
-			value = s
+		var value string
+		if err := json.Unmarshal(item.Value, &value); err != nil {
+			return nil, field + "must be a string"
 		}
 		if strings.TrimSpace(value) == "" {
-			return nil, "argument invalid! data." + k + ".value is empty"
+			return nil, field + "is empty"
 		}
-		if !valueFits(k, value) {
-			return nil, "argument invalid! data." + k + ".value exceeds limit"
+		if problem := checkValue(k, value, tpl.enums[k]); problem != "" {
+			return nil, field + problem
 		}
 		out[k] = dataValue{Value: value}
 	}
 	return out, ""
-}
-
-// valueFits reports whether value respects the length limit of key's kind.
-// A name holds at most 10 characters when any is non-ASCII, else 20 letters.
-func valueFits(key, value string) bool {
-	kind := strings.TrimRightFunc(key, unicode.IsDigit)
-	n := utf8.RuneCountInString(value)
-	if kind == "name" {
-		for _, c := range value {
-			if c >= utf8.RuneSelf {
-				return n <= 10
-			}
-		}
-		return n <= 20
-	}
-	limit, ok := dataLimit(kind)
-	return !ok || n <= limit
 }

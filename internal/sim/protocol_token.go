@@ -3,6 +3,8 @@ package sim
 import (
 	"net/http"
 	"time"
+
+	"banshi/internal/platform"
 )
 
 // tokenResponse is the success body of both token endpoints.
@@ -34,16 +36,21 @@ func (w *WeChat) handleToken(rw http.ResponseWriter, r *http.Request) {
 	if old := w.tokens[w.latestToken[appID]]; old != nil && old.superseded.IsZero() {
 		old.superseded = now.Add(tokenOverlap)
 	}
-	tok := w.issueTokenLocked(appID, now)
+	ttl := w.tokenTTLLocked(appID)
+	tok := w.issueTokenLocked(appID, now, ttl)
 	w.latestToken[appID] = tok
 	w.mu.Unlock()
-	writeWX(rw, tokenResponse{AccessToken: tok, ExpiresIn: int64(w.tokenTTL / time.Second)})
+	writeWX(rw, tokenResponse{AccessToken: tok, ExpiresIn: int64(ttl / time.Second)})
 }
 
 // handleStableToken serves POST /cgi-bin/stable_token, independent of
-// /cgi-bin/token: while the current stable token is valid it is returned
-// again with its remaining lifetime; force_refresh issues a new one and leaves
-// the old one working for tokenOverlap.
+// /cgi-bin/token. Normal mode returns the current token with its remaining
+// lifetime until tokenOverlap (5 minutes) before it expires; from then on it
+// issues a new one, the old one working until its own expiry, so expires_in
+// is never tokenOverlap or less (unless the token lifetime itself is that
+// short). force_refresh issues a new token and invalidates the previous one at
+// once; it is allowed forceRefreshPerDay times a (Beijing) day, at least
+// forceRefreshGap apart, and answers 45009 beyond.
 func (w *WeChat) handleStableToken(rw http.ResponseWriter, r *http.Request) {
 	var req stableTokenRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -57,20 +64,68 @@ func (w *WeChat) handleStableToken(rw http.ResponseWriter, r *http.Request) {
 	now := w.now()
 	w.mu.Lock()
 	w.sweepLocked(now)
+	ttl := w.tokenTTLLocked(req.AppID)
 	cur := w.stableToken[req.AppID]
-	if t := w.tokens[cur]; t != nil && !t.killed && now.Before(t.expires) && !req.ForceRefresh {
-		left := int64(t.expires.Sub(now) / time.Second)
+	t := w.tokens[cur]
+	usable := t != nil && !t.killed && t.superseded.IsZero() && now.Before(t.expires)
+	if !req.ForceRefresh {
+		if usable && t.expires.Sub(now) > tokenOverlap {
+			left := int64(t.expires.Sub(now) / time.Second)
+			w.mu.Unlock()
+			writeWX(rw, tokenResponse{AccessToken: cur, ExpiresIn: left})
+			return
+		}
+		// Renewed early: the old token keeps working until it expires.
+		tok := w.issueTokenLocked(req.AppID, now, ttl)
+		w.stableToken[req.AppID] = tok
 		w.mu.Unlock()
-		writeWX(rw, tokenResponse{AccessToken: cur, ExpiresIn: left})
+		writeWX(rw, tokenResponse{AccessToken: tok, ExpiresIn: int64(ttl / time.Second)})
 		return
 	}
-	if t := w.tokens[cur]; t != nil && t.superseded.IsZero() {
-		t.superseded = now.Add(tokenOverlap)
+	if !w.allowForceRefreshLocked(req.AppID, now) {
+		w.mu.Unlock()
+		writeWXError(rw, errForceRefreshQuota, "reach max api daily quota limit")
+		return
 	}
-	tok := w.issueTokenLocked(req.AppID, now)
+	if t != nil && t.superseded.IsZero() {
+		t.superseded = now // invalid at once
+	}
+	tok := w.issueTokenLocked(req.AppID, now, ttl)
 	w.stableToken[req.AppID] = tok
 	w.mu.Unlock()
-	writeWX(rw, tokenResponse{AccessToken: tok, ExpiresIn: int64(w.tokenTTL / time.Second)})
+	writeWX(rw, tokenResponse{AccessToken: tok, ExpiresIn: int64(ttl / time.Second)})
+}
+
+// forceWindow counts one app's force_refresh calls in one Beijing day.
+type forceWindow struct {
+	day   string
+	count int
+	last  time.Time
+}
+
+// allowForceRefreshLocked counts a force_refresh of appID and reports whether
+// it is within the limits. Callers hold w.mu.
+func (w *WeChat) allowForceRefreshLocked(appID string, now time.Time) bool {
+	day := now.In(platform.Shanghai()).Format(time.DateOnly)
+	fw := w.forceRefresh[appID]
+	if fw.day != day {
+		fw = forceWindow{day: day}
+	}
+	if fw.count >= forceRefreshPerDay || (!fw.last.IsZero() && now.Sub(fw.last) < forceRefreshGap) {
+		return false
+	}
+	fw.count++
+	fw.last = now
+	w.forceRefresh[appID] = fw
+	return true
+}
+
+// tokenTTLLocked is the lifetime of appID's new tokens. Callers hold w.mu.
+func (w *WeChat) tokenTTLLocked(appID string) time.Duration {
+	if app := w.appLocked(appID); app != nil && app.tokenTTL > 0 {
+		return app.tokenTTL
+	}
+	return w.tokenTTL
 }
 
 // checkCredential validates a client_credential request for a mini-program.
@@ -95,9 +150,10 @@ func (w *WeChat) checkCredential(grantType, appID, secret string) (int, string) 
 	return errOK, ""
 }
 
-// issueTokenLocked stores and returns a new token for appID. Callers hold w.mu.
-func (w *WeChat) issueTokenLocked(appID string, now time.Time) string {
+// issueTokenLocked stores and returns a new token for appID living ttl.
+// Callers hold w.mu.
+func (w *WeChat) issueTokenLocked(appID string, now time.Time, ttl time.Duration) string {
 	tok := randomURLSafe(128)
-	w.tokens[tok] = &accessToken{appID: appID, expires: now.Add(w.tokenTTL)}
+	w.tokens[tok] = &accessToken{appID: appID, expires: now.Add(ttl)}
 	return tok
 }

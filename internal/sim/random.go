@@ -37,9 +37,13 @@ func appOpenID(miniOpenID, appid string) string {
 	return "o" + base64.RawURLEncoding.EncodeToString(sum[:])[:27]
 }
 
-// CertHash is the cert_hash that queryverifyinfo expects for an identity
-// (our convention): base64(SHA-256("cert_type=IDENTITY_CARD&cert_name=<name>&cert_no=<id>")).
-func CertHash(certName, certNo string) string {
-	sum := sha256.Sum256([]byte("cert_type=IDENTITY_CARD&cert_name=" + certName + "&cert_no=" + certNo))
-	return base64.StdEncoding.EncodeToString(sum[:])
+// certHash is the cert_hash queryverifyinfo expects for the cert_info given
+// to getverifyid, as WeChat's face-verification page defines it: each field
+// in standard base64, joined as "cert_type=…&cert_name=…&cert_no=…",
+// SHA-256, lower-case hex. (Banshi has its own, wechat.CertHash: both are
+// checked against the page's worked example.)
+func certHash(certType, certName, certNo string) string {
+	b64 := base64.StdEncoding.EncodeToString
+	sum := sha256.Sum256([]byte("cert_type=" + b64([]byte(certType)) + "&cert_name=" + b64([]byte(certName)) + "&cert_no=" + b64([]byte(certNo))))
+	return hex.EncodeToString(sum[:])
 }

@@ -22,25 +22,25 @@ func TestCheckRealnameInfo(t *testing.T) {
 		{"match", user{name, id}, name, id, nil, 0, verifyOpenIDMatch, verifyNameIDMatch},
 		{"match, lower-case x", user{name, id}, name, "44010119900101123x", nil, 0, verifyOpenIDMatch, verifyNameIDMatch},
 		{"wrong id number", user{name, id}, name, "440101199001011234", nil, 0, verifyOpenIDMatch, verifyNameIDMismatch},
-		{"wrong name", user{name, id}, "李四", id, nil, 0, verifyOpenIDMismatch, verifyNameIDMismatch},
-		{"no real-name record", user{}, name, id, nil, 0, verifyOpenIDNoRecord, verifyNameIDMismatch},
+		{"wrong name: verify_real_name empty", user{name, id}, "李四", id, nil, 0, verifyOpenIDMismatch, ""},
+		{"no real-name record: verify_real_name empty", user{}, name, id, nil, 0, verifyOpenIDNoRecord, ""},
 		{"used code", user{name, id}, name, id, func(f *fixture, o string) string {
 			c := newRealnameCode(f, o)
 			if got := errcode(checkRealname(f, o, name, id, c)); got != 0 {
 				t.Fatalf("first use: errcode %d", got)
 			}
 			return c
-		}, errInvalidCode, "", ""},
+		}, errInvalidConsent, "", ""},
 		{"expired code", user{name, id}, name, id, func(f *fixture, o string) string {
 			c := newRealnameCode(f, o)
 			f.clock.Advance(codeTTL)
 			return c
-		}, errInvalidCode, "", ""},
+		}, errInvalidConsent, "", ""},
 		{"code of another user", user{name, id}, name, id, func(f *fixture, o string) string {
 			other, _ := f.user(createUserRequest{})
 			return newRealnameCode(f, other)
-		}, errInvalidCode, "", ""},
-		{"login code", user{name, id}, name, id, func(f *fixture, o string) string { return f.code(o, kindMiniProgram) }, errInvalidCode, "", ""},
+		}, errInvalidConsent, "", ""},
+		{"login code", user{name, id}, name, id, func(f *fixture, o string) string { return f.code(o, kindMiniProgram) }, errInvalidConsent, "", ""},
 		{"missing cred_id", user{name, id}, name, "", nil, errDataFormat, "", ""},
 	}
 	for _, tc := range tests {

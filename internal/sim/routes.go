@@ -32,6 +32,9 @@ func (w *WeChat) protocol(mux *http.ServeMux, method, path string, h http.Handle
 		w.mu.Unlock()
 		switch down := w.down.Load(); {
 		case down < 0:
+			// Read the body first: only then does the server notice the
+			// client giving up and end the request's context.
+			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBodyBytes))
 			<-r.Context().Done()
 			return
 		case down > 0:
@@ -48,18 +51,27 @@ func (w *WeChat) protocol(mux *http.ServeMux, method, path string, h http.Handle
 // tokenHandler is a protocol handler that received a valid access token of appID.
 type tokenHandler func(rw http.ResponseWriter, r *http.Request, appID string)
 
-// withToken checks the access_token query parameter: missing, unknown or
-// superseded past its overlap answers 40001; expired answers 42001.
+// withToken checks the access_token query parameter: missing answers 41001,
+// not shaped like a token 40014, unknown or superseded past its overlap
+// 40001, expired 42001.
 func (w *WeChat) withToken(h tokenHandler) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		tok := r.URL.Query().Get("access_token")
+		switch {
+		case tok == "":
+			writeWXError(rw, errMissingToken, "access_token missing")
+			return
+		case !tokenShaped(tok):
+			writeWXError(rw, errMalformedToken, "invalid access_token")
+			return
+		}
 		now := w.now()
 		w.mu.Lock()
 		t := w.tokens[tok]
 		var appID string
 		code := errOK
 		switch {
-		case tok == "" || t == nil:
+		case t == nil:
 			code = errInvalidCredential
 		case t.killed || !now.Before(t.expires):
 			code = errTokenExpired
@@ -78,6 +90,22 @@ func (w *WeChat) withToken(h tokenHandler) http.HandlerFunc {
 			h(rw, r, appID)
 		}
 	}
+}
+
+// tokenShaped reports whether tok could be an access token: 32 to 512
+// characters of the URL-safe base64 alphabet (WeChat's are letters, digits,
+// '-' and '_', and need 512 characters reserved).
+func tokenShaped(tok string) bool {
+	if len(tok) < 32 || len(tok) > 512 {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeBody reads a JSON request body into v.

@@ -44,6 +44,7 @@ func TestMain(m *testing.M) {
 func sdkFixture(t *testing.T, miniApp string) *fixture {
 	t.Helper()
 	sdkSim.wc.AddMiniApp(miniApp, testMiniSecret)
+	sdkSim.wc.AddTemplate(miniApp, testTemplate, []string{"thing1", "time2"}, nil)
 	return &fixture{t: t, wc: sdkSim.wc, url: sdkSim.url}
 }
 
@@ -70,7 +71,7 @@ func TestSDKCode2Session(t *testing.T) {
 		t.Fatalf("Code2Session = %+v", res)
 	}
 	res, err = auth.Code2SessionContext(ctx, code)
-	if err == nil || res.ErrCode != errInvalidCode {
+	if err == nil || res.ErrCode != errCodeUsed {
 		t.Fatalf("reused code: %+v, %v", res, err)
 	}
 }
@@ -142,7 +143,7 @@ func TestSDKExpiredToken(t *testing.T) {
 	openID, _ := f.user(createUserRequest{})
 	acceptTemplate(f, openID, testTemplate, 1)
 	mp := newMiniProgram(app, false)
-	msg := &subscribe.Message{ToUser: openID, TemplateID: testTemplate, Data: map[string]*subscribe.DataItem{"thing1": {Value: "x"}}}
+	msg := &subscribe.Message{ToUser: openID, TemplateID: testTemplate, Data: map[string]*subscribe.DataItem{"thing1": {Value: "x"}, "time2": {Value: "10:00"}}}
 	if _, err := mp.GetContext().GetAccessToken(); err != nil {
 		t.Fatal(err)
 	}

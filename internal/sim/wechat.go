@@ -17,10 +17,11 @@ const (
 	verifyIDTTL         = time.Hour       // face verify_id
 	defaultTokenTTL     = 7200 * time.Second
 	loginPerMinute      = 100 // jscode2session calls per user per minute before 45011
-	thingMaxRunes       = 20
 	sweepEvery          = time.Minute
 	maxBodyBytes        = 1 << 20
-	retainExpiredTokens = 24 * time.Hour // answer 42001 rather than 40001 this long after expiry
+	retainExpiredTokens = 24 * time.Hour   // answer 42001 rather than 40001 this long after expiry
+	forceRefreshPerDay  = 20               // stable_token force_refresh calls per app per day before 45009
+	forceRefreshGap     = 30 * time.Second // shortest interval between two force_refresh calls
 )
 
 // Code kinds accepted by POST /sim/wechat/codes.
@@ -47,8 +48,12 @@ type WeChat struct {
 
 	down atomic.Int64 // 0 healthy, >0 HTTP status, -1 hang
 
+	pushClient *http.Client   // message pushes to the mini-programs' servers
+	pushing    sync.WaitGroup // pushes being delivered
+
 	mu            sync.Mutex
-	miniApps      map[string]string
+	miniApps      map[string]string   // appid -> secret
+	apps          map[string]*miniApp // appid -> console settings of a mini-program
 	openApps      map[string]string
 	users         map[string]*wxUser // by mini-program openid
 	unionIDs      map[string]bool
@@ -57,6 +62,7 @@ type WeChat struct {
 	tokens        map[string]*accessToken
 	latestToken   map[string]string // appid -> newest /cgi-bin/token token
 	stableToken   map[string]string // appid -> current stable_token token
+	forceRefresh  map[string]forceWindow
 	verifies      map[string]*faceVerify
 	credits       map[creditKey]int
 	messages      map[string][]sentMessage // by openid
@@ -64,6 +70,8 @@ type WeChat struct {
 	calls         map[string]int           // protocol path -> calls
 	nextMsgID     int64
 	lastSweep     time.Time
+	pushes        []*pushRecord // the latest maxPushRecords pushes
+	pushSeq       int
 }
 
 // wxUser is one WeChat user: a unionid, the mini-program openid, and the
@@ -75,12 +83,14 @@ type wxUser struct {
 	idNumber string
 }
 
-// loginCode is a one-time login code a user's phone obtained.
+// loginCode is a one-time login code a user's phone obtained. A used code
+// is kept until it expires, so that its reuse answers 40163.
 type loginCode struct {
 	openID  string
 	kind    string
 	appID   string
 	expires time.Time
+	used    bool
 }
 
 // realnameCode is a one-time consent code for checkrealnameinfo.
@@ -93,7 +103,7 @@ type realnameCode struct {
 type accessToken struct {
 	appID      string
 	expires    time.Time
-	superseded time.Time // zero while latest; after it the token answers 40001
+	superseded time.Time // zero while current; from then on the token answers 40001
 	killed     bool      // ExpireAccessTokens
 }
 
@@ -101,6 +111,7 @@ type accessToken struct {
 type faceVerify struct {
 	openID   string
 	outSeqNo string
+	certType string
 	certName string
 	certNo   string
 	expires  time.Time
@@ -140,6 +151,7 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 		log:           opts.Log,
 		tokenTTL:      opts.TokenTTL,
 		miniApps:      make(map[string]string),
+		apps:          make(map[string]*miniApp),
 		openApps:      make(map[string]string),
 		users:         make(map[string]*wxUser),
 		unionIDs:      make(map[string]bool),
@@ -148,12 +160,14 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 		tokens:        make(map[string]*accessToken),
 		latestToken:   make(map[string]string),
 		stableToken:   make(map[string]string),
+		forceRefresh:  make(map[string]forceWindow),
 		verifies:      make(map[string]*faceVerify),
 		credits:       make(map[creditKey]int),
 		messages:      make(map[string][]sentMessage),
 		loginWindows:  make(map[string]rateWindow),
 		calls:         make(map[string]int),
 		nextMsgID:     2000000000,
+		pushClient:    &http.Client{Timeout: pushTimeout},
 	}
 	if w.clock == nil {
 		w.clock = platform.SystemClock{}
@@ -166,6 +180,7 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 	}
 	for id, secret := range opts.MiniApps {
 		w.miniApps[id] = secret
+		w.apps[id] = newMiniApp()
 	}
 	for id, secret := range opts.OpenApps {
 		w.openApps[id] = secret
@@ -173,10 +188,15 @@ func NewWeChat(opts WeChatOptions) *WeChat {
 	return w
 }
 
-// AddMiniApp registers (or re-keys) a mini-program appid with its secret.
+// AddMiniApp registers (or re-keys) a mini-program appid with its secret. A
+// new mini-program is bound to an Open Platform account, has the
+// DefaultReleasedPages and no subscribe templates.
 func (w *WeChat) AddMiniApp(appid, secret string) {
 	w.mu.Lock()
 	w.miniApps[appid] = secret
+	if w.apps[appid] == nil {
+		w.apps[appid] = newMiniApp()
+	}
 	w.mu.Unlock()
 }
 

@@ -2,7 +2,6 @@ package wechat
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,7 +26,7 @@ func NewRedisCache(rdb redis.UniversalClient, prefix string) *RedisCache {
 // Get returns the value or nil when absent or on error.
 func (c *RedisCache) Get(key string) interface{} { return c.GetContext(context.Background(), key) }
 
-// Set stores val (as a string) for timeout.
+// Set stores val (as a string) for timeout; see SetContext.
 func (c *RedisCache) Set(key string, val interface{}, timeout time.Duration) error {
 	return c.SetContext(context.Background(), key, val, timeout)
 }
@@ -47,10 +46,14 @@ func (c *RedisCache) GetContext(ctx context.Context, key string) interface{} {
 	return v
 }
 
-// SetContext stores val (as a string) for timeout.
+// SetContext stores val (as a string) for timeout. A timeout of zero or less
+// means the value is already stale: nothing is stored (an older value is
+// removed) and the error is nil. silenceper caches a stable access token for
+// expires_in − 300 s and, given a token in its last 5 minutes, asks for
+// exactly that: refusing would fail the call that fetched a working token.
 func (c *RedisCache) SetContext(ctx context.Context, key string, val interface{}, timeout time.Duration) error {
 	if timeout <= 0 {
-		return errors.New("cache: non-positive timeout")
+		return c.rdb.Del(ctx, c.prefix+key).Err()
 	}
 	return c.rdb.Set(ctx, c.prefix+key, val, timeout).Err()
 }

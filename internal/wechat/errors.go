@@ -21,6 +21,13 @@ var (
 	ErrUpstreamRefused = platform.NewError("upstream_error", "微信服务返回错误，请稍后再试")
 )
 
+// ErrFaceMismatch is in the chain of FaceQuery's error when WeChat refused to
+// answer a verify_ret because the cert_info (its cert_hash), openid or
+// out_seq_no given do not match the verify_id: identity data changed between
+// getverifyid and queryverifyinfo. Callers map it to their own error
+// (account: ErrRealnameMismatch); unmapped it is an ErrUpstreamRefused.
+var ErrFaceMismatch = errors.New("wechat: queryverifyinfo refused: cert_info, openid or out_seq_no do not match the verify_id")
+
 // APIError is an errcode answer from WeChat.
 type APIError struct {
 	Code int
@@ -34,7 +41,7 @@ func (e *APIError) Error() string { return fmt.Sprintf("wechat errcode %d: %s", 
 func classify(code int, msg string) error {
 	we := &APIError{Code: code, Msg: msg}
 	switch code {
-	case 40029, 40163:
+	case 40029, 40163, 80113:
 		return ErrCodeInvalid.Wrap(we)
 	case 45011, 40226:
 		return ErrUpstreamBusy.Wrap(we)
@@ -52,6 +59,16 @@ func Errcode(err error) int {
 		return we.Code
 	}
 	return 0
+}
+
+// isGeneric reports errcodes that say nothing about the request's content:
+// WeChat busy, quota, access-token and permission trouble, a malformed body.
+func isGeneric(code int) bool {
+	switch code {
+	case -1, 40001, 42001, 41001, 40014, 45009, 45011, 40226, 48001, 47001:
+		return true
+	}
+	return false
 }
 
 // isTokenError reports a bad or expired access token (40001, 42001): drop the

@@ -68,14 +68,59 @@ func neverSent(err error) bool {
 // gives it client. Both settings are package-wide in the SDK: call once at
 // start-up (tests: once per test binary).
 func ConfigureSDK(base string, client *http.Client) {
-	base = strings.TrimRight(base, "/")
 	util.DefaultHTTPClient = client
-	util.SetURIModifier(func(uri string) string {
+	util.SetURIModifier(rewriteURI(base))
+}
+
+// rewriteURI returns silenceper's URI modifier: it moves WeChat's host to
+// base and escapes the query's values, which the SDK formats into its URLs
+// raw (an access token or secret holding '#', '%', '+' or a space would
+// otherwise rewrite the query). Valid %XX escapes are kept, so a value the
+// SDK did escape is not escaped twice; a raw '&' or '=' inside a value cannot
+// be told from a separator and is left alone.
+func rewriteURI(base string) func(string) string {
+	base = strings.TrimRight(base, "/")
+	return func(uri string) string {
 		for _, host := range []string{"https://api.weixin.qq.com", "http://api.weixin.qq.com"} {
 			if strings.HasPrefix(uri, host) {
-				return base + strings.TrimPrefix(uri, host)
+				uri = base + strings.TrimPrefix(uri, host)
+				break
 			}
 		}
-		return uri
-	})
+		head, query, ok := strings.Cut(uri, "?")
+		if !ok {
+			return uri
+		}
+		parts := strings.Split(query, "&")
+		for i, p := range parts {
+			k, v, hasValue := strings.Cut(p, "=")
+			parts[i] = escapeRaw(k)
+			if hasValue {
+				parts[i] += "=" + escapeRaw(v)
+			}
+		}
+		return head + "?" + strings.Join(parts, "&")
+	}
+}
+
+// escapeRaw percent-encodes every byte of s but the unreserved characters
+// (letters, digits, "-._~") and well-formed %XX escapes.
+func escapeRaw(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.', c == '_', c == '~':
+			b.WriteByte(c)
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
 }

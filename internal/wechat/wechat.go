@@ -17,9 +17,6 @@ import (
 	"github.com/silenceper/wechat/v2/miniprogram"
 	miniconfig "github.com/silenceper/wechat/v2/miniprogram/config"
 	"github.com/silenceper/wechat/v2/miniprogram/subscribe"
-	"github.com/silenceper/wechat/v2/officialaccount"
-	offconfig "github.com/silenceper/wechat/v2/officialaccount/config"
-	"github.com/silenceper/wechat/v2/officialaccount/oauth"
 )
 
 // Config names the apps Banshi acts as and where WeChat is.
@@ -32,15 +29,16 @@ type Config struct {
 	State         string // miniprogram_state for subscribe messages: developer|trial|formal
 }
 
-// WeChat is Banshi's client of the WeChat API. Calls that silenceper/wechat has
-// go through it (it must have been pointed at APIBase with ConfigureSDK); the
-// city-service calls it lacks go through http with the same timeout.
+// Client is Banshi's client of the WeChat API. Stable access tokens and
+// subscribe sends go through silenceper/wechat (pointed at APIBase with
+// ConfigureSDK); the logins, which carry the app secrets in the URL, and the
+// city-service calls the SDK lacks go through http with the same client.
+// No error it returns carries a secret, a code or an access token.
 type Client struct {
 	cfg    Config
 	http   *http.Client
 	log    *slog.Logger
 	mini   *miniprogram.MiniProgram
-	oauth  *oauth.Oauth
 	tokens credential.AccessTokenContextHandle
 	cache  cache.Cache
 }
@@ -56,8 +54,7 @@ func New(cfg Config, client *http.Client, tokenCache cache.Cache, log *slog.Logg
 	mini := miniprogram.NewMiniProgram(&miniconfig.Config{AppID: cfg.MiniAppID, AppSecret: cfg.MiniAppSecret, Cache: tokenCache, UseStableAK: true})
 	tokens := credential.NewStableAccessToken(cfg.MiniAppID, cfg.MiniAppSecret, credential.CacheKeyMiniProgramPrefix, tokenCache)
 	mini.SetAccessTokenContextHandle(tokens)
-	oa := officialaccount.NewOfficialAccount(&offconfig.Config{AppID: cfg.OpenAppID, AppSecret: cfg.OpenAppSecret, Cache: tokenCache})
-	return &Client{cfg: cfg, http: client, log: log, mini: mini, oauth: oa.GetOauth(), tokens: tokens, cache: tokenCache}
+	return &Client{cfg: cfg, http: client, log: log, mini: mini, tokens: tokens, cache: tokenCache}
 }
 
 // Identity of a WeChat user as a login code resolves it.
@@ -72,44 +69,13 @@ func upstream(op string, err error) error {
 	return ErrUpstream.Wrap(fmt.Errorf("%s: %w", op, err))
 }
 
-// Code2Session resolves a mini-program login code. Errors: ErrCodeInvalid,
-// ErrUpstreamBusy, ErrUpstream, or a *APIError (ErrUpstreamRefused).
-func (w *Client) Code2Session(ctx context.Context, code string) (User, error) {
-	res, err := w.mini.GetAuth().Code2SessionContext(ctx, code)
-	if res.ErrCode != 0 {
-		return User{}, classify(int(res.ErrCode), res.ErrMsg)
-	}
-	if err != nil {
-		return User{}, upstream("jscode2session", err)
-	}
-	if res.OpenID == "" {
-		return User{}, upstream("jscode2session", errors.New("answer without openid"))
-	}
-	return User{OpenID: res.OpenID, UnionID: res.UnionID, SessionKey: res.SessionKey}, nil
-}
-
-// AppLogin resolves an Open Platform mobile-app OAuth code. Errors as Code2Session.
-func (w *Client) AppLogin(ctx context.Context, code string) (User, error) {
-	res, err := w.oauth.GetUserAccessTokenContext(ctx, code)
-	if res.ErrCode != 0 {
-		return User{}, classify(int(res.ErrCode), res.ErrMsg)
-	}
-	if err != nil {
-		return User{}, upstream("oauth2/access_token", err)
-	}
-	if res.OpenID == "" {
-		return User{}, upstream("oauth2/access_token", errors.New("answer without openid"))
-	}
-	return User{OpenID: res.OpenID, UnionID: res.UnionID}, nil
-}
-
 // withToken runs call with the cached access token; on 40001/42001 it drops
 // the cached token and tries once more with a fresh one.
 func (w *Client) withToken(ctx context.Context, call func(token string) error) error {
 	for attempt := 0; ; attempt++ {
 		token, err := w.tokens.GetAccessTokenContext(ctx)
 		if err != nil {
-			return upstream("access token", err)
+			return upstream("access token", redact(err))
 		}
 		err = call(token)
 		if attempt == 0 && isTokenError(err) {
@@ -124,24 +90,38 @@ func (w *Client) withToken(ctx context.Context, call func(token string) error) e
 // postJSON posts body to a token-protected path and decodes the answer into
 // out, turning a non-zero errcode into an error.
 func (w *Client) postJSON(ctx context.Context, path, token string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
+	return w.call(ctx, http.MethodPost, path, url.Values{"access_token": {token}}, body, out)
+}
+
+// call sends a request to path with the query q (every value escaped) and,
+// when body is not nil, body as JSON; it decodes the answer into out and
+// turns a non-zero errcode into an error (classify). Transport failures,
+// non-200 answers and unreadable answers are ErrUpstream, their message
+// scrubbed of the URL's query (redact): it carries secrets, codes and tokens.
+func (w *Client) call(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
 	}
-	u := w.cfg.APIBase + path + "?access_token=" + url.QueryEscape(token)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, method, w.cfg.APIBase+path+"?"+q.Encode(), rd)
 	if err != nil {
-		return err
+		return upstream(path, redact(err))
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := w.http.Do(req)
 	if err != nil {
-		return upstream(path, redactToken(err))
+		return upstream(path, redact(err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return upstream(path, err)
+		return upstream(path, redact(err))
 	}
 	if resp.StatusCode != http.StatusOK {
 		return upstream(path, fmt.Errorf("HTTP %d", resp.StatusCode))
@@ -154,7 +134,7 @@ func (w *Client) postJSON(ctx context.Context, path, token string, body, out any
 		return upstream(path, fmt.Errorf("bad JSON answer: %w", err))
 	}
 	if ce.ErrCode != 0 {
-		return classify(ce.ErrCode, ce.ErrMsg)
+		return classify(ce.ErrCode, scrub(ce.ErrMsg))
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -164,29 +144,31 @@ func (w *Client) postJSON(ctx context.Context, path, token string, body, out any
 	return nil
 }
 
-// redactToken keeps access tokens out of error messages (url.Error prints the URL).
-func redactToken(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if i := strings.Index(ue.URL, "?"); i >= 0 {
-			ue.URL = ue.URL[:i]
-		}
-	}
-	return err
-}
-
 // RealnameResult is WeChat's verdict on a name and ID number for an openid.
 type RealnameResult struct {
 	VerifyOpenID   string `json:"verify_openid"`
 	VerifyRealName string `json:"verify_real_name"`
 }
 
-// Match reports whether both the openid's real name and the name+ID pair match.
+// Match reports whether both the openid's real name and the name+ID pair
+// match. verify_openid may hold several results joined by ";": every one must
+// be V_OP_NM_MA (a V_OP_NM_UM or V_OP_NA beside it is not a match).
+// verify_real_name is only filled when verify_openid is V_OP_NM_MA, and must
+// be V_NM_ID_MA.
 func (r RealnameResult) Match() bool {
-	return r.VerifyOpenID == "V_OP_NM_MA" && r.VerifyRealName == "V_NM_ID_MA"
+	if r.VerifyRealName != "V_NM_ID_MA" {
+		return false
+	}
+	for _, v := range strings.Split(r.VerifyOpenID, ";") {
+		if strings.TrimSpace(v) != "V_OP_NM_MA" {
+			return false
+		}
+	}
+	return true
 }
 
-// CheckRealname calls checkrealnameinfo. Errors: ErrCodeInvalid (consent code),
+// CheckRealname calls checkrealnameinfo. Errors: ErrCodeInvalid (consent code
+// invalid or used: errcode 80113),
 // ErrUpstream, ErrUpstreamBusy, *APIError (ErrUpstreamRefused).
 func (w *Client) CheckRealname(ctx context.Context, openID, name, idNumber, code string) (RealnameResult, error) {
 	var res RealnameResult
@@ -207,7 +189,7 @@ func (w *Client) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber
 	err := w.withToken(ctx, func(token string) error {
 		return w.postJSON(ctx, "/cityservice/face/identify/getverifyid", token, map[string]any{
 			"out_seq_no": outSeqNo, "openid": openID,
-			"cert_info": map[string]string{"cert_type": "IDENTITY_CARD", "cert_name": name, "cert_no": idNumber},
+			"cert_info": map[string]string{"cert_type": CertTypeIDCard, "cert_name": name, "cert_no": idNumber},
 		}, &res)
 	})
 	if err == nil && res.VerifyID == "" {
@@ -216,9 +198,14 @@ func (w *Client) FaceStart(ctx context.Context, openID, outSeqNo, name, idNumber
 	return res.VerifyID, err
 }
 
-// FaceQuery asks for the result of a face verification; 10000 means verified.
-// Errors: ErrUpstream, ErrUpstreamBusy, *APIError (ErrUpstreamRefused).
-func (w *Client) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, certHash string) (int, error) {
+// FaceQuery asks for the result of a face verification of the identity given
+// to FaceStart (name and idNumber exactly as sent there: WeChat checks their
+// CertHash); 10000 means verified. Errors: ErrFaceMismatch (in an
+// ErrUpstreamRefused) when WeChat says the identity, openid or out_seq_no are
+// not those of the verify_id; ErrUpstream, ErrUpstreamBusy, *APIError
+// (ErrUpstreamRefused).
+func (w *Client) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, name, idNumber string) (int, error) {
+	certHash := CertHash(CertTypeIDCard, name, idNumber)
 	var res struct {
 		VerifyRet int `json:"verify_ret"`
 	}
@@ -227,6 +214,14 @@ func (w *Client) FaceQuery(ctx context.Context, openID, verifyID, outSeqNo, cert
 			"verify_id": verifyID, "out_seq_no": outSeqNo, "cert_hash": certHash, "openid": openID,
 		}, &res)
 	})
+	// WeChat answers an errcode rather than a verify_ret when cert_info,
+	// openid or out_seq_no do not match the verify_id; its page does not
+	// name the code, so every errcode that is not about WeChat itself, the
+	// quota or the token means it.
+	var we *APIError
+	if errors.As(err, &we) && !isGeneric(we.Code) {
+		return 0, ErrUpstreamRefused.Wrap(fmt.Errorf("%w: %w", ErrFaceMismatch, we))
+	}
 	return res.VerifyRet, err
 }
 
@@ -245,8 +240,10 @@ func (w *Client) SendSubscribe(ctx context.Context, openID, templateID, page str
 			return nil
 		}
 		if code, msg, ok := commonError(err); ok {
-			return classify(code, msg)
+			return classify(code, scrub(msg))
 		}
-		return upstream("subscribe/send", redactToken(err))
+		// silenceper's error of a non-200 answer is "http get error :
+		// uri=<the URL, access token included> , statusCode=502".
+		return upstream("subscribe/send", redact(err))
 	})
 }
