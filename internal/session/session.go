@@ -234,27 +234,35 @@ func (s *Store) Revoke(ctx context.Context, token string) error {
 }
 
 // RevokeAll ends every session of userID and returns how many there were.
+//
+// It removes from the user's set only the sessions it read and ended, never
+// the set itself: a login racing it either is ended (it was read) or stays
+// in the set, within reach of the next revoke and of level changes. Create
+// writes the session before adding it to the set, so a member read here
+// always has its session written already.
 func (s *Store) RevokeAll(ctx context.Context, userID string) (int, error) {
 	ds, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
 	if err != nil {
 		return 0, fmt.Errorf("session revoke all: %w", err)
 	}
-	keys := []string{s.userKey(userID)}
-	for _, d := range ds {
-		keys = append(keys, s.key(d))
-	}
 	// DEL one key at a time keeps this valid on Redis Cluster (keys may live on
 	// different slots).
 	n := 0
-	for _, k := range keys[1:] {
-		c, err := s.rdb.Del(ctx, k).Result()
+	for _, d := range ds {
+		c, err := s.rdb.Del(ctx, s.key(d)).Result()
 		if err != nil {
 			return n, fmt.Errorf("session revoke all: %w", err)
 		}
 		n += int(c)
 	}
-	if err := s.rdb.Del(ctx, keys[0]).Err(); err != nil {
-		return n, fmt.Errorf("session revoke all: %w", err)
+	if len(ds) > 0 {
+		members := make([]any, len(ds))
+		for i, d := range ds {
+			members[i] = d
+		}
+		if err := s.rdb.SRem(ctx, s.userKey(userID), members...).Err(); err != nil {
+			return n, fmt.Errorf("session revoke all: %w", err)
+		}
 	}
 	return n, nil
 }
