@@ -78,10 +78,12 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return err
 	}
-	accounts := account.NewStore(a.Mongo.DB, cipher, clock)
+	accounts := account.NewStore(a.Mongo.DB, cipher, clock, account.WithLogger(log.With("component", "account")))
 	if err := accounts.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("account indexes: %w", err)
 	}
+	// Once per start-up, in the background (reads take either format meanwhile).
+	a.tasks = append(a.tasks, func(ctx context.Context) { migratePII(ctx, accounts, log) })
 	sessions := session.NewStore(a.Redis.Client, session.Config{
 		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
 	}, clock)
@@ -187,6 +189,18 @@ func (a *App) Close() {
 	}
 	if err := a.Redis.Close(); err != nil {
 		a.log.Warn("close redis", "err", err)
+	}
+}
+
+// migratePII re-seals identities of earlier releases bound to their user
+// and field (account.Store.MigratePII) and logs what it did.
+func migratePII(ctx context.Context, accounts *account.Store, log *slog.Logger) {
+	rep, err := accounts.MigratePII(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.Warn("PII migration stopped; the next start-up goes on", "err", err, "resealed", rep.Resealed)
+	case rep != (account.MigrationReport{}):
+		log.Info("PII migration", "resealed", rep.Resealed, "skipped", rep.Skipped, "failed", rep.Failed)
 	}
 }
 

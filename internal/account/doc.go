@@ -4,8 +4,9 @@
 // at rest.
 //
 // Names and ID numbers are never stored in clear: each is kept AES-256-GCM
-// encrypted, as a masked form for display (4401**********1234, *三), and the ID
-// number also as an HMAC blind index (see Cipher). "One ID number, one person"
+// encrypted and bound to its user and field (a ciphertext moved elsewhere
+// does not open), as a masked form for display (4401**********1234, *三), and
+// the ID number also as an HMAC blind index (see Cipher, MigratePII). "One ID number, one person"
 // is decided by inserting a claim whose _id is that blind index (DESIGN.md
 // invariant 1); no step needs a multi-document transaction, and every step is
 // idempotent so a retry finishes what a crash interrupted.

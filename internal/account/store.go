@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -39,8 +40,12 @@ type userDoc struct {
 	IDNumberMasked string    `bson:"id_number_masked,omitempty"`
 	IDIndex        string    `bson:"id_index,omitempty"`
 	IdentityAt     time.Time `bson:"identity_at,omitempty"`
-	CreatedAt      time.Time `bson:"created_at"`
-	UpdatedAt      time.Time `bson:"updated_at"`
+	// PIIFormat is 2 when name_enc and id_number_enc are sealed bound to
+	// this user and field (Cipher.Seal); absent on identities an earlier
+	// release wrote, until MigratePII re-seals them.
+	PIIFormat int       `bson:"pii_format,omitempty"`
+	CreatedAt time.Time `bson:"created_at"`
+	UpdatedAt time.Time `bson:"updated_at"`
 }
 
 func (d userDoc) user() User {
@@ -73,17 +78,34 @@ type Store struct {
 	claims *mongo.Collection
 	cipher *Cipher
 	clock  platform.Clock
+	log    *slog.Logger
+
+	migrateBatch int // users MigratePII reads at a time
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLogger makes the store log to log (user IDs, never names or ID
+// numbers); without it the store logs nothing.
+func WithLogger(log *slog.Logger) Option { return func(s *Store) { s.log = log } }
+
 // NewStore returns a Store on db, encrypting PII with cipher.
-func NewStore(db *mongo.Database, cipher *Cipher, clock platform.Clock) *Store {
-	return &Store{
+func NewStore(db *mongo.Database, cipher *Cipher, clock platform.Clock, opts ...Option) *Store {
+	s := &Store{
 		users:  db.Collection(collUsers),
 		logins: db.Collection(collLogins),
 		claims: db.Collection(collClaims),
 		cipher: cipher,
 		clock:  clock,
+		log:    slog.New(slog.DiscardHandler),
+
+		migrateBatch: migrateBatch,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // EnsureIndexes creates the secondary indexes (identity_claims.user_id, used to
@@ -233,11 +255,11 @@ func (s *Store) Identity(ctx context.Context, userID string) (Identity, error) {
 	if doc.IDIndex == "" {
 		return Identity{}, ErrNotFound
 	}
-	name, err := s.cipher.Decrypt(doc.NameEnc)
+	name, err := s.openField(doc, fieldName, doc.NameEnc)
 	if err != nil {
 		return Identity{}, fmt.Errorf("account: decrypt name: %w", err)
 	}
-	number, err := s.cipher.Decrypt(doc.IDNumberEnc)
+	number, err := s.openField(doc, fieldIDNumber, doc.IDNumberEnc)
 	if err != nil {
 		return Identity{}, fmt.Errorf("account: decrypt id number: %w", err)
 	}
@@ -259,13 +281,26 @@ func (s *Store) CheckIdentity(ctx context.Context, userID string, id Identity) (
 	return s.sameIdentity(doc, s.cipher.BlindIndex(kindIDNumber, normaliseIDNumber(id.IDNumber)), normaliseName(id.Name))
 }
 
+// piiFormatBound is userDoc.PIIFormat of identities sealed with Cipher.Seal.
+const piiFormatBound = 2
+
+// openField decrypts a field ("name", "id_number") of doc's identity: bound
+// to the user and the field when the document is of format 2, or as an
+// earlier release sealed it (format 1) until MigratePII has re-sealed it.
+func (s *Store) openField(doc userDoc, field string, sealed []byte) (string, error) {
+	if doc.PIIFormat == piiFormatBound {
+		return s.cipher.Open(sealed, userField(doc.ID, field))
+	}
+	return s.cipher.openFormat1(sealed)
+}
+
 // sameIdentity compares a recorded identity with a normalised one given by
 // the blind index of its ID number and its name.
 func (s *Store) sameIdentity(doc userDoc, idIndex, name string) (bool, error) {
 	if doc.IDIndex != idIndex {
 		return false, nil
 	}
-	recorded, err := s.cipher.Decrypt(doc.NameEnc)
+	recorded, err := s.openField(doc, fieldName, doc.NameEnc)
 	if err != nil {
 		return false, fmt.Errorf("account: decrypt name: %w", err)
 	}
@@ -316,11 +351,11 @@ func (s *Store) RaiseLevel(ctx context.Context, userID string, id Identity, leve
 	if err := s.claim(ctx, idx, userID); err != nil {
 		return User{}, err
 	}
-	nameEnc, err := s.cipher.Encrypt(name)
+	nameEnc, err := s.cipher.Seal(name, userField(userID, fieldName))
 	if err != nil {
 		return User{}, err
 	}
-	numberEnc, err := s.cipher.Encrypt(number)
+	numberEnc, err := s.cipher.Seal(number, userField(userID, fieldIDNumber))
 	if err != nil {
 		return User{}, err
 	}
@@ -333,6 +368,7 @@ func (s *Store) RaiseLevel(ctx context.Context, userID string, id Identity, leve
 			"id_number_masked": MaskIDNumber(number),
 			"id_index":         idx,
 			"identity_at":      now,
+			"pii_format":       piiFormatBound,
 			"updated_at":       now,
 		},
 		"$max": bson.M{"level": level},
