@@ -19,7 +19,7 @@ import (
 // Collection names.
 const (
 	collUsers  = "users"           // one document per person (userDoc)
-	collLogins = "wechat_logins"   // _id = login key (unionid, or channel+openid) -> user_id
+	collLogins = "wechat_logins"   // _id = login id ("unionid:…", "openid:<channel>:…") -> user_id
 	collClaims = "identity_claims" // _id = blind index of the ID number -> user_id
 )
 
@@ -76,6 +76,7 @@ type Store struct {
 	users  *mongo.Collection
 	logins *mongo.Collection
 	claims *mongo.Collection
+	events *mongo.Collection
 	cipher *Cipher
 	clock  platform.Clock
 	log    *slog.Logger
@@ -96,6 +97,7 @@ func NewStore(db *mongo.Database, cipher *Cipher, clock platform.Clock, opts ...
 		users:  db.Collection(collUsers),
 		logins: db.Collection(collLogins),
 		claims: db.Collection(collClaims),
+		events: db.Collection(collEvents),
 		cipher: cipher,
 		clock:  clock,
 		log:    slog.New(slog.DiscardHandler),
@@ -108,26 +110,33 @@ func NewStore(db *mongo.Database, cipher *Cipher, clock platform.Clock, opts ...
 	return s
 }
 
-// EnsureIndexes creates the secondary indexes (identity_claims.user_id, used to
-// drop a user's stale claims). The arbiters themselves are _id keys and need
-// no index. Idempotent, and safe when several processes call it at once.
+// EnsureIndexes creates the secondary indexes: identity_claims.user_id (to
+// drop a user's stale claims) and users.mini_openid and users.app_openid (to
+// find a person an earlier release recorded by unionid alone). The arbiters
+// themselves are _id keys and need no index. Idempotent, and safe when
+// several processes call it at once.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
-	model := mongo.IndexModel{
-		Keys:    bson.D{{Key: "user_id", Value: 1}},
-		Options: options.Index().SetName("user_id_1"),
-	}
-	var err error
-	for range 3 {
-		if _, err = s.claims.Indexes().CreateOne(ctx, model); err == nil {
-			return nil
+	for _, ix := range []struct {
+		coll  *mongo.Collection
+		field string
+	}{{s.claims, "user_id"}, {s.users, "mini_openid"}, {s.users, "app_openid"}} {
+		model := mongo.IndexModel{
+			Keys:    bson.D{{Key: ix.field, Value: 1}},
+			Options: options.Index().SetName(ix.field + "_1"),
 		}
-		if ctx.Err() != nil {
-			break
+		var err error
+		for range 3 {
+			if _, err = ix.coll.Indexes().CreateOne(ctx, model); err == nil || ctx.Err() != nil {
+				break
+			}
+			// A concurrent creator may make ours fail (collection or index
+			// just created); the same request then succeeds as a no-op.
 		}
-		// A concurrent creator may make ours fail (collection or index just
-		// created); the same request then succeeds as a no-op.
+		if err != nil {
+			return fmt.Errorf("account: create index %s.%s: %w", ix.coll.Name(), ix.field, err)
+		}
 	}
-	return fmt.Errorf("account: create indexes: %w", err)
+	return nil
 }
 
 func (s *Store) now() time.Time { return s.clock.Now().UTC() }
@@ -146,82 +155,6 @@ func openIDField(ch Channel) (string, error) {
 		return "app_openid", nil
 	}
 	return "", fmt.Errorf("account: unknown login channel %q", ch)
-}
-
-// LoginWeChat finds or creates the person with this unionid and records the
-// channel's openid on it; logins from the mini-program and the app with one
-// unionid reach the same user. When unionID is empty (an app not bound to the
-// Open Platform) the person is keyed on channel+openid instead. New users get
-// level 1.
-//
-// Race-safe: the login key is the _id of a wechat_logins document, so any
-// number of concurrent first logins create exactly one user. Crash-safe: a
-// login document whose user document is missing is completed by the next
-// login. An unknown channel or an empty openID is an error (no sentinel).
-func (s *Store) LoginWeChat(ctx context.Context, ch Channel, unionID, openID string) (User, error) {
-	field, err := openIDField(ch)
-	if err != nil {
-		return User{}, err
-	}
-	if openID == "" {
-		return User{}, errors.New("account: openid is required")
-	}
-	key := "openid:" + string(ch) + ":" + openID
-	if unionID != "" {
-		key = "unionid:" + unionID
-	}
-	userID, err := s.resolveLogin(ctx, key)
-	if err != nil {
-		return User{}, err
-	}
-	now := s.now()
-	onInsert := bson.M{"level": minLevel, "created_at": now}
-	if unionID != "" {
-		onInsert["union_id"] = unionID
-	}
-	update := bson.M{
-		"$set":         bson.M{field: openID, "updated_at": now},
-		"$setOnInsert": onInsert,
-	}
-	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
-	var doc userDoc
-	for attempt := 0; ; attempt++ {
-		err = s.users.FindOneAndUpdate(ctx, bson.M{"_id": userID}, update, opts).Decode(&doc)
-		// Two concurrent upserts of one _id: the loser gets a duplicate key
-		// and, retried, updates the winner's document.
-		if err == nil || !platform.IsDuplicateKey(err) || attempt == 2 {
-			break
-		}
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("account: record login: %w", err)
-	}
-	return doc.user(), nil
-}
-
-// resolveLogin returns the user id behind a login key, assigning a new one
-// when the key is new (the insert of _id = key is the arbiter).
-func (s *Store) resolveLogin(ctx context.Context, key string) (string, error) {
-	for range 3 {
-		var link ownerDoc
-		err := s.logins.FindOne(ctx, bson.M{"_id": key}).Decode(&link)
-		if err == nil {
-			return link.UserID, nil
-		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return "", fmt.Errorf("account: find login: %w", err)
-		}
-		id := newUserID()
-		_, err = s.logins.InsertOne(ctx, bson.M{"_id": key, "user_id": id, "created_at": s.now()})
-		if err == nil {
-			return id, nil
-		}
-		if !platform.IsDuplicateKey(err) {
-			return "", fmt.Errorf("account: create login: %w", err)
-		}
-		// Lost the race: read the winner's user id.
-	}
-	return "", errors.New("account: login key keeps changing")
 }
 
 // Get returns the user with this id, or ErrNotFound.
