@@ -253,10 +253,13 @@ func (s *Store) sameIdentity(doc userDoc, idIndex, name string) (bool, error) {
 //   - ErrRealnameTaken: another user holds this ID number; nothing changes.
 //
 // "One ID number, one person" is decided by inserting identity_claims with
-// _id = blind index of the ID number, before the user document is updated. A
-// retry after a crash between the two steps finds its own claim and completes
-// the user; a claim left behind by a user whose identity ended up different
-// (or who no longer exists) is stale and is taken over. The name and ID number
+// _id = blind index of the ID number, before the user document is updated.
+// Once the claim is under way the steps no longer follow the request's
+// context: a cancelled request completes (or undoes) them. A retry after a
+// crash between the two steps finds its own claim and completes the user; a
+// claim left behind by a user whose identity ended up different, who no
+// longer exists, or who recorded none within claimGrace, is stale and is
+// taken over. The name and ID number
 // are stored only encrypted, masked, and (ID number) as blind index. The level
 // is raised with $max, so concurrent raises end at the highest level.
 func (s *Store) RaiseLevel(ctx context.Context, userID string, id Identity, level int) (User, error) {
@@ -277,6 +280,11 @@ func (s *Store) RaiseLevel(ctx context.Context, userID string, id Identity, leve
 	if err != nil {
 		return User{}, err
 	}
+	// From the claim on, the steps run to their end (or undo what they did)
+	// even when the request is cancelled: a claim left without its identity
+	// would keep the number from everybody else until it is judged abandoned.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
 	if doc.IDIndex != "" {
 		return s.raiseRecorded(ctx, doc, idx, name, level)
 	}
@@ -366,6 +374,17 @@ func (s *Store) raiseRecorded(ctx context.Context, doc userDoc, idx, name string
 	return doc.user(), nil
 }
 
+// writeTimeout bounds the steps of a raise after the request's context is
+// left behind (a cancelled request still completes or undoes them).
+const writeTimeout = 30 * time.Second
+
+// claimGrace is how long a claim whose holder has not recorded the identity
+// keeps the number for that holder's retry; older, it is abandoned (the
+// holder crashed between the claim and the user update) and anyone may take
+// it over. Well above writeTimeout, so a raise still under way is never
+// taken for abandoned, with room for replicas' clocks to differ.
+const claimGrace = 5 * time.Minute
+
 // claimDoc is an identity_claims document.
 type claimDoc struct {
 	ID        string    `bson:"_id"`
@@ -375,8 +394,9 @@ type claimDoc struct {
 
 // claim makes userID the owner of the ID number with blind index idx:
 // nil when it now is (or already was), ErrRealnameTaken when another user
-// holds it. A claim whose owner no longer exists, or whose owner's recorded
-// identity is another ID number, is stale and is taken over (platform.Claim).
+// holds it. A claim whose owner no longer exists, whose owner's recorded
+// identity is another ID number, or whose owner recorded no identity within
+// claimGrace, is stale and is taken over (platform.Claim).
 // A claim still contended after the repairs platform.Claim allows is an
 // error wrapping platform.ErrClaimContended.
 func (s *Store) claim(ctx context.Context, idx, userID string) error {
@@ -395,6 +415,10 @@ func (s *Store) claim(ctx context.Context, idx, userID string) error {
 			case err != nil:
 				return 0, err
 			case od.IDIndex != "" && od.IDIndex != idx:
+				return platform.ClaimStale, nil
+			case od.IDIndex == "" && s.now().Sub(owner.CreatedAt) > claimGrace:
+				// Its holder never recorded the identity (a crash between
+				// the two steps) and had ample time to retry.
 				return platform.ClaimStale, nil
 			}
 			return platform.ClaimLive, nil

@@ -530,10 +530,10 @@ func TestRaiseLevelCompletesInterruptedClaim(t *testing.T) {
 	ctx := context.Background()
 	u, other := e.newUser(t), e.newUser(t)
 	idx := e.store.cipher.BlindIndex(kindIDNumber, idA.IDNumber)
-	if _, err := e.db.Collection(collClaims).InsertOne(ctx, bson.M{"_id": idx, "user_id": u.ID}); err != nil {
+	if _, err := e.db.Collection(collClaims).InsertOne(ctx, bson.M{"_id": idx, "user_id": u.ID, "created_at": e.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	// Until then the number is the crashed user's: the owner has no identity yet.
+	// For a while the number is the crashed user's: the owner has no identity yet.
 	if _, err := e.store.RaiseLevel(ctx, other.ID, idA, 2); !errors.Is(err, ErrRealnameTaken) {
 		t.Fatalf("other user: %v, want ErrRealnameTaken", err)
 	}
