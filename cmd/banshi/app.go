@@ -78,15 +78,22 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return err
 	}
-	accounts := account.NewStore(a.Mongo.DB, cipher, clock, account.WithLogger(log.With("component", "account")))
+	sessions := session.NewStore(a.Redis.Client, session.Config{
+		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
+	}, clock)
+	inbox := notify.NewInbox(a.Mongo.DB, clock)
+	if err := inbox.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("inbox indexes: %w", err)
+	}
+	// A revoked declaration is told in the inbox and ends the declarer's sessions.
+	accounts := account.NewStore(a.Mongo.DB, cipher, clock, account.WithLogger(log.With("component", "account")),
+		account.WithNotifier(inbox), account.WithSessions(sessions))
 	if err := accounts.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("account indexes: %w", err)
 	}
 	// Once per start-up, in the background (reads take either format meanwhile).
 	a.tasks = append(a.tasks, func(ctx context.Context) { migratePII(ctx, accounts, log) })
-	sessions := session.NewStore(a.Redis.Client, session.Config{
-		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
-	}, clock)
+	a.tasks = append(a.tasks, func(ctx context.Context) { accounts.RunRevocationSweeper(ctx, time.Minute) })
 
 	if cfg.Sim {
 		a.WeChatSim = sim.NewWeChat(sim.WeChatOptions{Clock: clock, Log: log.With("component", "sim")})
@@ -98,10 +105,6 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		OpenAppID: cfg.OpenAppID, OpenAppSecret: string(cfg.OpenAppSecret), State: cfg.TemplateStatus,
 	}, a.weChatHTTP, wechat.NewRedisCache(a.Redis.Client, redisPrefix+"wx:"), log.With("component", "wechat"))
 
-	inbox := notify.NewInbox(a.Mongo.DB, clock)
-	if err := inbox.EnsureIndexes(ctx); err != nil {
-		return fmt.Errorf("inbox indexes: %w", err)
-	}
 	checkinKey, err := cfg.CheckinKey.HexKey(16)
 	if err != nil {
 		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)

@@ -32,23 +32,39 @@ type identityEvent struct {
 	Login       string    `bson:"login,omitempty"`         // which login id: "unionid", "openid:miniprogram", "openid:app"
 	LevelBefore int       `bson:"level_before,omitempty"`
 	LevelAfter  int       `bson:"level_after,omitempty"`
+	ProverLevel int       `bson:"prover_level,omitempty"` // the level OtherUserID proved at
 	Reason      string    `bson:"reason"`
 	At          time.Time `bson:"at"`
+	State       string    `bson:"state,omitempty"` // revocations: pending, demoted, done, void
 }
 
 // newEventID returns "ev_" and 20 lowercase base32 characters.
 func newEventID() string { return "ev_" + strings.ToLower(rand.Text()[:20]) }
 
 // recordEvent stores ev (a duplicate _id is a retry: nothing more is stored)
-// and logs it as one structured line, with user IDs and levels only.
+// and logs it.
 func (s *Store) recordEvent(ctx context.Context, ev identityEvent) error {
-	s.log.InfoContext(ctx, "identity event", "event_id", ev.ID, "kind", ev.Kind, "user_id", ev.UserID,
-		"other_user_id", ev.OtherUserID, "login", ev.Login, "level_before", ev.LevelBefore,
-		"level_after", ev.LevelAfter, "reason", ev.Reason)
 	if _, err := s.events.InsertOne(ctx, ev); err != nil && !isDuplicate(err) {
 		return fmt.Errorf("account: record identity event: %w", err)
 	}
+	s.logEvent(ctx, ev)
 	return nil
+}
+
+// logEvent logs ev as one structured line: user IDs, levels and reasons,
+// never a name, an ID number or a WeChat id.
+func (s *Store) logEvent(ctx context.Context, ev identityEvent) {
+	attrs := []any{"event_id", ev.ID, "kind", ev.Kind, "user_id", ev.UserID, "reason", ev.Reason, "at", ev.At}
+	if ev.OtherUserID != "" {
+		attrs = append(attrs, "other_user_id", ev.OtherUserID)
+	}
+	if ev.Login != "" {
+		attrs = append(attrs, "login", ev.Login)
+	}
+	if ev.LevelBefore != 0 {
+		attrs = append(attrs, "level_before", ev.LevelBefore, "level_after", ev.LevelAfter, "prover_level", ev.ProverLevel)
+	}
+	s.log.InfoContext(ctx, "identity event", attrs...)
 }
 
 // isDuplicate is platform.IsDuplicateKey.

@@ -43,7 +43,10 @@ type userDoc struct {
 	// PIIFormat is 2 when name_enc and id_number_enc are sealed bound to
 	// this user and field (Cipher.Seal); absent on identities an earlier
 	// release wrote, until MigratePII re-seals them.
-	PIIFormat int       `bson:"pii_format,omitempty"`
+	PIIFormat int `bson:"pii_format,omitempty"`
+	// RevokedBy is the identity event that last revoked this user's
+	// declaration (see finishRevocation).
+	RevokedBy string    `bson:"revoked_by,omitempty"`
 	CreatedAt time.Time `bson:"created_at"`
 	UpdatedAt time.Time `bson:"updated_at"`
 }
@@ -81,6 +84,9 @@ type Store struct {
 	clock  platform.Clock
 	log    *slog.Logger
 
+	notifier Notifier     // nil: revoked declarers are not told
+	sessions SessionEnder // nil: revoked declarers' sessions are not ended
+
 	migrateBatch int // users MigratePII reads at a time
 }
 
@@ -111,19 +117,23 @@ func NewStore(db *mongo.Database, cipher *Cipher, clock platform.Clock, opts ...
 }
 
 // EnsureIndexes creates the secondary indexes: identity_claims.user_id (to
-// drop a user's stale claims) and users.mini_openid and users.app_openid (to
-// find a person an earlier release recorded by unionid alone). The arbiters
-// themselves are _id keys and need no index. Idempotent, and safe when
-// several processes call it at once.
+// drop a user's stale claims), users.mini_openid and users.app_openid (to
+// find a person an earlier release recorded by unionid alone), and
+// identity_events by kind, state and time (the revocation sweeper). The
+// arbiters themselves are _id keys and need no index. Idempotent, and safe
+// when several processes call it at once.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
 	for _, ix := range []struct {
-		coll  *mongo.Collection
-		field string
-	}{{s.claims, "user_id"}, {s.users, "mini_openid"}, {s.users, "app_openid"}} {
-		model := mongo.IndexModel{
-			Keys:    bson.D{{Key: ix.field, Value: 1}},
-			Options: options.Index().SetName(ix.field + "_1"),
-		}
+		coll *mongo.Collection
+		name string
+		keys bson.D
+	}{
+		{s.claims, "user_id_1", bson.D{{Key: "user_id", Value: 1}}},
+		{s.users, "mini_openid_1", bson.D{{Key: "mini_openid", Value: 1}}},
+		{s.users, "app_openid_1", bson.D{{Key: "app_openid", Value: 1}}},
+		{s.events, "kind_1_state_1_at_1", bson.D{{Key: "kind", Value: 1}, {Key: "state", Value: 1}, {Key: "at", Value: 1}}},
+	} {
+		model := mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)}
 		var err error
 		for range 3 {
 			if _, err = ix.coll.Indexes().CreateOne(ctx, model); err == nil || ctx.Err() != nil {
@@ -133,7 +143,7 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			// just created); the same request then succeeds as a no-op.
 		}
 		if err != nil {
-			return fmt.Errorf("account: create index %s.%s: %w", ix.coll.Name(), ix.field, err)
+			return fmt.Errorf("account: create index %s.%s: %w", ix.coll.Name(), ix.name, err)
 		}
 	}
 	return nil
@@ -238,216 +248,4 @@ func (s *Store) sameIdentity(doc userDoc, idIndex, name string) (bool, error) {
 		return false, fmt.Errorf("account: decrypt name: %w", err)
 	}
 	return recorded == name, nil
-}
-
-// RaiseLevel records the identity id for the user and raises the user's level
-// to max(current, level); it never lowers it. It returns the updated user.
-//
-// The identity is validated again and normalised (ValidateName,
-// ValidateIDNumber against the store's clock): bad input is a
-// platform.Invalid error; a level outside 1..4 is an error. Both change nothing.
-//
-//   - ErrNotFound: no such user.
-//   - ErrIdentityLocked: the user already has a recorded identity with another
-//     ID number or another name; nothing changes.
-//   - ErrRealnameTaken: another user holds this ID number; nothing changes.
-//
-// "One ID number, one person" is decided by inserting identity_claims with
-// _id = blind index of the ID number, before the user document is updated.
-// Once the claim is under way the steps no longer follow the request's
-// context: a cancelled request completes (or undoes) them. A retry after a
-// crash between the two steps finds its own claim and completes the user; a
-// claim left behind by a user whose identity ended up different, who no
-// longer exists, or who recorded none within claimGrace, is stale and is
-// taken over. The name and ID number
-// are stored only encrypted, masked, and (ID number) as blind index. The level
-// is raised with $max, so concurrent raises end at the highest level.
-func (s *Store) RaiseLevel(ctx context.Context, userID string, id Identity, level int) (User, error) {
-	if level < minLevel || level > maxLevel {
-		return User{}, fmt.Errorf("account: level %d outside %d..%d", level, minLevel, maxLevel)
-	}
-	name, err := ValidateName(id.Name)
-	if err != nil {
-		return User{}, err
-	}
-	number, err := ValidateIDNumber(id.IDNumber, s.clock.Now())
-	if err != nil {
-		return User{}, err
-	}
-	idx := s.cipher.BlindIndex(kindIDNumber, number)
-
-	doc, err := s.load(ctx, userID)
-	if err != nil {
-		return User{}, err
-	}
-	// From the claim on, the steps run to their end (or undo what they did)
-	// even when the request is cancelled: a claim left without its identity
-	// would keep the number from everybody else until it is judged abandoned.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	defer cancel()
-	if doc.IDIndex != "" {
-		return s.raiseRecorded(ctx, doc, idx, name, level)
-	}
-
-	if err := s.claim(ctx, idx, userID); err != nil {
-		return User{}, err
-	}
-	nameEnc, err := s.cipher.Seal(name, userField(userID, fieldName))
-	if err != nil {
-		return User{}, err
-	}
-	numberEnc, err := s.cipher.Seal(number, userField(userID, fieldIDNumber))
-	if err != nil {
-		return User{}, err
-	}
-	now := s.now()
-	update := bson.M{
-		"$set": bson.M{
-			"name_enc":         nameEnc,
-			"id_number_enc":    numberEnc,
-			"name_masked":      MaskName(name),
-			"id_number_masked": MaskIDNumber(number),
-			"id_index":         idx,
-			"identity_at":      now,
-			"pii_format":       piiFormatBound,
-			"updated_at":       now,
-		},
-		"$max": bson.M{"level": level},
-	}
-	// Only a user still without identity takes it: of concurrent raises with
-	// different identities exactly one wins.
-	filter := bson.M{"_id": userID, "id_index": bson.M{"$exists": false}}
-	err = s.users.FindOneAndUpdate(ctx, filter, update,
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
-	switch {
-	case err == nil:
-		if err := s.dropStaleClaims(ctx, userID, idx); err != nil {
-			return User{}, err
-		}
-		return doc.user(), nil
-	case !errors.Is(err, mongo.ErrNoDocuments):
-		return User{}, fmt.Errorf("account: record identity: %w", err)
-	}
-
-	// Someone recorded an identity first (or the user vanished).
-	doc, err = s.load(ctx, userID)
-	if err != nil || doc.IDIndex == "" {
-		_ = s.releaseClaim(ctx, idx, userID)
-		if err != nil {
-			return User{}, err
-		}
-		return User{}, errors.New("account: identity update did not apply")
-	}
-	if doc.IDIndex != idx {
-		if err := s.releaseClaim(ctx, idx, userID); err != nil {
-			return User{}, err
-		}
-	}
-	return s.raiseRecorded(ctx, doc, idx, name, level)
-}
-
-// raiseRecorded handles a user whose identity is already recorded: the same
-// identity raises the level, another one is ErrIdentityLocked.
-func (s *Store) raiseRecorded(ctx context.Context, doc userDoc, idx, name string, level int) (User, error) {
-	same, err := s.sameIdentity(doc, idx, name)
-	if err != nil {
-		return User{}, err
-	}
-	if !same {
-		return User{}, ErrIdentityLocked
-	}
-	if err := s.dropStaleClaims(ctx, doc.ID, idx); err != nil {
-		return User{}, err
-	}
-	if doc.Level >= level {
-		return doc.user(), nil
-	}
-	err = s.users.FindOneAndUpdate(ctx, bson.M{"_id": doc.ID},
-		bson.M{"$max": bson.M{"level": level}, "$set": bson.M{"updated_at": s.now()}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return User{}, ErrNotFound
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("account: raise level: %w", err)
-	}
-	return doc.user(), nil
-}
-
-// writeTimeout bounds the steps of a raise after the request's context is
-// left behind (a cancelled request still completes or undoes them).
-const writeTimeout = 30 * time.Second
-
-// claimGrace is how long a claim whose holder has not recorded the identity
-// keeps the number for that holder's retry; older, it is abandoned (the
-// holder crashed between the claim and the user update) and anyone may take
-// it over. Well above writeTimeout, so a raise still under way is never
-// taken for abandoned, with room for replicas' clocks to differ.
-const claimGrace = 5 * time.Minute
-
-// claimDoc is an identity_claims document.
-type claimDoc struct {
-	ID        string    `bson:"_id"`
-	UserID    string    `bson:"user_id"`
-	CreatedAt time.Time `bson:"created_at"`
-}
-
-// claim makes userID the owner of the ID number with blind index idx:
-// nil when it now is (or already was), ErrRealnameTaken when another user
-// holds it. A claim whose owner no longer exists, whose owner's recorded
-// identity is another ID number, or whose owner recorded no identity within
-// claimGrace, is stale and is taken over (platform.Claim).
-// A claim still contended after the repairs platform.Claim allows is an
-// error wrapping platform.ErrClaimContended.
-func (s *Store) claim(ctx context.Context, idx, userID string) error {
-	held, err := platform.Claim(ctx, platform.UniqueClaim[claimDoc]{
-		Coll:        s.claims,
-		Doc:         claimDoc{ID: idx, UserID: userID, CreatedAt: s.now()},
-		HolderField: "user_id",
-		Judge: func(ctx context.Context, owner claimDoc) (platform.ClaimVerdict, error) {
-			if owner.UserID == userID {
-				return platform.ClaimOurs, nil // a retry, or a crash before the user was updated
-			}
-			od, err := s.load(ctx, owner.UserID)
-			switch {
-			case errors.Is(err, ErrNotFound):
-				return platform.ClaimStale, nil
-			case err != nil:
-				return 0, err
-			case od.IDIndex != "" && od.IDIndex != idx:
-				return platform.ClaimStale, nil
-			case od.IDIndex == "" && s.now().Sub(owner.CreatedAt) > claimGrace:
-				// Its holder never recorded the identity (a crash between
-				// the two steps) and had ample time to retry.
-				return platform.ClaimStale, nil
-			}
-			return platform.ClaimLive, nil
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("account: claim id number: %w", err)
-	}
-	if !held {
-		return ErrRealnameTaken
-	}
-	return nil
-}
-
-// releaseClaim deletes the claim idx if userID holds it.
-func (s *Store) releaseClaim(ctx context.Context, idx, userID string) error {
-	if _, err := s.claims.DeleteOne(ctx, bson.M{"_id": idx, "user_id": userID}); err != nil {
-		return fmt.Errorf("account: release id number claim: %w", err)
-	}
-	return nil
-}
-
-// dropStaleClaims deletes every claim of userID except idx, its recorded
-// identity: left-overs of raises that lost to another identity and crashed
-// before releasing their claim.
-func (s *Store) dropStaleClaims(ctx context.Context, userID, idx string) error {
-	_, err := s.claims.DeleteMany(ctx, bson.M{"user_id": userID, "_id": bson.M{"$ne": idx}})
-	if err != nil {
-		return fmt.Errorf("account: drop stale id number claims: %w", err)
-	}
-	return nil
 }

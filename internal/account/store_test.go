@@ -390,19 +390,30 @@ func TestRaiseLevelNormalises(t *testing.T) {
 	}
 }
 
+// TestRealnameTakenChangesNothing: a proven number refuses every other
+// user, a declared one every other declaration (a proof takes it: see
+// TestProofTakesTheNumberFromADeclaration), and a refusal changes nothing.
 func TestRealnameTakenChangesNothing(t *testing.T) {
 	e := newStoreEnv(t)
 	ctx := context.Background()
-	owner, other := e.newUser(t), e.newUser(t)
-	if _, err := e.store.RaiseLevel(ctx, owner.ID, idA, 2); err != nil {
+	owner, declarer, other := e.newUser(t), e.newUser(t), e.newUser(t)
+	if _, err := e.store.RaiseLevel(ctx, owner.ID, idA, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.RaiseLevel(ctx, declarer.ID, idB, 2); err != nil {
 		t.Fatal(err)
 	}
 	before := e.snapshot(t)
 	e.clock.Advance(time.Hour)
 	for _, id := range []Identity{idA, {Name: "李四", IDNumber: idA.IDNumber}, {Name: "李四", IDNumber: strings.ToLower(idA.IDNumber)}} {
-		if _, err := e.store.RaiseLevel(ctx, other.ID, id, 3); !errors.Is(err, ErrRealnameTaken) {
-			t.Fatalf("RaiseLevel(%v) = %v, want ErrRealnameTaken", id, err)
+		for _, level := range []int{2, 3, 4} {
+			if _, err := e.store.RaiseLevel(ctx, other.ID, id, level); !errors.Is(err, ErrRealnameTaken) {
+				t.Fatalf("RaiseLevel(%v, %d) = %v, want ErrRealnameTaken", id, level, err)
+			}
 		}
+	}
+	if _, err := e.store.RaiseLevel(ctx, other.ID, idB, 2); !errors.Is(err, ErrRealnameTaken) {
+		t.Fatalf("declaring a declared number: %v, want ErrRealnameTaken", err)
 	}
 	if after := e.snapshot(t); !sameSnapshot(before, after) {
 		t.Fatalf("ErrRealnameTaken changed the store:\n%v\n%v", before, after)

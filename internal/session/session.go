@@ -22,8 +22,10 @@ type Session struct {
 	UserID  string
 	Channel string
 	// Level is the user's real-name level as this session last knew it. Levels
-	// only rise, so a stale value is lower than the truth: use it to let a
-	// request through quickly, and re-read the store before refusing one.
+	// only rise, except when a declaration is revoked, which ends every
+	// session of the user; so a stale value is lower than the truth: use it
+	// to let a request through quickly, and re-read the store before
+	// refusing one.
 	Level     int
 	CreatedAt time.Time
 	ExpiresAt time.Time // when the session ends if unused (idle expiry, capped)
