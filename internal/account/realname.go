@@ -76,8 +76,10 @@ func (r *Realname) validate(name, idNumber string) (Identity, error) {
 }
 
 // Declare records a name and ID number that pass the GB 11643 checks: level 2.
-// Errors: platform.Invalid error, ErrRealnameTaken,
-// ErrIdentityLocked, ErrNotFound.
+// A declaration yields to a later proof of the number by another user (see
+// Store.RaiseLevel). Errors: platform.Invalid error, ErrRealnameTaken
+// (another user proved or declared the number), ErrIdentityLocked,
+// ErrNotFound.
 func (r *Realname) Declare(ctx context.Context, userID, name, idNumber string) (User, error) {
 	id, err := r.validate(name, idNumber)
 	if err != nil {
