@@ -44,7 +44,7 @@ func newEventID() string { return "ev_" + strings.ToLower(rand.Text()[:20]) }
 // recordEvent stores ev (a duplicate _id is a retry: nothing more is stored)
 // and logs it.
 func (s *Store) recordEvent(ctx context.Context, ev identityEvent) error {
-	if _, err := s.events.InsertOne(ctx, ev); err != nil && !isDuplicate(err) {
+	if _, err := s.events.InsertOne(ctx, ev); err != nil && !platform.IsDuplicateKey(err) {
 		return fmt.Errorf("account: record identity event: %w", err)
 	}
 	s.logEvent(ctx, ev)
@@ -66,6 +66,3 @@ func (s *Store) logEvent(ctx context.Context, ev identityEvent) {
 	}
 	s.log.InfoContext(ctx, "identity event", attrs...)
 }
-
-// isDuplicate is platform.IsDuplicateKey.
-func isDuplicate(err error) bool { return platform.IsDuplicateKey(err) }

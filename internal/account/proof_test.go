@@ -358,7 +358,7 @@ func TestRevocationResumesAfterTheDemotion(t *testing.T) {
 	}
 	// The demotion as finishRevocation writes it, and then the crash.
 	if _, err := e.db.Collection(collUsers).UpdateOne(ctx, bson.M{"_id": declarer.ID},
-		bson.M{"$unset": identityFields, "$set": bson.M{"level": 1, "revoked_by": id}}); err != nil {
+		bson.M{"$unset": unsetIdentity(), "$set": bson.M{"level": 1, "revoked_by": id}}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(revocationGrace + time.Second)

@@ -19,10 +19,12 @@ const provenLevel = 3
 // left behind (a cancelled request still completes or undoes them).
 const writeTimeout = 30 * time.Second
 
-// identityFields are the users fields of a recorded identity.
-var identityFields = bson.M{
-	"name_enc": "", "id_number_enc": "", "name_masked": "", "id_number_masked": "",
-	"id_index": "", "identity_at": "", "pii_format": "",
+// unsetIdentity is the $unset of every users field of a recorded identity.
+func unsetIdentity() bson.M {
+	return bson.M{
+		"name_enc": "", "id_number_enc": "", "name_masked": "", "id_number_masked": "",
+		"id_index": "", "identity_at": "", "pii_format": "",
+	}
 }
 
 // RaiseLevel records the identity id for the user and raises the user's level
@@ -158,7 +160,7 @@ func (s *Store) confirmRecorded(ctx context.Context, doc userDoc, idx string) (U
 		return doc.user(), nil
 	}
 	_, err = s.users.UpdateOne(ctx, bson.M{"_id": doc.ID, "id_index": idx, "identity_at": doc.IdentityAt},
-		bson.M{"$unset": identityFields, "$set": bson.M{"level": minLevel, "updated_at": s.now()}})
+		bson.M{"$unset": unsetIdentity(), "$set": bson.M{"level": minLevel, "updated_at": s.now()}})
 	if err != nil {
 		return User{}, fmt.Errorf("account: undo identity: %w", err)
 	}

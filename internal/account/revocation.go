@@ -176,7 +176,7 @@ func (s *Store) demote(ctx context.Context, ev identityEvent) (bool, int, error)
 	var before userDoc
 	err = s.users.FindOneAndUpdate(ctx,
 		bson.M{"_id": d.ID, "id_index": d.IDIndex, "level": bson.M{"$lt": provenLevel}},
-		bson.M{"$unset": identityFields, "$set": bson.M{"level": minLevel, "revoked_by": ev.ID, "updated_at": s.now()}},
+		bson.M{"$unset": unsetIdentity(), "$set": bson.M{"level": minLevel, "revoked_by": ev.ID, "updated_at": s.now()}},
 		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return false, 0, nil // changed meanwhile (undone by its own raise, or proven)
