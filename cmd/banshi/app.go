@@ -78,13 +78,22 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return err
 	}
-	accounts := account.NewStore(a.Mongo.DB, cipher, clock)
-	if err := accounts.EnsureIndexes(ctx); err != nil {
-		return fmt.Errorf("account indexes: %w", err)
-	}
 	sessions := session.NewStore(a.Redis.Client, session.Config{
 		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
 	}, clock)
+	inbox := notify.NewInbox(a.Mongo.DB, clock)
+	if err := inbox.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("inbox indexes: %w", err)
+	}
+	// A revoked declaration is told in the inbox and ends the declarer's sessions.
+	accounts := account.NewStore(a.Mongo.DB, cipher, clock, account.WithLogger(log.With("component", "account")),
+		account.WithNotifier(inbox), account.WithSessions(sessions))
+	if err := accounts.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("account indexes: %w", err)
+	}
+	// Once per start-up, in the background (reads take either format meanwhile).
+	a.tasks = append(a.tasks, func(ctx context.Context) { migratePII(ctx, accounts, log) })
+	a.tasks = append(a.tasks, func(ctx context.Context) { accounts.RunRevocationSweeper(ctx, time.Minute) })
 
 	if cfg.Sim {
 		a.WeChatSim = sim.NewWeChat(sim.WeChatOptions{Clock: clock, Log: log.With("component", "sim")})
@@ -96,10 +105,6 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		OpenAppID: cfg.OpenAppID, OpenAppSecret: string(cfg.OpenAppSecret), State: cfg.TemplateStatus,
 	}, a.weChatHTTP, wechat.NewRedisCache(a.Redis.Client, redisPrefix+"wx:"), log.With("component", "wechat"))
 
-	inbox := notify.NewInbox(a.Mongo.DB, clock)
-	if err := inbox.EnsureIndexes(ctx); err != nil {
-		return fmt.Errorf("inbox indexes: %w", err)
-	}
 	checkinKey, err := cfg.CheckinKey.HexKey(16)
 	if err != nil {
 		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)
@@ -206,6 +211,18 @@ func (a *App) Close() {
 	}
 	if err := a.Redis.Close(); err != nil {
 		a.log.Warn("close redis", "err", err)
+	}
+}
+
+// migratePII re-seals identities of earlier releases bound to their user
+// and field (account.Store.MigratePII) and logs what it did.
+func migratePII(ctx context.Context, accounts *account.Store, log *slog.Logger) {
+	rep, err := accounts.MigratePII(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.Warn("PII migration stopped; the next start-up goes on", "err", err, "resealed", rep.Resealed)
+	case rep != (account.MigrationReport{}):
+		log.Info("PII migration", "resealed", rep.Resealed, "skipped", rep.Skipped, "failed", rep.Failed)
 	}
 }
 

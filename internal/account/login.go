@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -49,7 +50,9 @@ type LoginResult struct {
 }
 
 // Login exchanges a WeChat code from the given channel for a session. The
-// same unionid from either channel is the same person. Errors:
+// same unionid from either channel is the same person (see LoginWeChat). The
+// session never carries a level above the user's once it exists (a
+// declaration revoked during the login is seen). Errors:
 // wechat.ErrCodeInvalid, wechat.ErrUpstream, wechat.ErrUpstreamBusy, wechat.ErrUpstreamRefused, or store errors.
 // Nothing is created unless WeChat accepted the code.
 func (a *Auth) Login(ctx context.Context, ch Channel, code string) (LoginResult, error) {
@@ -70,12 +73,33 @@ func (a *Auth) Login(ctx context.Context, ch Channel, code string) (LoginResult,
 	if err != nil {
 		return LoginResult{}, err
 	}
-	token, s, err := a.sessions.Create(ctx, u.ID, string(ch), u.Level)
-	if err != nil {
-		return LoginResult{}, err
+	for attempt := 0; ; attempt++ {
+		token, s, err := a.sessions.Create(ctx, u.ID, string(ch), u.Level)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		// A level only falls when a declaration is revoked, which ends the
+		// user's sessions; one created after that revoke read them must not
+		// keep the lost level. Read the level again now that the session
+		// exists: either the revoke saw it, or this read sees the fall.
+		cur, err := a.accounts.Get(ctx, u.ID)
+		if err != nil {
+			_ = a.sessions.Revoke(ctx, token)
+			return LoginResult{}, err
+		}
+		if cur.Level < u.Level {
+			if err := a.sessions.Revoke(ctx, token); err != nil {
+				return LoginResult{}, err
+			}
+			if attempt < 2 {
+				u = cur
+				continue
+			}
+			return LoginResult{}, errors.New("account: level keeps falling during login")
+		}
+		a.log.InfoContext(ctx, "login", "user_id", u.ID, "channel", string(ch))
+		return LoginResult{Token: token, ExpiresAt: platform.Local(s.ExpiresAt), User: cur}, nil
 	}
-	a.log.InfoContext(ctx, "login", "user_id", u.ID, "channel", string(ch))
-	return LoginResult{Token: token, ExpiresAt: platform.Local(s.ExpiresAt), User: u}, nil
 }
 
 // Logout revokes one session. Unknown tokens are not an error.

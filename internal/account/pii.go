@@ -24,12 +24,58 @@ const (
 const masterKeySize = 32
 
 // Cipher encrypts PII and computes blind indexes. Encryption is AES-256-GCM
-// with a random 12-byte nonce prepended to the sealed data; the blind index is
-// HMAC-SHA256. Both keys are derived from the master key with HKDF-SHA256.
-// A Cipher is safe for concurrent use.
+// with a random 12-byte nonce, bound to what the ciphertext is (a Binding,
+// sealed in as associated data); the blind index is HMAC-SHA256. Both keys
+// are derived from the master key with HKDF-SHA256. A Cipher is safe for
+// concurrent use.
+//
+// Sealed data (format 2) is the version byte 0x02, the nonce, then the GCM
+// ciphertext and tag. Format 1, written by earlier releases, is the nonce,
+// ciphertext and tag with no version byte and no associated data: it can be
+// told from format 2 only by where it is stored (users documents without
+// pii_format 2), and is read only there until Store.MigratePII re-seals it.
 type Cipher struct {
 	aead     cipher.AEAD
 	indexKey []byte
+}
+
+// formatBound is the version byte of sealed data bound to a Binding.
+const formatBound byte = 2
+
+// adLabel starts the associated data of format 2.
+const adLabel = "banshi pii v2"
+
+// Binding says what a ciphertext is: the collection (or other store) it
+// lives in, the record's ID there, and the field. Its encoding is the
+// associated data of the seal, so a ciphertext opens only under the binding
+// it was sealed with: moved to another field or another record, it does not
+// open. Users' names are bound as {users, <user id>, name}, their ID numbers
+// as {users, <user id>, id_number}.
+type Binding struct {
+	Collection string
+	ID         string
+	Field      string
+}
+
+// userField binds a field of the users document of userID.
+func userField(userID, field string) Binding {
+	return Binding{Collection: collUsers, ID: userID, Field: field}
+}
+
+// associatedData encodes b: adLabel, then each of Collection, ID and Field
+// as a 2-byte big-endian length followed by its bytes (so no two bindings
+// encode alike). Parts longer than 65535 bytes are an error.
+func (b Binding) associatedData() ([]byte, error) {
+	out := make([]byte, 0, len(adLabel)+6+len(b.Collection)+len(b.ID)+len(b.Field))
+	out = append(out, adLabel...)
+	for _, part := range []string{b.Collection, b.ID, b.Field} {
+		if len(part) > 0xFFFF {
+			return nil, fmt.Errorf("account: PII binding part of %d bytes", len(part))
+		}
+		out = append(out, byte(len(part)>>8), byte(len(part)))
+		out = append(out, part...)
+	}
+	return out, nil
 }
 
 // NewCipher derives the PII keys from masterKey, which must be 32 bytes
@@ -65,25 +111,52 @@ func deriveKey(master []byte, info string) ([]byte, error) {
 	return key, nil
 }
 
-// Encrypt seals plaintext; the result is nonce || ciphertext || tag, different
-// on every call. It fails only if the system's random source fails.
-func (c *Cipher) Encrypt(plaintext string) ([]byte, error) {
+// Seal encrypts plaintext bound to b: 0x02 || nonce || ciphertext || tag,
+// different on every call. It fails only if the system's random source fails
+// or a part of b is over 65535 bytes.
+func (c *Cipher) Seal(plaintext string, b Binding) ([]byte, error) {
+	ad, err := b.associatedData()
+	if err != nil {
+		return nil, err
+	}
 	ns := c.aead.NonceSize()
-	out := make([]byte, ns, ns+len(plaintext)+c.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
+	out := make([]byte, 1+ns, 1+ns+len(plaintext)+c.aead.Overhead())
+	out[0] = formatBound
+	if _, err := rand.Read(out[1:]); err != nil {
 		return nil, fmt.Errorf("account: PII nonce: %w", err)
 	}
-	return c.aead.Seal(out, out, []byte(plaintext), nil), nil
+	return c.aead.Seal(out, out[1:], []byte(plaintext), ad), nil
 }
 
-// Decrypt opens what Encrypt sealed. Data that is too short, was altered, or
-// was sealed under another key gives an error (never a partial plaintext).
-func (c *Cipher) Decrypt(ciphertext []byte) (string, error) {
+// Open decrypts what Seal sealed under the same binding. Data of another
+// format, too short, altered, sealed under another key, or sealed under
+// another binding (moved to another field or record) gives an error, never a
+// partial plaintext.
+func (c *Cipher) Open(sealed []byte, b Binding) (string, error) {
+	ad, err := b.associatedData()
+	if err != nil {
+		return "", err
+	}
 	ns := c.aead.NonceSize()
-	if len(ciphertext) < ns+c.aead.Overhead() {
+	if len(sealed) < 1+ns+c.aead.Overhead() || sealed[0] != formatBound {
 		return "", errCiphertext
 	}
-	plain, err := c.aead.Open(nil, ciphertext[:ns], ciphertext[ns:], nil)
+	plain, err := c.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], ad)
+	if err != nil {
+		return "", errCiphertext
+	}
+	return string(plain), nil
+}
+
+// openFormat1 decrypts data of format 1 (nonce || ciphertext || tag, no
+// associated data), which earlier releases wrote: read only from users
+// documents without pii_format 2, which MigratePII re-seals.
+func (c *Cipher) openFormat1(sealed []byte) (string, error) {
+	ns := c.aead.NonceSize()
+	if len(sealed) < ns+c.aead.Overhead() {
+		return "", errCiphertext
+	}
+	plain, err := c.aead.Open(nil, sealed[:ns], sealed[ns:], nil)
 	if err != nil {
 		return "", errCiphertext
 	}

@@ -38,24 +38,26 @@ func TestNewCipherKeyLength(t *testing.T) {
 	}
 }
 
+var testBinding = Binding{Collection: "users", ID: "u_test", Field: "name"}
+
 func TestCipherRoundTrip(t *testing.T) {
 	c := newTestCipher(t, 1)
 	for _, p := range []string{"", "张三", "买买提·艾力", "11010519491231002X", strings.Repeat("长", 1000)} {
-		ct, err := c.Encrypt(p)
+		ct, err := c.Seal(p, testBinding)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ct) != 12+len(p)+16 {
-			t.Errorf("len(Encrypt(%d bytes)) = %d", len(p), len(ct))
+		if len(ct) != 1+12+len(p)+16 || ct[0] != 2 {
+			t.Errorf("Seal(%d bytes) = %d bytes starting %#x", len(p), len(ct), ct[0])
 		}
 		if p != "" && bytes.Contains(ct, []byte(p)) {
 			t.Errorf("ciphertext contains the plaintext")
 		}
-		got, err := c.Decrypt(ct)
+		got, err := c.Open(ct, testBinding)
 		if err != nil || got != p {
-			t.Fatalf("Decrypt = %q, %v; want %q", got, err, p)
+			t.Fatalf("Open = %q, %v; want %q", got, err, p)
 		}
-		ct2, _ := c.Encrypt(p)
+		ct2, _ := c.Seal(p, testBinding)
 		if bytes.Equal(ct, ct2) {
 			t.Errorf("two encryptions of %q are equal (nonce reuse)", p)
 		}
@@ -64,27 +66,55 @@ func TestCipherRoundTrip(t *testing.T) {
 
 func TestCipherDetectsTampering(t *testing.T) {
 	c := newTestCipher(t, 1)
-	ct, err := c.Encrypt("11010519491231002X")
+	ct, err := c.Seal("11010519491231002X", testBinding)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range ct {
 		bad := bytes.Clone(ct)
 		bad[i] ^= 0x01
-		if got, err := c.Decrypt(bad); err == nil || got != "" {
-			t.Fatalf("flipped byte %d: Decrypt = %q, %v", i, got, err)
+		if got, err := c.Open(bad, testBinding); err == nil || got != "" {
+			t.Fatalf("flipped byte %d: Open = %q, %v", i, got, err)
 		}
 	}
-	for _, n := range []int{0, 1, 12, 27, len(ct) - 1} {
-		if _, err := c.Decrypt(ct[:n]); err == nil {
+	for _, n := range []int{0, 1, 13, 28, len(ct) - 1} {
+		if _, err := c.Open(ct[:n], testBinding); err == nil {
 			t.Errorf("truncated to %d bytes: no error", n)
 		}
 	}
-	if _, err := c.Decrypt(append(bytes.Clone(ct), 0)); err == nil {
+	if _, err := c.Open(append(bytes.Clone(ct), 0), testBinding); err == nil {
 		t.Error("extended ciphertext: no error")
 	}
-	if _, err := newTestCipher(t, 2).Decrypt(ct); err == nil {
+	if _, err := newTestCipher(t, 2).Open(ct, testBinding); err == nil {
 		t.Error("other key decrypted")
+	}
+	if _, err := c.openFormat1(ct); err == nil {
+		t.Error("format 2 opened as format 1")
+	}
+}
+
+// TestCipherBindsCollectionRecordAndField: a ciphertext opens only under the
+// binding it was sealed with, and bindings never encode alike.
+func TestCipherBindsCollectionRecordAndField(t *testing.T) {
+	c := newTestCipher(t, 1)
+	ct, err := c.Seal("张三", Binding{Collection: "users", ID: "u_a", Field: "name"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []Binding{
+		{Collection: "users", ID: "u_b", Field: "name"},
+		{Collection: "users", ID: "u_a", Field: "id_number"},
+		{Collection: "face", ID: "u_a", Field: "name"},
+		{Collection: "users", ID: "u_a", Field: "nam"},
+		{Collection: "users", ID: "u_an", Field: "ame"},
+		{},
+	} {
+		if got, err := c.Open(ct, b); err == nil {
+			t.Errorf("opened under %+v: %q", b, got)
+		}
+	}
+	if _, err := c.Seal("x", Binding{ID: strings.Repeat("a", 1<<16)}); err == nil {
+		t.Error("binding part over 65535 bytes accepted")
 	}
 }
 
@@ -114,7 +144,9 @@ func TestBlindIndex(t *testing.T) {
 
 // TestKeyDerivationFormat pins the documented scheme so other implementations
 // (or a key rotation tool) can interoperate: HKDF-SHA256(master, no salt,
-// info) for both keys, nonce-prefixed AES-256-GCM, hex HMAC-SHA256 index.
+// info) for both keys, version byte and nonce before AES-256-GCM with the
+// binding as associated data (format 2), hex HMAC-SHA256 index; and format 1
+// of earlier releases.
 func TestKeyDerivationFormat(t *testing.T) {
 	master := testKey(7)
 	derive := func(info string) []byte {
@@ -136,15 +168,31 @@ func TestKeyDerivationFormat(t *testing.T) {
 		t.Fatalf("BlindIndex = %s, want %s", got, want)
 	}
 
-	ct, err := c.Encrypt("张三")
+	ct, err := c.Seal("张三", Binding{Collection: "users", ID: "u_x", Field: "name"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	block, _ := aes.NewCipher(encKey)
 	gcm, _ := cipher.NewGCM(block)
-	plain, err := gcm.Open(nil, ct[:12], ct[12:], nil)
+	// Format 2: 0x02, nonce, ciphertext and tag; associated data "banshi pii
+	// v2" then each part as a 2-byte big-endian length and its bytes.
+	ad := []byte("banshi pii v2\x00\x05users\x00\x03u_x\x00\x04name")
+	if ct[0] != 2 {
+		t.Fatalf("version byte %#x", ct[0])
+	}
+	plain, err := gcm.Open(nil, ct[1:13], ct[13:], ad)
 	if err != nil || string(plain) != "张三" {
 		t.Fatalf("independent decryption = %q, %v", plain, err)
+	}
+	// Format 1, as earlier releases wrote it: nonce, ciphertext, tag; no
+	// associated data.
+	nonce := bytes.Repeat([]byte{9}, 12)
+	old := gcm.Seal(bytes.Clone(nonce), nonce, []byte("李四"), nil)
+	if got, err := c.openFormat1(old); err != nil || got != "李四" {
+		t.Fatalf("format 1 = %q, %v", got, err)
+	}
+	if _, err := c.Open(old, Binding{}); err == nil {
+		t.Fatal("format 1 opened as format 2")
 	}
 }
 

@@ -25,10 +25,20 @@ type RealnameAPI interface {
 
 var _ RealnameAPI = (*wechat.Client)(nil)
 
-// Sealer encrypts the identity kept between face start and finish.
+// Sealer encrypts the identity kept between face start and finish, bound to
+// the user and the verification (*Cipher implements it).
 type Sealer interface {
-	Encrypt(plaintext string) ([]byte, error)
-	Decrypt(ciphertext []byte) (string, error)
+	Seal(plaintext string, b Binding) ([]byte, error)
+	Open(sealed []byte, b Binding) (string, error)
+}
+
+var _ Sealer = (*Cipher)(nil)
+
+// faceBinding binds the identity of a pending face verification to its user
+// and verify_id, so a sealed identity opens only for the verification it was
+// started with.
+func faceBinding(userID, verifyID string) Binding {
+	return Binding{Collection: "face", ID: userID + "/" + verifyID, Field: "identity"}
 }
 
 // Realname raises citizens' real-name level: 2 by declaration (GB 11643
@@ -64,8 +74,10 @@ func (r *Realname) validate(name, idNumber string) (Identity, error) {
 }
 
 // Declare records a name and ID number that pass the GB 11643 checks: level 2.
-// Errors: platform.Invalid error, ErrRealnameTaken,
-// ErrIdentityLocked, ErrNotFound.
+// A declaration yields to a later proof of the number by another user (see
+// Store.RaiseLevel). Errors: platform.Invalid error, ErrRealnameTaken
+// (another user proved or declared the number), ErrIdentityLocked,
+// ErrNotFound.
 func (r *Realname) Declare(ctx context.Context, userID, name, idNumber string) (User, error) {
 	id, err := r.validate(name, idNumber)
 	if err != nil {
@@ -139,7 +151,7 @@ func (r *Realname) FaceStart(ctx context.Context, userID, name, idNumber string)
 		return "", err
 	}
 	plain, _ := json.Marshal(id)
-	sealed, err := r.sealer.Encrypt(string(plain))
+	sealed, err := r.sealer.Seal(string(plain), faceBinding(userID, verifyID))
 	if err != nil {
 		return "", err
 	}
@@ -173,7 +185,7 @@ func (r *Realname) FaceFinish(ctx context.Context, userID, verifyID string) (Use
 	if err := json.Unmarshal(raw, &p); err != nil || p.UserID != userID {
 		return User{}, ErrVerifyUnknown
 	}
-	plain, err := r.sealer.Decrypt(p.Sealed)
+	plain, err := r.sealer.Open(p.Sealed, faceBinding(userID, verifyID))
 	if err != nil {
 		return User{}, ErrVerifyUnknown
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // Collection names.
 const (
 	collUsers  = "users"           // one document per person (userDoc)
-	collLogins = "wechat_logins"   // _id = login key (unionid, or channel+openid) -> user_id
+	collLogins = "wechat_logins"   // _id = login id ("unionid:…", "openid:<channel>:…") -> user_id
 	collClaims = "identity_claims" // _id = blind index of the ID number -> user_id
 )
 
@@ -39,8 +40,15 @@ type userDoc struct {
 	IDNumberMasked string    `bson:"id_number_masked,omitempty"`
 	IDIndex        string    `bson:"id_index,omitempty"`
 	IdentityAt     time.Time `bson:"identity_at,omitempty"`
-	CreatedAt      time.Time `bson:"created_at"`
-	UpdatedAt      time.Time `bson:"updated_at"`
+	// PIIFormat is 2 when name_enc and id_number_enc are sealed bound to
+	// this user and field (Cipher.Seal); absent on identities an earlier
+	// release wrote, until MigratePII re-seals them.
+	PIIFormat int `bson:"pii_format,omitempty"`
+	// RevokedBy is the identity event that last revoked this user's
+	// declaration (see finishRevocation).
+	RevokedBy string    `bson:"revoked_by,omitempty"`
+	CreatedAt time.Time `bson:"created_at"`
+	UpdatedAt time.Time `bson:"updated_at"`
 }
 
 func (d userDoc) user() User {
@@ -71,41 +79,74 @@ type Store struct {
 	users  *mongo.Collection
 	logins *mongo.Collection
 	claims *mongo.Collection
+	events *mongo.Collection
 	cipher *Cipher
 	clock  platform.Clock
+	log    *slog.Logger
+
+	notifier Notifier     // nil: revoked declarers are not told
+	sessions SessionEnder // nil: revoked declarers' sessions are not ended
+
+	migrateBatch int // users MigratePII reads at a time
 }
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLogger makes the store log to log (user IDs, never names or ID
+// numbers); without it the store logs nothing.
+func WithLogger(log *slog.Logger) Option { return func(s *Store) { s.log = log } }
+
 // NewStore returns a Store on db, encrypting PII with cipher.
-func NewStore(db *mongo.Database, cipher *Cipher, clock platform.Clock) *Store {
-	return &Store{
+func NewStore(db *mongo.Database, cipher *Cipher, clock platform.Clock, opts ...Option) *Store {
+	s := &Store{
 		users:  db.Collection(collUsers),
 		logins: db.Collection(collLogins),
 		claims: db.Collection(collClaims),
+		events: db.Collection(collEvents),
 		cipher: cipher,
 		clock:  clock,
+		log:    slog.New(slog.DiscardHandler),
+
+		migrateBatch: migrateBatch,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
-// EnsureIndexes creates the secondary indexes (identity_claims.user_id, used to
-// drop a user's stale claims). The arbiters themselves are _id keys and need
-// no index. Idempotent, and safe when several processes call it at once.
+// EnsureIndexes creates the secondary indexes: identity_claims.user_id (to
+// drop a user's stale claims), users.mini_openid and users.app_openid (to
+// find a person an earlier release recorded by unionid alone), and
+// identity_events by kind, state and time (the revocation sweeper). The
+// arbiters themselves are _id keys and need no index. Idempotent, and safe
+// when several processes call it at once.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
-	model := mongo.IndexModel{
-		Keys:    bson.D{{Key: "user_id", Value: 1}},
-		Options: options.Index().SetName("user_id_1"),
-	}
-	var err error
-	for range 3 {
-		if _, err = s.claims.Indexes().CreateOne(ctx, model); err == nil {
-			return nil
+	for _, ix := range []struct {
+		coll *mongo.Collection
+		name string
+		keys bson.D
+	}{
+		{s.claims, "user_id_1", bson.D{{Key: "user_id", Value: 1}}},
+		{s.users, "mini_openid_1", bson.D{{Key: "mini_openid", Value: 1}}},
+		{s.users, "app_openid_1", bson.D{{Key: "app_openid", Value: 1}}},
+		{s.events, "kind_1_state_1_at_1", bson.D{{Key: "kind", Value: 1}, {Key: "state", Value: 1}, {Key: "at", Value: 1}}},
+	} {
+		model := mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name)}
+		var err error
+		for range 3 {
+			if _, err = ix.coll.Indexes().CreateOne(ctx, model); err == nil || ctx.Err() != nil {
+				break
+			}
+			// A concurrent creator may make ours fail (collection or index
+			// just created); the same request then succeeds as a no-op.
 		}
-		if ctx.Err() != nil {
-			break
+		if err != nil {
+			return fmt.Errorf("account: create index %s.%s: %w", ix.coll.Name(), ix.name, err)
 		}
-		// A concurrent creator may make ours fail (collection or index just
-		// created); the same request then succeeds as a no-op.
 	}
-	return fmt.Errorf("account: create indexes: %w", err)
+	return nil
 }
 
 func (s *Store) now() time.Time { return s.clock.Now().UTC() }
@@ -124,82 +165,6 @@ func openIDField(ch Channel) (string, error) {
 		return "app_openid", nil
 	}
 	return "", fmt.Errorf("account: unknown login channel %q", ch)
-}
-
-// LoginWeChat finds or creates the person with this unionid and records the
-// channel's openid on it; logins from the mini-program and the app with one
-// unionid reach the same user. When unionID is empty (an app not bound to the
-// Open Platform) the person is keyed on channel+openid instead. New users get
-// level 1.
-//
-// Race-safe: the login key is the _id of a wechat_logins document, so any
-// number of concurrent first logins create exactly one user. Crash-safe: a
-// login document whose user document is missing is completed by the next
-// login. An unknown channel or an empty openID is an error (no sentinel).
-func (s *Store) LoginWeChat(ctx context.Context, ch Channel, unionID, openID string) (User, error) {
-	field, err := openIDField(ch)
-	if err != nil {
-		return User{}, err
-	}
-	if openID == "" {
-		return User{}, errors.New("account: openid is required")
-	}
-	key := "openid:" + string(ch) + ":" + openID
-	if unionID != "" {
-		key = "unionid:" + unionID
-	}
-	userID, err := s.resolveLogin(ctx, key)
-	if err != nil {
-		return User{}, err
-	}
-	now := s.now()
-	onInsert := bson.M{"level": minLevel, "created_at": now}
-	if unionID != "" {
-		onInsert["union_id"] = unionID
-	}
-	update := bson.M{
-		"$set":         bson.M{field: openID, "updated_at": now},
-		"$setOnInsert": onInsert,
-	}
-	opts := options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)
-	var doc userDoc
-	for attempt := 0; ; attempt++ {
-		err = s.users.FindOneAndUpdate(ctx, bson.M{"_id": userID}, update, opts).Decode(&doc)
-		// Two concurrent upserts of one _id: the loser gets a duplicate key
-		// and, retried, updates the winner's document.
-		if err == nil || !platform.IsDuplicateKey(err) || attempt == 2 {
-			break
-		}
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("account: record login: %w", err)
-	}
-	return doc.user(), nil
-}
-
-// resolveLogin returns the user id behind a login key, assigning a new one
-// when the key is new (the insert of _id = key is the arbiter).
-func (s *Store) resolveLogin(ctx context.Context, key string) (string, error) {
-	for range 3 {
-		var link ownerDoc
-		err := s.logins.FindOne(ctx, bson.M{"_id": key}).Decode(&link)
-		if err == nil {
-			return link.UserID, nil
-		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return "", fmt.Errorf("account: find login: %w", err)
-		}
-		id := newUserID()
-		_, err = s.logins.InsertOne(ctx, bson.M{"_id": key, "user_id": id, "created_at": s.now()})
-		if err == nil {
-			return id, nil
-		}
-		if !platform.IsDuplicateKey(err) {
-			return "", fmt.Errorf("account: create login: %w", err)
-		}
-		// Lost the race: read the winner's user id.
-	}
-	return "", errors.New("account: login key keeps changing")
 }
 
 // Get returns the user with this id, or ErrNotFound.
@@ -233,11 +198,11 @@ func (s *Store) Identity(ctx context.Context, userID string) (Identity, error) {
 	if doc.IDIndex == "" {
 		return Identity{}, ErrNotFound
 	}
-	name, err := s.cipher.Decrypt(doc.NameEnc)
+	name, err := s.openField(doc, fieldName, doc.NameEnc)
 	if err != nil {
 		return Identity{}, fmt.Errorf("account: decrypt name: %w", err)
 	}
-	number, err := s.cipher.Decrypt(doc.IDNumberEnc)
+	number, err := s.openField(doc, fieldIDNumber, doc.IDNumberEnc)
 	if err != nil {
 		return Identity{}, fmt.Errorf("account: decrypt id number: %w", err)
 	}
@@ -259,202 +224,28 @@ func (s *Store) CheckIdentity(ctx context.Context, userID string, id Identity) (
 	return s.sameIdentity(doc, s.cipher.BlindIndex(kindIDNumber, normaliseIDNumber(id.IDNumber)), normaliseName(id.Name))
 }
 
+// piiFormatBound is userDoc.PIIFormat of identities sealed with Cipher.Seal.
+const piiFormatBound = 2
+
+// openField decrypts a field ("name", "id_number") of doc's identity: bound
+// to the user and the field when the document is of format 2, or as an
+// earlier release sealed it (format 1) until MigratePII has re-sealed it.
+func (s *Store) openField(doc userDoc, field string, sealed []byte) (string, error) {
+	if doc.PIIFormat == piiFormatBound {
+		return s.cipher.Open(sealed, userField(doc.ID, field))
+	}
+	return s.cipher.openFormat1(sealed)
+}
+
 // sameIdentity compares a recorded identity with a normalised one given by
 // the blind index of its ID number and its name.
 func (s *Store) sameIdentity(doc userDoc, idIndex, name string) (bool, error) {
 	if doc.IDIndex != idIndex {
 		return false, nil
 	}
-	recorded, err := s.cipher.Decrypt(doc.NameEnc)
+	recorded, err := s.openField(doc, fieldName, doc.NameEnc)
 	if err != nil {
 		return false, fmt.Errorf("account: decrypt name: %w", err)
 	}
 	return recorded == name, nil
-}
-
-// RaiseLevel records the identity id for the user and raises the user's level
-// to max(current, level); it never lowers it. It returns the updated user.
-//
-// The identity is validated again and normalised (ValidateName,
-// ValidateIDNumber against the store's clock): bad input is a
-// platform.Invalid error; a level outside 1..4 is an error. Both change nothing.
-//
-//   - ErrNotFound: no such user.
-//   - ErrIdentityLocked: the user already has a recorded identity with another
-//     ID number or another name; nothing changes.
-//   - ErrRealnameTaken: another user holds this ID number; nothing changes.
-//
-// "One ID number, one person" is decided by inserting identity_claims with
-// _id = blind index of the ID number, before the user document is updated. A
-// retry after a crash between the two steps finds its own claim and completes
-// the user; a claim left behind by a user whose identity ended up different
-// (or who no longer exists) is stale and is taken over. The name and ID number
-// are stored only encrypted, masked, and (ID number) as blind index. The level
-// is raised with $max, so concurrent raises end at the highest level.
-func (s *Store) RaiseLevel(ctx context.Context, userID string, id Identity, level int) (User, error) {
-	if level < minLevel || level > maxLevel {
-		return User{}, fmt.Errorf("account: level %d outside %d..%d", level, minLevel, maxLevel)
-	}
-	name, err := ValidateName(id.Name)
-	if err != nil {
-		return User{}, err
-	}
-	number, err := ValidateIDNumber(id.IDNumber, s.clock.Now())
-	if err != nil {
-		return User{}, err
-	}
-	idx := s.cipher.BlindIndex(kindIDNumber, number)
-
-	doc, err := s.load(ctx, userID)
-	if err != nil {
-		return User{}, err
-	}
-	if doc.IDIndex != "" {
-		return s.raiseRecorded(ctx, doc, idx, name, level)
-	}
-
-	if err := s.claim(ctx, idx, userID); err != nil {
-		return User{}, err
-	}
-	nameEnc, err := s.cipher.Encrypt(name)
-	if err != nil {
-		return User{}, err
-	}
-	numberEnc, err := s.cipher.Encrypt(number)
-	if err != nil {
-		return User{}, err
-	}
-	now := s.now()
-	update := bson.M{
-		"$set": bson.M{
-			"name_enc":         nameEnc,
-			"id_number_enc":    numberEnc,
-			"name_masked":      MaskName(name),
-			"id_number_masked": MaskIDNumber(number),
-			"id_index":         idx,
-			"identity_at":      now,
-			"updated_at":       now,
-		},
-		"$max": bson.M{"level": level},
-	}
-	// Only a user still without identity takes it: of concurrent raises with
-	// different identities exactly one wins.
-	filter := bson.M{"_id": userID, "id_index": bson.M{"$exists": false}}
-	err = s.users.FindOneAndUpdate(ctx, filter, update,
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
-	switch {
-	case err == nil:
-		if err := s.dropStaleClaims(ctx, userID, idx); err != nil {
-			return User{}, err
-		}
-		return doc.user(), nil
-	case !errors.Is(err, mongo.ErrNoDocuments):
-		return User{}, fmt.Errorf("account: record identity: %w", err)
-	}
-
-	// Someone recorded an identity first (or the user vanished).
-	doc, err = s.load(ctx, userID)
-	if err != nil || doc.IDIndex == "" {
-		_ = s.releaseClaim(ctx, idx, userID)
-		if err != nil {
-			return User{}, err
-		}
-		return User{}, errors.New("account: identity update did not apply")
-	}
-	if doc.IDIndex != idx {
-		if err := s.releaseClaim(ctx, idx, userID); err != nil {
-			return User{}, err
-		}
-	}
-	return s.raiseRecorded(ctx, doc, idx, name, level)
-}
-
-// raiseRecorded handles a user whose identity is already recorded: the same
-// identity raises the level, another one is ErrIdentityLocked.
-func (s *Store) raiseRecorded(ctx context.Context, doc userDoc, idx, name string, level int) (User, error) {
-	same, err := s.sameIdentity(doc, idx, name)
-	if err != nil {
-		return User{}, err
-	}
-	if !same {
-		return User{}, ErrIdentityLocked
-	}
-	if err := s.dropStaleClaims(ctx, doc.ID, idx); err != nil {
-		return User{}, err
-	}
-	if doc.Level >= level {
-		return doc.user(), nil
-	}
-	err = s.users.FindOneAndUpdate(ctx, bson.M{"_id": doc.ID},
-		bson.M{"$max": bson.M{"level": level}, "$set": bson.M{"updated_at": s.now()}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return User{}, ErrNotFound
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("account: raise level: %w", err)
-	}
-	return doc.user(), nil
-}
-
-// claimDoc is an identity_claims document.
-type claimDoc struct {
-	ID        string    `bson:"_id"`
-	UserID    string    `bson:"user_id"`
-	CreatedAt time.Time `bson:"created_at"`
-}
-
-// claim makes userID the owner of the ID number with blind index idx:
-// nil when it now is (or already was), ErrRealnameTaken when another user
-// holds it. A claim whose owner no longer exists, or whose owner's recorded
-// identity is another ID number, is stale and is taken over (platform.Claim).
-// A claim still contended after the repairs platform.Claim allows is an
-// error wrapping platform.ErrClaimContended.
-func (s *Store) claim(ctx context.Context, idx, userID string) error {
-	held, err := platform.Claim(ctx, platform.UniqueClaim[claimDoc]{
-		Coll:        s.claims,
-		Doc:         claimDoc{ID: idx, UserID: userID, CreatedAt: s.now()},
-		HolderField: "user_id",
-		Judge: func(ctx context.Context, owner claimDoc) (platform.ClaimVerdict, error) {
-			if owner.UserID == userID {
-				return platform.ClaimOurs, nil // a retry, or a crash before the user was updated
-			}
-			od, err := s.load(ctx, owner.UserID)
-			switch {
-			case errors.Is(err, ErrNotFound):
-				return platform.ClaimStale, nil
-			case err != nil:
-				return 0, err
-			case od.IDIndex != "" && od.IDIndex != idx:
-				return platform.ClaimStale, nil
-			}
-			return platform.ClaimLive, nil
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("account: claim id number: %w", err)
-	}
-	if !held {
-		return ErrRealnameTaken
-	}
-	return nil
-}
-
-// releaseClaim deletes the claim idx if userID holds it.
-func (s *Store) releaseClaim(ctx context.Context, idx, userID string) error {
-	if _, err := s.claims.DeleteOne(ctx, bson.M{"_id": idx, "user_id": userID}); err != nil {
-		return fmt.Errorf("account: release id number claim: %w", err)
-	}
-	return nil
-}
-
-// dropStaleClaims deletes every claim of userID except idx, its recorded
-// identity: left-overs of raises that lost to another identity and crashed
-// before releasing their claim.
-func (s *Store) dropStaleClaims(ctx context.Context, userID, idx string) error {
-	_, err := s.claims.DeleteMany(ctx, bson.M{"user_id": userID, "_id": bson.M{"$ne": idx}})
-	if err != nil {
-		return fmt.Errorf("account: drop stale id number claims: %w", err)
-	}
-	return nil
 }

@@ -143,8 +143,9 @@ func TestLoginCreatesOnePersonUnderConcurrency(t *testing.T) {
 	if got := e.count(t, collUsers, bson.M{}); got != 1 {
 		t.Fatalf("%d users, want 1", got)
 	}
-	if got := e.count(t, collLogins, bson.M{}); got != 1 {
-		t.Fatalf("%d logins, want 1", got)
+	// One login record per WeChat id: the unionid and each channel's openid.
+	if got := e.count(t, collLogins, bson.M{}); got != 3 {
+		t.Fatalf("%d logins, want 3", got)
 	}
 	u, err := e.store.Get(ctx, ids[0])
 	if err != nil {
@@ -389,19 +390,30 @@ func TestRaiseLevelNormalises(t *testing.T) {
 	}
 }
 
+// TestRealnameTakenChangesNothing: a proven number refuses every other
+// user, a declared one every other declaration (a proof takes it: see
+// TestProofTakesTheNumberFromADeclaration), and a refusal changes nothing.
 func TestRealnameTakenChangesNothing(t *testing.T) {
 	e := newStoreEnv(t)
 	ctx := context.Background()
-	owner, other := e.newUser(t), e.newUser(t)
-	if _, err := e.store.RaiseLevel(ctx, owner.ID, idA, 2); err != nil {
+	owner, declarer, other := e.newUser(t), e.newUser(t), e.newUser(t)
+	if _, err := e.store.RaiseLevel(ctx, owner.ID, idA, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.RaiseLevel(ctx, declarer.ID, idB, 2); err != nil {
 		t.Fatal(err)
 	}
 	before := e.snapshot(t)
 	e.clock.Advance(time.Hour)
 	for _, id := range []Identity{idA, {Name: "李四", IDNumber: idA.IDNumber}, {Name: "李四", IDNumber: strings.ToLower(idA.IDNumber)}} {
-		if _, err := e.store.RaiseLevel(ctx, other.ID, id, 3); !errors.Is(err, ErrRealnameTaken) {
-			t.Fatalf("RaiseLevel(%v) = %v, want ErrRealnameTaken", id, err)
+		for _, level := range []int{2, 3, 4} {
+			if _, err := e.store.RaiseLevel(ctx, other.ID, id, level); !errors.Is(err, ErrRealnameTaken) {
+				t.Fatalf("RaiseLevel(%v, %d) = %v, want ErrRealnameTaken", id, level, err)
+			}
 		}
+	}
+	if _, err := e.store.RaiseLevel(ctx, other.ID, idB, 2); !errors.Is(err, ErrRealnameTaken) {
+		t.Fatalf("declaring a declared number: %v, want ErrRealnameTaken", err)
 	}
 	if after := e.snapshot(t); !sameSnapshot(before, after) {
 		t.Fatalf("ErrRealnameTaken changed the store:\n%v\n%v", before, after)
@@ -529,10 +541,10 @@ func TestRaiseLevelCompletesInterruptedClaim(t *testing.T) {
 	ctx := context.Background()
 	u, other := e.newUser(t), e.newUser(t)
 	idx := e.store.cipher.BlindIndex(kindIDNumber, idA.IDNumber)
-	if _, err := e.db.Collection(collClaims).InsertOne(ctx, bson.M{"_id": idx, "user_id": u.ID}); err != nil {
+	if _, err := e.db.Collection(collClaims).InsertOne(ctx, bson.M{"_id": idx, "user_id": u.ID, "created_at": e.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	// Until then the number is the crashed user's: the owner has no identity yet.
+	// For a while the number is the crashed user's: the owner has no identity yet.
 	if _, err := e.store.RaiseLevel(ctx, other.ID, idA, 2); !errors.Is(err, ErrRealnameTaken) {
 		t.Fatalf("other user: %v, want ErrRealnameTaken", err)
 	}

@@ -36,6 +36,10 @@ type User struct {
 	UpdatedAt      time.Time
 }
 
+// Proven reports whether the user proved the recorded identity (level 3 or
+// 4), rather than only declaring it (level 2).
+func (u User) Proven() bool { return u.HasIdentity && u.Level >= provenLevel }
+
 // Identity is a decrypted real-name identity. It is handed out only to the
 // WeChat calls that need it, and must never be logged.
 type Identity struct{ Name, IDNumber string }

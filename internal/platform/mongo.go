@@ -40,6 +40,8 @@ func (m *Mongo) Ping(ctx context.Context) error { return m.Client.Ping(ctx, read
 // starts an embedded FerretDB (SQLite files under dataDir/mongo, listening
 // on loopback only) and connects to it with a single-connection pool (see
 // DESIGN.md: that restores per-document atomicity of conditional updates).
+// The embedded engine holds dataDir/mongo/.lock until Close: while another
+// process (or another OpenMongo) holds it, the error wraps ErrDataDirInUse.
 //
 // Errors: a malformed uri (as LoadConfig reports it), a failed connect
 // (including the SRV and TXT look-ups of a mongodb+srv URI) or ping, or a
@@ -66,10 +68,19 @@ func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Log
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create embedded MongoDB folder: %w", err)
 	}
-	m, err := openEmbedded(ctx, dir, database)
+	// One engine per folder: a second process must not start its own over
+	// the same files (see lockDataDir). The lock lives as long as the engine.
+	unlock, err := lockDataDir(dir)
 	if err != nil {
 		return nil, err
 	}
+	m, err := openEmbedded(ctx, dir, database)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	stopEngine := m.stop
+	m.stop = func() { stopEngine(); unlock() }
 	log.Info("store in use", "mongodb", "embedded FerretDB (SQLite)", "dir", dir, "database", database)
 	return m, nil
 }

@@ -22,8 +22,10 @@ type Session struct {
 	UserID  string
 	Channel string
 	// Level is the user's real-name level as this session last knew it. Levels
-	// only rise, so a stale value is lower than the truth: use it to let a
-	// request through quickly, and re-read the store before refusing one.
+	// only rise, except when a declaration is revoked, which ends every
+	// session of the user; so a stale value is lower than the truth: use it
+	// to let a request through quickly, and re-read the store before
+	// refusing one.
 	Level     int
 	CreatedAt time.Time
 	ExpiresAt time.Time // when the session ends if unused (idle expiry, capped)
@@ -31,6 +33,13 @@ type Session struct {
 	// (see SetView), nil when absent or older than Config.ViewTTL.
 	View []byte
 }
+
+// DefaultMaxPerUser is how many live sessions a user keeps when
+// Config.MaxPerUser is zero: enough for a phone, a tablet and the app, and
+// for mini-program launches that log in again, while keeping every per-user
+// operation (page-view drops, level changes, revoke-all) a bounded amount of
+// work.
+const DefaultMaxPerUser = 20
 
 // Config sets the store's lifetimes and keys.
 type Config struct {
@@ -41,9 +50,27 @@ type Config struct {
 	// ViewTTL bounds how old a cached page view may be (default 30 s): the
 	// longest a missed invalidation can show stale data.
 	ViewTTL time.Duration
+	// MaxPerUser caps a user's live sessions (default DefaultMaxPerUser): a
+	// login beyond it ends the user's oldest sessions.
+	MaxPerUser int
 }
 
 // Store keeps sessions in Redis.
+//
+// Keys (Prefix first):
+//
+//	sess:<digest>          hash: uid, ch, created (ms), lvl, view, view_at;
+//	                       idle expiry, never past created+Max
+//	{u:<user id>}:sessions sorted set of the user's session digests, scored
+//	                       by each session's absolute end (created+Max, ms)
+//
+// A session key is found from the token alone, so it cannot share the
+// user's hash slot; every command on the user's index touches that one key.
+// Entries past their absolute end are removed by every per-user operation,
+// and a login beyond MaxPerUser ends the oldest sessions, so per-user work is
+// bounded by MaxPerUser whatever the number of past logins. Releases before
+// this one kept the index as a set, usess:<user id>; a per-user operation
+// moves what such a set still lists into the sorted set.
 type Store struct {
 	rdb   redis.UniversalClient
 	cfg   Config
@@ -52,17 +79,35 @@ type Store struct {
 
 // NewStore returns a session store. Secret must not be empty.
 func NewStore(rdb redis.UniversalClient, cfg Config, clock platform.Clock) *Store {
+	if cfg.MaxPerUser <= 0 {
+		cfg.MaxPerUser = DefaultMaxPerUser
+	}
 	return &Store{rdb: rdb, cfg: cfg, clock: clock}
 }
 
-func (s *Store) key(digest string) string  { return s.cfg.Prefix + "sess:" + digest }
-func (s *Store) userKey(uid string) string { return s.cfg.Prefix + "usess:" + uid }
+func (s *Store) key(digest string) string { return s.cfg.Prefix + "sess:" + digest }
+
+// userKey is the user's index of sessions (hash-tagged by user).
+func (s *Store) userKey(uid string) string { return s.cfg.Prefix + "{u:" + uid + "}:sessions" }
+
+// legacyUserKey is the set earlier releases kept per user.
+func (s *Store) legacyUserKey(uid string) string { return s.cfg.Prefix + "usess:" + uid }
 
 // digest is what Redis keeps of token: its HMAC under the session secret.
 func (s *Store) digest(token string) string { return platform.TokenDigest(s.cfg.Secret, token) }
 
+// endScore is the index score of a session created at created: its absolute end.
+func (s *Store) endScore(created time.Time) float64 {
+	return float64(created.Add(s.cfg.Max).UnixMilli())
+}
+
 // Create starts a session for userID (whose real-name level is level) and
-// returns its token. Errors are Redis failures.
+// returns its token. When the user then has more than MaxPerUser sessions,
+// the oldest are ended. Errors are Redis failures.
+//
+// The session is written before it is added to the user's index, so a
+// revoke-all that reads the index never misses a written session's entry:
+// it either reads (and ends) it or leaves it for the next one.
 func (s *Store) Create(ctx context.Context, userID, channel string, level int) (string, Session, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
@@ -75,14 +120,157 @@ func (s *Store) Create(ctx context.Context, userID, channel string, level int) (
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.key(d), "uid", userID, "ch", channel, "created", now.UnixMilli(), "lvl", level)
 		p.Expire(ctx, s.key(d), s.cfg.Idle)
-		p.SAdd(ctx, s.userKey(userID), d)
-		p.Expire(ctx, s.userKey(userID), s.cfg.Max)
 		return nil
 	})
 	if err != nil {
 		return "", Session{}, fmt.Errorf("session create: %w", err)
 	}
+	uk := s.userKey(userID)
+	var card *redis.IntCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, uk, redis.Z{Score: s.endScore(now), Member: d})
+		p.ZRemRangeByScore(ctx, uk, "-inf", strconv.FormatInt(now.UnixMilli(), 10))
+		p.PExpire(ctx, uk, s.cfg.Max) // no entry ends later than this one
+		card = p.ZCard(ctx, uk)
+		return nil
+	})
+	if err != nil {
+		return "", Session{}, fmt.Errorf("session create: %w", err)
+	}
+	if card.Val() > int64(s.cfg.MaxPerUser) {
+		if err := s.trim(ctx, userID); err != nil {
+			return "", Session{}, err
+		}
+	}
 	return token, sess, nil
+}
+
+// trim brings the user's index back to MaxPerUser entries: entries whose
+// session is gone (idle expiry, revoked) are dropped first, then the oldest
+// live sessions are ended. Two round trips plus one when sessions end.
+func (s *Store) trim(ctx context.Context, userID string) error {
+	uk := s.userKey(userID)
+	ds, err := s.rdb.ZRange(ctx, uk, 0, -1).Result() // oldest first
+	if err != nil {
+		return fmt.Errorf("session trim: %w", err)
+	}
+	exists := make([]*redis.IntCmd, len(ds))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, d := range ds {
+			exists[i] = p.Exists(ctx, s.key(d))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("session trim: %w", err)
+	}
+	var gone, live []string
+	for i, d := range ds {
+		if exists[i].Val() == 0 {
+			gone = append(gone, d)
+		} else {
+			live = append(live, d)
+		}
+	}
+	if extra := len(live) - s.cfg.MaxPerUser; extra > 0 {
+		gone = append(gone, live[:extra]...)
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, d := range gone {
+			p.Del(ctx, s.key(d)) // a no-op for those already gone
+		}
+		p.ZRem(ctx, uk, anys(gone)...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("session trim: %w", err)
+	}
+	return nil
+}
+
+// sessionsOf returns the digests in the user's index that have not reached
+// their absolute end, after removing those that have (one round trip), and
+// first moves the entries of an earlier release's set into the index.
+func (s *Store) sessionsOf(ctx context.Context, userID string) ([]string, error) {
+	uk := s.userKey(userID)
+	now := strconv.FormatInt(s.clock.Now().UnixMilli(), 10)
+	var rng *redis.StringSliceCmd
+	var legacy *redis.IntCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, uk, "-inf", now)
+		rng = p.ZRange(ctx, uk, 0, -1)
+		legacy = p.Exists(ctx, s.legacyUserKey(userID))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if legacy.Val() == 0 {
+		return rng.Val(), nil
+	}
+	if err := s.absorbLegacy(ctx, userID); err != nil {
+		return nil, err
+	}
+	return s.rdb.ZRange(ctx, uk, 0, -1).Result()
+}
+
+// absorbLegacy moves the sessions an earlier release listed in
+// usess:<user id> into the user's index, scored by their absolute end, and
+// removes from the old set exactly what it read (a process of the earlier
+// release may still be adding to it). Sessions already gone are dropped.
+// Done once per user; its cost is that of the old set.
+func (s *Store) absorbLegacy(ctx context.Context, userID string) error {
+	lk := s.legacyUserKey(userID)
+	ds, err := s.rdb.SMembers(ctx, lk).Result()
+	if err != nil || len(ds) == 0 {
+		return err
+	}
+	created := make([]*redis.StringCmd, len(ds))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, d := range ds {
+			created[i] = p.HGet(ctx, s.key(d), "created")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	var live []redis.Z
+	for i, d := range ds {
+		ms, err := strconv.ParseInt(created[i].Val(), 10, 64)
+		if err == nil {
+			live = append(live, redis.Z{Score: s.endScore(time.UnixMilli(ms)), Member: d})
+		}
+	}
+	uk := s.userKey(userID)
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if len(live) > 0 {
+			p.ZAdd(ctx, uk, live...)
+			p.PExpire(ctx, uk, s.cfg.Max)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.SRem(ctx, lk, anys(ds)...).Err(); err != nil {
+		return err
+	}
+	if len(live) > s.cfg.MaxPerUser {
+		return s.trim(ctx, userID)
+	}
+	return nil
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, v := range ss {
+		out[i] = v
+	}
+	return out
 }
 
 // setViewScript stores a view only while the session exists (HSET alone
@@ -124,33 +312,47 @@ return 1
 `)
 
 // RaiseLevel records a higher real-name level in every session of userID and
-// drops their cached page views (so it does what DropViews does too).
-// Errors are Redis failures.
+// drops their cached page views (so it does what DropViews does too): two
+// round trips, at most MaxPerUser scripts. Errors are Redis failures.
 func (s *Store) RaiseLevel(ctx context.Context, userID string, level int) error {
-	ds, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
+	ds, err := s.sessionsOf(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("session raise level: %w", err)
 	}
-	for _, d := range ds {
-		if err := setLevelScript.Run(ctx, s.rdb, []string{s.key(d)}, level).Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("session raise level: %w", err)
+	if len(ds) == 0 {
+		return nil
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, d := range ds {
+			setLevelScript.Eval(ctx, p, []string{s.key(d)}, level)
 		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("session raise level: %w", err)
 	}
 	return nil
 }
 
 // DropViews forgets the cached page views of every session of userID; call it
-// whenever something shown on the user's page changes. Errors are Redis
-// failures.
+// whenever something shown on the user's page changes. Two round trips, at
+// most MaxPerUser HDELs. Errors are Redis failures.
 func (s *Store) DropViews(ctx context.Context, userID string) error {
-	ds, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
+	ds, err := s.sessionsOf(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("session drop views: %w", err)
 	}
-	for _, d := range ds {
-		if err := s.rdb.HDel(ctx, s.key(d), "view", "view_at").Err(); err != nil {
-			return fmt.Errorf("session drop views: %w", err)
+	if len(ds) == 0 {
+		return nil
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, d := range ds {
+			p.HDel(ctx, s.key(d), "view", "view_at")
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("session drop views: %w", err)
 	}
 	return nil
 }
@@ -224,7 +426,7 @@ func (s *Store) Revoke(ctx context.Context, token string) error {
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, s.key(d))
-		p.SRem(ctx, s.userKey(uid), d)
+		p.ZRem(ctx, s.userKey(uid), d)
 		return nil
 	})
 	if err != nil {
@@ -233,27 +435,35 @@ func (s *Store) Revoke(ctx context.Context, token string) error {
 	return nil
 }
 
-// RevokeAll ends every session of userID and returns how many there were.
+// RevokeAll ends every session of userID and returns how many there were:
+// two round trips, at most MaxPerUser DELs.
+//
+// It removes from the user's index only the sessions it read and ended,
+// never the index itself: a login racing it either is ended (it was read) or
+// stays in the index, within reach of the next revoke and of level changes.
+// Create writes the session before indexing it, so anything read here is
+// already written.
 func (s *Store) RevokeAll(ctx context.Context, userID string) (int, error) {
-	ds, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
+	ds, err := s.sessionsOf(ctx, userID)
 	if err != nil {
 		return 0, fmt.Errorf("session revoke all: %w", err)
 	}
-	keys := []string{s.userKey(userID)}
-	for _, d := range ds {
-		keys = append(keys, s.key(d))
+	if len(ds) == 0 {
+		return 0, nil
 	}
-	// DEL one key at a time keeps this valid on Redis Cluster (keys may live on
-	// different slots).
-	n := 0
-	for _, k := range keys[1:] {
-		c, err := s.rdb.Del(ctx, k).Result()
-		if err != nil {
-			return n, fmt.Errorf("session revoke all: %w", err)
+	dels := make([]*redis.IntCmd, len(ds))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, d := range ds {
+			dels[i] = p.Del(ctx, s.key(d))
 		}
-		n += int(c)
+		p.ZRem(ctx, s.userKey(userID), anys(ds)...)
+		return nil
+	})
+	n := 0
+	for _, c := range dels {
+		n += int(c.Val())
 	}
-	if err := s.rdb.Del(ctx, keys[0]).Err(); err != nil {
+	if err != nil {
 		return n, fmt.Errorf("session revoke all: %w", err)
 	}
 	return n, nil
