@@ -27,7 +27,9 @@ func bodyLimitString(n int64) string {
 
 // instrument writes one structured access-log line per request and feeds
 // the Prometheus metrics. It logs the route template, never the raw path or
-// query (they may carry identifiers), and no bodies or headers. An error is
+// query (they may carry identifiers), and no bodies or headers. Methods
+// outside a fixed set are shown as "other" and paths no route matches as
+// "unmatched", so neither the log nor /metrics grows with what clients send. An error is
 // answered here, so the status logged and counted is the real one.
 func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -41,9 +43,10 @@ func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Response().Status
-		s.metrics.observe(c.Request().Method, route, status, took)
+		method := methodLabel(c.Request().Method)
+		s.metrics.observe(method, route, status, took)
 		attrs := []any{
-			"method", c.Request().Method, "route", route, "status", status,
+			"method", method, "route", route, "status", status,
 			"duration_ms", float64(took.Microseconds()) / 1000,
 			"bytes_out", c.Response().Size,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
