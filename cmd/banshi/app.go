@@ -122,7 +122,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	staffSvc, err := staff.NewService(staff.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
-		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret),
+		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret), RefuseDemo: cfg.Production(),
 	})
 	if err != nil {
 		return err
@@ -136,6 +136,16 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		}
 		a.DemoLines = append(a.DemoLines,
 			"demo staff (password "+staff.DemoPassword+"): "+staff.DemoAdmin+" (admin), "+staff.DemoStaff+" (hall_staff of "+appointments.DemoHallTianhe+"), "+staff.DemoFinance+" (finance)")
+	}
+	if cfg.Production() {
+		names, err := staffSvc.DemoAccounts(ctx)
+		if err != nil {
+			return fmt.Errorf("look for demo staff accounts: %w", err)
+		}
+		if len(names) > 0 {
+			log.Warn("demo staff accounts exist in this production database; their logins are refused: disable or delete them",
+				"accounts", names)
+		}
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { booking.RunSweeper(ctx, time.Minute) })
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)

@@ -44,6 +44,7 @@ const testRedisPrefix = "banshitest:"
 
 func testEnv(dataDir, publicURL string) map[string]string {
 	env := map[string]string{
+		"BANSHI_ENV":          "development", // required with an external store (BANSHI_TEST_REDIS_URL)
 		"BANSHI_DATA_DIR":     dataDir,
 		"BANSHI_PUBLIC_URL":   publicURL,
 		"BANSHI_RATE_LOGIN":   "300",

@@ -53,7 +53,7 @@ func (u SecretURL) LogValue() slog.Value { return slog.StringValue(u.String()) }
 // Config is every setting Banshi reads from the environment. Zero values are
 // replaced by defaults in LoadConfig.
 type Config struct {
-	Env           string        // BANSHI_ENV: development (default) or production
+	Env           string        // BANSHI_ENV: development (default with embedded stores) or production; required with an external store
 	Addr          string        // BANSHI_ADDR, default :8080
 	DataDir       string        // BANSHI_DATA_DIR, default ./.banshi
 	MongoURI      SecretURL     // MONGODB_URI; empty means embedded FerretDB
@@ -90,7 +90,9 @@ const (
 // tests) and applies defaults. It returns an error naming every malformed
 // value; MONGODB_URI and REDIS_URL are parsed as OpenMongo and OpenRedis will
 // use them (without touching the network), and no error quotes a secret or a
-// URL's credentials.
+// URL's credentials. An external store (MONGODB_URI or REDIS_URL) without an
+// explicit BANSHI_ENV is refused: development is the default only for a
+// Banshi that runs on its embedded stores.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
 	str := func(key, def string) string {
@@ -165,6 +167,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case EnvDevelopment, EnvProduction:
 	default:
 		errs = append(errs, fmt.Errorf("BANSHI_ENV must be development or production, got %q", c.Env))
+	}
+	if strings.TrimSpace(getenv("BANSHI_ENV")) == "" && (c.MongoURI != "" || c.RedisURL != "") {
+		// Without this, a deployment that forgot BANSHI_ENV would mount the
+		// simulators and seed demo staff with a published password into its
+		// real database.
+		errs = append(errs, errors.New("BANSHI_ENV is not set but MONGODB_URI or REDIS_URL names an external store: "+
+			"Banshi would run in development mode against it (simulators mounted, demo staff with a published password seeded); "+
+			"set BANSHI_ENV=production, or BANSHI_ENV=development to develop against that store on purpose"))
 	}
 	dev := c.Env != EnvProduction
 	c.Sim = boolean("BANSHI_SIM", dev)

@@ -83,6 +83,7 @@ func TestPrintableHidesSecrets(t *testing.T) {
 		"BANSHI_WECHAT_MINI_SECRET": "MiniSecretValue",
 		"BANSHI_WECHAT_APP_SECRET":  "AppSecretValue",
 		"BANSHI_WECHAT_API_BASE":    "https://proxy:ProxyPass@api.weixin.qq.com",
+		"BANSHI_ENV":                EnvDevelopment,
 	}
 	c, err := LoadConfig(env(m))
 	if err != nil {
@@ -158,7 +159,7 @@ func TestLoadConfigRejectsBadStoreURLs(t *testing.T) {
 		{"MONGODB_URI", "mongodb+srv://admin:" + pass + "@c1.example.net/db?connectTimeoutMS=abc"},
 	}
 	for _, tc := range cases {
-		_, err := LoadConfig(env(map[string]string{tc.name: tc.value}))
+		_, err := LoadConfig(env(map[string]string{tc.name: tc.value, "BANSHI_ENV": EnvDevelopment}))
 		if err == nil {
 			t.Errorf("%s=%s accepted", tc.name, tc.value)
 			continue
@@ -174,9 +175,37 @@ func TestLoadConfigRejectsBadStoreURLs(t *testing.T) {
 		{"MONGODB_URI": "mongodb://admin:" + pass + "@h1:27017,h2:27017/db?replicaSet=rs0"},
 		{"MONGODB_URI": "mongodb+srv://admin:" + pass + "@cluster0.example.net/db?srvMaxHosts=2&w=majority"},
 	} {
+		ok["BANSHI_ENV"] = EnvDevelopment
 		if _, err := LoadConfig(env(ok)); err != nil {
 			t.Errorf("%v refused: %v", ok, err)
 		}
+	}
+}
+
+// TestExternalStoresNeedAnExplicitEnv: with MONGODB_URI or REDIS_URL set and
+// BANSHI_ENV unset, Banshi would run in development mode (simulators, demo
+// accounts with a known password) against real stores: LoadConfig refuses,
+// naming BANSHI_ENV. Saying BANSHI_ENV=development (a developer's local
+// MongoDB) or production is accepted.
+func TestExternalStoresNeedAnExplicitEnv(t *testing.T) {
+	for _, m := range []map[string]string{
+		{"MONGODB_URI": "mongodb://db.internal:27017/banshi"},
+		{"REDIS_URL": "redis://cache.internal:6379/0"},
+		{"MONGODB_URI": "mongodb://db.internal:27017/banshi", "REDIS_URL": "redis://cache.internal:6379/0", "BANSHI_ENV": " "},
+	} {
+		_, err := LoadConfig(env(m))
+		if err == nil || !strings.Contains(err.Error(), "BANSHI_ENV") {
+			t.Errorf("%v: err = %v, want a refusal naming BANSHI_ENV", m, err)
+		}
+	}
+	for _, e := range []string{EnvDevelopment, EnvProduction} {
+		c, err := LoadConfig(env(map[string]string{"BANSHI_ENV": e, "MONGODB_URI": "mongodb://localhost:27017", "REDIS_URL": "redis://localhost:6379/0"}))
+		if err != nil || c.Env != e {
+			t.Errorf("BANSHI_ENV=%s with external stores: %+v, %v", e, c.Env, err)
+		}
+	}
+	if c, err := LoadConfig(env(nil)); err != nil || c.Env != EnvDevelopment {
+		t.Errorf("no configuration at all: %v, %v", c.Env, err)
 	}
 }
 

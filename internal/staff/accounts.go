@@ -85,6 +85,9 @@ type Deps struct {
 	SessionIdle   time.Duration // sliding idle expiry [2 h]
 	SessionMax    time.Duration // absolute session cap [12 h]
 	BcryptCost    int           // [bcrypt.DefaultCost]; tests may use bcrypt.MinCost
+	// RefuseDemo (production): the demo accounts never log in, nor does any
+	// account whose password is DemoPassword.
+	RefuseDemo bool
 }
 
 // Service manages staff accounts, sessions and the audit log.
@@ -100,6 +103,7 @@ type Service struct {
 	maxAge   time.Duration
 	cost     int
 	dummy    []byte // a hash to compare against for unknown users (equal timing)
+	noDemo   bool   // Deps.RefuseDemo
 }
 
 // NewService checks d and returns the service.
@@ -118,6 +122,7 @@ func NewService(d Deps) (*Service, error) {
 		accounts: d.DB.Collection("staff_accounts"), audit: d.DB.Collection("staff_audit"),
 		rdb: d.Redis, prefix: d.RedisPrefix, clock: d.Clock, log: d.Log,
 		secret: append([]byte(nil), d.SessionSecret...), idle: d.SessionIdle, maxAge: d.SessionMax, cost: d.BcryptCost,
+		noDemo: d.RefuseDemo,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

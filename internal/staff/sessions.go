@@ -43,7 +43,8 @@ func (s *Service) sessionKey(token string) string {
 // Login checks the password and opens a session. Every attempt is audited
 // (action "login", outcome "ok" or "bad_credentials") with ip.
 // Errors: ErrBadCredentials (unknown user, wrong password, disabled
-// account — indistinguishable, and equally slow).
+// account, and in production a demo account or the demo password —
+// indistinguishable, and equally slow).
 func (s *Service) Login(ctx context.Context, username, password, ip string) (Session, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
 	d, err := s.find(ctx, username)
@@ -61,6 +62,12 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (Ses
 			actor = "-"
 		}
 		s.record(ctx, Entry{Actor: actor, Action: "login", IP: ip, Outcome: "bad_credentials"})
+		return Session{}, ErrBadCredentials
+	}
+	if s.noDemo && isDemoLogin(d.Username, password) {
+		// As slow and as worded as a wrong password; the audit log says why.
+		s.record(ctx, Entry{Actor: d.Username, Role: d.Role, Action: "login", IP: ip, Outcome: "bad_credentials",
+			Detail: "demo account or demo password refused in production"})
 		return Session{}, ErrBadCredentials
 	}
 	b := make([]byte, 32)
