@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -61,18 +62,23 @@ var statusOf = map[string]int{
 	"idempotency_mismatch":  http.StatusUnprocessableEntity,
 
 	"rate_limited": http.StatusTooManyRequests,
+	"login_locked": http.StatusTooManyRequests,
 
 	"internal":             http.StatusInternalServerError,
 	"upstream_error":       http.StatusBadGateway,
 	"upstream_unavailable": http.StatusServiceUnavailable,
 	"upstream_busy":        http.StatusServiceUnavailable,
 	"not_ready":            http.StatusServiceUnavailable,
+	"login_busy":           http.StatusServiceUnavailable,
 }
 
-// retryAfterOf gives the Retry-After (seconds) of answers worth retrying later.
+// retryAfterOf gives the Retry-After (seconds) of answers worth retrying
+// later. A 429 or 503 whose error carries Until (a login lock, a per-account
+// limit) answers the seconds left until then instead.
 var retryAfterOf = map[string]int{
 	"upstream_unavailable": 5,
 	"upstream_busy":        60,
+	"login_busy":           1,
 }
 
 // Errors of the HTTP layer itself.
@@ -136,6 +142,9 @@ func answerFor(err error) (a answer, known bool) {
 	a = answer{Code: pe.Code, Message: pe.Message, Field: pe.Field, Check: pe.Check, status: status, retryAfter: retryAfterOf[pe.Code]}
 	if !pe.Until.IsZero() {
 		a.Until = pe.Until.In(platform.Shanghai()).Format(time.RFC3339)
+	}
+	if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && !pe.Until.IsZero() {
+		a.retryAfter = max(1, int(math.Ceil(time.Until(pe.Until).Seconds())))
 	}
 	var rl *retryLater
 	if errors.As(err, &rl) {

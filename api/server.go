@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -70,7 +71,10 @@ type Deps struct {
 	Sessions    SessionResolver
 	Pages       CitizenPages
 	Sim         http.Handler // mounted under /sim/ when not nil (development and tests)
-	Features    []Feature    // feature route groups
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// (BANSHI_TRUSTED_PROXIES); none: the peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	Features       []Feature // feature route groups
 }
 
 // Feature is a group of routes a feature package's handlers add.
@@ -92,7 +96,7 @@ func New(deps Deps) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.IPExtractor = clientIPExtractor(deps.TrustedProxies)
 	s := &Server{e: e, log: deps.Log, deps: deps, metrics: newMetrics(), limiter: newRateLimiter(deps.Redis, deps.RedisPrefix)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))

@@ -123,6 +123,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	staffSvc, err := staff.NewService(staff.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
 		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret), RefuseDemo: cfg.Production(),
+		LoginPerAccount: cfg.RateStaffLogin,
 	})
 	if err != nil {
 		return err
@@ -153,18 +154,23 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		appointmentsSection{booking}, messagesSection{inbox})
 	a.Accounts, a.Sessions, a.Booking = accounts, sessions, booking
 
+	trusted, err := platform.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("BANSHI_TRUSTED_PROXIES: %w", err)
+	}
 	deps := api.Deps{
-		Log:         log,
-		Limits:      api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI},
-		Redis:       a.Redis.Client,
-		RedisPrefix: redisPrefix,
-		Mongo:       a.Mongo,
-		RedisPing:   a.Redis,
-		Auth:        account.NewAuth(wc, accounts, sessions, log),
-		Realname:    account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
-		Sessions:    sessions,
-		Pages:       citizenPages,
-		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}},
+		TrustedProxies: trusted,
+		Log:            log,
+		Limits:         api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI},
+		Redis:          a.Redis.Client,
+		RedisPrefix:    redisPrefix,
+		Mongo:          a.Mongo,
+		RedisPing:      a.Redis,
+		Auth:           account.NewAuth(wc, accounts, sessions, log),
+		Realname:       account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
+		Sessions:       sessions,
+		Pages:          citizenPages,
+		Features:       []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}},
 	}
 	if a.WeChatSim != nil {
 		deps.Sim = sim.Mount(map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock)})

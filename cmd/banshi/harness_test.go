@@ -51,6 +51,10 @@ func testEnv(dataDir, publicURL string) map[string]string {
 		"BANSHI_RATE_API":     "100",
 		"BANSHI_REDIS_PREFIX": testRedisPrefix + platformtest.RandomID() + ":",
 		"BANSHI_SEED_DEMO":    "true",
+		// The tests give logins distinct client IPs through X-Forwarded-For
+		// (nextClientIP): the test client is the trusted proxy.
+		"BANSHI_TRUSTED_PROXIES":  "127.0.0.1/32",
+		"BANSHI_RATE_STAFF_LOGIN": "100",
 	}
 	if url := os.Getenv("BANSHI_TEST_REDIS_URL"); url != "" {
 		env["REDIS_URL"] = url

@@ -27,12 +27,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 func TestLoadConfigRejectsBadValues(t *testing.T) {
 	cases := map[string]map[string]string{
-		"BANSHI_ENV":         {"BANSHI_ENV": "staging"},
-		"BANSHI_RATE_LOGIN":  {"BANSHI_RATE_LOGIN": "many"},
-		"BANSHI_RATE_API":    {"BANSHI_RATE_API": "-1"},
-		"BANSHI_SESSION_MAX": {"BANSHI_SESSION_IDLE": "3h", "BANSHI_SESSION_MAX": "1h"},
-		"BANSHI_SIM":         {"BANSHI_SIM": "maybe"},
-		"BANSHI_PII_KEY":     {"BANSHI_PII_KEY": "abc"},
+		"BANSHI_ENV":              {"BANSHI_ENV": "staging"},
+		"BANSHI_RATE_LOGIN":       {"BANSHI_RATE_LOGIN": "many"},
+		"BANSHI_RATE_API":         {"BANSHI_RATE_API": "-1"},
+		"BANSHI_SESSION_MAX":      {"BANSHI_SESSION_IDLE": "3h", "BANSHI_SESSION_MAX": "1h"},
+		"BANSHI_SIM":              {"BANSHI_SIM": "maybe"},
+		"BANSHI_PII_KEY":          {"BANSHI_PII_KEY": "abc"},
+		"BANSHI_TRUSTED_PROXIES":  {"BANSHI_TRUSTED_PROXIES": "10.0.0.0/24, lb.internal"},
+		"BANSHI_RATE_STAFF_LOGIN": {"BANSHI_RATE_STAFF_LOGIN": "0"},
 	}
 	for name, m := range cases {
 		if _, err := LoadConfig(env(m)); err == nil || !strings.Contains(err.Error(), name) {
@@ -270,5 +272,35 @@ func TestDevSecretsAgreeAcrossProcesses(t *testing.T) {
 	}
 	if _, err := c.PIIKey.Key32(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTrustedProxies: none by default; CIDRs and single addresses, IPv4 and
+// IPv6, separated by commas or spaces.
+func TestTrustedProxies(t *testing.T) {
+	c, err := LoadConfig(env(nil))
+	if err != nil || c.TrustedProxies != "" {
+		t.Fatalf("default trusted proxies %q, %v", c.TrustedProxies, err)
+	}
+	if p, err := ParseTrustedProxies(""); err != nil || len(p) != 0 {
+		t.Fatalf("empty: %v %v", p, err)
+	}
+	p, err := ParseTrustedProxies("10.0.0.0/24, 192.168.1.7 fd00::/8,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/24", "192.168.1.7/32", "fd00::/8", "::1/128"}
+	if len(p) != len(want) {
+		t.Fatalf("parsed %v", p)
+	}
+	for i := range want {
+		if p[i].String() != want[i] {
+			t.Errorf("entry %d = %s, want %s", i, p[i], want[i])
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "lb.internal", "10.0.0.0/24,10.0.0.300"} {
+		if _, err := ParseTrustedProxies(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -33,7 +33,8 @@ func newFixture(t *testing.T, idle, maxAge time.Duration) *fixture {
 	rdb, prefix := platformtest.Redis(t)
 	clock := platform.NewManualClock(time.Date(2026, 3, 9, 1, 0, 0, 0, time.UTC))
 	svc, err := NewService(Deps{DB: db, Redis: rdb, RedisPrefix: prefix, Clock: clock, Log: platformtest.Logger(),
-		SessionSecret: []byte("session-secret-0123456789"), SessionIdle: idle, SessionMax: maxAge, BcryptCost: bcrypt.MinCost})
+		SessionSecret: []byte("session-secret-0123456789"), SessionIdle: idle, SessionMax: maxAge, BcryptCost: bcrypt.MinCost,
+		LoginPerAccount: 100}) // these tests log in more often than the default limit allows
 	if err != nil {
 		t.Fatal(err)
 	}
