@@ -40,7 +40,7 @@ func (s *Server) requireCitizen(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxUserID, sess.UserID)
 		c.Set(ctxToken, token)
 		c.Set(ctxSession, sess)
-		if err := s.allow(c, "rl:api:"+sess.UserID, s.deps.Limits.APIPerUser); err != nil {
+		if err := s.allow(c, "rl:api:"+sess.UserID, s.deps.Limits.APIPerUser, failOpen); err != nil {
 			return err
 		}
 		return next(c)

@@ -69,6 +69,7 @@ var statusOf = map[string]int{
 	"upstream_unavailable": http.StatusServiceUnavailable,
 	"upstream_busy":        http.StatusServiceUnavailable,
 	"not_ready":            http.StatusServiceUnavailable,
+	"store_unavailable":    http.StatusServiceUnavailable,
 	"login_busy":           http.StatusServiceUnavailable,
 }
 
@@ -79,6 +80,7 @@ var retryAfterOf = map[string]int{
 	"upstream_unavailable": 5,
 	"upstream_busy":        60,
 	"login_busy":           1,
+	"store_unavailable":    2,
 }
 
 // Errors of the HTTP layer itself.
@@ -91,6 +93,9 @@ var (
 	errRateLimited      = platform.NewError("rate_limited", "请求过于频繁，请稍后再试")
 	errTimeout          = platform.NewError("upstream_unavailable", "服务响应超时，请稍后再试")
 	errNotReady         = platform.NewError("not_ready", "依赖的服务暂时不可用")
+	// errStoreUnavailable answers an error that says MongoDB or Redis could
+	// not be reached or did not answer in time (platform.StoreUnavailable).
+	errStoreUnavailable = platform.NewError("store_unavailable", "数据服务暂时不可用，请稍后再试")
 )
 
 // invalid is a 400 invalid_argument naming the field and the check.
@@ -123,6 +128,11 @@ func answerFor(err error) (a answer, known bool) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) && !isPlatform(err) {
 		err = fromHTTPError(he)
+	}
+	if !isPlatform(err) && platform.StoreUnavailable(err) {
+		// Checked before the deadline rule: a store call that timed out is a
+		// store's outage, not an upstream's.
+		err = errStoreUnavailable.Wrap(err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) && !isPlatform(err) {
 		err = errTimeout.Wrap(err)

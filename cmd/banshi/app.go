@@ -53,7 +53,11 @@ func build(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	app := &App{Mongo: mdb, Redis: rdb, log: log, weChatHTTP: wechat.NewHTTPClient(5 * time.Second)}
-	if err := app.wire(ctx, cfg); err != nil {
+	// Start-up (index builds, the demo seed) may take longer than the
+	// deadline of one store call in serving (platform.StoreTimeout).
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if err := app.wire(wctx, cfg); err != nil {
 		app.Close()
 		return nil, err
 	}
