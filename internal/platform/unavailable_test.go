@@ -68,6 +68,7 @@ func TestStoreOutagesAreRecognised(t *testing.T) {
 	up("redis up", redisCall)
 	up("mongodb read, up", mongoRead)
 	up("mongodb write, up", mongoWrite)
+	up("mongodb write probe, up", func() error { return m.ProbeWrite(ctx) })
 
 	rproxy.Pause()
 	check("redis paused", redisCall)
@@ -85,6 +86,7 @@ func TestStoreOutagesAreRecognised(t *testing.T) {
 	mproxy.Pause()
 	check("mongodb read, paused", mongoRead)
 	check("mongodb write, paused", mongoWrite)
+	check("mongodb write probe, paused", func() error { return m.ProbeWrite(ctx) })
 	mproxy.Resume()
 	mproxy.Kill()
 	check("mongodb read, killed", mongoRead)
