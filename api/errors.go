@@ -70,6 +70,7 @@ var statusOf = map[string]int{
 	"upstream_busy":        http.StatusServiceUnavailable,
 	"not_ready":            http.StatusServiceUnavailable,
 	"store_unavailable":    http.StatusServiceUnavailable,
+	"audit_unavailable":    http.StatusServiceUnavailable,
 	"login_busy":           http.StatusServiceUnavailable,
 }
 
@@ -81,6 +82,7 @@ var retryAfterOf = map[string]int{
 	"upstream_busy":        60,
 	"login_busy":           1,
 	"store_unavailable":    2,
+	"audit_unavailable":    2,
 }
 
 // Errors of the HTTP layer itself.
@@ -96,6 +98,9 @@ var (
 	// errStoreUnavailable answers an error that says MongoDB or Redis could
 	// not be reached or did not answer in time (platform.StoreUnavailable).
 	errStoreUnavailable = platform.NewError("store_unavailable", "数据服务暂时不可用，请稍后再试")
+	// errAuditUnavailable refuses an answer with citizens' data whose audit
+	// record could not be written (staffaudit.go).
+	errAuditUnavailable = platform.NewError("audit_unavailable", "操作记录暂时无法保存，为保护个人信息，本次结果暂不显示，请稍后再试")
 )
 
 // invalid is a 400 invalid_argument naming the field and the check.
