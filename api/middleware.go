@@ -12,6 +12,38 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// requestID gives every request an ID, answered in X-Request-ID and logged:
+// the client's own when it is at most 64 characters of [A-Za-z0-9._-],
+// otherwise a new one (a client's ID is echoed and logged, so it is bounded
+// and cannot carry anything but an identifier).
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !validRequestID(id) {
+			id = newRequestID()
+			c.Request().Header.Set(echo.HeaderXRequestID, id)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// noStore marks answers that carry tokens or personal data as not to be
+// kept by any cache (browsers, proxies, the mini-program's HTTP layer).
+func noStore(c echo.Context) { c.Response().Header().Set(echo.HeaderCacheControl, "no-store") }
+
 func newRequestID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)

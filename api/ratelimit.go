@@ -51,9 +51,11 @@ func (s *Server) allow(c echo.Context, key string, perMinute int, open bool) err
 	return nil
 }
 
-// limitLoginByIP limits logins per client IP; it fails closed.
+// limitLoginByIP limits logins per client IP; it fails closed. Every login
+// route has it, and it marks the answer no-store.
 func (s *Server) limitLoginByIP(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		noStore(c) // a login answers a token
 		if err := s.allow(c, "rl:login:"+c.RealIP(), s.deps.Limits.LoginPerIP, failClosed); err != nil {
 			return err
 		}

@@ -99,7 +99,7 @@ func New(deps Deps) *Server {
 	e.IPExtractor = clientIPExtractor(deps.TrustedProxies)
 	s := &Server{e: e, log: deps.Log, deps: deps, metrics: newMetrics(), limiter: newRateLimiter(deps.Redis, deps.RedisPrefix)}
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
+	e.Use(s.requestID)
 	e.Use(s.instrument)
 	e.Use(s.recoverPanic) // inside instrument: a panic is logged and counted as its 500
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{

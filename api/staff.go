@@ -123,6 +123,7 @@ func (st StaffRoutes) afterCatalogChange(next echo.HandlerFunc) echo.HandlerFunc
 func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			noStore(c)
 			ctx := c.Request().Context()
 			token := bearer(c)
 			if token == "" {
