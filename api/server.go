@@ -53,9 +53,10 @@ var (
 
 // Limits are the request limits of the server.
 type Limits struct {
-	BodyBytes  int64 // largest request body
-	LoginPerIP int   // logins per client IP per minute
-	APIPerUser int   // API calls per user per minute
+	BodyBytes    int64 // largest request body
+	LoginPerIP   int   // logins per client IP per minute
+	APIPerUser   int   // API calls per user per minute
+	StaffPerUser int   // staff API calls per staff account per minute
 }
 
 // Deps is everything the HTTP layer calls.

@@ -113,7 +113,8 @@ func (st StaffRoutes) afterCatalogChange(next echo.HandlerFunc) echo.HandlerFunc
 	}
 }
 
-// require authenticates the staff bearer token, checks the role, and writes
+// require authenticates the staff bearer token, applies the per-staff rate
+// limit (not audited: a flood would fill the log), checks the role, and writes
 // the action to the audit log once the handler has answered (outcome "ok" or
 // the error code), with a context that outlives the request. An answer that
 // shows citizens' data (piiActions) is held until its record is written and
@@ -131,6 +132,10 @@ func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.Mi
 			}
 			acct, err := st.Auth.Authenticate(ctx, token)
 			if err != nil {
+				return err
+			}
+			// Fails open like the citizens' limit: the session was just read.
+			if err := s.allow(c, "rl:staff:"+acct.Username, s.deps.Limits.StaffPerUser, failOpen); err != nil {
 				return err
 			}
 			c.Set(ctxStaff, acct)

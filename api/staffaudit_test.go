@@ -163,3 +163,19 @@ func TestAuditOutlivesTheRequest(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestStaffRateLimit: each staff account has its own per-minute budget of
+// staff calls; past it, 429 rate_limited with Retry-After.
+func TestStaffRateLimit(t *testing.T) {
+	f := newAuditFixture(t, fakeDesk{})
+	deps := f.srv.deps
+	deps.Limits.StaffPerUser = 3
+	f.srv = New(deps)
+	var rec *httptest.ResponseRecorder
+	for range 4 {
+		rec = f.do(t, httptest.NewRequest("GET", "/api/v1/staff/audit", nil))
+	}
+	if rec.Code != 429 || !strings.Contains(rec.Body.String(), `"rate_limited"`) || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("4th staff call: %d %s", rec.Code, rec.Body)
+	}
+}

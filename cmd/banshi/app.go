@@ -165,7 +165,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	deps := api.Deps{
 		TrustedProxies: trusted,
 		Log:            log,
-		Limits:         api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI},
+		Limits:         api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI, StaffPerUser: cfg.RateStaff},
 		Redis:          a.Redis.Client,
 		RedisPrefix:    redisPrefix,
 		Mongo:          a.Mongo,

@@ -68,6 +68,7 @@ type Config struct {
 	CheckinKey     Secret        // BANSHI_CHECKIN_KEY: HMAC key signing appointment check-in QR payloads
 	RateLogin      int           // BANSHI_RATE_LOGIN: logins per client IP per minute, default 30
 	RateAPI        int           // BANSHI_RATE_API: API calls per user per minute, default 600
+	RateStaff      int           // BANSHI_RATE_STAFF: staff API calls per staff account per minute, default 300
 	RateStaffLogin int           // BANSHI_RATE_STAFF_LOGIN: login attempts per staff account per minute, default 10
 	TrustedProxies string        // BANSHI_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed; none by default
 	SessionIdle    time.Duration // BANSHI_SESSION_IDLE: sliding idle expiry, default 2h
@@ -155,6 +156,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		CheckinKey:     Secret(str("BANSHI_CHECKIN_KEY", "")),
 		RateLogin:      integer("BANSHI_RATE_LOGIN", 30),
 		RateAPI:        integer("BANSHI_RATE_API", 600),
+		RateStaff:      integer("BANSHI_RATE_STAFF", 300),
 		RateStaffLogin: integer("BANSHI_RATE_STAFF_LOGIN", 10),
 		TrustedProxies: str("BANSHI_TRUSTED_PROXIES", ""),
 		SessionIdle:    duration("BANSHI_SESSION_IDLE", 2*time.Hour),
@@ -292,6 +294,7 @@ func (c Config) Printable() []any {
 		"checkin_key", secret(c.CheckinKey),
 		"rate_login", c.RateLogin,
 		"rate_api", c.RateAPI,
+		"rate_staff", c.RateStaff,
 		"rate_staff_login", c.RateStaffLogin,
 		"trusted_proxies", or(c.TrustedProxies, "(none)"),
 		"session_idle", c.SessionIdle.String(),
