@@ -143,7 +143,7 @@ func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.Mi
 			finish := func(bool) error { return nil }
 			err = staff.Require(acct, roles...)
 			if err == nil {
-				err, finish = holdAnswer(c, action, next)
+				finish, err = holdAnswer(c, action, next)
 			}
 			outcome := "ok"
 			if err != nil {

@@ -51,19 +51,19 @@ func (st StaffRoutes) writeAudit(ctx context.Context, e staff.Entry) error {
 }
 
 // holdAnswer runs next with the answer held in memory when action shows
-// citizens' data. It returns next's error and a function that, once the
-// audit record is written (recorded reports whether it was), sends the held
-// answer or drops it for errAuditUnavailable.
-func holdAnswer(c echo.Context, action string, next echo.HandlerFunc) (err error, finish func(recorded bool) error) {
+// citizens' data. It returns a function that, once the audit record is
+// written (recorded reports whether it was), sends the held answer or drops
+// it for errAuditUnavailable, and next's error.
+func holdAnswer(c echo.Context, action string, next echo.HandlerFunc) (finish func(recorded bool) error, err error) {
 	if !piiActions[action] {
-		return next(c), func(bool) error { return nil }
+		return func(bool) error { return nil }, next(c)
 	}
 	res := c.Response()
 	real := res.Writer
 	held := newHeldResponse()
 	res.Writer = held
 	err = next(c)
-	return err, func(recorded bool) error {
+	return func(recorded bool) error {
 		// Nothing was sent: the response starts afresh on the real writer
 		// (the headers set before the handler stay; the handler's are held).
 		res.Writer, res.Committed, res.Status, res.Size = real, false, http.StatusOK, 0
@@ -79,5 +79,5 @@ func holdAnswer(c echo.Context, action string, next echo.HandlerFunc) (err error
 		res.WriteHeader(cmp.Or(held.status, http.StatusOK))
 		_, werr := res.Write(held.body.Bytes())
 		return werr
-	}
+	}, err
 }
