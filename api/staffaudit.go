@@ -62,6 +62,12 @@ func holdAnswer(c echo.Context, action string, next echo.HandlerFunc) (finish fu
 	real := res.Writer
 	held := newHeldResponse()
 	res.Writer = held
+	defer func() {
+		if r := recover(); r != nil {
+			res.Writer = real // the panic's 500 must reach the client
+			panic(r)
+		}
+	}()
 	err = next(c)
 	return func(recorded bool) error {
 		// Nothing was sent: the response starts afresh on the real writer

@@ -40,6 +40,9 @@ func (fakeDesk) WriteStaffCSV(_ context.Context, w io.Writer, _ appointments.Sta
 }
 
 func (d fakeDesk) Complete(ctx context.Context, _ appointments.StaffActor, id string) (appointments.StaffAppointment, error) {
+	if id == "ap-panic" {
+		panic("boom")
+	}
 	if d.onComplete != nil {
 		d.onComplete(ctx)
 	}
@@ -177,5 +180,15 @@ func TestStaffRateLimit(t *testing.T) {
 	}
 	if rec.Code != 429 || !strings.Contains(rec.Body.String(), `"rate_limited"`) || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("4th staff call: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestHeldAnswerPanics: a handler that panics while its answer is held
+// still answers the 500 error body.
+func TestHeldAnswerPanics(t *testing.T) {
+	f := newAuditFixture(t, fakeDesk{})
+	rec := f.do(t, httptest.NewRequest("POST", "/api/v1/staff/appointments/ap-panic/complete", nil))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"internal"`) {
+		t.Fatalf("panicking held handler: %d %q", rec.Code, rec.Body)
 	}
 }
