@@ -26,9 +26,10 @@ func bearer(c echo.Context) string {
 
 // requireCitizen resolves the bearer token to a session (sliding its expiry)
 // and applies the per-user API rate limit. Missing, expired or revoked tokens
-// get 401 unauthenticated.
+// get 401 unauthenticated. Every answer is no-store.
 func (s *Server) requireCitizen(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		noStore(c)
 		token := bearer(c)
 		if token == "" {
 			return session.ErrUnauthenticated
@@ -40,7 +41,7 @@ func (s *Server) requireCitizen(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxUserID, sess.UserID)
 		c.Set(ctxToken, token)
 		c.Set(ctxSession, sess)
-		if err := s.allow(c, "rl:api:"+sess.UserID, s.deps.Limits.APIPerUser); err != nil {
+		if err := s.allow(c, "rl:api:"+sess.UserID, s.deps.Limits.APIPerUser, failOpen); err != nil {
 			return err
 		}
 		return next(c)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,7 +17,13 @@ func bindJSON(c echo.Context, dst any) error {
 	// The Content-Type is not checked: every body is parsed as JSON, and a
 	// body that is not gets a 400 naming the problem. (Bearer tokens, not
 	// cookies, authenticate, so a cross-site form post gains nothing.)
-	dec := json.NewDecoder(c.Request().Body)
+	// The whole body is read first: one over the limit is a 413 even without
+	// Content-Length (chunked), whatever its first bytes look like.
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
@@ -36,7 +43,7 @@ func jsonError(err error) error {
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &he):
-		return he
+		return he // the body limit's 413
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -66,22 +67,31 @@ var statusOf = map[string]int{
 	"idempotency_mismatch":  http.StatusUnprocessableEntity,
 
 	"rate_limited": http.StatusTooManyRequests,
+	"login_locked": http.StatusTooManyRequests,
 
 	"internal":             http.StatusInternalServerError,
 	"upstream_error":       http.StatusBadGateway,
 	"upstream_unavailable": http.StatusServiceUnavailable,
 	"upstream_busy":        http.StatusServiceUnavailable,
 	"not_ready":            http.StatusServiceUnavailable,
+	"store_unavailable":    http.StatusServiceUnavailable,
+	"audit_unavailable":    http.StatusServiceUnavailable,
+	"login_busy":           http.StatusServiceUnavailable,
 
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,
 	"wechat_push_unverified": http.StatusUnauthorized,
 }
 
-// retryAfterOf gives the Retry-After (seconds) of answers worth retrying later.
+// retryAfterOf gives the Retry-After (seconds) of answers worth retrying
+// later. A 429 or 503 whose error carries Until (a login lock, a per-account
+// limit) answers the seconds left until then instead.
 var retryAfterOf = map[string]int{
 	"upstream_unavailable": 5,
 	"upstream_busy":        60,
+	"login_busy":           1,
+	"store_unavailable":    2,
+	"audit_unavailable":    2,
 }
 
 // Errors of the HTTP layer itself.
@@ -94,6 +104,12 @@ var (
 	errRateLimited      = platform.NewError("rate_limited", "请求过于频繁，请稍后再试")
 	errTimeout          = platform.NewError("upstream_unavailable", "服务响应超时，请稍后再试")
 	errNotReady         = platform.NewError("not_ready", "依赖的服务暂时不可用")
+	// errStoreUnavailable answers an error that says MongoDB or Redis could
+	// not be reached or did not answer in time (platform.StoreUnavailable).
+	errStoreUnavailable = platform.NewError("store_unavailable", "数据服务暂时不可用，请稍后再试")
+	// errAuditUnavailable refuses an answer with citizens' data whose audit
+	// record could not be written (staffaudit.go).
+	errAuditUnavailable = platform.NewError("audit_unavailable", "操作记录暂时无法保存，为保护个人信息，本次结果暂不显示，请稍后再试")
 )
 
 // invalid is a 400 invalid_argument naming the field and the check.
@@ -127,6 +143,11 @@ func answerFor(err error) (a answer, known bool) {
 	if errors.As(err, &he) && !isPlatform(err) {
 		err = fromHTTPError(he)
 	}
+	if !isPlatform(err) && platform.StoreUnavailable(err) {
+		// Checked before the deadline rule: a store call that timed out is a
+		// store's outage, not an upstream's.
+		err = errStoreUnavailable.Wrap(err)
+	}
 	if errors.Is(err, context.DeadlineExceeded) && !isPlatform(err) {
 		err = errTimeout.Wrap(err)
 	}
@@ -145,6 +166,9 @@ func answerFor(err error) (a answer, known bool) {
 	a = answer{Code: pe.Code, Message: pe.Message, Field: pe.Field, Check: pe.Check, status: status, retryAfter: retryAfterOf[pe.Code]}
 	if !pe.Until.IsZero() {
 		a.Until = pe.Until.In(platform.Shanghai()).Format(time.RFC3339)
+	}
+	if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && !pe.Until.IsZero() {
+		a.retryAfter = max(1, int(math.Ceil(time.Until(pe.Until).Seconds())))
 	}
 	var rl *retryLater
 	if errors.As(err, &rl) {

@@ -1,16 +1,19 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode"
@@ -138,6 +141,7 @@ func TestEveryErrorCodeHasAStatusAndAChineseMessage(t *testing.T) {
 func TestAnswers(t *testing.T) {
 	until := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 	sentinel := platform.NewError("slot_full", "该时段已约满")
+	lockEnd := time.Now().Add(90 * time.Second)
 	cases := []struct {
 		name       string
 		err        error
@@ -152,6 +156,9 @@ func TestAnswers(t *testing.T) {
 		{"retry after", platform.NewError("upstream_busy", "忙"), 503, "upstream_busy", "", 60},
 		{"rate limited", &retryLater{err: errRateLimited, after: 7}, 429, "rate_limited", "", 7},
 		{"unknown error", errors.New("disk on fire"), 500, "internal", "", 0},
+		{"store unreachable", fmt.Errorf("session touch: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), 503, "store_unavailable", "", 2},
+		{"store timed out", fmt.Errorf("read account: %w", context.DeadlineExceeded), 503, "store_unavailable", "", 2},
+		{"login locked", platform.NewError("login_locked", "锁定").WithUntil(lockEnd), 429, "login_locked", lockEnd.In(platform.Shanghai()).Format(time.RFC3339), 90},
 		{"unmapped code", platform.NewError("no_such_code", "无"), 500, "internal", "", 0},
 	}
 	for _, tc := range cases {

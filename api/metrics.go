@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -33,6 +34,25 @@ func newMetrics() *metrics {
 	return m
 }
 
+// knownMethods are the methods that get a label of their own; any other
+// method a client sends is counted as "other", so clients cannot add series.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+// methodLabel is the method as metrics and the access log show it: one of
+// knownMethods or "other".
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return "other"
+}
+
+// observe counts one request. method must be a methodLabel and route a
+// registered route template or "unmatched": both come from fixed sets, so the
+// number of series is bounded whatever clients send.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(method, route).Observe(d.Seconds())

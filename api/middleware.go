@@ -12,6 +12,38 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// requestID gives every request an ID, answered in X-Request-ID and logged:
+// the client's own when it is at most 64 characters of [A-Za-z0-9._-],
+// otherwise a new one (a client's ID is echoed and logged, so it is bounded
+// and cannot carry anything but an identifier).
+func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if !validRequestID(id) {
+			id = newRequestID()
+			c.Request().Header.Set(echo.HeaderXRequestID, id)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// noStore marks answers that carry tokens or personal data as not to be
+// kept by any cache (browsers, proxies, the mini-program's HTTP layer).
+func noStore(c echo.Context) { c.Response().Header().Set(echo.HeaderCacheControl, "no-store") }
+
 func newRequestID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
@@ -27,7 +59,9 @@ func bodyLimitString(n int64) string {
 
 // instrument writes one structured access-log line per request and feeds
 // the Prometheus metrics. It logs the route template, never the raw path or
-// query (they may carry identifiers), and no bodies or headers. An error is
+// query (they may carry identifiers), and no bodies or headers. Methods
+// outside a fixed set are shown as "other" and paths no route matches as
+// "unmatched", so neither the log nor /metrics grows with what clients send. An error is
 // answered here, so the status logged and counted is the real one.
 func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -41,9 +75,10 @@ func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Response().Status
-		s.metrics.observe(c.Request().Method, route, status, took)
+		method := methodLabel(c.Request().Method)
+		s.metrics.observe(method, route, status, took)
 		attrs := []any{
-			"method", c.Request().Method, "route", route, "status", status,
+			"method", method, "route", route, "status", status,
 			"duration_ms", float64(took.Microseconds()) / 1000,
 			"bytes_out", c.Response().Size,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),

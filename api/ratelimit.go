@@ -18,17 +18,28 @@ func newRateLimiter(rdb redis.UniversalClient, prefix string) *rateLimiter {
 	return &rateLimiter{l: redis_rate.NewLimiter(rdb), prefix: prefix}
 }
 
+// Whether a limit lets requests through when Redis cannot tell (see
+// DESIGN.md, "Store outages").
+const (
+	failOpen   = true  // authenticated API calls: the session was just read
+	failClosed = false // logins: an unlimited login is a password-guessing window
+)
+
 // allow takes one token from key's bucket of perMinute; over the limit it
-// returns a 429 rate_limited with Retry-After. A Redis failure lets the
-// request through (availability over strictness) and is logged.
-func (s *Server) allow(c echo.Context, key string, perMinute int) error {
+// returns a 429 rate_limited with Retry-After. When Redis cannot decide, a
+// failOpen limit lets the request through (logged) and a failClosed one
+// answers 503 store_unavailable.
+func (s *Server) allow(c echo.Context, key string, perMinute int, open bool) error {
 	if perMinute <= 0 {
 		return nil
 	}
 	res, err := s.limiter.l.Allow(c.Request().Context(), s.limiter.prefix+key, redis_rate.PerMinute(perMinute))
 	if err != nil {
-		s.log.WarnContext(c.Request().Context(), "rate limit unavailable", "err", err)
-		return nil
+		if open {
+			s.log.WarnContext(c.Request().Context(), "rate limit unavailable, request let through", "err", err)
+			return nil
+		}
+		return errStoreUnavailable.Wrap(err)
 	}
 	if res.Allowed == 0 {
 		retry := int(math.Ceil(res.RetryAfter.Seconds()))
@@ -40,10 +51,12 @@ func (s *Server) allow(c echo.Context, key string, perMinute int) error {
 	return nil
 }
 
-// limitLoginByIP limits logins per client IP.
+// limitLoginByIP limits logins per client IP; it fails closed. Every login
+// route has it, and it marks the answer no-store.
 func (s *Server) limitLoginByIP(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := s.allow(c, "rl:login:"+c.RealIP(), s.deps.Limits.LoginPerIP); err != nil {
+		noStore(c) // a login answers a token
+		if err := s.allow(c, "rl:login:"+c.RealIP(), s.deps.Limits.LoginPerIP, failClosed); err != nil {
 			return err
 		}
 		return next(c)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -52,9 +53,10 @@ var (
 
 // Limits are the request limits of the server.
 type Limits struct {
-	BodyBytes  int64 // largest request body
-	LoginPerIP int   // logins per client IP per minute
-	APIPerUser int   // API calls per user per minute
+	BodyBytes    int64 // largest request body
+	LoginPerIP   int   // logins per client IP per minute
+	APIPerUser   int   // API calls per user per minute
+	StaffPerUser int   // staff API calls per staff account per minute
 }
 
 // Deps is everything the HTTP layer calls.
@@ -71,7 +73,10 @@ type Deps struct {
 	Pages       CitizenPages
 	Sim         http.Handler // mounted under /sim/ when not nil (development and tests)
 	WeChatPush  WeChatPush   // WeChat's message push; nil: push is off (the hook answers 404)
-	Features    []Feature    // feature route groups
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// (BANSHI_TRUSTED_PROXIES); none: the peer's address is the client's.
+	TrustedProxies []netip.Prefix
+	Features       []Feature // feature route groups
 }
 
 // Feature is a group of routes a feature package's handlers add.
@@ -93,10 +98,10 @@ func New(deps Deps) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	e.IPExtractor = clientIPExtractor(deps.TrustedProxies)
 	s := &Server{e: e, log: deps.Log, deps: deps, metrics: newMetrics(), limiter: newRateLimiter(deps.Redis, deps.RedisPrefix)}
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestID}))
+	e.Use(s.requestID)
 	e.Use(s.instrument)
 	e.Use(s.recoverPanic) // inside instrument: a panic is logged and counted as its 500
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{

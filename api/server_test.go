@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -108,4 +109,46 @@ func TestPanicIsCounted(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), `banshi_http_requests_total{method="GET",route="/api/v1/boom",status="500"} 1`) {
 		t.Fatalf("panic not counted:\n%s", rec.Body)
 	}
+}
+
+// fakeStore answers pings but may fail writes (a full disk).
+type fakeStore struct{ ping, write error }
+
+func (f fakeStore) Ping(context.Context) error       { return f.ping }
+func (f fakeStore) ProbeWrite(context.Context) error { return f.write }
+
+// TestReadyzReportsAStoreThatCannotWrite: a MongoDB that answers pings but
+// cannot write (the data disk is full) makes /readyz 503 naming it
+// read_only; a write probe that hangs does not hang /readyz.
+func TestReadyzReportsAStoreThatCannotWrite(t *testing.T) {
+	rdb, prefix := platformtest.Redis(t)
+	full := errors.New("database or disk is full")
+	s := New(Deps{Log: platformtest.Logger(), Redis: rdb, RedisPrefix: prefix, Mongo: fakeStore{write: full}, RedisPing: fakePinger{}})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"mongodb":"read_only"`) {
+		t.Fatalf("full disk: %d %s", rec.Code, rec.Body)
+	}
+	s = New(Deps{Log: platformtest.Logger(), Redis: rdb, RedisPrefix: prefix, Mongo: fakeStore{}, RedisPing: fakePinger{}})
+	rec = httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"mongodb":"ok"`) {
+		t.Fatalf("writable: %d %s", rec.Code, rec.Body)
+	}
+	s = New(Deps{Log: platformtest.Logger(), Redis: rdb, RedisPrefix: prefix, Mongo: hangingStore{}, RedisPing: fakePinger{}})
+	start := time.Now()
+	rec = httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 503 || time.Since(start) > 3*time.Second {
+		t.Fatalf("hanging write probe: %d after %s", rec.Code, time.Since(start))
+	}
+}
+
+// hangingStore answers pings; its writes wait until their deadline.
+type hangingStore struct{}
+
+func (hangingStore) Ping(context.Context) error { return nil }
+func (hangingStore) ProbeWrite(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
 }

@@ -113,12 +113,18 @@ func (st StaffRoutes) afterCatalogChange(next echo.HandlerFunc) echo.HandlerFunc
 	}
 }
 
-// require authenticates the staff bearer token, checks the role, and writes
+// require authenticates the staff bearer token, applies the per-staff rate
+// limit (not audited: a flood would fill the log), checks the role, and writes
 // the action to the audit log once the handler has answered (outcome "ok" or
-// the error code). Citizen tokens are not staff tokens: 401.
+// the error code), with a context that outlives the request. An answer that
+// shows citizens' data (piiActions) is held until its record is written and
+// refused with 503 audit_unavailable when it cannot be; the record of any
+// other action is logged as lost (the action has happened). Citizen tokens
+// are not staff tokens: 401.
 func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			noStore(c)
 			ctx := c.Request().Context()
 			token := bearer(c)
 			if token == "" {
@@ -128,11 +134,16 @@ func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.Mi
 			if err != nil {
 				return err
 			}
+			// Fails open like the citizens' limit: the session was just read.
+			if err := s.allow(c, "rl:staff:"+acct.Username, s.deps.Limits.StaffPerUser, failOpen); err != nil {
+				return err
+			}
 			c.Set(ctxStaff, acct)
 			c.Set(ctxStaffToken, token)
+			finish := func(bool) error { return nil }
 			err = staff.Require(acct, roles...)
 			if err == nil {
-				err = next(c)
+				finish, err = holdAnswer(c, action, next)
 			}
 			outcome := "ok"
 			if err != nil {
@@ -146,11 +157,15 @@ func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.Mi
 			if target == "" {
 				target = c.Param("hall_id")
 			}
-			if aerr := st.Auth.Audit(ctx, staff.Entry{
+			aerr := st.writeAudit(ctx, staff.Entry{
 				Actor: acct.Username, Role: acct.Role, Action: action, Target: target,
 				HallID: c.Param("hall_id"), IP: c.RealIP(), Outcome: outcome,
-			}); aerr != nil {
+			})
+			if aerr != nil {
 				s.log.ErrorContext(ctx, "audit log write failed", "err", aerr, "action", action)
+			}
+			if ferr := finish(aerr == nil); ferr != nil {
+				return ferr
 			}
 			return err
 		}

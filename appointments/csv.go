@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"io"
 	"strings"
+	"unicode"
 )
 
 // maxCSVRows bounds one export.
@@ -72,9 +73,19 @@ func (s *Service) WriteStaffCSV(ctx context.Context, w io.Writer, actor StaffAct
 	return bw.Flush()
 }
 
-// csvSafe defuses cells a spreadsheet would evaluate (CSV injection).
+// csvSafe defuses cells a spreadsheet would evaluate (CSV injection): a
+// cell whose first character that is not blank — spaces, tabs, no-break and
+// ideographic spaces, zero-width and other invisible format characters,
+// which spreadsheets skip or users do not see — is = + - @ or a line break
+// is prefixed with an apostrophe (its text is kept as it is).
 func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+	rest := strings.TrimLeftFunc(v, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == '\u00a0' || r == '\u3000'
+	})
+	if rest != "" && strings.ContainsRune("=+-@\t\r\n", []rune(rest)[0]) {
+		return "'" + v
+	}
+	if rest != v && v != "" && strings.ContainsRune("\t\r", rune(v[0])) {
 		return "'" + v
 	}
 	return v

@@ -53,7 +53,11 @@ func build(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, er
 		return nil, err
 	}
 	app := &App{Mongo: mdb, Redis: rdb, log: log, weChatHTTP: wechat.NewHTTPClient(5 * time.Second)}
-	if err := app.wire(ctx, cfg); err != nil {
+	// Start-up (index builds, the demo seed) may take longer than the
+	// deadline of one store call in serving (platform.StoreTimeout).
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if err := app.wire(wctx, cfg); err != nil {
 		app.Close()
 		return nil, err
 	}
@@ -127,7 +131,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	staffSvc, err := staff.NewService(staff.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
-		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret),
+		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret), RefuseDemo: cfg.Production(),
+		LoginPerAccount: cfg.RateStaffLogin,
 	})
 	if err != nil {
 		return err
@@ -142,24 +147,39 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		a.DemoLines = append(a.DemoLines,
 			"demo staff (password "+staff.DemoPassword+"): "+staff.DemoAdmin+" (admin), "+staff.DemoStaff+" (hall_staff of "+appointments.DemoHallTianhe+"), "+staff.DemoFinance+" (finance)")
 	}
+	if cfg.Production() {
+		names, err := staffSvc.DemoAccounts(ctx)
+		if err != nil {
+			return fmt.Errorf("look for demo staff accounts: %w", err)
+		}
+		if len(names) > 0 {
+			log.Warn("demo staff accounts exist in this production database; their logins are refused: disable or delete them",
+				"accounts", names)
+		}
+	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { booking.RunSweeper(ctx, time.Minute) })
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
 		appointmentsSection{booking}, messagesSection{inbox})
 	a.Accounts, a.Sessions, a.Booking = accounts, sessions, booking
 
+	trusted, err := platform.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("BANSHI_TRUSTED_PROXIES: %w", err)
+	}
 	deps := api.Deps{
-		Log:         log,
-		Limits:      api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI},
-		Redis:       a.Redis.Client,
-		RedisPrefix: redisPrefix,
-		Mongo:       a.Mongo,
-		RedisPing:   a.Redis,
-		Auth:        account.NewAuth(wc, accounts, sessions, log),
-		Realname:    account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
-		Sessions:    sessions,
-		Pages:       citizenPages,
-		Features:    []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}, api.MessageRoutes{Inbox: inbox}},
+		TrustedProxies: trusted,
+		Log:            log,
+		Limits:         api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI, StaffPerUser: cfg.RateStaff},
+		Redis:          a.Redis.Client,
+		RedisPrefix:    redisPrefix,
+		Mongo:          a.Mongo,
+		RedisPing:      a.Redis,
+		Auth:           account.NewAuth(wc, accounts, sessions, log),
+		Realname:       account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
+		Sessions:       sessions,
+		Pages:          citizenPages,
+		Features:       []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}, api.MessageRoutes{Inbox: inbox}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{

@@ -44,12 +44,17 @@ const testRedisPrefix = "banshitest:"
 
 func testEnv(dataDir, publicURL string) map[string]string {
 	env := map[string]string{
+		"BANSHI_ENV":          "development", // required with an external store (BANSHI_TEST_REDIS_URL)
 		"BANSHI_DATA_DIR":     dataDir,
 		"BANSHI_PUBLIC_URL":   publicURL,
 		"BANSHI_RATE_LOGIN":   "300",
 		"BANSHI_RATE_API":     "100",
 		"BANSHI_REDIS_PREFIX": testRedisPrefix + platformtest.RandomID() + ":",
 		"BANSHI_SEED_DEMO":    "true",
+		// The tests give logins distinct client IPs through X-Forwarded-For
+		// (nextClientIP): the test client is the trusted proxy.
+		"BANSHI_TRUSTED_PROXIES":  "127.0.0.1/32",
+		"BANSHI_RATE_STAFF_LOGIN": "100",
 	}
 	if url := os.Getenv("BANSHI_TEST_REDIS_URL"); url != "" {
 		env["REDIS_URL"] = url

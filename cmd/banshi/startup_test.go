@@ -60,7 +60,7 @@ func TestStartupPrintsEverySettingMasked(t *testing.T) {
 	// them where the shared stack's already point.
 	s := getStack(t)
 	env := map[string]string{
-		"BANSHI_DATA_DIR": t.TempDir(), "BANSHI_ADDR": "127.0.0.1:0",
+		"BANSHI_ENV": "development", "BANSHI_DATA_DIR": t.TempDir(), "BANSHI_ADDR": "127.0.0.1:0",
 		"BANSHI_SIM": "false", "BANSHI_WECHAT_API_BASE": s.url + "/sim/wechat",
 		// Nothing listens on port 1: build fails at the MongoDB ping.
 		"MONGODB_URI": "mongodb://admin:" + testPassword + "@127.0.0.1:1/banshi?serverSelectionTimeoutMS=300&connectTimeoutMS=300",

@@ -47,9 +47,12 @@ func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.L
 	prefix := fmt.Sprintf("banshiload:%d:", time.Now().UnixNano())
 	const unlimited = "1000000000"
 	env := map[string]string{
+		// A development Banshi against the given Redis, on purpose.
+		"BANSHI_ENV":      platform.EnvDevelopment,
 		"BANSHI_DATA_DIR": dir, "BANSHI_PUBLIC_URL": "http://" + ln.Addr().String(),
 		"REDIS_URL": o.RedisURL, "BANSHI_REDIS_PREFIX": prefix,
 		"BANSHI_RATE_API": unlimited, "BANSHI_RATE_LOGIN": unlimited,
+		"BANSHI_RATE_STAFF": unlimited, "BANSHI_RATE_STAFF_LOGIN": unlimited,
 	}
 	cfg, err := platform.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {

@@ -54,25 +54,28 @@ func (u SecretURL) LogValue() slog.Value { return slog.StringValue(u.String()) }
 // Config is every setting Banshi reads from the environment. Zero values are
 // replaced by defaults in LoadConfig.
 type Config struct {
-	Env           string        // BANSHI_ENV: development (default) or production
-	Addr          string        // BANSHI_ADDR, default :8080
-	DataDir       string        // BANSHI_DATA_DIR, default ./.banshi
-	MongoURI      SecretURL     // MONGODB_URI; empty means embedded FerretDB
-	MongoDatabase string        // MONGODB_DATABASE, default banshi
-	RedisURL      SecretURL     // REDIS_URL; empty means embedded miniredis
-	RedisPrefix   string        // BANSHI_REDIS_PREFIX: starts every Redis key, default "banshi:"
-	Sim           bool          // BANSHI_SIM: mount the simulators (default on in development)
-	WeChatAPIBase string        // BANSHI_WECHAT_API_BASE; empty means the in-process simulator
-	PublicURL     string        // BANSHI_PUBLIC_URL: how clients reach us; default http://127.0.0.1<addr>
-	PIIKey        Secret        // BANSHI_PII_KEY: 64 hex characters (AES-256 key; the blind-index key is derived)
-	SessionSecret Secret        // BANSHI_SESSION_SECRET: HMAC key for hashing session tokens at rest
-	CheckinKey    Secret        // BANSHI_CHECKIN_KEY: HMAC key signing appointment check-in QR payloads
-	RateLogin     int           // BANSHI_RATE_LOGIN: logins per client IP per minute, default 30
-	RateAPI       int           // BANSHI_RATE_API: API calls per user per minute, default 600
-	SessionIdle   time.Duration // BANSHI_SESSION_IDLE: sliding idle expiry, default 2h
-	SessionMax    time.Duration // BANSHI_SESSION_MAX: absolute session cap, default 7 days
-	BodyLimit     int64         // BANSHI_BODY_LIMIT: request body bytes, default 65536
-	SeedDemo      bool          // BANSHI_SEED_DEMO: seed demo data into an empty database (default on in development)
+	Env            string        // BANSHI_ENV: development (default with embedded stores) or production; required with an external store
+	Addr           string        // BANSHI_ADDR, default :8080
+	DataDir        string        // BANSHI_DATA_DIR, default ./.banshi
+	MongoURI       SecretURL     // MONGODB_URI; empty means embedded FerretDB
+	MongoDatabase  string        // MONGODB_DATABASE, default banshi
+	RedisURL       SecretURL     // REDIS_URL; empty means embedded miniredis
+	RedisPrefix    string        // BANSHI_REDIS_PREFIX: starts every Redis key, default "banshi:"
+	Sim            bool          // BANSHI_SIM: mount the simulators (default on in development)
+	WeChatAPIBase  string        // BANSHI_WECHAT_API_BASE; empty means the in-process simulator
+	PublicURL      string        // BANSHI_PUBLIC_URL: how clients reach us; default http://127.0.0.1<addr>
+	PIIKey         Secret        // BANSHI_PII_KEY: 64 hex characters (AES-256 key; the blind-index key is derived)
+	SessionSecret  Secret        // BANSHI_SESSION_SECRET: HMAC key for hashing session tokens at rest
+	CheckinKey     Secret        // BANSHI_CHECKIN_KEY: HMAC key signing appointment check-in QR payloads
+	RateLogin      int           // BANSHI_RATE_LOGIN: logins per client IP per minute, default 30
+	RateAPI        int           // BANSHI_RATE_API: API calls per user per minute, default 600
+	RateStaff      int           // BANSHI_RATE_STAFF: staff API calls per staff account per minute, default 300
+	RateStaffLogin int           // BANSHI_RATE_STAFF_LOGIN: login attempts per staff account per minute, default 10
+	TrustedProxies string        // BANSHI_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed; none by default
+	SessionIdle    time.Duration // BANSHI_SESSION_IDLE: sliding idle expiry, default 2h
+	SessionMax     time.Duration // BANSHI_SESSION_MAX: absolute session cap, default 7 days
+	BodyLimit      int64         // BANSHI_BODY_LIMIT: request body bytes, default 65536
+	SeedDemo       bool          // BANSHI_SEED_DEMO: seed demo data into an empty database (default on in development)
 
 	MiniAppID      string // BANSHI_WECHAT_MINI_APPID
 	MiniAppSecret  Secret // BANSHI_WECHAT_MINI_SECRET
@@ -96,7 +99,9 @@ const (
 // tests) and applies defaults. It returns an error naming every malformed
 // value; MONGODB_URI and REDIS_URL are parsed as OpenMongo and OpenRedis will
 // use them (without touching the network), and no error quotes a secret or a
-// URL's credentials.
+// URL's credentials. An external store (MONGODB_URI or REDIS_URL) without an
+// explicit BANSHI_ENV is refused: development is the default only for a
+// Banshi that runs on its embedded stores.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
 	str := func(key, def string) string {
@@ -143,23 +148,26 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		Env:           str("BANSHI_ENV", EnvDevelopment),
-		Addr:          str("BANSHI_ADDR", ":8080"),
-		DataDir:       str("BANSHI_DATA_DIR", "./.banshi"),
-		MongoURI:      SecretURL(str("MONGODB_URI", "")),
-		MongoDatabase: str("MONGODB_DATABASE", "banshi"),
-		RedisURL:      SecretURL(str("REDIS_URL", "")),
-		RedisPrefix:   str("BANSHI_REDIS_PREFIX", "banshi:"),
-		WeChatAPIBase: strings.TrimRight(str("BANSHI_WECHAT_API_BASE", ""), "/"),
-		PublicURL:     strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
-		PIIKey:        Secret(str("BANSHI_PII_KEY", "")),
-		SessionSecret: Secret(str("BANSHI_SESSION_SECRET", "")),
-		CheckinKey:    Secret(str("BANSHI_CHECKIN_KEY", "")),
-		RateLogin:     integer("BANSHI_RATE_LOGIN", 30),
-		RateAPI:       integer("BANSHI_RATE_API", 600),
-		SessionIdle:   duration("BANSHI_SESSION_IDLE", 2*time.Hour),
-		SessionMax:    duration("BANSHI_SESSION_MAX", 7*24*time.Hour),
-		BodyLimit:     int64(integer("BANSHI_BODY_LIMIT", 64<<10)),
+		Env:            str("BANSHI_ENV", EnvDevelopment),
+		Addr:           str("BANSHI_ADDR", ":8080"),
+		DataDir:        str("BANSHI_DATA_DIR", "./.banshi"),
+		MongoURI:       SecretURL(str("MONGODB_URI", "")),
+		MongoDatabase:  str("MONGODB_DATABASE", "banshi"),
+		RedisURL:       SecretURL(str("REDIS_URL", "")),
+		RedisPrefix:    str("BANSHI_REDIS_PREFIX", "banshi:"),
+		WeChatAPIBase:  strings.TrimRight(str("BANSHI_WECHAT_API_BASE", ""), "/"),
+		PublicURL:      strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
+		PIIKey:         Secret(str("BANSHI_PII_KEY", "")),
+		SessionSecret:  Secret(str("BANSHI_SESSION_SECRET", "")),
+		CheckinKey:     Secret(str("BANSHI_CHECKIN_KEY", "")),
+		RateLogin:      integer("BANSHI_RATE_LOGIN", 30),
+		RateAPI:        integer("BANSHI_RATE_API", 600),
+		RateStaff:      integer("BANSHI_RATE_STAFF", 300),
+		RateStaffLogin: integer("BANSHI_RATE_STAFF_LOGIN", 10),
+		TrustedProxies: str("BANSHI_TRUSTED_PROXIES", ""),
+		SessionIdle:    duration("BANSHI_SESSION_IDLE", 2*time.Hour),
+		SessionMax:     duration("BANSHI_SESSION_MAX", 7*24*time.Hour),
+		BodyLimit:      int64(integer("BANSHI_BODY_LIMIT", 64<<10)),
 
 		MiniAppID:      str("BANSHI_WECHAT_MINI_APPID", ""),
 		MiniAppSecret:  Secret(str("BANSHI_WECHAT_MINI_SECRET", "")),
@@ -171,6 +179,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case EnvDevelopment, EnvProduction:
 	default:
 		errs = append(errs, fmt.Errorf("BANSHI_ENV must be development or production, got %q", c.Env))
+	}
+	if strings.TrimSpace(getenv("BANSHI_ENV")) == "" && (c.MongoURI != "" || c.RedisURL != "") {
+		// Without this, a deployment that forgot BANSHI_ENV would mount the
+		// simulators and seed demo staff with a published password into its
+		// real database.
+		errs = append(errs, errors.New("BANSHI_ENV is not set but MONGODB_URI or REDIS_URL names an external store: "+
+			"Banshi would run in development mode against it (simulators mounted, demo staff with a published password seeded); "+
+			"set BANSHI_ENV=production, or BANSHI_ENV=development to develop against that store on purpose"))
 	}
 	dev := c.Env != EnvProduction
 	c.Sim = boolean("BANSHI_SIM", dev)
@@ -207,6 +223,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if _, err := decodeKey(string(c.PIIKey)); err != nil {
 			errs = append(errs, fmt.Errorf("BANSHI_PII_KEY: %w", err))
 		}
+	}
+	if _, err := ParseTrustedProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("BANSHI_TRUSTED_PROXIES: %w", err))
 	}
 	if c.MongoURI != "" {
 		if err := checkMongoURI(string(c.MongoURI)); err != nil {
@@ -297,6 +316,9 @@ func (c Config) Printable() []any {
 		"checkin_key", secret(c.CheckinKey),
 		"rate_login", c.RateLogin,
 		"rate_api", c.RateAPI,
+		"rate_staff", c.RateStaff,
+		"rate_staff_login", c.RateStaffLogin,
+		"trusted_proxies", or(c.TrustedProxies, "(none)"),
 		"session_idle", c.SessionIdle.String(),
 		"session_max", c.SessionMax.String(),
 		"body_limit", c.BodyLimit,

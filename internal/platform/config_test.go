@@ -27,12 +27,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 func TestLoadConfigRejectsBadValues(t *testing.T) {
 	cases := map[string]map[string]string{
-		"BANSHI_ENV":         {"BANSHI_ENV": "staging"},
-		"BANSHI_RATE_LOGIN":  {"BANSHI_RATE_LOGIN": "many"},
-		"BANSHI_RATE_API":    {"BANSHI_RATE_API": "-1"},
-		"BANSHI_SESSION_MAX": {"BANSHI_SESSION_IDLE": "3h", "BANSHI_SESSION_MAX": "1h"},
-		"BANSHI_SIM":         {"BANSHI_SIM": "maybe"},
-		"BANSHI_PII_KEY":     {"BANSHI_PII_KEY": "abc"},
+		"BANSHI_ENV":              {"BANSHI_ENV": "staging"},
+		"BANSHI_RATE_LOGIN":       {"BANSHI_RATE_LOGIN": "many"},
+		"BANSHI_RATE_API":         {"BANSHI_RATE_API": "-1"},
+		"BANSHI_SESSION_MAX":      {"BANSHI_SESSION_IDLE": "3h", "BANSHI_SESSION_MAX": "1h"},
+		"BANSHI_SIM":              {"BANSHI_SIM": "maybe"},
+		"BANSHI_PII_KEY":          {"BANSHI_PII_KEY": "abc"},
+		"BANSHI_TRUSTED_PROXIES":  {"BANSHI_TRUSTED_PROXIES": "10.0.0.0/24, lb.internal"},
+		"BANSHI_RATE_STAFF_LOGIN": {"BANSHI_RATE_STAFF_LOGIN": "0"},
 	}
 	for name, m := range cases {
 		if _, err := LoadConfig(env(m)); err == nil || !strings.Contains(err.Error(), name) {
@@ -83,6 +85,7 @@ func TestPrintableHidesSecrets(t *testing.T) {
 		"BANSHI_WECHAT_MINI_SECRET": "MiniSecretValue",
 		"BANSHI_WECHAT_APP_SECRET":  "AppSecretValue",
 		"BANSHI_WECHAT_API_BASE":    "https://proxy:ProxyPass@api.weixin.qq.com",
+		"BANSHI_ENV":                EnvDevelopment,
 	}
 	c, err := LoadConfig(env(m))
 	if err != nil {
@@ -158,7 +161,7 @@ func TestLoadConfigRejectsBadStoreURLs(t *testing.T) {
 		{"MONGODB_URI", "mongodb+srv://admin:" + pass + "@c1.example.net/db?connectTimeoutMS=abc"},
 	}
 	for _, tc := range cases {
-		_, err := LoadConfig(env(map[string]string{tc.name: tc.value}))
+		_, err := LoadConfig(env(map[string]string{tc.name: tc.value, "BANSHI_ENV": EnvDevelopment}))
 		if err == nil {
 			t.Errorf("%s=%s accepted", tc.name, tc.value)
 			continue
@@ -174,9 +177,37 @@ func TestLoadConfigRejectsBadStoreURLs(t *testing.T) {
 		{"MONGODB_URI": "mongodb://admin:" + pass + "@h1:27017,h2:27017/db?replicaSet=rs0"},
 		{"MONGODB_URI": "mongodb+srv://admin:" + pass + "@cluster0.example.net/db?srvMaxHosts=2&w=majority"},
 	} {
+		ok["BANSHI_ENV"] = EnvDevelopment
 		if _, err := LoadConfig(env(ok)); err != nil {
 			t.Errorf("%v refused: %v", ok, err)
 		}
+	}
+}
+
+// TestExternalStoresNeedAnExplicitEnv: with MONGODB_URI or REDIS_URL set and
+// BANSHI_ENV unset, Banshi would run in development mode (simulators, demo
+// accounts with a known password) against real stores: LoadConfig refuses,
+// naming BANSHI_ENV. Saying BANSHI_ENV=development (a developer's local
+// MongoDB) or production is accepted.
+func TestExternalStoresNeedAnExplicitEnv(t *testing.T) {
+	for _, m := range []map[string]string{
+		{"MONGODB_URI": "mongodb://db.internal:27017/banshi"},
+		{"REDIS_URL": "redis://cache.internal:6379/0"},
+		{"MONGODB_URI": "mongodb://db.internal:27017/banshi", "REDIS_URL": "redis://cache.internal:6379/0", "BANSHI_ENV": " "},
+	} {
+		_, err := LoadConfig(env(m))
+		if err == nil || !strings.Contains(err.Error(), "BANSHI_ENV") {
+			t.Errorf("%v: err = %v, want a refusal naming BANSHI_ENV", m, err)
+		}
+	}
+	for _, e := range []string{EnvDevelopment, EnvProduction} {
+		c, err := LoadConfig(env(map[string]string{"BANSHI_ENV": e, "MONGODB_URI": "mongodb://localhost:27017", "REDIS_URL": "redis://localhost:6379/0"}))
+		if err != nil || c.Env != e {
+			t.Errorf("BANSHI_ENV=%s with external stores: %+v, %v", e, c.Env, err)
+		}
+	}
+	if c, err := LoadConfig(env(nil)); err != nil || c.Env != EnvDevelopment {
+		t.Errorf("no configuration at all: %v, %v", c.Env, err)
 	}
 }
 
@@ -241,5 +272,35 @@ func TestDevSecretsAgreeAcrossProcesses(t *testing.T) {
 	}
 	if _, err := c.PIIKey.Key32(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTrustedProxies: none by default; CIDRs and single addresses, IPv4 and
+// IPv6, separated by commas or spaces.
+func TestTrustedProxies(t *testing.T) {
+	c, err := LoadConfig(env(nil))
+	if err != nil || c.TrustedProxies != "" {
+		t.Fatalf("default trusted proxies %q, %v", c.TrustedProxies, err)
+	}
+	if p, err := ParseTrustedProxies(""); err != nil || len(p) != 0 {
+		t.Fatalf("empty: %v %v", p, err)
+	}
+	p, err := ParseTrustedProxies("10.0.0.0/24, 192.168.1.7 fd00::/8,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/24", "192.168.1.7/32", "fd00::/8", "::1/128"}
+	if len(p) != len(want) {
+		t.Fatalf("parsed %v", p)
+	}
+	for i := range want {
+		if p[i].String() != want[i] {
+			t.Errorf("entry %d = %s, want %s", i, p[i], want[i])
+		}
+	}
+	for _, bad := range []string{"10.0.0.0/33", "lb.internal", "10.0.0.0/24,10.0.0.300"} {
+		if _, err := ParseTrustedProxies(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

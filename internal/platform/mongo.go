@@ -42,6 +42,9 @@ func (m *Mongo) Ping(ctx context.Context) error { return m.Client.Ping(ctx, read
 // DESIGN.md: that restores per-document atomicity of conditional updates).
 // The embedded engine holds dataDir/mongo/.lock until Close: while another
 // process (or another OpenMongo) holds it, the error wraps ErrDataDirInUse.
+// On an external MongoDB an operation whose context has no deadline gives up
+// after StoreTimeout unless the URI's timeoutMS says otherwise; the embedded
+// engine, whose single connection queues every operation, keeps a long one.
 //
 // Errors: a malformed uri (as LoadConfig reports it), a failed connect
 // (including the SRV and TXT look-ups of a mongodb+srv URI) or ping, or a
@@ -51,7 +54,9 @@ func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Log
 		if err := checkMongoURI(uri); err != nil {
 			return nil, fmt.Errorf("MONGODB_URI: %w", err)
 		}
-		client, err := mongo.Connect(options.Client().ApplyURI(uri).SetTimeout(10 * time.Second))
+		// Deadlines first, so that the URI's own settings win.
+		client, err := mongo.Connect(options.Client().SetTimeout(StoreTimeout).
+			SetServerSelectionTimeout(StoreTimeout).SetConnectTimeout(StoreTimeout).ApplyURI(uri))
 		if err != nil {
 			return nil, fmt.Errorf("connect MongoDB at %s: %w", RedactURL(uri), redactError(err, uri))
 		}

@@ -34,7 +34,10 @@ func (r *Redis) Close() error {
 func (r *Redis) Ping(ctx context.Context) error { return r.Client.Ping(ctx).Err() }
 
 // OpenRedis connects to url (redis://, rediss:// or unix://) and pings it,
-// or when url is empty starts an embedded miniredis on loopback.
+// or when url is empty starts an embedded miniredis on loopback. Commands
+// on an external Redis give up after about a second (see StoreTimeout)
+// unless url says otherwise; the in-process miniredis keeps go-redis's
+// defaults.
 //
 // Errors: a malformed url (as LoadConfig reports it), a failed ping, or a
 // failed start of the embedded server. No error carries the URL's password.
@@ -44,9 +47,7 @@ func OpenRedis(ctx context.Context, url string, log *slog.Logger) (*Redis, error
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
-		opt.DialTimeout = 3 * time.Second
-		opt.ReadTimeout = 2 * time.Second
-		opt.WriteTimeout = 2 * time.Second
+		redisDeadlines(opt)
 		c := redis.NewClient(opt)
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -76,15 +78,20 @@ type NewAccount struct {
 // Deps is everything the Service needs. DB, Redis, Clock and SessionSecret
 // are required.
 type Deps struct {
-	DB            *mongo.Database
-	Redis         redis.UniversalClient
-	RedisPrefix   string // put in front of every Redis key
-	Clock         platform.Clock
-	Log           *slog.Logger  // nil: discard
-	SessionSecret []byte        // HMAC key for session tokens at rest, at least 16 bytes
-	SessionIdle   time.Duration // sliding idle expiry [2 h]
-	SessionMax    time.Duration // absolute session cap [12 h]
-	BcryptCost    int           // [bcrypt.DefaultCost]; tests may use bcrypt.MinCost
+	DB              *mongo.Database
+	Redis           redis.UniversalClient
+	RedisPrefix     string // put in front of every Redis key
+	Clock           platform.Clock
+	Log             *slog.Logger  // nil: discard
+	SessionSecret   []byte        // HMAC key for session tokens at rest, at least 16 bytes
+	SessionIdle     time.Duration // sliding idle expiry [2 h]
+	SessionMax      time.Duration // absolute session cap [12 h]
+	BcryptCost      int           // [bcrypt.DefaultCost]; tests may use bcrypt.MinCost
+	LoginPerAccount int           // login attempts per username per minute [10]
+	BcryptSlots     int           // password comparisons at once in this process [half the CPUs, at least 1]
+	// RefuseDemo (production): the demo accounts never log in, nor does any
+	// account whose password is DemoPassword.
+	RefuseDemo bool
 }
 
 // Service manages staff accounts, sessions and the audit log.
@@ -100,6 +107,12 @@ type Service struct {
 	maxAge   time.Duration
 	cost     int
 	dummy    []byte // a hash to compare against for unknown users (equal timing)
+	noDemo   bool   // Deps.RefuseDemo
+
+	limiter    *redis_rate.Limiter
+	perAccount int
+	slots      chan struct{}               // bcrypt slots
+	compare    func(hash, pw []byte) error // bcrypt.CompareHashAndPassword; tests count calls
 }
 
 // NewService checks d and returns the service.
@@ -118,7 +131,17 @@ func NewService(d Deps) (*Service, error) {
 		accounts: d.DB.Collection("staff_accounts"), audit: d.DB.Collection("staff_audit"),
 		rdb: d.Redis, prefix: d.RedisPrefix, clock: d.Clock, log: d.Log,
 		secret: append([]byte(nil), d.SessionSecret...), idle: d.SessionIdle, maxAge: d.SessionMax, cost: d.BcryptCost,
+		noDemo: d.RefuseDemo, limiter: redis_rate.NewLimiter(d.Redis), perAccount: d.LoginPerAccount,
+		compare: bcrypt.CompareHashAndPassword,
 	}
+	if s.perAccount <= 0 {
+		s.perAccount = 10
+	}
+	slots := d.BcryptSlots
+	if slots <= 0 {
+		slots = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	s.slots = make(chan struct{}, slots)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

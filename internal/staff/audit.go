@@ -64,8 +64,8 @@ func (s *Service) record(ctx context.Context, e Entry) {
 	}
 }
 
-// AuditQuery filters ListAudit. Zero fields do not filter; Limit is 1..500
-// (default 100).
+// AuditQuery filters ListAudit. Zero fields do not filter; Limit is 1..1000
+// (default 100; more is cut to 1000), as the API accepts.
 type AuditQuery struct {
 	Actor  string    `json:"actor"`
 	Action string    `json:"action"`
@@ -93,8 +93,11 @@ func (s *Service) ListAudit(ctx context.Context, q AuditQuery) ([]Entry, error) 
 	if len(at) > 0 {
 		f["at"] = at
 	}
-	if q.Limit <= 0 || q.Limit > 500 {
+	switch {
+	case q.Limit <= 0:
 		q.Limit = 100
+	case q.Limit > 1000:
+		q.Limit = 1000
 	}
 	cur, err := s.audit.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "at", Value: -1}, {Key: "_id", Value: -1}}).SetLimit(int64(q.Limit)))
 	if err != nil {

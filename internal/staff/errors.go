@@ -11,6 +11,10 @@ var (
 	ErrInvalid         = platform.NewError(platform.CodeInvalid, "请求参数有误")
 	ErrExists          = platform.NewError("already_exists", "该账号已存在")
 	ErrNotFound        = platform.NewError("not_found", "该账号不存在")
+	// Login throttling (lockout.go); Until is when to try again.
+	ErrLocked           = platform.NewError("login_locked", "密码错误次数过多，该账号暂时不能登录，请稍后再试")
+	ErrLoginRateLimited = platform.NewError("rate_limited", "该账号登录尝试过于频繁，请稍后再试")
+	ErrBusy             = platform.NewError("login_busy", "登录人数较多，请稍后再试")
 )
 
 func invalid(field, check, msg string) error { return platform.Invalid(field, check, msg) }

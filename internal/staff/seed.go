@@ -3,6 +3,11 @@ package staff
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // DemoPassword is the password of the demo accounts.
@@ -14,6 +19,37 @@ const (
 	DemoStaff   = "demo-staff"
 	DemoFinance = "demo-finance"
 )
+
+// demoNames are the usernames SeedDemo creates, sorted.
+var demoNames = []string{DemoAdmin, DemoFinance, DemoStaff}
+
+// isDemoLogin reports whether a login of username with password is one that
+// production refuses: a demo account, or the published demo password.
+func isDemoLogin(username, password string) bool {
+	return slices.Contains(demoNames, username) || password == DemoPassword
+}
+
+// DemoAccounts returns the usernames of the demo accounts present, sorted,
+// so that a production start can warn about them (their logins are refused
+// there, see Deps.RefuseDemo). Errors: storage only.
+func (s *Service) DemoAccounts(ctx context.Context) ([]string, error) {
+	cur, err := s.accounts.Find(ctx, bson.M{"_id": bson.M{"$in": demoNames}},
+		options.Find().SetProjection(bson.M{"_id": 1}).SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("find demo accounts: %w", err)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("find demo accounts: %w", err)
+	}
+	names := []string{}
+	for _, d := range docs {
+		names = append(names, d.ID)
+	}
+	return names, nil
+}
 
 // SeedDemo creates demo-admin (admin), demo-staff (hall_staff of
 // firstHallID) and demo-finance (finance), password DemoPassword, unless they

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/crypto/bcrypt"
 
 	"banshi/internal/platform"
 )
@@ -40,12 +39,30 @@ func (s *Service) sessionKey(token string) string {
 	return s.prefix + "staff:sess:" + platform.TokenDigest(s.secret, token)
 }
 
-// Login checks the password and opens a session. Every attempt is audited
-// (action "login", outcome "ok" or "bad_credentials") with ip.
+// Login checks the password and opens a session. Every attempt that is
+// answered is audited (action "login", outcome "ok" or "bad_credentials")
+// with ip; attempts refused by the login limits (lockout.go) compare no
+// password and are not audited one by one, but the start of a lock is.
 // Errors: ErrBadCredentials (unknown user, wrong password, disabled
-// account — indistinguishable, and equally slow).
+// account, and in production a demo account or the demo password —
+// indistinguishable, and equally slow); ErrLocked and ErrLoginRateLimited
+// (too many attempts at this username; Until says when to retry); ErrBusy
+// (every bcrypt slot stayed taken); a storage error, also when the limits
+// cannot be read (logins fail closed).
 func (s *Service) Login(ctx context.Context, username, password, ip string) (Session, error) {
 	username = strings.ToLower(strings.TrimSpace(username))
+	if !platform.ValidStaffUsername(username) {
+		// No such account can exist: nothing to compare, nothing to limit.
+		actor := clip(username, 32)
+		if actor == "" || !platform.ValidStaffUsername(actor) {
+			actor = "-"
+		}
+		s.record(ctx, Entry{Actor: actor, Action: "login", IP: ip, Outcome: "bad_credentials"})
+		return Session{}, ErrBadCredentials
+	}
+	if err := s.loginGate(ctx, username); err != nil {
+		return Session{}, err
+	}
 	d, err := s.find(ctx, username)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Session{}, err
@@ -54,15 +71,23 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (Ses
 	if d != nil {
 		hash = []byte(d.PasswordHash)
 	}
-	perr := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	perr, err := s.compareSlot(ctx, hash, []byte(password))
+	if err != nil {
+		return Session{}, err
+	}
 	if d == nil || perr != nil || d.Disabled || len(password) > 72 {
-		actor := clip(username, 32)
-		if actor == "" {
-			actor = "-"
-		}
-		s.record(ctx, Entry{Actor: actor, Action: "login", IP: ip, Outcome: "bad_credentials"})
+		s.loginFailed(ctx, username, ip)
+		s.record(ctx, Entry{Actor: username, Action: "login", IP: ip, Outcome: "bad_credentials"})
 		return Session{}, ErrBadCredentials
 	}
+	if s.noDemo && isDemoLogin(d.Username, password) {
+		// As slow and as worded as a wrong password; the audit log says why.
+		s.loginFailed(ctx, username, ip)
+		s.record(ctx, Entry{Actor: d.Username, Role: d.Role, Action: "login", IP: ip, Outcome: "bad_credentials",
+			Detail: "demo account or demo password refused in production"})
+		return Session{}, ErrBadCredentials
+	}
+	s.loginSucceeded(ctx, username)
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return Session{}, err

@@ -33,7 +33,8 @@ func newFixture(t *testing.T, idle, maxAge time.Duration) *fixture {
 	rdb, prefix := platformtest.Redis(t)
 	clock := platform.NewManualClock(time.Date(2026, 3, 9, 1, 0, 0, 0, time.UTC))
 	svc, err := NewService(Deps{DB: db, Redis: rdb, RedisPrefix: prefix, Clock: clock, Log: platformtest.Logger(),
-		SessionSecret: []byte("session-secret-0123456789"), SessionIdle: idle, SessionMax: maxAge, BcryptCost: bcrypt.MinCost})
+		SessionSecret: []byte("session-secret-0123456789"), SessionIdle: idle, SessionMax: maxAge, BcryptCost: bcrypt.MinCost,
+		LoginPerAccount: 100}) // these tests log in more often than the default limit allows
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,5 +278,26 @@ func TestSessionKeysKeepTheirFormat(t *testing.T) {
 	}
 	if a, err := f.svc.Authenticate(f.ctx, "bss_pinned"); err != nil || a.Username != DemoStaff {
 		t.Fatalf("authenticate = %+v, %v", a, err)
+	}
+}
+
+// TestListAuditLimitUpTo1000: the audit list returns as many entries as
+// asked up to 1000 (what the API accepts and the OpenAPI says), 100 by
+// default.
+func TestListAuditLimitUpTo1000(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	docs := make([]any, 1100)
+	at := f.clock.Now().UTC()
+	for i := range docs {
+		docs[i] = Entry{ID: fmt.Sprintf("au%06d", i), At: at.Add(time.Duration(i) * time.Millisecond), Actor: DemoAdmin, Action: "x", IP: "-", Outcome: "ok"}
+	}
+	if _, err := f.db.Collection("staff_audit").InsertMany(f.ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	for limit, want := range map[int]int{0: 100, 1: 1, 500: 500, 600: 600, 1000: 1000, 5000: 1000} {
+		got, err := f.svc.ListAudit(f.ctx, AuditQuery{Limit: limit})
+		if err != nil || len(got) != want {
+			t.Errorf("limit %d: %d entries, %v; want %d", limit, len(got), err, want)
+		}
 	}
 }
