@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // readmeBlock returns the first ```sh block of README.md after heading.
@@ -45,6 +46,14 @@ func TestREADMEWalkthrough(t *testing.T) {
 	p := startProcess(t, dir, map[string]string{"BANSHI_ADDR": addr}, "serve")
 	base := "http://" + addr
 	waitUp(t, p, base+"/readyz")
+
+	// Start-up names the demo department system, never its secret.
+	for i := 0; i < 50 && !strings.Contains(p.Output(), "demo department system"); i++ {
+		time.Sleep(100 * time.Millisecond) // printed just after serving starts
+	}
+	if out := p.Output(); !strings.Contains(out, "demo department system: demo-dept") || regexp.MustCompile(`[0-9a-f]{64}`).MatchString(out) {
+		t.Errorf("start-up output: the demo-dept line is missing, or a secret is printed:\n%s", out)
+	}
 
 	script := readmeBlock(t, "## Walkthrough")
 	if !strings.Contains(script, "B=http://127.0.0.1:8080\n") {
