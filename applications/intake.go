@@ -16,7 +16,9 @@ import (
 
 // Receipt is Banshi's answer to a department's event.
 type Receipt struct {
-	EventID       string `json:"event_id"`
+	EventID string `json:"event_id"`
+	// ApplicationNo is the event's application as first received (a
+	// duplicate that names another one changes nothing).
 	ApplicationNo string `json:"application_no"`
 	// Duplicate: the event was received before; this delivery changed
 	// nothing.
@@ -52,15 +54,21 @@ func (s *Service) Receive(ctx context.Context, source string, body []byte) (Rece
 	if err != nil {
 		return Receipt{}, err
 	}
-	doc, dup, err := s.record(ctx, s.newEventDoc(source, ev, now))
+	fresh := s.newEventDoc(source, ev, now)
+	doc, dup, err := s.record(ctx, fresh)
 	if err != nil {
 		return Receipt{}, err
+	}
+	if dup && (doc.ApplicationID != fresh.ApplicationID || doc.Entry.Status != fresh.Entry.Status || !doc.Entry.OccurredAt.Equal(fresh.Entry.OccurredAt)) {
+		// The department reused an event id: the first event stands.
+		s.log.WarnContext(ctx, "application event id reused with other content; kept the first",
+			"source", source, "event_id", ev.EventID)
 	}
 	app, err := s.finish(ctx, doc)
 	if err != nil {
 		return Receipt{}, err
 	}
-	return Receipt{EventID: ev.EventID, ApplicationNo: ev.ApplicationNo, Duplicate: dup, ApplicationStatus: app.Status}, nil
+	return Receipt{EventID: ev.EventID, ApplicationNo: doc.ApplicationNo, Duplicate: dup, ApplicationStatus: app.Status}, nil
 }
 
 func (s *Service) newEventDoc(source string, ev Event, now time.Time) eventDoc {

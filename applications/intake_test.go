@@ -99,9 +99,9 @@ func TestDuplicateEventChangesNothing(t *testing.T) {
 	f.receive(body)
 	before := f.app("GZ2026031600001")
 	f.clock.Advance(time.Minute)
-	for _, b := range [][]byte{body, ev("e-1", StatusRejected, "2026-03-16T09:40:00+08:00", nil)} {
+	for _, b := range [][]byte{body, ev("e-1", StatusRejected, "2026-03-16T09:40:00+08:00", map[string]any{"application_no": "OTHER"})} {
 		r := f.receive(b)
-		if !r.Duplicate || r.ApplicationStatus != StatusAccepted {
+		if !r.Duplicate || r.ApplicationStatus != StatusAccepted || r.ApplicationNo != "GZ2026031600001" {
 			t.Fatalf("again: %+v", r)
 		}
 	}
@@ -109,8 +109,8 @@ func TestDuplicateEventChangesNothing(t *testing.T) {
 	if after.Version != before.Version || !after.UpdatedAt.Equal(before.UpdatedAt) || len(after.Timeline) != 1 {
 		t.Fatalf("a duplicate changed the application: %+v", after)
 	}
-	if n := f.count(collEvents); n != 1 {
-		t.Fatalf("%d events stored", n)
+	if n, m := f.count(collEvents), f.count(collApplications); n != 1 || m != 1 {
+		t.Fatalf("%d events, %d applications stored", n, m)
 	}
 	if ms := f.messages("u_zhang"); len(ms) != 1 {
 		t.Fatalf("%d messages", len(ms))
