@@ -174,3 +174,31 @@ func contains(xs []string, s string) bool {
 	}
 	return false
 }
+
+func TestSeedDemoCreatesOnceAndRotatesToLearn(t *testing.T) {
+	f := newFixture(t)
+	first, err := f.reg.SeedDemo(f.ctx, "http://127.0.0.1:8080/sim/department/demo-dept/events", true)
+	if err != nil || !hex64.MatchString(first) {
+		t.Fatalf("first seed: %q %v", first, err)
+	}
+	if _, err := f.reg.SetDisabled(f.ctx, DemoID, true); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := f.reg.SeedDemo(f.ctx, "http://elsewhere/", false); err != nil || s != "" {
+		t.Fatalf("seed without learning: %q %v", s, err)
+	}
+	second, err := f.reg.SeedDemo(f.ctx, "http://elsewhere/", true)
+	if err != nil || second == first || !hex64.MatchString(second) {
+		t.Fatalf("second seed: %q %v", second, err)
+	}
+	got, _ := f.reg.Get(f.ctx, DemoID)
+	if !got.Disabled || got.CallbackURL != "http://127.0.0.1:8080/sim/department/demo-dept/events" || len(got.Scopes) != 3 || f.count(t) != 1 {
+		t.Fatalf("seeding changed the integration: %+v", got)
+	}
+	if _, err := f.reg.SetDisabled(f.ctx, DemoID, false); err != nil {
+		t.Fatal(err)
+	}
+	if secrets, _ := f.reg.HookSecrets(f.ctx, DemoID); len(secrets) != 2 || secrets[0] != second || secrets[1] != first {
+		t.Fatalf("secrets after the restart: %v", secrets)
+	}
+}

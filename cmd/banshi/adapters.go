@@ -2,8 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"banshi/applications"
 	"banshi/appointments"
 	"banshi/internal/account"
 	"banshi/internal/pages"
@@ -73,4 +80,91 @@ func (messagesSection) Name() string { return "messages" }
 
 func (m messagesSection) Load(ctx context.Context, userID string) (any, error) {
 	return m.inbox.List(ctx, userID, 20)
+}
+
+// applicationsSection fills the citizen page's applications with the 20
+// most recently changed applications of the ID number the citizen proved.
+type applicationsSection struct{ apps *applications.Service }
+
+var _ pages.Section = applicationsSection{}
+
+func (applicationsSection) Name() string { return "applications" }
+
+func (a applicationsSection) Load(ctx context.Context, userID string) (any, error) {
+	return a.apps.ListMine(ctx, userID, 20)
+}
+
+// pageViews drops the cached page views of a citizen whose applications
+// changed outside any request of theirs.
+type pageViews struct {
+	sessions *session.Store
+	log      *slog.Logger
+}
+
+func (p pageViews) drop(ctx context.Context, userID string) {
+	if err := p.sessions.DropViews(ctx, userID); err != nil {
+		p.log.WarnContext(ctx, "drop page views", "err", err, "user_id", userID)
+	}
+}
+
+// The users collection of package account, and the fields provenOwners
+// reads: a user's real-name level and the blind index of the ID number
+// recorded for them.
+const (
+	accountUsers = "users"
+	provenLevel  = 3 // matched against WeChat's record (3) or face-verified (4)
+)
+
+// provenOwners tells applications who proved an ID number: the user whose
+// document in account's users collection carries that blind index (id_index)
+// at level 3 or more. A level-2 user carries the index too, from a mere
+// declaration, and is no owner.
+type provenOwners struct{ users *mongo.Collection }
+
+var _ applications.Owners = provenOwners{}
+
+// EnsureIndexes creates the index ProvenOwner reads by (on id_index, with the
+// default name, so that the same index made elsewhere is the same request).
+func (p provenOwners) EnsureIndexes(ctx context.Context) error {
+	if _, err := p.users.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "id_index", Value: 1}}}); err != nil {
+		return fmt.Errorf("users id_index index: %w", err)
+	}
+	return nil
+}
+
+func (p provenOwners) ProvenOwner(ctx context.Context, idIndex string) (string, error) {
+	if idIndex == "" {
+		return "", nil
+	}
+	var u struct {
+		ID string `bson:"_id"`
+	}
+	err := p.users.FindOne(ctx, bson.M{"id_index": idIndex, "level": bson.M{"$gte": provenLevel}},
+		options.FindOne().SetProjection(bson.M{"_id": 1})).Decode(&u)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find proven owner: %w", err)
+	}
+	return u.ID, nil
+}
+
+func (p provenOwners) ProvenIndex(ctx context.Context, userID string) (string, error) {
+	var u struct {
+		IDIndex string `bson:"id_index"`
+		Level   int    `bson:"level"`
+	}
+	err := p.users.FindOne(ctx, bson.M{"_id": userID},
+		options.FindOne().SetProjection(bson.M{"id_index": 1, "level": 1})).Decode(&u)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read proven id number: %w", err)
+	}
+	if u.Level < provenLevel {
+		return "", nil
+	}
+	return u.IDIndex, nil
 }

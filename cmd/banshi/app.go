@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"banshi/api"
+	"banshi/applications"
 	"banshi/appointments"
+	"banshi/integrations"
 	"banshi/internal/account"
 	"banshi/internal/pages"
 	"banshi/internal/platform"
@@ -26,10 +28,13 @@ type App struct {
 	Redis     *platform.Redis
 	HTTP      *api.Server
 	WeChatSim *sim.WeChat           // nil unless simulators are on
+	DeptSim   *sim.Department       // nil unless simulators are on
 	Clock     *platform.OffsetClock // development's movable clock; nil unless simulators are on
 	Accounts  *account.Store
 	Sessions  *session.Store
 	Booking   *appointments.Service
+	Apps      *applications.Service
+	Registry  *integrations.Registry
 	DemoLines []string // what start-up prints about demo data
 
 	log        *slog.Logger
@@ -158,10 +163,56 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		}
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { booking.RunSweeper(ctx, time.Minute) })
+
+	// Department systems and the application events they report.
+	box, err := platform.NewSecretBox(piiKey, "banshi integration secrets v1")
+	if err != nil {
+		return err
+	}
+	registry := integrations.NewRegistry(a.Mongo.DB, box, clock)
+	verifier := platform.NewHookVerifier(registry, platform.NewRedisNonces(a.Redis.Client, redisPrefix), clock)
+	outbox := notify.NewOutbox(a.Mongo.DB, inbox, nil, nil, clock, notify.OutboxConfig{})
+	if err := outbox.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("outbox indexes: %w", err)
+	}
+	owners := provenOwners{users: a.Mongo.DB.Collection(accountUsers)}
+	if err := owners.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	apps, err := applications.NewService(applications.Deps{
+		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "applications"), Index: cipher,
+		Owners: owners, Notifier: outbox, PageChanged: pageViews{sessions, log}.drop,
+	})
+	if err != nil {
+		return err
+	}
+	if err := apps.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	a.tasks = append(a.tasks, func(ctx context.Context) { apps.RunSweeper(ctx, time.Minute) })
+	if cfg.Sim {
+		a.DeptSim = sim.NewDepartment(sim.DepartmentOptions{BanshiURL: cfg.PublicURL, Clock: clock, Log: log.With("component", "sim")})
+	}
+	if cfg.SeedDemo {
+		// The in-process simulator signs for the demo department; a secret
+		// is shown once, so an existing one is rotated to learn a fresh one.
+		secret, err := registry.SeedDemo(ctx, cfg.PublicURL+"/sim/department/"+integrations.DemoID+"/events", a.DeptSim != nil)
+		if err != nil {
+			return fmt.Errorf("seed demo integration: %w", err)
+		}
+		if a.DeptSim != nil {
+			a.DeptSim.SetSecret(integrations.DemoID, secret)
+			a.DemoLines = append(a.DemoLines, "demo department system: "+integrations.DemoID+
+				" (applications, bills, licences); the department simulator signs its events: POST "+
+				cfg.PublicURL+"/sim/department/"+integrations.DemoID+"/applications")
+		}
+	}
+
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
-		appointmentsSection{booking}, messagesSection{inbox})
-	a.Accounts, a.Sessions, a.Booking = accounts, sessions, booking
+		appointmentsSection{booking}, applicationsSection{apps}, messagesSection{inbox})
+	a.Accounts, a.Sessions, a.Booking, a.Apps, a.Registry = accounts, sessions, booking, apps, registry
+	staffRoutes := api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}
 
 	trusted, err := platform.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
@@ -179,7 +230,10 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Realname:       account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
 		Sessions:       sessions,
 		Pages:          citizenPages,
-		Features:       []api.Feature{apptRoutes, api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}, api.MessageRoutes{Inbox: inbox}},
+		Features: []api.Feature{apptRoutes, staffRoutes, api.MessageRoutes{Inbox: inbox},
+			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
+			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps},
+			api.ApplicationRoutes{Apps: apps}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{
@@ -201,7 +255,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		}
 	}
 	if a.WeChatSim != nil {
-		deps.Sim = sim.Mount(map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock)})
+		deps.Sim = sim.Mount(map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock),
+			"/sim/department/": a.DeptSim})
 	}
 	a.apiDeps = deps
 	a.HTTP = api.New(deps)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // readmeBlock returns the first ```sh block of README.md after heading.
@@ -46,6 +47,14 @@ func TestREADMEWalkthrough(t *testing.T) {
 	base := "http://" + addr
 	waitUp(t, p, base+"/readyz")
 
+	// Start-up names the demo department system, never its secret.
+	for i := 0; i < 50 && !strings.Contains(p.Output(), "demo department system"); i++ {
+		time.Sleep(100 * time.Millisecond) // printed just after serving starts
+	}
+	if out := p.Output(); !strings.Contains(out, "demo department system: demo-dept") || regexp.MustCompile(`[0-9a-f]{64}`).MatchString(out) {
+		t.Errorf("start-up output: the demo-dept line is missing, or a secret is printed:\n%s", out)
+	}
+
 	script := readmeBlock(t, "## Walkthrough")
 	if !strings.Contains(script, "B=http://127.0.0.1:8080\n") {
 		t.Fatal("the walkthrough no longer starts with B=http://127.0.0.1:8080")
@@ -71,6 +80,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`"status":"checked_in","queue_number":"A\d{3}"|"queue_number":"A\d{3}"`),
 			regexp.MustCompile(`"status":"completed"`),
 			regexp.MustCompile(`"status":"cancelled"`),
+			regexp.MustCompile(`"event_id":"sim-[0-9a-f]{16}","application_no":"GZ\d+","duplicate":false,"application_status":"accepted"`),
+			regexp.MustCompile(`"duplicate":false,"application_status":"needs_materials"`),
+			regexp.MustCompile(`"duplicate":false,"application_status":"approved"`),
+			regexp.MustCompile(`"duplicate":false,"application_status":"delivered"`),
+			regexp.MustCompile(`\{"applications":\[\{"application_no":"GZ\d+","service_code":"11440106007482133H4440111009000","source":"demo-dept","status":"delivered"`),
+			regexp.MustCompile(`"timeline":\[\{"status":"accepted"[^]]*\{"status":"needs_materials"[^}]*"materials_missing":\[\{"name":"户口簿复印件","reason":"原件不清晰"\}`),
+			regexp.MustCompile(`"kind":"application_delivered","title":"办件结果已送达","body":"[^"]*运单号 EMS1234567890`),
+			regexp.MustCompile(`"kind":"application_materials","title":"请补正材料","body":"[^"]*1\. 户口簿复印件（原件不清晰）；2\. 近期免冠照片`),
+			regexp.MustCompile(`"kind":"application_result"`),
+			regexp.MustCompile(`"kind":"application_progress"`),
 			regexp.MustCompile(`(?m)^204$`),
 			regexp.MustCompile(`"code":"unauthenticated"`),
 		} {

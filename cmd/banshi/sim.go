@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ func defineSim(fs *flag.FlagSet, e env) func(context.Context) error {
 	openApp := fs.String("app-appid", "", "Open Platform mobile app appid (default: BANSHI_WECHAT_APP_APPID or the demo app)")
 	openSecret := fs.String("app-secret", "", "Open Platform mobile app secret (default: BANSHI_WECHAT_APP_SECRET or the data folder's)")
 	pushURL := fs.String("push-url", "", "where the mini-program's message push goes, e.g. http://127.0.0.1:8080/api/v1/hooks/wechat (token and EncodingAESKey: BANSHI_WECHAT_PUSH_* or the data folder's, safe mode as BANSHI_WECHAT_PUSH_SAFE)")
+	banshiURL := fs.String("banshi-url", "http://127.0.0.1:8080", "where the department simulator posts its signed events (Banshi's base URL)")
 	return func(ctx context.Context) error {
 		cfg, err := platform.LoadConfig(e.getenv)
 		if err != nil {
@@ -41,10 +43,15 @@ func defineSim(fs *flag.FlagSet, e env) func(context.Context) error {
 		if err := cfg.FillDevSecrets(); err != nil {
 			return err
 		}
+		u, err := url.Parse(*banshiURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageError{fmt.Sprintf("sim: --banshi-url %q is not an http(s) URL", *banshiURL)}
+		}
 		apps := simApps{
 			miniApp: or(*miniApp, cfg.MiniAppID), miniSecret: or(*miniSecret, string(cfg.MiniAppSecret)),
 			openApp: or(*openApp, cfg.OpenAppID), openSecret: or(*openSecret, string(cfg.OpenAppSecret)),
-			push: sim.PushConfig{URL: *pushURL, Token: string(cfg.PushToken), EncodingAESKey: string(cfg.PushAESKey), Safe: cfg.PushSafe},
+			push:      sim.PushConfig{URL: *pushURL, Token: string(cfg.PushToken), EncodingAESKey: string(cfg.PushAESKey), Safe: cfg.PushSafe},
+			banshiURL: *banshiURL,
 		}
 		return runSim(ctx, *addr, apps, e.stdout, e.log)
 	}
@@ -57,11 +64,11 @@ func or(v, def string) string {
 	return def
 }
 
-// simApps are the WeChat apps the simulator knows, and where the
-// mini-program's message push goes.
+// simApps are the WeChat apps the simulator knows, where the mini-program's
+// message push goes, and the Banshi its department simulator reports to.
 type simApps struct {
-	miniApp, miniSecret, openApp, openSecret string
-	push                                     sim.PushConfig
+	miniApp, miniSecret, openApp, openSecret, banshiURL string
+	push                                                sim.PushConfig
 }
 
 // runSim serves the simulators on addr until ctx ends.
@@ -75,7 +82,8 @@ func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, lo
 			return err
 		}
 	}
-	h := sim.Mount(map[string]sim.Part{"/sim/wechat/": w, "/sim/clock": sim.NewClock(clock)})
+	dept := sim.NewDepartment(sim.DepartmentOptions{BanshiURL: apps.banshiURL, Clock: clock, Log: log})
+	h := sim.Mount(map[string]sim.Part{"/sim/wechat/": w, "/sim/clock": sim.NewClock(clock), "/sim/department/": dept})
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -89,11 +97,13 @@ func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, lo
 Simulators serving at http://%[1]s
   WeChat API base: http://%[1]s/sim/wechat   (the phone's control endpoints are under it too)
   clock control:   http://%[1]s/sim/clock    (moves the simulators' clock only, not another process's)
+  departments:     http://%[1]s/sim/department/{integration id}   signs events and posts them to %[4]s
+                   (tell it an integration's secret first: PUT …/sim/department/{id} {"secret":"…"})
   apps: mini-program %[2]s, mobile app %[3]s, with the secrets of this folder's data directory
   Point a Banshi started from this folder at it:
     BANSHI_SIM=false BANSHI_WECHAT_API_BASE=http://%[1]s/sim/wechat go run ./cmd/banshi
 
-`, host, apps.miniApp, apps.openApp)
+`, host, apps.miniApp, apps.openApp, apps.banshiURL)
 	select {
 	case err := <-errc:
 		return err

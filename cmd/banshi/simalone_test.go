@@ -19,7 +19,7 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 	}
 	dir := t.TempDir()
 	simAddr, apiAddr := freeAddr(t), freeAddr(t)
-	sim := startProcess(t, dir, nil, "sim", "--addr", simAddr)
+	sim := startProcess(t, dir, nil, "sim", "--addr", simAddr, "--banshi-url", "http://"+apiAddr)
 	simBase := "http://" + simAddr
 	waitUp(t, sim, simBase+"/sim/clock")
 	api := startProcess(t, dir, map[string]string{
@@ -51,5 +51,37 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 	}
 	if st, _ := post(base+"/sim/clock", `{"advance":"1h"}`); st != 404 {
 		t.Fatalf("a Banshi with BANSHI_SIM=false mounts no simulator: /sim/clock answered %d", st)
+	}
+
+	// The department simulator, told a secret an admin rotated, signs for
+	// demo-dept (seeded by Banshi) and posts to --banshi-url.
+	do := func(method, url, token, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, url, bytes.NewBufferString(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		return resp.StatusCode, m
+	}
+	_, staffLogin := post(base+"/api/v1/staff/login", `{"username":"demo-admin","password":"banshi-demo"}`)
+	admin, _ := staffLogin["token"].(string)
+	st, rotated := do("POST", base+"/api/v1/staff/admin/integrations/demo-dept/rotate", admin, "")
+	secret, _ := rotated["secret"].(string)
+	if st != 200 || secret == "" {
+		t.Fatalf("rotate demo-dept: %d %v", st, rotated)
+	}
+	if st, _ := do("PUT", simBase+"/sim/department/demo-dept", "", `{"secret":"`+secret+`"}`); st != 204 {
+		t.Fatalf("tell the simulator: %d", st)
+	}
+	st, receipt := post(simBase+"/sim/department/demo-dept/applications", `{"application_no":"ALONE1","service_code":"S1","status":"accepted",
+		"applicant":{"type":"enterprise","uscc":"91440101MA5CXXXX0Y","name":"广州某某科技有限公司"}}`)
+	if st != 200 || receipt["application_status"] != "accepted" {
+		t.Fatalf("an event through the standalone simulator: %d %v", st, receipt)
 	}
 }

@@ -25,6 +25,11 @@
 // answer JSON with 4xx statuses and the body {"error":{"code","message"}} on
 // bad input.
 //
+// The department simulator (Department, built by NewDepartment) plays the
+// department systems that report to Banshi: told an integration's secret, it
+// signs application events as reference integrations.md says and posts them
+// to Banshi's hook, relaying Banshi's answer.
+//
 // All state is in memory, guarded by a mutex, and time comes from an injected
 // platform.Clock, so tests can move time. Facts and conventions the simulator
 // follows are written in shared/reference/wechat.md; README.md's
