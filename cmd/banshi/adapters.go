@@ -3,12 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/applications"
 	"banshi/appointments"
@@ -107,64 +102,24 @@ func (p pageViews) drop(ctx context.Context, userID string) {
 	}
 }
 
-// The users collection of package account, and the fields provenOwners
-// reads: a user's real-name level and the blind index of the ID number
-// recorded for them.
-const (
-	accountUsers = "users"
-	provenLevel  = 3 // matched against WeChat's record (3) or face-verified (4)
-)
-
-// provenOwners tells applications who proved an ID number: the user whose
-// document in account's users collection carries that blind index (id_index)
-// at level 3 or more. A level-2 user carries the index too, from a mere
-// declaration, and is no owner.
-type provenOwners struct{ users *mongo.Collection }
+// provenOwners tells applications who proved an ID number (level 3 or 4;
+// a level-2 declaration is no owner), from the citizen store.
+type provenOwners struct{ accounts *account.Store }
 
 var _ applications.Owners = provenOwners{}
 
-// EnsureIndexes creates the index ProvenOwner reads by (on id_index, with the
-// default name, so that the same index made elsewhere is the same request).
-func (p provenOwners) EnsureIndexes(ctx context.Context) error {
-	if _, err := p.users.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "id_index", Value: 1}}}); err != nil {
-		return fmt.Errorf("users id_index index: %w", err)
-	}
-	return nil
-}
-
 func (p provenOwners) ProvenOwner(ctx context.Context, idIndex string) (string, error) {
-	if idIndex == "" {
+	id, err := p.accounts.ProvenOwnerOfIndex(ctx, idIndex)
+	if errors.Is(err, account.ErrNotFound) {
 		return "", nil
 	}
-	var u struct {
-		ID string `bson:"_id"`
-	}
-	err := p.users.FindOne(ctx, bson.M{"id_index": idIndex, "level": bson.M{"$gte": provenLevel}},
-		options.FindOne().SetProjection(bson.M{"_id": 1})).Decode(&u)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("find proven owner: %w", err)
-	}
-	return u.ID, nil
+	return id, err
 }
 
 func (p provenOwners) ProvenIndex(ctx context.Context, userID string) (string, error) {
-	var u struct {
-		IDIndex string `bson:"id_index"`
-		Level   int    `bson:"level"`
-	}
-	err := p.users.FindOne(ctx, bson.M{"_id": userID},
-		options.FindOne().SetProjection(bson.M{"id_index": 1, "level": 1})).Decode(&u)
-	if errors.Is(err, mongo.ErrNoDocuments) {
+	idx, err := p.accounts.ProvenIndex(ctx, userID)
+	if errors.Is(err, account.ErrNotFound) {
 		return "", nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("read proven id number: %w", err)
-	}
-	if u.Level < provenLevel {
-		return "", nil
-	}
-	return u.IDIndex, nil
+	return idx, err
 }

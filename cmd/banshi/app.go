@@ -175,10 +175,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err := outbox.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("outbox indexes: %w", err)
 	}
-	owners := provenOwners{users: a.Mongo.DB.Collection(accountUsers)}
-	if err := owners.EnsureIndexes(ctx); err != nil {
-		return err
-	}
+	owners := provenOwners{accounts}
 	apps, err := applications.NewService(applications.Deps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "applications"), Index: cipher,
 		Owners: owners, Notifier: outbox, PageChanged: pageViews{sessions, log}.drop,

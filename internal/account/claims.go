@@ -196,7 +196,21 @@ func (s *Store) dropStaleClaims(ctx context.Context, userID, idx string) error {
 // ValidateIDNumber does (surrounding spaces, a lowercase x); it is not
 // otherwise checked. Errors: ErrNotFound, storage errors.
 func (s *Store) ProvenOwner(ctx context.Context, idNumber string) (string, error) {
-	idx := s.cipher.BlindIndex(kindIDNumber, normaliseIDNumber(idNumber))
+	return s.ProvenOwnerOfIndex(ctx, s.IDIndex(idNumber))
+}
+
+// IDIndex is the blind index of an ID number (normalised as ProvenOwner
+// does): what other features store instead of the number.
+func (s *Store) IDIndex(idNumber string) string {
+	return s.cipher.BlindIndex(kindIDNumber, normaliseIDNumber(idNumber))
+}
+
+// ProvenOwnerOfIndex is ProvenOwner for an ID number given by its blind
+// index. Errors: ErrNotFound, storage errors.
+func (s *Store) ProvenOwnerOfIndex(ctx context.Context, idx string) (string, error) {
+	if idx == "" {
+		return "", ErrNotFound
+	}
 	var c claimDoc
 	err := s.claims.FindOne(ctx, bson.M{"_id": idx}).Decode(&c)
 	if errors.Is(err, mongo.ErrNoDocuments) {
@@ -213,4 +227,18 @@ func (s *Store) ProvenOwner(ctx context.Context, idNumber string) (string, error
 		return "", ErrNotFound
 	}
 	return od.ID, nil
+}
+
+// ProvenIndex returns the blind index of the ID number the user proved (level
+// 3 or 4), or "" when the user proved none (a level-2 declaration proves
+// nothing). Errors: ErrNotFound (no such user), storage errors.
+func (s *Store) ProvenIndex(ctx context.Context, userID string) (string, error) {
+	d, err := s.load(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	if d.IDIndex == "" || d.Level < provenLevel {
+		return "", nil
+	}
+	return d.IDIndex, nil
 }
