@@ -77,6 +77,9 @@ type Deps struct {
 	// (BANSHI_TRUSTED_PROXIES); none: the peer's address is the client's.
 	TrustedProxies []netip.Prefix
 	Features       []Feature // feature route groups
+	// Registry is where /metrics' series live; other parts of Banshi (the
+	// outbox) register theirs on it too. Nil: the server makes its own.
+	Registry *prometheus.Registry
 }
 
 // Feature is a group of routes a feature package's handlers add.
@@ -99,7 +102,7 @@ func New(deps Deps) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.IPExtractor = clientIPExtractor(deps.TrustedProxies)
-	s := &Server{e: e, log: deps.Log, deps: deps, metrics: newMetrics(), limiter: newRateLimiter(deps.Redis, deps.RedisPrefix)}
+	s := &Server{e: e, log: deps.Log, deps: deps, metrics: newMetrics(deps.Registry), limiter: newRateLimiter(deps.Redis, deps.RedisPrefix)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.requestID)
 	e.Use(s.instrument)

@@ -1,6 +1,7 @@
 // Command banshi runs the Banshi backend-for-frontend.
 //
 //	banshi [serve]              serve the API (development: embedded stores, simulators, demo data)
+//	banshi worker               background work only (outbox dispatch, sweepers), no API
 //	banshi sim [flags]          run the protocol simulators alone
 //	banshi loadtest [flags]     measure routes against a bare Echo + Redis GET (BENCHMARKS.md)
 //	banshi help [command]       print usage (also banshi -h, banshi --help)
@@ -67,6 +68,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{name: "serve", summary: "serve the API (the default); settings come from the environment (README.md, Configuration)", define: defineServe},
+		{name: "worker", summary: "run the background work (outbox dispatch, sweepers) without the API; /healthz, /readyz and /metrics on BANSHI_ADDR", define: defineWorker},
 		{name: "sim", summary: "serve the protocol simulators alone, for a Banshi with BANSHI_SIM=false or a client", define: defineSim},
 		{name: "loadtest", summary: "measure Banshi's routes against a bare Echo + one Redis GET, then a booking flash crowd (BENCHMARKS.md)", define: defineLoadTest},
 		{name: "help", args: "[command]", summary: "print this usage, or one command's", maxArgs: 1, define: defineHelp},

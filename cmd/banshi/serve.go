@@ -17,12 +17,21 @@ import (
 // defineServe is `banshi serve`: no flags, every setting comes from the
 // environment.
 func defineServe(_ *flag.FlagSet, e env) func(context.Context) error {
-	return func(ctx context.Context) error { return serve(ctx, e.getenv, e.stdout, e.log) }
+	return func(ctx context.Context) error { return serve(ctx, e.getenv, e.stdout, e.log, false) }
+}
+
+// defineWorker is `banshi worker`: Banshi's background work (outbox
+// dispatch, sweepers) without the API, for a deployment that runs them apart;
+// it listens on BANSHI_ADDR with /healthz, /readyz and /metrics only.
+func defineWorker(_ *flag.FlagSet, e env) func(context.Context) error {
+	return func(ctx context.Context) error { return serve(ctx, e.getenv, e.stdout, e.log, true) }
 }
 
 // serve loads the configuration, opens the stores, wires Banshi and serves
-// until ctx ends; then it drains in-flight requests and closes the stores.
-func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+// until ctx ends — the API, or with worker only the operators' routes — and
+// runs the background work; then it drains in-flight requests, stops the
+// background work and closes the stores.
+func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, log *slog.Logger, worker bool) error {
 	cfg, err := platform.LoadConfig(getenv)
 	if err != nil {
 		return err
@@ -48,11 +57,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, lo
 	defer app.Close()
 
 	srv := app.HTTP.HTTPServer(cfg.Addr)
+	if worker {
+		srv.Handler = app.HTTP.OpsHandler()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	app.StartBackground(ctx)
-	log.Info("banshi serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
-	if cfg.Sim {
+	log.Info("banshi serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "worker", worker)
+	if cfg.Sim && !worker {
 		printDemo(stdout, cfg, app)
 	}
 
