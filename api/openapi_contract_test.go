@@ -31,6 +31,8 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/auth/logout":                           "logout",
 	"POST /api/v1/auth/logout-all":                       "logoutAll",
 	"GET /api/v1/me":                                     "getMe",
+	"GET /api/v1/staff/admin/outbox":                     "adminListOutbox",
+	"POST /api/v1/staff/admin/outbox/{id}/retry":         "adminRetryDelivery",
 	"GET /api/v1/me/messages":                            "listMyMessages",
 	"POST /api/v1/me/messages/read-all":                  "readAllMyMessages",
 	"POST /api/v1/me/messages/{id}/read":                 "readMyMessage",

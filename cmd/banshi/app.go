@@ -228,6 +228,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Sessions:       sessions,
 		Pages:          citizenPages,
 		Features: []api.Feature{apptRoutes, staffRoutes, api.MessageRoutes{Inbox: inbox},
+			api.OutboxRoutes{Staff: staffRoutes, Outbox: outbox},
 			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps},
 			api.ApplicationRoutes{Apps: apps}},
