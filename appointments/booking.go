@@ -164,7 +164,8 @@ type booking struct {
 	limitSlot    int
 	seat         int
 	code         string
-	committed    bool
+	committed    bool // the appointment document is stored, booked
+	undecided    bool // whether it is stored could not be learnt: hold everything
 }
 
 // run takes the steps in the order that keeps a crash harmless: a Redis seat
@@ -252,13 +253,12 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 		Date: b.sl.Date, Start: ms(b.sl.Start), End: ms(b.sl.End), Status: StatusBooked,
 		CheckinCode: b.code, CreatedAt: ms(s.clock.Now()),
 	}
-	if _, err := s.appts.InsertOne(ctx, doc); err != nil {
-		if platform.IsDuplicateKey(err) {
-			return Appointment{}, errAbandoned, false
-		}
-		return Appointment{}, fmt.Errorf("insert appointment: %w", err), false
+	if err := b.commit(ctx, doc); err != nil {
+		return Appointment{}, err, false
 	}
-	b.committed = true
+	// Booked: finish and answer even when the client has gone meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+	defer cancel()
 	if b.haveToken {
 		if err := s.pool.confirm(ctx, b.sl, b.seat); err != nil {
 			s.log.Warn("seat lease not confirmed; it expires and the seat insert arbitrates", "err", err)
@@ -266,6 +266,56 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 	}
 	s.send(ctx, bookedMessage(b.cat, doc))
 	return s.firstAnswer(b.cat, doc), nil, false
+}
+
+// decideTimeout bounds the MongoDB calls that settle a booking after its
+// request's context ended: deciding its commit, undoing it, confirming it.
+const decideTimeout = 10 * time.Second
+
+// commit inserts the appointment document, which makes the booking, and
+// learns whether it did. An error from the insert other than a duplicate key
+// (a lost reply, the driver's timeout, the request's context ending) leaves
+// the outcome unknown: the document may be stored. It is decided by
+// inserting a failed tombstone under the same ID, under a context the
+// request cannot cancel: inserted, the appointment was not stored and can no
+// longer be (b.committed stays false, undo may release); a duplicate key, the
+// document exists and is read. A booked document is ours (the ID is this
+// attempt's): the booking is made (b.committed). A failed one is a
+// repairer's tombstone: errAbandoned. When even that cannot be learnt,
+// b.undecided is set and undo releases nothing: a booking that may exist
+// keeps its seat and arbiters, which repair themselves once it is known
+// (arbiter.go).
+func (b *booking) commit(ctx context.Context, doc *apptDoc) error {
+	s := b.s
+	_, err := s.appts.InsertOne(ctx, doc)
+	if err == nil {
+		b.committed = true
+		return nil
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+	defer cancel()
+	if !platform.IsDuplicateKey(err) {
+		tomb := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: "internal", CreatedAt: ms(s.clock.Now())}
+		_, terr := s.appts.InsertOne(dctx, tomb)
+		if terr == nil {
+			return fmt.Errorf("insert appointment (not stored): %w", err)
+		}
+		if !platform.IsDuplicateKey(terr) {
+			b.undecided = true
+			return fmt.Errorf("insert appointment: outcome unknown, nothing released: %w (deciding it: %v)", err, terr)
+		}
+	}
+	d, ferr := s.findAppt(dctx, b.id)
+	if ferr != nil {
+		b.undecided = true
+		return fmt.Errorf("insert appointment: outcome unknown, nothing released: %w (reading it: %v)", err, ferr)
+	}
+	if d.Status == statusFailed {
+		return errAbandoned
+	}
+	s.log.Info("appointment stored although its insert failed", "appointment", b.id, "err", err)
+	b.committed = true
+	return nil
 }
 
 // takeSeat inserts a seat document: the number the Redis lease names, or,
@@ -354,12 +404,13 @@ func (b *booking) checkCapacity(ctx context.Context) error {
 
 // undo releases what a failed attempt holds and, when an idempotency record
 // names it, writes a failed appointment carrying the answer to replay. It
-// runs even when ctx was cancelled.
+// runs even when ctx was cancelled, and releases nothing when the
+// appointment is stored or may be (see commit).
 func (b *booking) undo(ctx context.Context, cause error) {
 	s := b.s
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
 	defer cancel()
-	if b.committed {
+	if b.committed || b.undecided {
 		return
 	}
 	if b.seat >= 0 {

@@ -36,7 +36,10 @@
 // record (when a key is given), the day lock, a user slot, the seat, a
 // check-in code, and last the appointment document (status booked), which is
 // the commit. Every arbiter names the appointment ID generated up front. A
-// failing booking deletes what it took. A crash can leave arbiters whose
+// failing booking deletes what it took, but only once it knows its
+// appointment was not stored: a commit whose reply was lost is decided by
+// inserting a failed tombstone under its ID (see booking.commit), and while
+// that is unknown nothing is released. A crash can leave arbiters whose
 // appointment was never written: the next insert that meets one looks the
 // holder up and, once the arbiter is older than AbandonAfter (2 minutes),
 // writes a "failed" tombstone under the appointment ID — so the original,
