@@ -158,3 +158,30 @@ func TestRedisDownFallsBackToMongoDB(t *testing.T) {
 		t.Fatalf("replay with Redis down: %+v %v", again, err)
 	}
 }
+
+// TestRetryAfterTheRedisAnswerIsLost: Redis can lose one key (a failed
+// write, eviction, failover) and keep everything else. A retry under the
+// key must then be answered from MongoDB's record, not from the seat pool.
+func TestRetryAfterTheRedisAnswerIsLost(t *testing.T) {
+	f := newFixture(t)
+	const slot = "sc2.20260310.0900"
+	u := citizen(1)
+	req := BookRequest{SlotID: slot, ServiceID: "s3"}
+	first, err := f.bookKey(u, slot, "s3", "k-lost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustBook(citizen(2), slot, "s3") // now full
+	if err := f.rdb.Del(f.ctx, f.svc.idemRedisKey(newIdemKey(u.ID, "k-lost", req))).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // the second retry meets whatever the first one stored
+		again, err := f.bookKey(u, slot, "s3", "k-lost")
+		if err != nil || again.ID != first.ID {
+			t.Fatalf("retry %d after the Redis answer was lost: %+v %v, want %s", i, again, err, first.ID)
+		}
+	}
+	if n, s := f.booked(slot); n != 2 || s != 2 {
+		t.Fatalf("%d appointments %d seats", n, s)
+	}
+}
