@@ -300,6 +300,7 @@ func (s *Service) putSchedule(ctx context.Context, sc *Schedule, create bool) er
 		return err
 	}
 	sc.UpdatedAt = platform.Local(ms(s.clock.Now()))
+	sc.Rev = newScheduleRev()
 	if create {
 		return s.insertCatalog(ctx, s.schedules, sc)
 	}

@@ -54,7 +54,8 @@ var errAbandoned = errors.New("appointments: booking abandoned while in progress
 // ErrNotFound (unknown slot), ErrSlotMismatch (the slot is of another hall, department or service),
 // ErrSlotClosed (the slot has started or passed, or its day is a closure or
 // holiday), ErrOutsideWindow (not within the hall's booking window),
-// ErrSlotFull, ErrBookingSuspended (with Until),
+// ErrSlotFull (under a key kept as the answer only when MongoDB's seats
+// decided it, not the Redis pool), ErrBookingSuspended (with Until),
 // ErrDuplicateBooking (an active booking of this service on that day),
 // ErrBookingLimit (already MaxActive active bookings), ErrIdempotencyMismatch,
 // ErrIdempotencyInProgress; anything else is internal.
@@ -378,12 +379,13 @@ func (b *booking) takeSeat(ctx context.Context) error {
 
 // checkCapacity runs after a seat insert succeeded: the seat number must be
 // below the schedule's capacity as MongoDB has it now, not as this process's
-// catalog cache had it. An admin lowering the capacity writes it first and
+// catalog cache had it (its refusal is not final: see errNotFinal). An admin lowering the capacity writes it first and
 // then looks for held seats at or above it (see UpdateSchedule); with both
 // sides reading after writing, either the admin sees this seat and refuses the
 // change, or this booking sees the new capacity and gives the seat up. The
 // seat stays recorded in b.seat, so undo releases it.
-// Errors: ErrSlotFull (the seat is beyond the capacity), storage errors.
+// Errors: ErrSlotFull wrapping errNotFinal (the seat is beyond the
+// capacity), storage errors.
 func (b *booking) checkCapacity(ctx context.Context) error {
 	scheduleID, _, _, _ := parseSlotID(b.sl.ID)
 	var sc struct {
@@ -397,7 +399,7 @@ func (b *booking) checkCapacity(ctx context.Context) error {
 		return fmt.Errorf("read schedule capacity: %w", err)
 	}
 	if b.seat >= sc.Capacity {
-		return ErrSlotFull
+		return ErrSlotFull.Wrap(errNotFinal)
 	}
 	return nil
 }
@@ -434,7 +436,10 @@ func (b *booking) undo(ctx context.Context, cause error) {
 	}
 	if b.idemInserted && cause != nil {
 		code := Code(cause)
-		if code == "" {
+		switch {
+		case errors.Is(cause, errNotFinal):
+			code = "not_final" // not replayable: a retry runs again
+		case code == "":
 			code = "internal"
 		}
 		d := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: code, CreatedAt: ms(s.clock.Now())}

@@ -25,10 +25,12 @@
 //
 // Redis is only the fast path in front (fastpath.go): a Lua script hands out
 // seat numbers from a per-slot pool and turns a full slot away without
-// touching MongoDB. When the pool is missing (first use, expiry, FLUSHALL) it
-// is rebuilt from the seat documents; when it is wrong, the seat insert meets
-// a duplicate key and the booking takes the next number; when Redis is down,
-// seats are chosen from MongoDB alone. Redis never decides.
+// touching MongoDB. When the pool is missing (first use, expiry, FLUSHALL,
+// or a schedule change, which renames it) it is rebuilt from the seat
+// documents; when it is wrong, the seat insert meets a duplicate key and the
+// booking takes the next number; when Redis is down, seats are chosen from
+// MongoDB alone. Redis never decides, and its "full" is never kept as an
+// Idempotency-Key's answer.
 //
 // # No transactions (DESIGN.md invariant 2)
 //

@@ -184,7 +184,8 @@ func (s *Service) idemAnswer(ctx context.Context, k *idemKey, v string) (Appoint
 }
 
 // idemRecord stores the answer in Redis: an appointment or a known error.
-// After an internal error the claim is removed so a retry runs again.
+// After an internal error, or a refusal MongoDB did not decide (errNotFinal),
+// the claim is removed so a retry runs again.
 func (s *Service) idemRecord(ctx context.Context, k *idemKey, a Appointment, err error) {
 	key := s.idemRedisKey(k)
 	ctx = context.WithoutCancel(ctx)
@@ -192,7 +193,7 @@ func (s *Service) idemRecord(ctx context.Context, k *idemKey, a Appointment, err
 	switch code := Code(err); {
 	case err == nil:
 		v = k.bodyHash + "|a|" + a.ID
-	case code == "" || code == "idempotency_mismatch" || code == "idempotency_in_progress":
+	case code == "" || code == "idempotency_mismatch" || code == "idempotency_in_progress" || errors.Is(err, errNotFinal):
 		_ = s.rdb.Del(ctx, key).Err()
 		return
 	default:

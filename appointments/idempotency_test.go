@@ -48,23 +48,34 @@ func TestIdempotencyReplaysTheFirstAnswer(t *testing.T) {
 	}
 }
 
+// TestIdempotencyReplaysErrors: a refusal MongoDB decided is the key's
+// answer for good; a slot_full from the Redis seat pool is not (the pool may
+// be stale), so a retry under that key is evaluated again.
 func TestIdempotencyReplaysErrors(t *testing.T) {
 	f := newFixture(t)
 	const slot = "sc2.20260310.0900"
 	a := f.mustBook(citizen(1), slot, "s3")
 	f.mustBook(citizen(2), slot, "s3")
 	u := citizen(3)
+	f.mustBook(u, "sc1.20260310.0900", "s1")
+	dup, err := f.bookKey(u, "sc1.20260310.1000", "s1", "k-dup")
+	if !errors.Is(err, ErrDuplicateBooking) {
+		t.Fatalf("first: %+v %v", dup, err)
+	}
 	if _, err := f.bookKey(u, slot, "s3", "k-full"); !errors.Is(err, ErrSlotFull) {
 		t.Fatalf("first: %v", err)
 	}
 	if _, err := f.svc.Cancel(f.ctx, citizen(1).ID, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.bookKey(u, slot, "s3", "k-full"); !errors.Is(err, ErrSlotFull) {
-		t.Fatalf("replay: %v, want the first answer ErrSlotFull", err)
+	if _, err := f.bookKey(u, "sc1.20260310.1000", "s1", "k-dup"); !errors.Is(err, ErrDuplicateBooking) {
+		t.Fatalf("replay: %v, want the first answer ErrDuplicateBooking", err)
 	}
-	if _, err := f.bookKey(u, slot, "s3", "k-new"); err != nil {
-		t.Fatalf("new key: %v", err)
+	if _, err := f.bookKey(u, slot, "s3", "k-full"); err != nil {
+		t.Fatalf("retry after the pool's refusal: %v, want a booking (the seat is free now)", err)
+	}
+	if _, err := f.bookKey(citizen(4), slot, "s3", "k-new"); !errors.Is(err, ErrSlotFull) {
+		t.Fatalf("new key on the full slot: %v", err)
 	}
 }
 

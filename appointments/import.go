@@ -193,6 +193,7 @@ func (s *Service) load(ctx context.Context, in CatalogImport, replace bool) (Imp
 	}
 	for i := range in.Schedules {
 		in.Schedules[i].UpdatedAt = now
+		in.Schedules[i].Rev = newScheduleRev()
 		if err := put(s.schedules, in.Schedules[i].ID, in.Schedules[i]); err != nil {
 			return res, err
 		}

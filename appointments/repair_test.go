@@ -36,7 +36,9 @@ func TestAbandonedArbitersAreRepaired(t *testing.T) {
 		bson.M{"$set": bson.M{"status": StatusCancelled, "released": false}}).Decode(&d); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.pool.release(f.ctx, slotDef{ID: d.SlotID, Capacity: d.Capacity}, d.Seat); err != nil {
+	cat, _ := f.svc.cat.get(f.ctx)
+	sl, _, _ := cat.lookupSlot(d.SlotID)
+	if err := f.svc.pool.release(f.ctx, sl, d.Seat); err != nil {
 		t.Fatal(err)
 	}
 	// fill every seat: the stale one is repaired by the insert that meets it
