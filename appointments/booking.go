@@ -378,19 +378,19 @@ func (b *booking) takeSeat(ctx context.Context) error {
 }
 
 // checkCapacity runs after a seat insert succeeded: the seat number must be
-// below the schedule's capacity as MongoDB has it now, not as this process's
-// catalog cache had it (its refusal is not final: see errNotFinal). An admin lowering the capacity writes it first and
-// then looks for held seats at or above it (see UpdateSchedule); with both
-// sides reading after writing, either the admin sees this seat and refuses the
-// change, or this booking sees the new capacity and gives the seat up. The
-// seat stays recorded in b.seat, so undo releases it.
+// below the schedule's capacity as MongoDB has it now, or below the lower
+// capacity a write under way may set (change_to), not as this process's
+// catalog cache had it. A writer lowering the capacity writes its marker
+// first and then looks for held seats at or above it (capacity.go); with
+// both sides reading after writing, either the writer sees this seat and
+// refuses the change, or this booking sees the lower capacity and gives the
+// seat up. The seat stays recorded in b.seat, so undo releases it.
 // Errors: ErrSlotFull wrapping errNotFinal (the seat is beyond the
-// capacity), storage errors.
+// capacity: not final, the catalog or pool was behind), ErrSlotClosed (the
+// schedule was deleted), storage errors.
 func (b *booking) checkCapacity(ctx context.Context) error {
 	scheduleID, _, _, _ := parseSlotID(b.sl.ID)
-	var sc struct {
-		Capacity int `bson:"capacity"`
-	}
+	var sc scheduleDoc
 	err := b.s.schedules.FindOne(ctx, bson.M{"_id": scheduleID}).Decode(&sc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return ErrSlotClosed // the schedule was deleted meanwhile
@@ -398,7 +398,11 @@ func (b *booking) checkCapacity(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read schedule capacity: %w", err)
 	}
-	if b.seat >= sc.Capacity {
+	limit := sc.Capacity
+	if sc.ChangeToken != "" && sc.ChangeTo < limit {
+		limit = sc.ChangeTo // a lower capacity being tried (capacity.go)
+	}
+	if b.seat >= limit {
 		return ErrSlotFull.Wrap(errNotFinal)
 	}
 	return nil

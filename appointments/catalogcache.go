@@ -127,7 +127,11 @@ func (c *catalogCache) changed(ctx context.Context) {
 }
 
 func loadAll[T any](ctx context.Context, coll *mongo.Collection) ([]T, error) {
-	cur, err := coll.Find(ctx, bson.M{})
+	return loadWhere[T](ctx, coll, bson.M{})
+}
+
+func loadWhere[T any](ctx context.Context, coll *mongo.Collection, filter bson.M) ([]T, error) {
+	cur, err := coll.Find(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", coll.Name(), err)
 	}

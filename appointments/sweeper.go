@@ -22,8 +22,8 @@ type SweepReport struct {
 
 // SweepOnce runs every background duty once: no-shows and their penalties,
 // day-before reminders, finishing cancellations a crash interrupted,
-// returning lost seat numbers to the Redis pools, and expiring idempotency
-// records. Idempotent and safe to run on several
+// returning lost seat numbers to the Redis pools, removing the schedule
+// gates of writers that died, and expiring idempotency records. Idempotent and safe to run on several
 // replicas at once. Errors: storage errors (the parts before it are done).
 func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	var r SweepReport
@@ -42,6 +42,9 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	}
 	if r.SeatsReturn, err = s.reconcilePools(ctx, cat); err != nil {
 		s.log.Warn("seat pools not reconciled", "err", err) // Redis down: nothing to repair there now
+	}
+	if err := s.sweepGates(ctx); err != nil {
+		return r, err
 	}
 	now := s.clock.Now()
 	res, err := s.idem.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": now}})
