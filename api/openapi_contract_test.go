@@ -50,6 +50,7 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/staff/checkin":                        "staffCheckIn",
 	"GET /api/v1/staff/halls/{hall_id}/appointments":    "staffListAppointments",
 	"POST /api/v1/staff/appointments/{id}/complete":     "staffCompleteAppointment",
+	"POST /api/v1/staff/appointments/{id}/cancel":       "staffCancelAppointment",
 	"GET /api/v1/staff/audit":                           "staffListAudit",
 	"POST /api/v1/staff/admin/halls":                    "adminCreateHall",
 	"PUT /api/v1/staff/admin/halls/{id}":                "adminUpdateHall",

@@ -50,7 +50,9 @@
 // "booked" (cancel, check-in, no-show) releases the personal arbiters;
 // cancellation also deletes the seat and returns its number at once, and
 // marks the appointment released last, so the sweeper finishes a release a
-// crash interrupted.
+// crash interrupted. Staff may cancel with a reason at any time
+// (CancelByStaff); a booking left on a day the calendar closes is cancelled
+// by the sweeper, never made a no-show.
 //
 // # Errors
 //
