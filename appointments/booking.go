@@ -420,8 +420,11 @@ func (b *booking) undo(ctx context.Context, cause error) {
 		return
 	}
 	if b.seat >= 0 {
-		if err := s.release(ctx, s.seats, seatID(b.sl.ID, b.seat), b.id); err != nil {
+		if err := s.releaseSeat(ctx, b.sl, b.seat, b.id); err != nil {
 			s.log.Warn("seat not released; it repairs itself", "err", err)
+		}
+		if b.haveToken && b.token == b.seat {
+			b.haveToken = false // its number went with the seat, or stays leased until it expires
 		}
 	}
 	if b.code != "" {

@@ -157,20 +157,15 @@ func (s *Service) cancelBooked(ctx context.Context, cat *catalog, d *apptDoc, by
 func (s *Service) releaseCancelled(ctx context.Context, cat *catalog, d *apptDoc) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := s.release(ctx, s.seats, seatID(d.SlotID, d.Seat), d.ID); err != nil {
-		return err
+	// The pool is the slot's current one: the schedule may have changed since
+	// the booking. With Redis down the sweeper's reconciliation returns the
+	// number later.
+	sl := slotDef{ID: d.SlotID, Capacity: d.Capacity, End: d.End}
+	if cur, found, _ := cat.lookupSlot(d.SlotID); found {
+		sl = cur
 	}
-	// Returning a number twice (a sweeper repeating a release) is harmless:
-	// the seat insert arbitrates.
-	// With Redis down the sweeper's reconciliation returns the number later.
-	if s.redisOK.up() {
-		sl := slotDef{ID: d.SlotID, Capacity: d.Capacity, End: d.End}
-		if cur, found, _ := cat.lookupSlot(d.SlotID); found {
-			sl = cur // the capacity may have changed since the booking
-		}
-		if err := s.pool.release(ctx, sl, d.Seat); err != nil {
-			s.redisOK.failed(s.log, err)
-		}
+	if err := s.releaseSeat(ctx, sl, d.Seat, d.ID); err != nil {
+		return err
 	}
 	s.releasePersonal(ctx, d)
 	if _, err := s.appts.UpdateOne(ctx, bson.M{"_id": d.ID, "released": false}, bson.M{"$set": bson.M{"released": true}}); err != nil {
