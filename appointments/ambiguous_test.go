@@ -138,3 +138,28 @@ func TestUndecidableCommitHoldsEverything(t *testing.T) {
 		t.Fatalf("a third citizen: %v, want ErrSlotFull", err)
 	}
 }
+
+// TestLostArbiterReplyIsStaleAtOnce: a seat insert whose reply is lost may
+// have taken the seat; the booking cannot release what it does not know it
+// holds, but it settles its appointment as failed, so whatever it may hold
+// is stale at once: availability shows the seat free and a booking takes it.
+func TestLostArbiterReplyIsStaleAtOnce(t *testing.T) {
+	fn := newFaultNet()
+	f := newFixture(t, withFaultDB(fn))
+	f.mustBook(citizen(9), "sc1.20260311.0900", "s1") // the catalog and pools exist
+	held, _ := fn.add(isInsertOf("appt_seats"), loseReply, true)
+	if _, err := bookLosingTheCommit(f, held, citizen(1), ""); err == nil {
+		t.Fatal("a booking whose seat insert was lost answered success")
+	}
+	if n := f.count("appt_seats", bson.M{"slot_id": twoSeats}); n != 1 {
+		t.Fatalf("%d seat documents: the fault did not hit the seat insert", n)
+	}
+	if r := f.remainingOf(twoSeats, "h1", "s3", "2026-03-10"); r != 2 {
+		t.Errorf("remaining %d, want 2: the lost attempt's seat counts as held", r)
+	}
+	f.mustBook(citizen(1), twoSeats, "s3")
+	f.mustBook(citizen(2), twoSeats, "s3")
+	if n, s := f.booked(twoSeats); n != 2 || s != 2 {
+		t.Fatalf("%d booked, %d seats", n, s)
+	}
+}

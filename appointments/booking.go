@@ -408,16 +408,36 @@ func (b *booking) checkCapacity(ctx context.Context) error {
 	return nil
 }
 
-// undo releases what a failed attempt holds and, when an idempotency record
-// names it, writes a failed appointment carrying the answer to replay. It
-// runs even when ctx was cancelled, and releases nothing when the
-// appointment is stored or may be (see commit).
+// undo releases what a failed attempt holds. It runs even when ctx was
+// cancelled, and releases nothing when the appointment is stored or may be
+// (see commit). First it settles the appointment ID as failed, when an
+// idempotency record names it (the failed document carries the answer to
+// replay) or when the cause is internal: an insert whose reply was lost may
+// have taken an arbiter this attempt does not know it holds, and with its
+// holder failed such an arbiter is stale at once (arbiter.go) instead of
+// counting as a booking in progress for AbandonAfter.
 func (b *booking) undo(ctx context.Context, cause error) {
 	s := b.s
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
 	defer cancel()
 	if b.committed || b.undecided {
 		return
+	}
+	if cause != nil && (b.idemInserted || Code(cause) == "") {
+		code := Code(cause)
+		switch {
+		case errors.Is(cause, errNotFinal):
+			code = "not_final" // not replayable: a retry runs again
+		case code == "":
+			code = "internal"
+		}
+		d := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: code, CreatedAt: ms(s.clock.Now())}
+		if pe, ok := platform.AsError(cause); ok && !pe.Until.IsZero() {
+			d.SuspendedUntil = ms(pe.Until)
+		}
+		if _, err := s.appts.InsertOne(ctx, d); err != nil && !platform.IsDuplicateKey(err) {
+			s.log.Warn("failed booking not recorded", "appointment", b.id, "err", err)
+		}
 	}
 	if b.seat >= 0 {
 		if err := s.releaseSeat(ctx, b.sl, b.seat, b.id); err != nil {
@@ -439,22 +459,6 @@ func (b *booking) undo(ctx context.Context, cause error) {
 	if b.haveToken {
 		if err := s.pool.release(ctx, b.sl, b.token); err != nil {
 			s.log.Warn("seat lease not returned; it expires", "err", err)
-		}
-	}
-	if b.idemInserted && cause != nil {
-		code := Code(cause)
-		switch {
-		case errors.Is(cause, errNotFinal):
-			code = "not_final" // not replayable: a retry runs again
-		case code == "":
-			code = "internal"
-		}
-		d := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: code, CreatedAt: ms(s.clock.Now())}
-		if pe, ok := platform.AsError(cause); ok && !pe.Until.IsZero() {
-			d.SuspendedUntil = ms(pe.Until)
-		}
-		if _, err := s.appts.InsertOne(ctx, d); err != nil && !platform.IsDuplicateKey(err) {
-			s.log.Warn("failed booking not recorded for replay", "err", err)
 		}
 	}
 }
