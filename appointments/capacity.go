@@ -53,12 +53,15 @@ const (
 	// gateStale is how old (by the clock) a schedule's gate must be before
 	// another writer or the sweeper may take it from its writer.
 	gateStale = 30 * time.Second
-	// gateWait is how long (real time) a writer waits for a live gate.
-	gateWait = 5 * time.Second
+	// gateWait is how long (real time) a writer waits at most for a live
+	// gate: as long as its holder may keep it, so that a slow holder (a
+	// loaded store) is waited for and only a dead one's gate is taken.
+	gateWait = gateStale
 )
 
 // errScheduleBusy: another write of the schedule held its gate throughout
-// gateWait, or took it over from this one. Internal (retry later).
+// gateWait without going stale by the clock, or took it over from this one.
+// Internal (retry later).
 var errScheduleBusy = errors.New("appointments: the schedule is being changed by another writer; try again")
 
 // capacityInUse is ErrCapacityInUse with the schedule and seats named for
@@ -112,12 +115,14 @@ func (s *Service) replaceSchedule(ctx context.Context, sc *Schedule) error {
 }
 
 // openGate takes the gate of schedule id for a write that may set capacity
-// to, waiting up to gateWait for a live one and taking over a stale one. It
+// to, waiting (up to gateWait, or while ctx lasts) for a live one and taking
+// over a stale one. It
 // returns the schedule as stored (committed) and the writer's token.
 // Errors: ErrNotFound, errScheduleBusy (wrapped), storage.
 func (s *Service) openGate(ctx context.Context, id string, to int) (Schedule, string, error) {
 	token := newScheduleRev()
 	deadline := time.Now().Add(gateWait)
+	pause := 10 * time.Millisecond
 	for {
 		var cur scheduleDoc
 		err := s.schedules.FindOne(ctx, bson.M{"_id": id}).Decode(&cur)
@@ -137,8 +142,9 @@ func (s *Service) openGate(ctx context.Context, id string, to int) (Schedule, st
 				select {
 				case <-ctx.Done():
 					return Schedule{}, "", ctx.Err()
-				case <-time.After(20 * time.Millisecond):
+				case <-time.After(pause):
 				}
+				pause = min(2*pause, 200*time.Millisecond)
 				continue
 			}
 			filter["change_token"] = cur.ChangeToken

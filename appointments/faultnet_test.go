@@ -106,12 +106,17 @@ const (
 	swallow
 	// fail fails the write of the request at once.
 	fail
+	// dropReply delivers the request, waits for the server's reply and
+	// then fails the read as a reset connection would.
+	dropReply
 )
 
 type faultRule struct {
 	match  func(req []byte) bool
 	action faultAction
 	once   bool
+	every  int // act on every n-th match only (0: every match)
+	seen   int
 	fired  chan struct{} // closed when the rule acted (the reply is held, the request swallowed or failed)
 	sig    sync.Once
 	done   bool
@@ -130,7 +135,12 @@ func newFaultNet() *faultNet { return &faultNet{} }
 
 // add arms a rule; the channel is closed when it first acts.
 func (n *faultNet) add(match func([]byte) bool, a faultAction, once bool) (<-chan struct{}, func()) {
-	r := &faultRule{match: match, action: a, once: once, fired: make(chan struct{})}
+	return n.addEvery(match, a, once, 0)
+}
+
+// addEvery arms a rule that acts on every n-th matching request.
+func (n *faultNet) addEvery(match func([]byte) bool, a faultAction, once bool, every int) (<-chan struct{}, func()) {
+	r := &faultRule{match: match, action: a, once: once, every: every, fired: make(chan struct{})}
 	n.mu.Lock()
 	n.rules = append(n.rules, r)
 	n.mu.Unlock()
@@ -147,6 +157,9 @@ func (n *faultNet) verdict(req []byte) (faultAction, *faultRule) {
 	defer n.mu.Unlock()
 	for _, r := range n.rules {
 		if r.done || !r.match(req) {
+			continue
+		}
+		if r.seen++; r.every > 1 && r.seen%r.every != 0 {
 			continue
 		}
 		if r.once {
@@ -187,7 +200,7 @@ func (c *faultConn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		r.signal()
 		return len(p), nil
-	case loseReply:
+	case loseReply, dropReply:
 		c.mu.Lock()
 		c.stuck = r
 		c.mu.Unlock()
@@ -202,11 +215,14 @@ func (c *faultConn) Read(p []byte) (int, error) {
 	if r == nil {
 		return c.Conn.Read(p)
 	}
-	if r.action == loseReply {
+	if r.action == loseReply || r.action == dropReply {
 		// The server has answered once bytes arrive: the request took effect.
 		buf := make([]byte, 64<<10)
 		_, _ = c.Conn.Read(buf)
 		r.signal()
+	}
+	if r.action == dropReply {
+		return 0, errors.New("faultnet: connection reset by peer")
 	}
 	<-c.closed
 	return 0, net.ErrClosed

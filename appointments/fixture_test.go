@@ -71,6 +71,18 @@ func withFaultDB(fn *faultNet) fixtureOpt {
 	}
 }
 
+// withSharedFaultDB is withFaultDB where f.another() shares the fixture's
+// client and so its one connection and its faults: the embedded engine's
+// conditional updates are atomic on one connection only (DESIGN.md).
+func withSharedFaultDB(fn *faultNet) fixtureOpt {
+	return func(f *fixture, d *Deps) {
+		f.db = faultDB(f.t, fn, nil)
+		f.client = f.db.Client
+		f.inbox = notify.NewInbox(f.db, f.clock)
+		d.DB, d.Notifier = f.db, f.inbox
+	}
+}
+
 func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 	t.Helper()
 	ctx := context.Background()
