@@ -12,6 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
 )
@@ -390,8 +391,13 @@ func (b *booking) takeSeat(ctx context.Context) error {
 // schedule was deleted), storage errors.
 func (b *booking) checkCapacity(ctx context.Context) error {
 	scheduleID, _, _, _ := parseSlotID(b.sl.ID)
-	var sc scheduleDoc
-	err := b.s.schedules.FindOne(ctx, bson.M{"_id": scheduleID}).Decode(&sc)
+	var sc struct {
+		Capacity    int    `bson:"capacity"`
+		ChangeToken string `bson:"change_token"`
+		ChangeTo    int    `bson:"change_to"`
+	}
+	err := b.s.schedules.FindOne(ctx, bson.M{"_id": scheduleID}, options.FindOne().
+		SetProjection(bson.M{"capacity": 1, "change_token": 1, "change_to": 1})).Decode(&sc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return ErrSlotClosed // the schedule was deleted meanwhile
 	}
