@@ -215,8 +215,10 @@ func (s *Service) putService(ctx context.Context, v *ServiceItem, create bool) e
 	return s.replaceCatalog(ctx, s.services, v.ID, v, false)
 }
 
-// CreateSchedule adds a schedule. Errors: ErrInvalid (naming the field, also
-// for unknown references), ErrAlreadyExists.
+// CreateSchedule adds a schedule. Bookings made under a deleted schedule of
+// the same ID keep their seats: a capacity below one of them is refused.
+// Errors: ErrInvalid (naming the field, also for unknown references),
+// ErrAlreadyExists, ErrCapacityInUse.
 func (s *Service) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, error) {
 	return sc, s.putSchedule(ctx, &sc, true)
 }
@@ -232,12 +234,11 @@ func (s *Service) putSchedule(ctx context.Context, sc *Schedule, create bool) er
 	if err := r.checkSchedule(sc); err != nil {
 		return err
 	}
+	write := s.replaceSchedule
 	if create {
-		sc.UpdatedAt = platform.Local(ms(s.clock.Now()))
-		sc.Rev = newScheduleRev()
-		return s.insertCatalog(ctx, s.schedules, sc)
+		write = s.createSchedule
 	}
-	if err := s.replaceSchedule(ctx, sc); err != nil {
+	if err := write(ctx, sc); err != nil {
 		return err
 	}
 	s.cat.changed(ctx)

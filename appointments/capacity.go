@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -114,6 +116,42 @@ func (s *Service) replaceSchedule(ctx context.Context, sc *Schedule) error {
 	return nil
 }
 
+// createSchedule inserts sc (validated), a new schedule, setting UpdatedAt
+// and Rev. Seats of its slot IDs may still be held by bookings made under a
+// deleted schedule of the same ID, so a capacity below one of them is
+// refused as a lowering is: the schedule goes in with its gate on (change_to
+// its capacity), the held seats are read, and then the gate comes off, or,
+// refused, the schedule is deleted again while the gate is still this
+// writer's. It does not announce the change.
+// Errors: ErrAlreadyExists, ErrCapacityInUse, storage.
+func (s *Service) createSchedule(ctx context.Context, sc *Schedule) error {
+	now := ms(s.clock.Now())
+	sc.UpdatedAt = platform.Local(now)
+	sc.Rev = newScheduleRev()
+	token := newScheduleRev()
+	doc := scheduleDoc{Schedule: *sc, ChangeToken: token, ChangeTo: sc.Capacity, ChangeAt: now}
+	if _, err := s.schedules.InsertOne(ctx, doc); err != nil {
+		if platform.IsDuplicateKey(err) {
+			return ErrAlreadyExists
+		}
+		return fmt.Errorf("insert schedule: %w", err)
+	}
+	held, err := s.heldSeatsFrom(ctx, sc.ID, sc.Capacity)
+	if err == nil && held > 0 {
+		err = capacityInUse(sc.ID, held, sc.Capacity)
+	}
+	if err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+		defer cancel()
+		if _, derr := s.schedules.DeleteOne(dctx, bson.M{"_id": sc.ID, "change_token": token}); derr != nil {
+			s.log.Warn("refused schedule not removed", "schedule", sc.ID, "err", derr)
+		}
+		return err
+	}
+	s.closeGate(ctx, sc.ID, token)
+	return nil
+}
+
 // openGate takes the gate of schedule id for a write that may set capacity
 // to, waiting (up to gateWait, or while ctx lasts) for a live one and taking
 // over a stale one. It
@@ -188,41 +226,61 @@ func (s *Service) sweepGates(ctx context.Context) error {
 // heldSeatsFrom counts the seats numbered capacity or more that are held on
 // slots of the schedule that have not ended.
 func (s *Service) heldSeatsFrom(ctx context.Context, scheduleID string, capacity int) (int, error) {
-	cur, err := s.seats.Find(ctx, bson.M{"n": bson.M{"$gte": capacity}, "slot_id": bson.M{"$regex": "^" + regexp.QuoteMeta(scheduleID) + `\.`}})
-	if err != nil {
-		return 0, fmt.Errorf("read seats: %w", err)
+	held, err := s.heldSeatsOf(ctx, map[string]int{scheduleID: capacity})
+	return held[scheduleID], err
+}
+
+// heldSeatsOf counts, per schedule ID of from, the seats numbered from[id]
+// or more that are held on its slots that have not ended: by an appointment
+// that still holds its seat and is not over, or by a booking in progress.
+func (s *Service) heldSeatsOf(ctx context.Context, from map[string]int) (map[string]int, error) {
+	ids := make([]string, 0, len(from))
+	for id := range from {
+		ids = append(ids, id)
 	}
-	var seats []arbiterDoc
-	if err := cur.All(ctx, &seats); err != nil {
-		return 0, fmt.Errorf("read seats: %w", err)
-	}
+	slices.Sort(ids)
 	today := dateOf(s.clock.Now())
 	var live []arbiterDoc
-	var ids []string
-	for _, st := range seats {
-		if _, date, _, ok := parseSlotID(st.SlotID); ok && date >= today {
-			live = append(live, st)
-			ids = append(ids, st.AppointmentID)
+	var holders []string
+	for chunk := range slices.Chunk(ids, 100) {
+		quoted := make([]string, len(chunk))
+		lowest := from[chunk[0]]
+		for i, id := range chunk {
+			quoted[i] = regexp.QuoteMeta(id)
+			lowest = min(lowest, from[id])
+		}
+		seats, err := loadWhere[arbiterDoc](ctx, s.seats, bson.M{"n": bson.M{"$gte": lowest},
+			"slot_id": bson.M{"$regex": `^(?:` + strings.Join(quoted, "|") + `)\.`}})
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range seats {
+			id, date, _, ok := parseSlotID(st.SlotID)
+			if c, asked := from[id]; ok && asked && date >= today && st.Seat >= c {
+				live = append(live, st)
+				holders = append(holders, st.AppointmentID)
+			}
 		}
 	}
+	held := map[string]int{}
 	if len(live) == 0 {
-		return 0, nil
+		return held, nil
 	}
-	docs, err := s.findAppts(ctx, bson.M{"_id": bson.M{"$in": ids}})
+	docs, err := s.findAppts(ctx, bson.M{"_id": bson.M{"$in": holders}})
 	if err != nil {
-		return 0, fmt.Errorf("read seat holders: %w", err)
+		return nil, fmt.Errorf("read seat holders: %w", err)
 	}
 	status := map[string]string{}
 	for _, d := range docs {
 		status[d.ID] = d.Status
 	}
-	held := 0
 	for _, st := range live {
-		switch st, known := status[st.AppointmentID]; {
+		id, _, _, _ := parseSlotID(st.SlotID)
+		switch status, known := status[st.AppointmentID]; {
 		case !known:
-			held++ // a booking in progress: count it
-		case holdsSeat(st) && st != StatusCompleted && st != StatusNoShow:
-			held++
+			held[id]++ // a booking in progress: count it
+		case holdsSeat(status) && status != StatusCompleted && status != StatusNoShow:
+			held[id]++
 		}
 	}
 	return held, nil

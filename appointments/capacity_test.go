@@ -233,3 +233,41 @@ func TestDeadWritersGateGoesStale(t *testing.T) {
 	}
 	f.mustBook(citizen(3), twoSeats, "s3")
 }
+
+// TestRecreatedScheduleKeepsItsBookingsSeats: bookings of a deleted
+// schedule keep their seats; re-creating the schedule (one by one or by
+// import) with a capacity below them would overbook their slots, so it is
+// refused like a lowering, and nothing is created.
+func TestRecreatedScheduleKeepsItsBookingsSeats(t *testing.T) {
+	f := newFixture(t)
+	for i := range 3 {
+		f.mustBook(citizen(i), raceSlot, "s1") // seats 0, 1, 2
+	}
+	sc := f.schedule("sc1")
+	if err := f.svc.DeleteSchedule(f.ctx, "sc1"); err != nil {
+		t.Fatal(err)
+	}
+	before := f.state()
+	sc.Capacity = 2
+	if _, err := f.svc.CreateSchedule(f.ctx, sc); !errors.Is(err, ErrCapacityInUse) {
+		t.Fatalf("re-creating sc1 with capacity 2 over seats 0..2: %v", err)
+	}
+	in := CatalogImport{Schedules: []Schedule{sc}}
+	if _, err := f.svc.Import(f.ctx, in); !errors.Is(err, ErrCapacityInUse) {
+		t.Fatalf("importing sc1 with capacity 2 over seats 0..2: %v", err)
+	}
+	f.sameState(before)
+	sc.Capacity = 3
+	if _, err := f.svc.CreateSchedule(f.ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.schedule("sc1"); got.Capacity != 3 {
+		t.Fatalf("capacity %d", got.Capacity)
+	}
+	if n := f.count("appt_schedules", bson.M{"change_token": bson.M{"$exists": true}}); n != 0 {
+		t.Fatalf("%d gates left", n)
+	}
+	if _, err := f.book(citizen(10), raceSlot, "s1"); !errors.Is(err, ErrSlotFull) {
+		t.Fatalf("a fourth booking at capacity 3: %v", err)
+	}
+}

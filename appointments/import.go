@@ -229,7 +229,9 @@ func (s *Service) load(ctx context.Context, in CatalogImport, replace bool) (Imp
 }
 
 // checkImportCapacities refuses, before anything is written, an import that
-// lowers a stored schedule's capacity below a seat held on it.
+// lowers a stored schedule's capacity below a seat held on it, or creates a
+// schedule whose capacity is below a seat still held under its ID (by
+// bookings of a deleted schedule).
 func (s *Service) checkImportCapacities(ctx context.Context, scheds []Schedule) error {
 	if len(scheds) == 0 {
 		return nil
@@ -246,17 +248,22 @@ func (s *Service) checkImportCapacities(ctx context.Context, scheds []Schedule) 
 	for _, sc := range stored {
 		capacity[sc.ID] = sc.Capacity
 	}
+	from := map[string]int{}
 	for _, sc := range scheds {
-		old, ok := capacity[sc.ID]
-		if !ok || sc.Capacity >= old {
-			continue
+		if old, ok := capacity[sc.ID]; !ok || sc.Capacity < old {
+			from[sc.ID] = sc.Capacity
 		}
-		held, err := s.heldSeatsFrom(ctx, sc.ID, sc.Capacity)
-		if err != nil {
-			return err
-		}
-		if held > 0 {
-			return capacityInUse(sc.ID, held, sc.Capacity)
+	}
+	if len(from) == 0 {
+		return nil
+	}
+	held, err := s.heldSeatsOf(ctx, from)
+	if err != nil {
+		return err
+	}
+	for _, sc := range scheds {
+		if n := held[sc.ID]; n > 0 {
+			return capacityInUse(sc.ID, n, sc.Capacity)
 		}
 	}
 	return nil
@@ -268,11 +275,9 @@ func (s *Service) importSchedule(ctx context.Context, sc *Schedule) error {
 	if !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	if _, err := s.schedules.InsertOne(ctx, sc); err != nil {
-		if platform.IsDuplicateKey(err) { // created meanwhile
-			return s.replaceSchedule(ctx, sc)
-		}
-		return fmt.Errorf("insert schedule: %w", err)
+	err = s.createSchedule(ctx, sc)
+	if errors.Is(err, ErrAlreadyExists) { // created meanwhile
+		return s.replaceSchedule(ctx, sc)
 	}
-	return nil
+	return err
 }
