@@ -80,6 +80,7 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/hooks/applications":                    "receiveApplicationEvent",
 	"GET /api/v1/me/applications":                        "listMyApplications",
 	"GET /api/v1/me/applications/{application_no}":       "getMyApplication",
+	"POST /api/v1/staff/appointments/{id}/cancel":        "staffCancelAppointment",
 }
 
 type obj = map[string]any

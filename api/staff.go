@@ -30,6 +30,7 @@ type HallDesk interface {
 	ListForStaff(ctx context.Context, actor appointments.StaffActor, q appointments.StaffListQuery) (appointments.StaffPage, error)
 	WriteStaffCSV(ctx context.Context, w io.Writer, actor appointments.StaffActor, q appointments.StaffListQuery) error
 	Complete(ctx context.Context, actor appointments.StaffActor, appointmentID string) (appointments.StaffAppointment, error)
+	CancelByStaff(ctx context.Context, actor appointments.StaffActor, appointmentID, reason string) (appointments.StaffAppointment, error)
 
 	CreateHall(ctx context.Context, h appointments.Hall) (appointments.Hall, error)
 	UpdateHall(ctx context.Context, h appointments.Hall) (appointments.Hall, error)
@@ -83,6 +84,7 @@ func (st StaffRoutes) Register(r Router) {
 	g.POST("/checkin", st.checkin, st.require(s, "appointments.checkin", desk...))
 	g.GET("/halls/:hall_id/appointments", st.list, st.require(s, "appointments.list", desk...))
 	g.POST("/appointments/:id/complete", st.complete, st.require(s, "appointments.complete", desk...))
+	g.POST("/appointments/:id/cancel", st.cancelAppointment(s), st.require(s, "appointments.cancel", desk...))
 	g.GET("/audit", st.audit, st.require(s, "audit.list", admin...))
 
 	a := g.Group("/admin", st.afterCatalogChange)
@@ -274,6 +276,30 @@ func (st StaffRoutes) complete(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, a)
+}
+
+type staffCancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+// cancelAppointment cancels a booking for the hall with a reason the
+// citizen is told; its seat is free at once.
+func (st StaffRoutes) cancelAppointment(s *Server) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var req staffCancelRequest
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+		a, err := st.Desk.CancelByStaff(c.Request().Context(), actor(c), c.Param("id"), req.Reason)
+		if err != nil {
+			return err
+		}
+		if st.CatalogChanged != nil {
+			st.CatalogChanged() // drops cached availability: a seat is free
+		}
+		s.PageChanged(c, a.UserID)
+		return c.JSON(http.StatusOK, a)
+	}
 }
 
 func (st StaffRoutes) audit(c echo.Context) error {

@@ -26,6 +26,7 @@ var piiActions = map[string]bool{
 	"appointments.list":     true, // the day list and its CSV export
 	"appointments.checkin":  true,
 	"appointments.complete": true,
+	"appointments.cancel":   true, // a staff cancel answers the staff view, with the name
 }
 
 // heldResponse is an http.ResponseWriter that keeps the answer (status,

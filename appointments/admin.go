@@ -2,9 +2,7 @@ package appointments
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -217,75 +215,12 @@ func (s *Service) putService(ctx context.Context, v *ServiceItem, create bool) e
 	return s.replaceCatalog(ctx, s.services, v.ID, v, false)
 }
 
-// CreateSchedule adds a schedule. Errors: ErrInvalid (naming the field, also
-// for unknown references), ErrAlreadyExists.
+// CreateSchedule adds a schedule. Bookings made under a deleted schedule of
+// the same ID keep their seats: a capacity below one of them is refused.
+// Errors: ErrInvalid (naming the field, also for unknown references),
+// ErrAlreadyExists, ErrCapacityInUse.
 func (s *Service) CreateSchedule(ctx context.Context, sc Schedule) (Schedule, error) {
 	return sc, s.putSchedule(ctx, &sc, true)
-}
-
-// UpdateSchedule replaces schedule sc.ID. Slots already booked keep their
-// bookings; a changed capacity applies to new bookings at once.
-// Errors: ErrInvalid, ErrNotFound.
-func (s *Service) UpdateSchedule(ctx context.Context, sc Schedule) (Schedule, error) {
-	var old Schedule
-	if err := s.schedules.FindOne(ctx, bson.M{"_id": sc.ID}).Decode(&old); errors.Is(err, mongo.ErrNoDocuments) {
-		return sc, ErrNotFound
-	} else if err != nil {
-		return sc, fmt.Errorf("read schedule: %w", err)
-	}
-	if err := s.putSchedule(ctx, &sc, false); err != nil {
-		return sc, err
-	}
-	if sc.Capacity >= old.Capacity {
-		return sc, nil
-	}
-	// Lowered: the new capacity is written first; a seat held at or above it
-	// on a slot not yet over means the change would overbook, so it is
-	// undone. (Bookings check the capacity after their seat insert: see
-	// booking.checkCapacity.)
-	held, err := s.heldSeatsFrom(ctx, sc.ID, sc.Capacity)
-	if err == nil && held == 0 {
-		return sc, nil
-	}
-	if rerr := s.replaceCatalog(ctx, s.schedules, old.ID, &old, false); rerr != nil {
-		return sc, fmt.Errorf("restore schedule after refused capacity change: %w", rerr)
-	}
-	if err != nil {
-		return sc, err
-	}
-	return sc, fmt.Errorf("%w: %d booked seats at or above %d", ErrCapacityInUse, held, sc.Capacity)
-}
-
-// heldSeatsFrom counts the seats numbered capacity or more that are held on
-// slots of the schedule that have not ended.
-func (s *Service) heldSeatsFrom(ctx context.Context, scheduleID string, capacity int) (int, error) {
-	cur, err := s.seats.Find(ctx, bson.M{"n": bson.M{"$gte": capacity}, "slot_id": bson.M{"$regex": "^" + regexp.QuoteMeta(scheduleID) + `\.`}})
-	if err != nil {
-		return 0, fmt.Errorf("read seats: %w", err)
-	}
-	var seats []arbiterDoc
-	if err := cur.All(ctx, &seats); err != nil {
-		return 0, fmt.Errorf("read seats: %w", err)
-	}
-	today := dateOf(s.clock.Now())
-	held := 0
-	for _, st := range seats {
-		_, date, _, ok := parseSlotID(st.SlotID)
-		if !ok || date < today {
-			continue
-		}
-		var d apptDoc
-		err := s.appts.FindOne(ctx, bson.M{"_id": st.AppointmentID}).Decode(&d)
-		switch {
-		case errors.Is(err, mongo.ErrNoDocuments):
-			held++ // a booking in progress: count it
-		case err != nil:
-			return 0, fmt.Errorf("read seat holder: %w", err)
-		case holdsSeat(d.Status) && d.Status != StatusCompleted && d.Status != StatusNoShow:
-			held++
-		}
-	}
-	return held, nil
 }
 
 func (s *Service) putSchedule(ctx context.Context, sc *Schedule, create bool) error {
@@ -299,11 +234,15 @@ func (s *Service) putSchedule(ctx context.Context, sc *Schedule, create bool) er
 	if err := r.checkSchedule(sc); err != nil {
 		return err
 	}
-	sc.UpdatedAt = platform.Local(ms(s.clock.Now()))
+	write := s.replaceSchedule
 	if create {
-		return s.insertCatalog(ctx, s.schedules, sc)
+		write = s.createSchedule
 	}
-	return s.replaceCatalog(ctx, s.schedules, sc.ID, sc, false)
+	if err := write(ctx, sc); err != nil {
+		return err
+	}
+	s.cat.changed(ctx)
+	return nil
 }
 
 // DeleteSchedule removes a schedule: its slots disappear; existing bookings

@@ -120,6 +120,39 @@ func (s *Service) release(ctx context.Context, coll *mongo.Collection, id, apptI
 	return nil
 }
 
+// releaseSeat deletes seat n of sl if appointment apptID still holds it and
+// gives the number back to the Redis pool only when no seat document is left
+// under it: a seat another booking took over meanwhile (its holder was
+// stale) is not free, and its number only leaves the pool's leases. Redis
+// failures are not errors (the sweeper reconciles the pools).
+func (s *Service) releaseSeat(ctx context.Context, sl slotDef, n int, apptID string) error {
+	id := seatID(sl.ID, n)
+	res, err := s.seats.DeleteOne(ctx, bson.M{"_id": id, "appointment_id": apptID})
+	if err != nil {
+		return fmt.Errorf("release seat %s: %w", id, err)
+	}
+	free := res.DeletedCount == 1
+	if !free {
+		left, err := s.seats.CountDocuments(ctx, bson.M{"_id": id})
+		if err != nil {
+			return fmt.Errorf("read seat %s: %w", id, err)
+		}
+		free = left == 0 // released before (a repeated release)
+	}
+	if !s.redisOK.up() {
+		return nil
+	}
+	if free {
+		err = s.pool.release(ctx, sl, n)
+	} else {
+		err = s.pool.confirm(ctx, sl, n)
+	}
+	if err != nil {
+		s.redisOK.failed(s.log, err)
+	}
+	return nil
+}
+
 // releasePersonal frees the day lock and the user slot of d (it left
 // "booked"). Errors are logged: a left-over arbiter repairs itself.
 func (s *Service) releasePersonal(ctx context.Context, d *apptDoc) {

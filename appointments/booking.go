@@ -12,6 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
 )
@@ -54,7 +55,8 @@ var errAbandoned = errors.New("appointments: booking abandoned while in progress
 // ErrNotFound (unknown slot), ErrSlotMismatch (the slot is of another hall, department or service),
 // ErrSlotClosed (the slot has started or passed, or its day is a closure or
 // holiday), ErrOutsideWindow (not within the hall's booking window),
-// ErrSlotFull, ErrBookingSuspended (with Until),
+// ErrSlotFull (under a key kept as the answer only when MongoDB's seats
+// decided it, not the Redis pool), ErrBookingSuspended (with Until),
 // ErrDuplicateBooking (an active booking of this service on that day),
 // ErrBookingLimit (already MaxActive active bookings), ErrIdempotencyMismatch,
 // ErrIdempotencyInProgress; anything else is internal.
@@ -164,7 +166,8 @@ type booking struct {
 	limitSlot    int
 	seat         int
 	code         string
-	committed    bool
+	committed    bool // the appointment document is stored, booked
+	undecided    bool // whether it is stored could not be learnt: hold everything
 }
 
 // run takes the steps in the order that keeps a crash harmless: a Redis seat
@@ -252,13 +255,12 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 		Date: b.sl.Date, Start: ms(b.sl.Start), End: ms(b.sl.End), Status: StatusBooked,
 		CheckinCode: b.code, CreatedAt: ms(s.clock.Now()),
 	}
-	if _, err := s.appts.InsertOne(ctx, doc); err != nil {
-		if platform.IsDuplicateKey(err) {
-			return Appointment{}, errAbandoned, false
-		}
-		return Appointment{}, fmt.Errorf("insert appointment: %w", err), false
+	if err := b.commit(ctx, doc); err != nil {
+		return Appointment{}, err, false
 	}
-	b.committed = true
+	// Booked: finish and answer even when the client has gone meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+	defer cancel()
 	if b.haveToken {
 		if err := s.pool.confirm(ctx, b.sl, b.seat); err != nil {
 			s.log.Warn("seat lease not confirmed; it expires and the seat insert arbitrates", "err", err)
@@ -266,6 +268,56 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 	}
 	s.send(ctx, bookedMessage(b.cat, doc))
 	return s.firstAnswer(b.cat, doc), nil, false
+}
+
+// decideTimeout bounds the MongoDB calls that settle a booking after its
+// request's context ended: deciding its commit, undoing it, confirming it.
+const decideTimeout = 10 * time.Second
+
+// commit inserts the appointment document, which makes the booking, and
+// learns whether it did. An error from the insert other than a duplicate key
+// (a lost reply, the driver's timeout, the request's context ending) leaves
+// the outcome unknown: the document may be stored. It is decided by
+// inserting a failed tombstone under the same ID, under a context the
+// request cannot cancel: inserted, the appointment was not stored and can no
+// longer be (b.committed stays false, undo may release); a duplicate key, the
+// document exists and is read. A booked document is ours (the ID is this
+// attempt's): the booking is made (b.committed). A failed one is a
+// repairer's tombstone: errAbandoned. When even that cannot be learnt,
+// b.undecided is set and undo releases nothing: a booking that may exist
+// keeps its seat and arbiters, which repair themselves once it is known
+// (arbiter.go).
+func (b *booking) commit(ctx context.Context, doc *apptDoc) error {
+	s := b.s
+	_, err := s.appts.InsertOne(ctx, doc)
+	if err == nil {
+		b.committed = true
+		return nil
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+	defer cancel()
+	if !platform.IsDuplicateKey(err) {
+		tomb := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: "internal", CreatedAt: ms(s.clock.Now())}
+		_, terr := s.appts.InsertOne(dctx, tomb)
+		if terr == nil {
+			return fmt.Errorf("insert appointment (not stored): %w", err)
+		}
+		if !platform.IsDuplicateKey(terr) {
+			b.undecided = true
+			return fmt.Errorf("insert appointment: outcome unknown, nothing released: %w (deciding it: %v)", err, terr)
+		}
+	}
+	d, ferr := s.findAppt(dctx, b.id)
+	if ferr != nil {
+		b.undecided = true
+		return fmt.Errorf("insert appointment: outcome unknown, nothing released: %w (reading it: %v)", err, ferr)
+	}
+	if d.Status == statusFailed {
+		return errAbandoned
+	}
+	s.log.Info("appointment stored although its insert failed", "appointment", b.id, "err", err)
+	b.committed = true
+	return nil
 }
 
 // takeSeat inserts a seat document: the number the Redis lease names, or,
@@ -327,44 +379,78 @@ func (b *booking) takeSeat(ctx context.Context) error {
 }
 
 // checkCapacity runs after a seat insert succeeded: the seat number must be
-// below the schedule's capacity as MongoDB has it now, not as this process's
-// catalog cache had it. An admin lowering the capacity writes it first and
-// then looks for held seats at or above it (see UpdateSchedule); with both
-// sides reading after writing, either the admin sees this seat and refuses the
-// change, or this booking sees the new capacity and gives the seat up. The
-// seat stays recorded in b.seat, so undo releases it.
-// Errors: ErrSlotFull (the seat is beyond the capacity), storage errors.
+// below the schedule's capacity as MongoDB has it now, or below the lower
+// capacity a write under way may set (change_to), not as this process's
+// catalog cache had it. A writer lowering the capacity writes its marker
+// first and then looks for held seats at or above it (capacity.go); with
+// both sides reading after writing, either the writer sees this seat and
+// refuses the change, or this booking sees the lower capacity and gives the
+// seat up. The seat stays recorded in b.seat, so undo releases it.
+// Errors: ErrSlotFull wrapping errNotFinal (the seat is beyond the
+// capacity: not final, the catalog or pool was behind), ErrSlotClosed (the
+// schedule was deleted), storage errors.
 func (b *booking) checkCapacity(ctx context.Context) error {
 	scheduleID, _, _, _ := parseSlotID(b.sl.ID)
 	var sc struct {
-		Capacity int `bson:"capacity"`
+		Capacity    int    `bson:"capacity"`
+		ChangeToken string `bson:"change_token"`
+		ChangeTo    int    `bson:"change_to"`
 	}
-	err := b.s.schedules.FindOne(ctx, bson.M{"_id": scheduleID}).Decode(&sc)
+	err := b.s.schedules.FindOne(ctx, bson.M{"_id": scheduleID}, options.FindOne().
+		SetProjection(bson.M{"capacity": 1, "change_token": 1, "change_to": 1})).Decode(&sc)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return ErrSlotClosed // the schedule was deleted meanwhile
 	}
 	if err != nil {
 		return fmt.Errorf("read schedule capacity: %w", err)
 	}
-	if b.seat >= sc.Capacity {
-		return ErrSlotFull
+	limit := sc.Capacity
+	if sc.ChangeToken != "" && sc.ChangeTo < limit {
+		limit = sc.ChangeTo // a lower capacity being tried (capacity.go)
+	}
+	if b.seat >= limit {
+		return ErrSlotFull.Wrap(errNotFinal)
 	}
 	return nil
 }
 
-// undo releases what a failed attempt holds and, when an idempotency record
-// names it, writes a failed appointment carrying the answer to replay. It
-// runs even when ctx was cancelled.
+// undo releases what a failed attempt holds. It runs even when ctx was
+// cancelled, and releases nothing when the appointment is stored or may be
+// (see commit). First it settles the appointment ID as failed, when an
+// idempotency record names it (the failed document carries the answer to
+// replay) or when the cause is internal: an insert whose reply was lost may
+// have taken an arbiter this attempt does not know it holds, and with its
+// holder failed such an arbiter is stale at once (arbiter.go) instead of
+// counting as a booking in progress for AbandonAfter.
 func (b *booking) undo(ctx context.Context, cause error) {
 	s := b.s
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
 	defer cancel()
-	if b.committed {
+	if b.committed || b.undecided {
 		return
 	}
+	if cause != nil && (b.idemInserted || Code(cause) == "") {
+		code := Code(cause)
+		switch {
+		case errors.Is(cause, errNotFinal):
+			code = "not_final" // not replayable: a retry runs again
+		case code == "":
+			code = "internal"
+		}
+		d := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: code, CreatedAt: ms(s.clock.Now())}
+		if pe, ok := platform.AsError(cause); ok && !pe.Until.IsZero() {
+			d.SuspendedUntil = ms(pe.Until)
+		}
+		if _, err := s.appts.InsertOne(ctx, d); err != nil && !platform.IsDuplicateKey(err) {
+			s.log.Warn("failed booking not recorded", "appointment", b.id, "err", err)
+		}
+	}
 	if b.seat >= 0 {
-		if err := s.release(ctx, s.seats, seatID(b.sl.ID, b.seat), b.id); err != nil {
+		if err := s.releaseSeat(ctx, b.sl, b.seat, b.id); err != nil {
 			s.log.Warn("seat not released; it repairs itself", "err", err)
+		}
+		if b.haveToken && b.token == b.seat {
+			b.haveToken = false // its number went with the seat, or stays leased until it expires
 		}
 	}
 	if b.code != "" {
@@ -379,19 +465,6 @@ func (b *booking) undo(ctx context.Context, cause error) {
 	if b.haveToken {
 		if err := s.pool.release(ctx, b.sl, b.token); err != nil {
 			s.log.Warn("seat lease not returned; it expires", "err", err)
-		}
-	}
-	if b.idemInserted && cause != nil {
-		code := Code(cause)
-		if code == "" {
-			code = "internal"
-		}
-		d := apptDoc{ID: b.id, UserID: b.who.ID, Status: statusFailed, FailCode: code, CreatedAt: ms(s.clock.Now())}
-		if pe, ok := platform.AsError(cause); ok && !pe.Until.IsZero() {
-			d.SuspendedUntil = ms(pe.Until)
-		}
-		if _, err := s.appts.InsertOne(ctx, d); err != nil && !platform.IsDuplicateKey(err) {
-			s.log.Warn("failed booking not recorded for replay", "err", err)
 		}
 	}
 }

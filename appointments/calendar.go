@@ -23,6 +23,14 @@ func (c *catalog) dayEntry(hallID, date string) *CalendarDay {
 	return c.days[calendarID("", date)]
 }
 
+// dayClosed reports whether the calendar closes hallID on date (a closure
+// of the hall or a public holiday): its bookings cannot be kept, so they are
+// never late to cancel and never become no-shows.
+func (c *catalog) dayClosed(hallID, date string) bool {
+	e := c.dayEntry(hallID, date)
+	return e != nil && (e.Kind == DayClosure || e.Kind == DayHoliday)
+}
+
 // plan says whether and when hall h opens on date. With respectCalendar false
 // the weekly pattern alone decides (used to tell a closed slot from an unknown
 // one).

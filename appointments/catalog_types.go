@@ -132,6 +132,10 @@ type Schedule struct {
 	DayStart     string    `json:"day_start,omitempty" bson:"day_start,omitempty"`
 	DayEnd       string    `json:"day_end,omitempty" bson:"day_end,omitempty"`
 	UpdatedAt    time.Time `json:"updated_at" bson:"updated_at"`
+	// Rev is new with every write of the schedule (not shown): the seat
+	// pools of its slots are named after it, so a changed schedule never
+	// meets a pool built for an earlier version (fastpath.go).
+	Rev string `json:"-" bson:"rev,omitempty"`
 }
 
 // Calendar day kinds.

@@ -11,20 +11,23 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
 )
 
 // catalog is an immutable snapshot of halls, departments, services,
 // schedules and calendar days. Requests read it from memory; it is reloaded
-// when this process changes the catalog, and at most a second after another
-// process did (they announce changes through a version key in Redis).
+// when this process changes the catalog, within a second after another
+// process announced a change (a version document in MongoDB, rewritten after
+// every catalog write), and in any case once it is catalogMaxAge old, which
+// bounds the staleness even when an announcement was lost.
 type catalog struct {
-	version     string // the Redis version key when loaded
+	version     string // the announced version when loaded
 	gen         int64  // the local change generation when loaded
+	loadedAt    int64  // unix nanos (wall clock) of the load
 	halls       map[string]*Hall
 	hallOrder   []string
 	depts       map[string]*Department
@@ -37,7 +40,14 @@ type catalog struct {
 	days        map[string]*CalendarDay
 }
 
-const catalogCheckEvery = time.Second
+const (
+	// catalogCheckEvery is how often a process reads the announced version.
+	catalogCheckEvery = time.Second
+	// catalogMaxAge is how old a snapshot may get, announced change or not.
+	catalogMaxAge = 30 * time.Second
+	// catalogVersionID is the _id of the version document in appt_meta.
+	catalogVersionID = "catalog_version"
+)
 
 type catalogCache struct {
 	s         *Service
@@ -48,8 +58,6 @@ type catalogCache struct {
 }
 
 func newCatalogCache(s *Service) *catalogCache { return &catalogCache{s: s} }
-
-func (c *catalogCache) verKey() string { return c.s.key("catalog", "version") }
 
 // get returns the current snapshot, reloading it when this process changed
 // the catalog or when another process announced a change.
@@ -65,7 +73,7 @@ func (c *catalogCache) get(ctx context.Context) (*catalog, error) {
 		}
 		c.checkedAt.Store(time.Now().UnixNano())
 		ver, err := c.remoteVersion(ctx)
-		if err != nil || ver != cur.version {
+		if err != nil || ver != cur.version || time.Now().UnixNano()-cur.loadedAt > int64(catalogMaxAge) {
 			next, lerr := c.load(ctx, ver)
 			if lerr == nil {
 				next.gen = cur.gen
@@ -90,7 +98,7 @@ func (c *catalogCache) reload(ctx context.Context, seen *catalog) (*catalog, err
 	if cur := c.cur.Load(); cur != nil && cur.gen == gen {
 		return cur, nil // someone else reloaded while we waited
 	}
-	ver, _ := c.remoteVersion(ctx) // Redis down: load anyway, check again next time
+	ver, _ := c.remoteVersion(ctx) // unreadable: load anyway, check again next time
 	next, err := c.load(ctx, ver)
 	if err == nil {
 		next.gen = gen
@@ -107,27 +115,56 @@ func (c *catalogCache) reload(ctx context.Context, seen *catalog) (*catalog, err
 	return next, nil
 }
 
+// remoteVersion reads the announced catalog version ("" before the first
+// announcement).
 func (c *catalogCache) remoteVersion(ctx context.Context) (string, error) {
-	v, err := c.s.rdb.Get(ctx, c.verKey()).Result()
-	if errors.Is(err, redis.Nil) {
+	var d struct {
+		V string `bson:"v"`
+	}
+	err := c.s.meta.FindOne(ctx, bson.M{"_id": catalogVersionID}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
 		return "", nil
 	}
-	return v, err
+	if err != nil {
+		return "", fmt.Errorf("read catalog version: %w", err)
+	}
+	return d.V, nil
 }
 
 // changed is called after every catalog write: reload here at once and tell
-// the other processes.
+// the other processes by writing a new version in MongoDB (the store the
+// change itself went to, so an announcement cannot be lost to Redis). A
+// failed write is retried; if it still fails the others see the change
+// within catalogMaxAge.
 func (c *catalogCache) changed(ctx context.Context) {
 	c.gen.Add(1)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
+	defer cancel()
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	if err := c.s.rdb.Set(ctx, c.verKey(), hex.EncodeToString(b), 0).Err(); err != nil {
-		c.s.log.Warn("catalog version not announced; other processes notice within their next reload", "err", err)
+	set := bson.M{"$set": bson.M{"v": hex.EncodeToString(b), "at": ms(c.s.clock.Now())}}
+	var err error
+	for attempt := range 4 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+			}
+		}
+		// Concurrent first announcements may meet a duplicate key: retried.
+		if _, err = c.s.meta.UpdateOne(ctx, bson.M{"_id": catalogVersionID}, set, options.UpdateOne().SetUpsert(true)); err == nil {
+			return
+		}
 	}
+	c.s.log.Error("catalog change not announced; other processes see it within catalogMaxAge", "err", err, "max_age", catalogMaxAge)
 }
 
 func loadAll[T any](ctx context.Context, coll *mongo.Collection) ([]T, error) {
-	cur, err := coll.Find(ctx, bson.M{})
+	return loadWhere[T](ctx, coll, bson.M{})
+}
+
+func loadWhere[T any](ctx context.Context, coll *mongo.Collection, filter bson.M) ([]T, error) {
+	cur, err := coll.Find(ctx, filter)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", coll.Name(), err)
 	}
@@ -140,6 +177,7 @@ func loadAll[T any](ctx context.Context, coll *mongo.Collection) ([]T, error) {
 
 func (c *catalogCache) load(ctx context.Context, version string) (*catalog, error) {
 	s := c.s
+	started := time.Now().UnixNano() // the snapshot is as old as its first read
 	halls, err := loadAll[Hall](ctx, s.halls)
 	if err != nil {
 		return nil, err
@@ -161,8 +199,8 @@ func (c *catalogCache) load(ctx context.Context, version string) (*catalog, erro
 		return nil, err
 	}
 	cat := &catalog{
-		version: version,
-		halls:   map[string]*Hall{}, depts: map[string]*Department{}, deptsByHall: map[string][]*Department{},
+		version: version, loadedAt: started,
+		halls: map[string]*Hall{}, depts: map[string]*Department{}, deptsByHall: map[string][]*Department{},
 		services: map[string]*ServiceItem{}, svcCodes: map[string]bool{}, svcByHall: map[string][]*ServiceItem{},
 		schedules: map[string]*Schedule{}, schedByDept: map[string][]*Schedule{}, days: map[string]*CalendarDay{},
 	}

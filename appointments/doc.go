@@ -25,10 +25,12 @@
 //
 // Redis is only the fast path in front (fastpath.go): a Lua script hands out
 // seat numbers from a per-slot pool and turns a full slot away without
-// touching MongoDB. When the pool is missing (first use, expiry, FLUSHALL) it
-// is rebuilt from the seat documents; when it is wrong, the seat insert meets
-// a duplicate key and the booking takes the next number; when Redis is down,
-// seats are chosen from MongoDB alone. Redis never decides.
+// touching MongoDB. When the pool is missing (first use, expiry, FLUSHALL,
+// or a schedule change, which renames it) it is rebuilt from the seat
+// documents; when it is wrong, the seat insert meets a duplicate key and the
+// booking takes the next number; when Redis is down, seats are chosen from
+// MongoDB alone. Redis never decides, and its "full" is never kept as an
+// Idempotency-Key's answer.
 //
 // # No transactions (DESIGN.md invariant 2)
 //
@@ -36,7 +38,10 @@
 // record (when a key is given), the day lock, a user slot, the seat, a
 // check-in code, and last the appointment document (status booked), which is
 // the commit. Every arbiter names the appointment ID generated up front. A
-// failing booking deletes what it took. A crash can leave arbiters whose
+// failing booking deletes what it took, but only once it knows its
+// appointment was not stored: a commit whose reply was lost is decided by
+// inserting a failed tombstone under its ID (see booking.commit), and while
+// that is unknown nothing is released. A crash can leave arbiters whose
 // appointment was never written: the next insert that meets one looks the
 // holder up and, once the arbiter is older than AbandonAfter (2 minutes),
 // writes a "failed" tombstone under the appointment ID — so the original,
@@ -45,7 +50,9 @@
 // "booked" (cancel, check-in, no-show) releases the personal arbiters;
 // cancellation also deletes the seat and returns its number at once, and
 // marks the appointment released last, so the sweeper finishes a release a
-// crash interrupted.
+// crash interrupted. Staff may cancel with a reason at any time
+// (CancelByStaff); a booking left on a day the calendar closes is cancelled
+// by the sweeper, never made a no-show.
 //
 // # Errors
 //

@@ -2,6 +2,8 @@ package appointments
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -32,11 +34,25 @@ func newSeatPool(rdb redis.UniversalClient, prefix string) *seatPool {
 	return &seatPool{rdb: rdb, prefix: prefix}
 }
 
-// keys names the pool of sl. The capacity is part of the name, so a changed
-// capacity starts a fresh pool rebuilt from MongoDB.
+// keys names the pool of sl. The capacity and the schedule's revision (new
+// with every write of the schedule) are part of the name, so a changed
+// schedule starts a fresh pool rebuilt from MongoDB: a pool built for an
+// earlier version, even of the same capacity (2 → 3 → 2), is never used
+// again and expires.
 func (p *seatPool) keys(sl slotDef) []string {
-	base := fmt.Sprintf("%sappt:pool:{%s}:c%d", p.prefix, sl.ID, sl.Capacity)
+	rev := ""
+	if sl.Schedule != nil {
+		rev = sl.Schedule.Rev
+	}
+	base := fmt.Sprintf("%sappt:pool:{%s}:c%d:r%s", p.prefix, sl.ID, sl.Capacity, rev)
 	return []string{base + ":m", base + ":f", base + ":h"}
+}
+
+// newScheduleRev returns a fresh schedule revision.
+func newScheduleRev() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // ttl keeps a pool until two days after the slot ends.

@@ -44,6 +44,7 @@ type fixture struct {
 	t      testing.TB
 	ctx    context.Context
 	db     *mongo.Database
+	client func() *mongo.Client // another process's connection to db's server
 	rdb    redis.UniversalClient
 	prefix string
 	clock  *platform.ManualClock
@@ -56,6 +57,30 @@ type fixtureOpt func(*fixture, *Deps)
 
 func withRedis(rdb redis.UniversalClient) fixtureOpt {
 	return func(f *fixture, d *Deps) { f.rdb = rdb; d.Redis = rdb }
+}
+
+// withFaultDB puts the fixture on a database of the fault-injection MongoDB
+// reached through fn (see faultnet_test.go); f.another() connects to the
+// same server without faults.
+func withFaultDB(fn *faultNet) fixtureOpt {
+	return func(f *fixture, d *Deps) {
+		f.db = faultDB(f.t, fn, nil)
+		f.client = func() *mongo.Client { return faultClient(f.t, nil, nil) }
+		f.inbox = notify.NewInbox(f.db, f.clock)
+		d.DB, d.Notifier = f.db, f.inbox
+	}
+}
+
+// withSharedFaultDB is withFaultDB where f.another() shares the fixture's
+// client and so its one connection and its faults: the embedded engine's
+// conditional updates are atomic on one connection only (DESIGN.md).
+func withSharedFaultDB(fn *faultNet) fixtureOpt {
+	return func(f *fixture, d *Deps) {
+		f.db = faultDB(f.t, fn, nil)
+		f.client = f.db.Client
+		f.inbox = notify.NewInbox(f.db, f.clock)
+		d.DB, d.Notifier = f.db, f.inbox
+	}
 }
 
 func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
@@ -86,7 +111,11 @@ func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 // another returns a second Service ("another process") on the same stores.
 func (f *fixture) another() *Service {
 	f.t.Helper()
-	db := platformtest.MongoClient(f.t).Database(f.db.Name())
+	client := platformtest.MongoClient(f.t)
+	if f.client != nil {
+		client = f.client()
+	}
+	db := client.Database(f.db.Name())
 	svc, err := NewService(Deps{DB: db, Redis: f.rdb, RedisPrefix: f.prefix, Clock: f.clock,
 		Log: platformtest.Logger(), Notifier: notify.NewInbox(db, f.clock), People: f.people,
 		CheckinKey: []byte("test-checkin-key-0123456789")})

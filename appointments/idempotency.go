@@ -13,7 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
 )
@@ -22,15 +21,15 @@ import (
 //
 // Redis keeps every key's state ("<body hash>|p" while running, then
 // "<body hash>|a|<appointment id>" or "<body hash>|e|<code>[|<until>]"), so
-// a replay or a full slot is answered without MongoDB. A request that gets a
-// seat lease also inserts appt_idem "<user>|<key hash>" naming its
-// pre-generated appointment ID, before any other effect; the appointment
-// document (booked, or failed with the error code) is then the durable
-// answer. Redis knows whether it may have lost keys: the epoch key records,
-// when it is created, until when MongoDB holds unexpired records that Redis
-// may lack; until then a key unknown to Redis is looked up in MongoDB. Answers
-// that never reached MongoDB (the slot was full, the request was invalid) are
-// re-evaluated after Redis loses its data.
+// a replay is answered without MongoDB. A request that gets a seat lease
+// also inserts appt_idem "<user>|<key hash>" naming its pre-generated
+// appointment ID, before any other effect; the appointment document (booked,
+// or failed with the error code) is then the durable answer. Redis can lose
+// one key without any sign (a failed write, eviction, a failover) and keep
+// the rest, so a key Redis does not know is looked up in MongoDB before
+// anything else, the seat pool included: the record that decided is read
+// before any fast path. Answers that never reached MongoDB (the slot was
+// full, the request was invalid) are re-evaluated after Redis loses them.
 type idemKey struct {
 	user     string
 	keyHash  string
@@ -84,83 +83,44 @@ return ''
 // and records the answer.
 func (s *Service) bookIdempotent(ctx context.Context, who Citizen, req BookRequest, k *idemKey) (Appointment, error) {
 	for range 3 {
-		v, complete, err := s.idemClaim(ctx, k)
-		if err != nil {
-			// Redis down: MongoDB alone answers repeats.
-			if a, err, done := s.idemLookup(ctx, k); done {
-				return a, err
-			}
-			return s.book(ctx, who, req, k)
-		}
-		if v != "" {
+		v, err := s.idemClaim(ctx, k)
+		claimed := err == nil
+		if claimed && v != "" {
 			a, err, done := s.idemAnswer(ctx, k, v)
 			if done {
 				return a, err
 			}
 			continue // the running attempt vanished: claim again
 		}
-		if !complete {
-			if a, err, done := s.idemLookup(ctx, k); done {
+		// Claimed afresh, or Redis is down: MongoDB's record, if any,
+		// answers, before anything that could refuse from Redis.
+		if a, err, done := s.idemLookup(ctx, k); done {
+			if claimed {
 				s.idemRecord(ctx, k, a, err)
-				return a, err
 			}
+			return a, err
 		}
 		a, err := s.book(ctx, who, req, k)
-		s.idemRecord(ctx, k, a, err)
+		if claimed {
+			s.idemRecord(ctx, k, a, err)
+		}
 		return a, err
 	}
 	return Appointment{}, ErrIdempotencyInProgress
 }
 
 // idemClaim returns the key's Redis value, or "" after claiming it as
-// running. complete is false when Redis may have lost records MongoDB has.
-func (s *Service) idemClaim(ctx context.Context, k *idemKey) (string, bool, error) {
+// running. An error means Redis is unavailable.
+func (s *Service) idemClaim(ctx context.Context, k *idemKey) (string, error) {
 	if !s.redisOK.up() {
-		return "", false, errFastPathDown
+		return "", errFastPathDown
 	}
-	pipe := s.rdb.Pipeline()
-	epoch := pipe.Get(ctx, s.key("idem-epoch"))
-	claim := claimScript.Eval(ctx, pipe, []string{s.idemRedisKey(k)}, k.bodyHash+"|p", idemPendingTTL.Milliseconds())
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	v, err := claimScript.Run(ctx, s.rdb, []string{s.idemRedisKey(k)}, k.bodyHash+"|p", idemPendingTTL.Milliseconds()).Text()
+	if err != nil {
 		s.redisOK.failed(s.log, err)
-		return "", false, err
-	}
-	v, err := claim.Text()
-	if err != nil {
-		return "", false, err
-	}
-	ev, err := epoch.Result()
-	if errors.Is(err, redis.Nil) {
-		ev, err = s.ensureEpoch(ctx)
-	}
-	if err != nil {
-		return v, false, nil
-	}
-	until, _ := strconv.ParseInt(ev, 10, 64)
-	return v, s.clock.Now().UnixMilli() >= until, nil
-}
-
-// ensureEpoch creates the epoch key: until when MongoDB holds idempotency
-// records this Redis may not have.
-func (s *Service) ensureEpoch(ctx context.Context) (string, error) {
-	key := s.key("idem-epoch")
-	_, err, _ := s.flights.Do("idem-epoch", func() (any, error) {
-		var d idemDoc
-		until := int64(0)
-		err := s.idem.FindOne(ctx, bson.M{"expires_at": bson.M{"$gt": s.clock.Now()}},
-			options.FindOne().SetSort(bson.D{{Key: "expires_at", Value: -1}})).Decode(&d)
-		switch {
-		case err == nil:
-			until = d.ExpiresAt.UnixMilli()
-		case !errors.Is(err, mongo.ErrNoDocuments):
-			return nil, err
-		}
-		return nil, s.rdb.SetNX(ctx, key, strconv.FormatInt(until, 10), 0).Err()
-	})
-	if err != nil {
 		return "", err
 	}
-	return s.rdb.Get(ctx, key).Result()
+	return v, nil
 }
 
 // idemAnswer answers from a Redis value. done is false when the running
@@ -224,7 +184,8 @@ func (s *Service) idemAnswer(ctx context.Context, k *idemKey, v string) (Appoint
 }
 
 // idemRecord stores the answer in Redis: an appointment or a known error.
-// After an internal error the claim is removed so a retry runs again.
+// After an internal error, or a refusal MongoDB did not decide (errNotFinal),
+// the claim is removed so a retry runs again.
 func (s *Service) idemRecord(ctx context.Context, k *idemKey, a Appointment, err error) {
 	key := s.idemRedisKey(k)
 	ctx = context.WithoutCancel(ctx)
@@ -232,7 +193,7 @@ func (s *Service) idemRecord(ctx context.Context, k *idemKey, a Appointment, err
 	switch code := Code(err); {
 	case err == nil:
 		v = k.bodyHash + "|a|" + a.ID
-	case code == "" || code == "idempotency_mismatch" || code == "idempotency_in_progress":
+	case code == "" || code == "idempotency_mismatch" || code == "idempotency_in_progress" || errors.Is(err, errNotFinal):
 		_ = s.rdb.Del(ctx, key).Err()
 		return
 	default:

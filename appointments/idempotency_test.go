@@ -48,23 +48,34 @@ func TestIdempotencyReplaysTheFirstAnswer(t *testing.T) {
 	}
 }
 
+// TestIdempotencyReplaysErrors: a refusal MongoDB decided is the key's
+// answer for good; a slot_full from the Redis seat pool is not (the pool may
+// be stale), so a retry under that key is evaluated again.
 func TestIdempotencyReplaysErrors(t *testing.T) {
 	f := newFixture(t)
 	const slot = "sc2.20260310.0900"
 	a := f.mustBook(citizen(1), slot, "s3")
 	f.mustBook(citizen(2), slot, "s3")
 	u := citizen(3)
+	f.mustBook(u, "sc1.20260310.0900", "s1")
+	dup, err := f.bookKey(u, "sc1.20260310.1000", "s1", "k-dup")
+	if !errors.Is(err, ErrDuplicateBooking) {
+		t.Fatalf("first: %+v %v", dup, err)
+	}
 	if _, err := f.bookKey(u, slot, "s3", "k-full"); !errors.Is(err, ErrSlotFull) {
 		t.Fatalf("first: %v", err)
 	}
 	if _, err := f.svc.Cancel(f.ctx, citizen(1).ID, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.bookKey(u, slot, "s3", "k-full"); !errors.Is(err, ErrSlotFull) {
-		t.Fatalf("replay: %v, want the first answer ErrSlotFull", err)
+	if _, err := f.bookKey(u, "sc1.20260310.1000", "s1", "k-dup"); !errors.Is(err, ErrDuplicateBooking) {
+		t.Fatalf("replay: %v, want the first answer ErrDuplicateBooking", err)
 	}
-	if _, err := f.bookKey(u, slot, "s3", "k-new"); err != nil {
-		t.Fatalf("new key: %v", err)
+	if _, err := f.bookKey(u, slot, "s3", "k-full"); err != nil {
+		t.Fatalf("retry after the pool's refusal: %v, want a booking (the seat is free now)", err)
+	}
+	if _, err := f.bookKey(citizen(4), slot, "s3", "k-new"); !errors.Is(err, ErrSlotFull) {
+		t.Fatalf("new key on the full slot: %v", err)
 	}
 }
 
@@ -156,5 +167,32 @@ func TestRedisDownFallsBackToMongoDB(t *testing.T) {
 	again, err := f.bookKey(citizen(100), raceSlot, "s1", "down-key")
 	if err != nil || again.ID != first.ID {
 		t.Fatalf("replay with Redis down: %+v %v", again, err)
+	}
+}
+
+// TestRetryAfterTheRedisAnswerIsLost: Redis can lose one key (a failed
+// write, eviction, failover) and keep everything else. A retry under the
+// key must then be answered from MongoDB's record, not from the seat pool.
+func TestRetryAfterTheRedisAnswerIsLost(t *testing.T) {
+	f := newFixture(t)
+	const slot = "sc2.20260310.0900"
+	u := citizen(1)
+	req := BookRequest{SlotID: slot, ServiceID: "s3"}
+	first, err := f.bookKey(u, slot, "s3", "k-lost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustBook(citizen(2), slot, "s3") // now full
+	if err := f.rdb.Del(f.ctx, f.svc.idemRedisKey(newIdemKey(u.ID, "k-lost", req))).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // the second retry meets whatever the first one stored
+		again, err := f.bookKey(u, slot, "s3", "k-lost")
+		if err != nil || again.ID != first.ID {
+			t.Fatalf("retry %d after the Redis answer was lost: %+v %v, want %s", i, again, err, first.ID)
+		}
+	}
+	if n, s := f.booked(slot); n != 2 || s != 2 {
+		t.Fatalf("%d appointments %d seats", n, s)
 	}
 }

@@ -3,9 +3,11 @@ package appointments
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"banshi/internal/platform"
@@ -137,12 +139,17 @@ func (in *CatalogImport) validate(cat *catalog) error {
 }
 
 // Import validates the whole document first (an invalid item rejects the
-// import and nothing is written), then creates or replaces every item by ID.
+// import and nothing is written), then checks every schedule whose capacity
+// it lowers against the seats held, as UpdateSchedule does (a lowering over
+// booked seats rejects the import and nothing is written), then creates or
+// replaces every item by ID, schedules through their gate (capacity.go).
 // Without transactions a storage failure midway leaves the items before it
-// written; running the same import again completes it (idempotent).
+// written, and so does a booking that takes a seat above a lowered capacity
+// between the check and that schedule's write (the schedule is then
+// refused); running the same import again completes it (idempotent).
 //
-// Errors: ErrInvalid (naming the item path, e.g.
-// "services[3].type").
+// Errors: ErrInvalid (naming the item path, e.g. "services[3].type"),
+// ErrCapacityInUse.
 func (s *Service) Import(ctx context.Context, in CatalogImport) (ImportResult, error) {
 	return s.load(ctx, in, true)
 }
@@ -156,6 +163,11 @@ func (s *Service) load(ctx context.Context, in CatalogImport, replace bool) (Imp
 	}
 	if err := in.validate(cat); err != nil {
 		return ImportResult{}, err
+	}
+	if replace {
+		if err := s.checkImportCapacities(ctx, in.Schedules); err != nil {
+			return ImportResult{}, err
+		}
 	}
 	now := ms(s.clock.Now())
 	var res ImportResult
@@ -192,8 +204,16 @@ func (s *Service) load(ctx context.Context, in CatalogImport, replace bool) (Imp
 		res.Services++
 	}
 	for i := range in.Schedules {
-		in.Schedules[i].UpdatedAt = now
-		if err := put(s.schedules, in.Schedules[i].ID, in.Schedules[i]); err != nil {
+		sc := &in.Schedules[i]
+		sc.UpdatedAt = now
+		sc.Rev = newScheduleRev()
+		var err error
+		if replace {
+			err = s.importSchedule(ctx, sc)
+		} else {
+			err = put(s.schedules, sc.ID, *sc)
+		}
+		if err != nil {
 			return res, err
 		}
 		res.Schedules++
@@ -206,4 +226,58 @@ func (s *Service) load(ctx context.Context, in CatalogImport, replace bool) (Imp
 		res.Calendar++
 	}
 	return res, nil
+}
+
+// checkImportCapacities refuses, before anything is written, an import that
+// lowers a stored schedule's capacity below a seat held on it, or creates a
+// schedule whose capacity is below a seat still held under its ID (by
+// bookings of a deleted schedule).
+func (s *Service) checkImportCapacities(ctx context.Context, scheds []Schedule) error {
+	if len(scheds) == 0 {
+		return nil
+	}
+	ids := make([]string, len(scheds))
+	for i := range scheds {
+		ids[i] = scheds[i].ID
+	}
+	stored, err := loadWhere[Schedule](ctx, s.schedules, bson.M{"_id": bson.M{"$in": ids}})
+	if err != nil {
+		return err
+	}
+	capacity := map[string]int{}
+	for _, sc := range stored {
+		capacity[sc.ID] = sc.Capacity
+	}
+	from := map[string]int{}
+	for _, sc := range scheds {
+		if old, ok := capacity[sc.ID]; !ok || sc.Capacity < old {
+			from[sc.ID] = sc.Capacity
+		}
+	}
+	if len(from) == 0 {
+		return nil
+	}
+	held, err := s.heldSeatsOf(ctx, from)
+	if err != nil {
+		return err
+	}
+	for _, sc := range scheds {
+		if n := held[sc.ID]; n > 0 {
+			return capacityInUse(sc.ID, n, sc.Capacity)
+		}
+	}
+	return nil
+}
+
+// importSchedule writes sc, through its gate when it is stored already.
+func (s *Service) importSchedule(ctx context.Context, sc *Schedule) error {
+	err := s.replaceSchedule(ctx, sc)
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	err = s.createSchedule(ctx, sc)
+	if errors.Is(err, ErrAlreadyExists) { // created meanwhile
+		return s.replaceSchedule(ctx, sc)
+	}
+	return err
 }

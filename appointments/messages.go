@@ -66,7 +66,13 @@ func bookedMessage(cat *catalog, d *apptDoc) notify.Message {
 
 func cancelledMessage(cat *catalog, d *apptDoc) notify.Message {
 	hall, svc := names(cat, d)
-	return msg(KindCancelled, d, "预约已取消", fmt.Sprintf("您在%s「%s」%s的预约已取消。", hall, svc, when(d)))
+	if d.CancelReason == "" {
+		return msg(KindCancelled, d, "预约已取消", fmt.Sprintf("您在%s「%s」%s的预约已取消。", hall, svc, when(d)))
+	}
+	m := msg(KindCancelled, d, "预约已被大厅取消",
+		fmt.Sprintf("您在%s「%s」%s的预约已被大厅取消，原因：%s。此次取消不计爽约，如需办理请重新预约。", hall, svc, when(d), d.CancelReason))
+	m.Data["reason"] = d.CancelReason
+	return m
 }
 
 func reminderMessage(cat *catalog, d *apptDoc) notify.Message {

@@ -34,6 +34,8 @@ type apptDoc struct {
 	QueueNumber    string     `bson:"queue_number,omitempty"`
 	CreatedAt      time.Time  `bson:"created_at"`
 	CancelledAt    *time.Time `bson:"cancelled_at,omitempty"`
+	CancelledBy    string     `bson:"cancelled_by,omitempty"`  // a staff ID, cancelledBySystem, or "" (the citizen)
+	CancelReason   string     `bson:"cancel_reason,omitempty"` // shown to the citizen
 	Released       bool       `bson:"released"`
 	CheckedInAt    *time.Time `bson:"checked_in_at,omitempty"`
 	CheckedInBy    string     `bson:"checked_in_by,omitempty"`
@@ -62,6 +64,7 @@ type Appointment struct {
 	QueueNumber    string     `json:"queue_number,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	CancelledAt    *time.Time `json:"cancelled_at,omitempty"`
+	CancelReason   string     `json:"cancel_reason,omitempty"` // when the hall cancelled it
 	CheckedInAt    *time.Time `json:"checked_in_at,omitempty"`
 	CompletedAt    *time.Time `json:"completed_at,omitempty"`
 	NoShowAt       *time.Time `json:"no_show_at,omitempty"`
@@ -90,7 +93,7 @@ func (s *Service) view(cat *catalog, d *apptDoc) Appointment {
 		Slot:        SlotTime{ID: d.SlotID, Start: d.Start.In(shanghai()), End: d.End.In(shanghai())},
 		CheckinCode: d.CheckinCode, CheckinQR: s.qrPayload(d), QueueNumber: d.QueueNumber,
 		CreatedAt:   d.CreatedAt.In(shanghai()),
-		CancelledAt: local(d.CancelledAt), CheckedInAt: local(d.CheckedInAt),
+		CancelledAt: local(d.CancelledAt), CancelReason: d.CancelReason, CheckedInAt: local(d.CheckedInAt),
 		CompletedAt: local(d.CompletedAt), NoShowAt: local(d.NoShowAt),
 	}
 	if cat != nil {
@@ -114,5 +117,6 @@ func (s *Service) firstAnswer(cat *catalog, d *apptDoc) Appointment {
 	a.Status = StatusBooked
 	a.QueueNumber = ""
 	a.CancelledAt, a.CheckedInAt, a.CompletedAt, a.NoShowAt = nil, nil, nil, nil
+	a.CancelReason = ""
 	return a
 }

@@ -20,14 +20,24 @@ import (
 // inbox says until when; otherwise the inbox gets a warning. Every step is
 // idempotent (conditional status change, deterministic IDs, $max), so two
 // sweeper replicas, or a sweep repeated after a crash, change nothing more.
+//
+// A day the calendar closes (a closure of the hall or a public holiday, as
+// the catalog has it when the sweep runs, even if declared that morning)
+// never produces a no-show or a suspension: a booking left on it is
+// cancelled instead ("system", with the reason, and the citizen is told),
+// and a no-show of such a day not yet penalized is not penalized.
 
-// sweepNoShows turns overdue booked appointments into no-shows and applies
-// the penalties not yet applied.
-func (s *Service) sweepNoShows(ctx context.Context, cat *catalog) (noShows, penalized int, err error) {
+// noShowSweep counts what sweepNoShows did.
+type noShowSweep struct{ noShows, penalized, closureCancelled int }
+
+// sweepNoShows turns overdue booked appointments into no-shows (or, on a
+// closed day, cancels them) and applies the penalties not yet applied.
+func (s *Service) sweepNoShows(ctx context.Context, cat *catalog) (noShowSweep, error) {
+	var r noShowSweep
 	now := s.clock.Now()
 	docs, err := s.findAppts(ctx, bson.M{"status": StatusBooked, "end": bson.M{"$lt": now}})
 	if err != nil {
-		return 0, 0, err
+		return r, err
 	}
 	for i := range docs {
 		d := &docs[i]
@@ -38,59 +48,90 @@ func (s *Service) sweepNoShows(ctx context.Context, cat *catalog) (noShows, pena
 		if now.Before(d.End.Add(grace)) {
 			continue
 		}
+		if cat.dayClosed(d.HallID, d.Date) {
+			_, err := s.cancelBooked(ctx, cat, d, cancelledBySystem, closureReason(cat, d))
+			switch {
+			case err == nil:
+				r.closureCancelled++
+			case !errors.Is(err, ErrNotCancellable): // checked in or cancelled meanwhile
+				return r, err
+			}
+			continue
+		}
 		res, err := s.appts.UpdateOne(ctx, bson.M{"_id": d.ID, "status": StatusBooked},
 			bson.M{"$set": bson.M{"status": StatusNoShow, "no_show_at": ms(d.End.Add(grace)), "penalized": false}})
 		if err != nil {
-			return noShows, penalized, fmt.Errorf("mark no-show: %w", err)
+			return r, fmt.Errorf("mark no-show: %w", err)
 		}
 		if res.ModifiedCount == 1 {
-			noShows++
+			r.noShows++
 			s.releasePersonal(ctx, d)
 		}
 	}
 	pending, err := s.findAppts(ctx, bson.M{"status": StatusNoShow, "penalized": false})
 	if err != nil {
-		return noShows, penalized, err
+		return r, err
 	}
 	for i := range pending {
-		if err := s.penalize(ctx, cat, &pending[i]); err != nil {
-			return noShows, penalized, err
+		applied, err := s.penalize(ctx, cat, &pending[i])
+		if err != nil {
+			return r, err
 		}
-		penalized++
+		if applied {
+			r.penalized++
+		}
 	}
-	return noShows, penalized, nil
+	return r, nil
 }
 
-func (s *Service) penalize(ctx context.Context, cat *catalog, d *apptDoc) error {
+// closureReason is what the citizen is told of a booking cancelled because
+// the hall did not open that day.
+func closureReason(cat *catalog, d *apptDoc) string {
+	if e := cat.dayEntry(d.HallID, d.Date); e != nil && e.Name != "" {
+		return fmt.Sprintf("大厅当日不办公（%s）", e.Name)
+	}
+	return "大厅当日不办公"
+}
+
+// penalize records no-show d and applies its penalty, unless its day is
+// closed (then it is only marked done). applied is false when nothing was
+// applied.
+func (s *Service) penalize(ctx context.Context, cat *catalog, d *apptDoc) (applied bool, err error) {
 	if d.NoShowAt == nil {
-		return nil
+		return false, nil
+	}
+	if cat.dayClosed(d.HallID, d.Date) {
+		if _, err := s.appts.UpdateOne(ctx, bson.M{"_id": d.ID}, bson.M{"$set": bson.M{"penalized": true}}); err != nil {
+			return false, fmt.Errorf("mark penalized: %w", err)
+		}
+		return false, nil
 	}
 	at := ms(*d.NoShowAt)
 	if _, err := s.noshows.InsertOne(ctx, bson.M{"_id": d.ID, "user_id": d.UserID, "at": at}); err != nil && !platform.IsDuplicateKey(err) {
-		return fmt.Errorf("record no-show: %w", err)
+		return false, fmt.Errorf("record no-show: %w", err)
 	}
 	n, err := s.noshows.CountDocuments(ctx, bson.M{"user_id": d.UserID,
 		"at": bson.M{"$gt": at.Add(-s.cfg.noShowPeriod), "$lte": at}})
 	if err != nil {
-		return fmt.Errorf("count no-shows: %w", err)
+		return false, fmt.Errorf("count no-shows: %w", err)
 	}
 	if int(n) >= s.cfg.noShowLimit {
 		until := at.Add(s.cfg.suspendFor)
 		if _, err := s.penalties.UpdateOne(ctx, bson.M{"_id": d.UserID},
 			bson.M{"$max": bson.M{"suspended_until": until}}, options.UpdateOne().SetUpsert(true)); err != nil && !platform.IsDuplicateKey(err) {
-			return fmt.Errorf("suspend: %w", err)
+			return false, fmt.Errorf("suspend: %w", err)
 		}
 		if err := s.send(ctx, suspendedMessage(cat, d, until)); err != nil {
-			return nil // penalized stays false: the next sweep sends it again
+			return false, nil // penalized stays false: the next sweep sends it again
 		}
 		s.log.Info("booking suspended after no-shows", "user", d.UserID, "until", until)
 	} else if err := s.send(ctx, noShowMessage(cat, d, s.cfg.noShowLimit, s.cfg.noShowPeriod)); err != nil {
-		return nil
+		return false, nil
 	}
 	if _, err := s.appts.UpdateOne(ctx, bson.M{"_id": d.ID}, bson.M{"$set": bson.M{"penalized": true}}); err != nil {
-		return fmt.Errorf("mark penalized: %w", err)
+		return false, fmt.Errorf("mark penalized: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // SuspendedUntil returns when the citizen's booking suspension ends, or the

@@ -21,6 +21,9 @@ func (s *Service) sweepReminders(ctx context.Context, cat *catalog) (int, error)
 	}
 	sent := 0
 	for i := range docs {
+		if cat.dayClosed(docs[i].HallID, docs[i].Date) {
+			continue // the hall does not open: nothing to remind of
+		}
 		if err := s.send(ctx, reminderMessage(cat, &docs[i])); err != nil {
 			continue // try again next sweep
 		}

@@ -36,7 +36,9 @@ func TestAbandonedArbitersAreRepaired(t *testing.T) {
 		bson.M{"$set": bson.M{"status": StatusCancelled, "released": false}}).Decode(&d); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.pool.release(f.ctx, slotDef{ID: d.SlotID, Capacity: d.Capacity}, d.Seat); err != nil {
+	cat, _ := f.svc.cat.get(f.ctx)
+	sl, _, _ := cat.lookupSlot(d.SlotID)
+	if err := f.svc.pool.release(f.ctx, sl, d.Seat); err != nil {
 		t.Fatal(err)
 	}
 	// fill every seat: the stale one is repaired by the insert that meets it
@@ -137,5 +139,37 @@ func TestUnconfirmedLeasesExpire(t *testing.T) {
 	f.mustBook(citizen(2), slot, "s3")
 	if _, err := f.book(citizen(3), slot, "s3"); !errors.Is(err, ErrSlotFull) {
 		t.Fatalf("third: %v", err)
+	}
+}
+
+// TestRepeatedReleaseDoesNotReturnATakenSeat: a cancellation interrupted
+// after its decision leaves its seat document; a booking then takes that
+// seat over (its holder is cancelled). When the sweeper finishes the
+// release, the seat is someone else's: its number must not go back to the
+// pool, or availability shows a seat that is not free.
+func TestRepeatedReleaseDoesNotReturnATakenSeat(t *testing.T) {
+	f := newFixture(t)
+	const slot = "sc2.20260310.0900"
+	a := f.mustBook(citizen(1), slot, "s3")
+	f.mustBook(citizen(2), slot, "s3")
+	if _, err := f.db.Collection("appointments").UpdateOne(f.ctx, bson.M{"_id": a.ID},
+		bson.M{"$set": bson.M{"status": StatusCancelled, "cancelled_at": t0, "released": false}}); err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := f.svc.cat.get(f.ctx)
+	sl, _, _ := cat.lookupSlot(slot)
+	if err := f.rdb.Del(f.ctx, f.svc.pool.keys(sl)...).Err(); err != nil { // Redis lost the pool
+		t.Fatal(err)
+	}
+	taker := f.mustBook(citizen(3), slot, "s3") // the rebuilt pool offers the cancelled seat
+	if r := f.remainingOf(slot, "h1", "s3", "2026-03-10"); r != 0 {
+		t.Fatalf("remaining %d before the sweep", r)
+	}
+	f.clock.Advance(2 * time.Minute)
+	if r, err := f.svc.SweepOnce(f.ctx); err != nil || r.Released != 1 {
+		t.Fatalf("sweep %+v %v", r, err)
+	}
+	if r := f.remainingOf(slot, "h1", "s3", "2026-03-10"); r != 0 {
+		t.Fatalf("remaining %d after the sweep finished a release whose seat %s holds", r, taker.ID)
 	}
 }

@@ -15,8 +15,18 @@ import (
 // errFastPathDown means Redis did not answer; callers fall back to MongoDB.
 var errFastPathDown = errors.New("appointments: seat fast path unavailable")
 
-// takeToken asks the Redis pool for a seat of sl. It returns ErrSlotFull when
-// none is free, errFastPathDown when Redis fails.
+// errNotFinal marks a refusal that MongoDB's seats did not decide: the Redis
+// seat pool had no number, or the seat taken was beyond a capacity this
+// process did not know yet. It is answered (errors.Is(err, ErrSlotFull)
+// holds) but never kept as an Idempotency-Key's answer: the pool may be
+// stale, and a retry is evaluated again.
+var errNotFinal = errors.New("appointments: refusal not decided by MongoDB")
+
+// errPoolFull is the seat pool's refusal.
+var errPoolFull = ErrSlotFull.Wrap(errNotFinal)
+
+// takeToken asks the Redis pool for a seat of sl. It returns errPoolFull
+// (an ErrSlotFull) when none is free, errFastPathDown when Redis fails.
 func (s *Service) takeToken(ctx context.Context, sl slotDef) (int, error) {
 	if !s.redisOK.up() {
 		return 0, errFastPathDown
@@ -29,7 +39,7 @@ func (s *Service) takeToken(ctx context.Context, sl slotDef) (int, error) {
 		}
 		switch n {
 		case takeFull:
-			return 0, ErrSlotFull
+			return 0, errPoolFull
 		case takeRebuild:
 			if err := s.rebuild(ctx, []slotDef{sl}); err != nil {
 				return 0, err

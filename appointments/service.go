@@ -62,7 +62,7 @@ type Service struct {
 
 	halls, depts, services, schedules, calendar *mongo.Collection
 	appts, seats, daylocks, userslots, codes    *mongo.Collection
-	idem, queue, noshows, penalties             *mongo.Collection
+	idem, queue, noshows, penalties, meta       *mongo.Collection
 }
 
 type tuning struct {
@@ -132,6 +132,7 @@ func NewService(d Deps) (*Service, error) {
 		queue:     d.DB.Collection("appt_queue"),
 		noshows:   d.DB.Collection("appt_noshows"),
 		penalties: d.DB.Collection("appt_penalties"),
+		meta:      d.DB.Collection("appt_meta"),
 	}
 	s.cat = newCatalogCache(s)
 	s.pool = newSeatPool(d.Redis, d.RedisPrefix)

@@ -31,6 +31,8 @@ type StaffAppointment struct {
 	CheckedInAt    *time.Time `json:"checked_in_at,omitempty"`
 	CompletedAt    *time.Time `json:"completed_at,omitempty"`
 	CancelledAt    *time.Time `json:"cancelled_at,omitempty"`
+	CancelledBy    string     `json:"cancelled_by,omitempty"`  // the staff member, or "system" (a closed day)
+	CancelReason   string     `json:"cancel_reason,omitempty"` // as the citizen was told
 	NoShowAt       *time.Time `json:"no_show_at,omitempty"`
 }
 
@@ -167,7 +169,8 @@ func (s *Service) staffView(ctx context.Context, cat *catalog, d *apptDoc, peopl
 		Date: d.Date, Slot: SlotTime{ID: d.SlotID, Start: d.Start.In(shanghai()), End: d.End.In(shanghai())},
 		UserID: d.UserID, QueueNumber: d.QueueNumber,
 		CheckedInAt: local(d.CheckedInAt), CompletedAt: local(d.CompletedAt),
-		CancelledAt: local(d.CancelledAt), NoShowAt: local(d.NoShowAt),
+		CancelledAt: local(d.CancelledAt), CancelledBy: d.CancelledBy, CancelReason: d.CancelReason,
+		NoShowAt: local(d.NoShowAt),
 	}
 	if dp := cat.depts[d.DepartmentID]; dp != nil {
 		v.DepartmentName = dp.Name

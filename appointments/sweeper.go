@@ -12,18 +12,22 @@ import (
 
 // SweepReport counts what one sweep did.
 type SweepReport struct {
-	NoShows     int `json:"no_shows"`
-	Penalized   int `json:"penalized"`
-	Reminders   int `json:"reminders"`
-	Released    int `json:"released"`
-	SeatsReturn int `json:"seats_returned"`
-	IdemExpired int `json:"idempotency_expired"`
+	NoShows   int `json:"no_shows"`
+	Penalized int `json:"penalized"`
+	// ClosureCancelled counts bookings left on a closed day, cancelled
+	// instead of becoming no-shows.
+	ClosureCancelled int `json:"closure_cancelled"`
+	Reminders        int `json:"reminders"`
+	Released         int `json:"released"`
+	SeatsReturn      int `json:"seats_returned"`
+	IdemExpired      int `json:"idempotency_expired"`
 }
 
-// SweepOnce runs every background duty once: no-shows and their penalties,
-// day-before reminders, finishing cancellations a crash interrupted,
-// returning lost seat numbers to the Redis pools, and expiring idempotency
-// records. Idempotent and safe to run on several
+// SweepOnce runs every background duty once: no-shows and their penalties
+// (bookings left on a closed day are cancelled instead), day-before
+// reminders, finishing cancellations a crash interrupted,
+// returning lost seat numbers to the Redis pools, removing the schedule
+// gates of writers that died, and expiring idempotency records. Idempotent and safe to run on several
 // replicas at once. Errors: storage errors (the parts before it are done).
 func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	var r SweepReport
@@ -31,7 +35,9 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	if err != nil {
 		return r, err
 	}
-	if r.NoShows, r.Penalized, err = s.sweepNoShows(ctx, cat); err != nil {
+	ns, err := s.sweepNoShows(ctx, cat)
+	r.NoShows, r.Penalized, r.ClosureCancelled = ns.noShows, ns.penalized, ns.closureCancelled
+	if err != nil {
 		return r, err
 	}
 	if r.Reminders, err = s.sweepReminders(ctx, cat); err != nil {
@@ -42,6 +48,9 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	}
 	if r.SeatsReturn, err = s.reconcilePools(ctx, cat); err != nil {
 		s.log.Warn("seat pools not reconciled", "err", err) // Redis down: nothing to repair there now
+	}
+	if err := s.sweepGates(ctx); err != nil {
+		return r, err
 	}
 	now := s.clock.Now()
 	res, err := s.idem.DeleteMany(ctx, bson.M{"expires_at": bson.M{"$lt": now}})
@@ -56,7 +65,9 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	return r, nil
 }
 
-// sweepReleases finishes cancellations whose release a crash interrupted.
+// sweepReleases finishes cancellations whose release a crash interrupted,
+// and sends their message (its ID is the appointment's, so a message sent
+// before the crash is not sent twice).
 func (s *Service) sweepReleases(ctx context.Context, cat *catalog) (int, error) {
 	docs, err := s.findAppts(ctx, bson.M{"status": StatusCancelled, "released": false,
 		"cancelled_at": bson.M{"$lt": s.clock.Now().Add(-time.Minute)}})
@@ -67,6 +78,7 @@ func (s *Service) sweepReleases(ctx context.Context, cat *catalog) (int, error) 
 		if err := s.releaseCancelled(ctx, cat, &docs[i]); err != nil {
 			return i, err
 		}
+		s.send(ctx, cancelledMessage(cat, &docs[i]))
 	}
 	return len(docs), nil
 }
