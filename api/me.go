@@ -22,7 +22,8 @@ var _ CitizenPages = (*pages.Citizens)(nil)
 // (one Redis round trip serves it) and dropped by PageChanged whenever
 // something on the page changes; a cached view is at most 30 s old.
 func (s *Server) me(c echo.Context) error {
-	if sess, ok := c.Get(ctxSession).(session.Session); ok && sess.View != nil {
+	sess, _ := c.Get(ctxSession).(session.Session)
+	if sess.View != nil {
 		return c.JSONBlob(http.StatusOK, sess.View)
 	}
 	ctx := c.Request().Context()
@@ -31,7 +32,7 @@ func (s *Server) me(c echo.Context) error {
 		return err
 	}
 	token, _ := c.Get(ctxToken).(string)
-	if err := s.deps.Sessions.SetView(ctx, token, view); err != nil {
+	if err := s.deps.Sessions.SetView(ctx, token, view, sess.TouchedAt); err != nil {
 		s.log.WarnContext(ctx, "cache page view", "err", err)
 	}
 	return c.JSONBlob(http.StatusOK, view)

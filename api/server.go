@@ -40,7 +40,7 @@ type RealnameService interface {
 // rendering of the user's page with it.
 type SessionResolver interface {
 	Touch(ctx context.Context, token string) (session.Session, error)
-	SetView(ctx context.Context, token string, view []byte) error
+	SetView(ctx context.Context, token string, view []byte, renderedFrom time.Time) error
 	DropViews(ctx context.Context, userID string) error
 	RaiseLevel(ctx context.Context, userID string, level int) error // also drops the views
 }

@@ -32,6 +32,9 @@ type Session struct {
 	// View is the cached rendering of the user's page kept with the session
 	// (see SetView), nil when absent or older than Config.ViewTTL.
 	View []byte
+	// TouchedAt is when Touch read the session: a view rendered after it
+	// reflects the stores as of no earlier than this (pass it to SetView).
+	TouchedAt time.Time
 }
 
 // DefaultMaxPerUser is how many live sessions a user keeps when
@@ -290,10 +293,14 @@ func (s *Store) viewTTL() time.Duration {
 }
 
 // SetView caches a rendering of the user's page with the session of token,
-// so the next Touch returns it without another store read. A revoked or
-// expired session is left alone. Errors are Redis failures.
-func (s *Store) SetView(ctx context.Context, token string, view []byte) error {
-	err := setViewScript.Run(ctx, s.rdb, []string{s.key(s.digest(token))}, view, s.clock.Now().UnixMilli()).Err()
+// so the next Touch returns it without another store read. renderedFrom is
+// when the rendering began reading the stores (Session.TouchedAt): the view
+// is never served more than Config.ViewTTL after it, however long the
+// rendering took, so a change whose view drop raced the rendering shows
+// within that bound. A revoked or expired session is left alone. Errors are
+// Redis failures.
+func (s *Store) SetView(ctx context.Context, token string, view []byte, renderedFrom time.Time) error {
+	err := setViewScript.Run(ctx, s.rdb, []string{s.key(s.digest(token))}, view, renderedFrom.UnixMilli()).Err()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("session set view: %w", err)
 	}
@@ -406,6 +413,7 @@ func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 	}
 	sess := Session{
 		UserID: uid, Channel: str(1), CreatedAt: time.UnixMilli(created).UTC(), ExpiresAt: now.Add(ttl),
+		TouchedAt: now,
 	}
 	if at, err := strconv.ParseInt(str(4), 10, 64); err == nil && now.UnixMilli()-at < s.viewTTL().Milliseconds() && str(3) != "" {
 		sess.View = []byte(str(3))

@@ -113,7 +113,7 @@ func TestViewCache(t *testing.T) {
 		t.Fatalf("fresh session has a view: %q", got.View)
 	}
 	for _, tk := range []string{tok, other} {
-		if err := s.SetView(ctx, tk, []byte(`{"v":1}`)); err != nil {
+		if err := s.SetView(ctx, tk, []byte(`{"v":1}`), clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -126,8 +126,8 @@ func TestViewCache(t *testing.T) {
 		t.Fatalf("stale view returned: %q", got.View)
 	}
 	// Dropped for every session of the user.
-	s.SetView(ctx, tok, []byte(`{"v":2}`))
-	s.SetView(ctx, other, []byte(`{"v":2}`))
+	s.SetView(ctx, tok, []byte(`{"v":2}`), clock.Now())
+	s.SetView(ctx, other, []byte(`{"v":2}`), clock.Now())
 	if err := s.DropViews(ctx, "u1"); err != nil {
 		t.Fatal(err)
 	}
@@ -136,9 +136,21 @@ func TestViewCache(t *testing.T) {
 			t.Fatalf("view survived DropViews: %q", got.View)
 		}
 	}
+	// A view is never served more than the TTL after the reads it was
+	// rendered from began, however late it was stored.
+	rendered := mustTouch(t, s, tok).TouchedAt
+	clock.Advance(25 * time.Second) // a slow rendering
+	s.SetView(ctx, tok, []byte(`{"v":9}`), rendered)
+	if got := mustTouch(t, s, tok); string(got.View) != `{"v":9}` {
+		t.Fatalf("view = %q", got.View)
+	}
+	clock.Advance(6 * time.Second) // 31 s after the rendering began, 6 s after it was stored
+	if got := mustTouch(t, s, tok); got.View != nil {
+		t.Fatalf("a view was served 31 s after its rendering began: %q", got.View)
+	}
 	// A revoked session is not resurrected by SetView.
 	s.Revoke(ctx, tok)
-	s.SetView(ctx, tok, []byte(`{"v":3}`))
+	s.SetView(ctx, tok, []byte(`{"v":3}`), clock.Now())
 	if _, err := s.Touch(ctx, tok); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("revoked session came back: %v", err)
 	}
@@ -146,13 +158,13 @@ func TestViewCache(t *testing.T) {
 
 func TestLevelOnlyRises(t *testing.T) {
 	ctx := context.Background()
-	s, _ := newStore(t)
+	s, clock := newStore(t)
 	tok, _, _ := s.Create(ctx, "u1", "app", 1)
 	other, _, _ := s.Create(ctx, "u1", "miniprogram", 1)
 	if err := s.RaiseLevel(ctx, "u1", 3); err != nil {
 		t.Fatal(err)
 	}
-	s.SetView(ctx, tok, []byte(`{"v":1}`))
+	s.SetView(ctx, tok, []byte(`{"v":1}`), clock.Now())
 	_ = s.RaiseLevel(ctx, "u1", 2) // a late, lower update changes nothing but the cached view
 	for _, tk := range []string{tok, other} {
 		if got, _ := s.Touch(ctx, tk); got.Level != 3 || got.View != nil {
@@ -187,4 +199,13 @@ func TestSessionKeysKeepTheirFormat(t *testing.T) {
 	if n, err := s.RevokeAll(ctx, "u1"); err != nil || n != 1 {
 		t.Fatalf("revoke all = %d, %v", n, err)
 	}
+}
+
+func mustTouch(t *testing.T, s *Store, tok string) Session {
+	t.Helper()
+	got, err := s.Touch(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
