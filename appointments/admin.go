@@ -261,8 +261,9 @@ func (s *Service) DeleteSchedule(ctx context.Context, id string) error {
 
 // PutCalendarDay sets (creates or replaces) the calendar entry of c.HallID
 // ("" for every hall) on c.Date: a holiday, a hall closure or a make-up
-// working day. Bookings already made on that day stay; no new slots are
-// offered on a closed day. Errors: ErrInvalid (naming the field).
+// working day. A closure or holiday cancels the bookings already made on that
+// day (CancelClosedDays) and tells their citizens; no new slots are offered
+// on a closed day. Errors: ErrInvalid (naming the field).
 func (s *Service) PutCalendarDay(ctx context.Context, c CalendarDay) (CalendarDay, error) {
 	if err := c.normalize(); err != nil {
 		return CalendarDay{}, err
@@ -275,7 +276,17 @@ func (s *Service) PutCalendarDay(ctx context.Context, c CalendarDay) (CalendarDa
 		return CalendarDay{}, err
 	}
 	c.UpdatedAt = platform.Local(ms(s.clock.Now()))
-	return c, s.replaceCatalog(ctx, s.calendar, c.ID, c, true)
+	if err := s.replaceCatalog(ctx, s.calendar, c.ID, c, true); err != nil {
+		return c, err
+	}
+	if c.Kind == DayClosure || c.Kind == DayHoliday {
+		// Bookings already made on the day are cancelled and their citizens
+		// told now; if this is cut short the sweeper finishes it.
+		if _, err := s.CancelClosedDays(ctx); err != nil {
+			s.log.Warn("bookings on the closed day not all cancelled yet; the sweeper finishes", "date", c.Date, "err", err)
+		}
+	}
+	return c, nil
 }
 
 // DeleteCalendarDay removes the entry of hallID ("" for every hall) on date.

@@ -253,7 +253,7 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 		ID: b.id, UserID: b.who.ID, HallID: b.svc.HallID, DepartmentID: b.svc.DepartmentID,
 		ServiceID: b.svc.ID, SlotID: b.sl.ID, Capacity: b.sl.Capacity, Seat: b.seat, LimitSlot: b.limitSlot,
 		Date: b.sl.Date, Start: ms(b.sl.Start), End: ms(b.sl.End), Status: StatusBooked,
-		CheckinCode: b.code, CreatedAt: ms(s.clock.Now()),
+		CheckinCode: b.code, CreatedAt: ms(s.clock.Now()), Notice: KindBooked,
 	}
 	if err := b.commit(ctx, doc); err != nil {
 		return Appointment{}, err, false
@@ -266,7 +266,7 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 			s.log.Warn("seat lease not confirmed; it expires and the seat insert arbitrates", "err", err)
 		}
 	}
-	s.send(ctx, bookedMessage(b.cat, doc))
+	s.settleNotice(ctx, b.cat, doc)
 	return s.firstAnswer(b.cat, doc), nil, false
 }
 

@@ -130,7 +130,7 @@ const cancelledBySystem = "system"
 // released, and the citizen is told. A crash in between leaves released
 // false; the sweeper finishes the release and the message.
 func (s *Service) cancelBooked(ctx context.Context, cat *catalog, d *apptDoc, by, reason string) (*apptDoc, error) {
-	set := bson.M{"status": StatusCancelled, "cancelled_at": ms(s.clock.Now()), "released": false}
+	set := bson.M{"status": StatusCancelled, "cancelled_at": ms(s.clock.Now()), "released": false, "notice": KindCancelled}
 	if by != "" {
 		set["cancelled_by"] = by
 	}
@@ -149,7 +149,7 @@ func (s *Service) cancelBooked(ctx context.Context, cat *catalog, d *apptDoc, by
 	if err := s.releaseCancelled(ctx, cat, &out); err != nil {
 		s.log.Warn("cancelled seat not fully released; the sweeper finishes it", "appointment", out.ID, "err", err)
 	}
-	s.send(ctx, cancelledMessage(cat, &out))
+	s.settleNotice(ctx, cat, &out)
 	return &out, nil
 }
 

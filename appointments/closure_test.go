@@ -19,8 +19,9 @@ func shanghaiAt(day, hhmm string) time.Time {
 }
 
 // TestSameDayClosureNeverMakesNoShows: the hall declares a closure on the
-// morning of the day. Cancelling is then never too late, and bookings left
-// on the closed day never become no-shows nor suspend anyone.
+// morning of the day. Its bookings are cancelled by the closure at once (the
+// citizen has nothing left to cancel), and none becomes a no-show nor
+// suspends anyone.
 func TestSameDayClosureNeverMakesNoShows(t *testing.T) {
 	f := newFixture(t)
 	u, v := citizen(1), citizen(2)
@@ -31,9 +32,17 @@ func TestSameDayClosureNeverMakesNoShows(t *testing.T) {
 	if _, err := f.svc.PutCalendarDay(f.ctx, CalendarDay{HallID: "h1", Date: "2026-03-10", Kind: DayClosure, Name: "停电闭厅"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.svc.Cancel(f.ctx, v.ID, c.ID)
-	if err != nil || got.Status != StatusCancelled {
-		t.Errorf("cancelling on the closed day at 08:30: %+v %v", got, err)
+	for _, x := range []struct {
+		who Citizen
+		id  string
+	}{{u, a.ID}, {u, b.ID}, {v, c.ID}} {
+		got, _ := f.svc.Get(f.ctx, x.who.ID, x.id)
+		if got.Status != StatusCancelled || got.CancelReason != "大厅当日不办公（停电闭厅）" {
+			t.Errorf("%s after the closure: %+v", x.id, got)
+		}
+	}
+	if _, err := f.svc.Cancel(f.ctx, v.ID, c.ID); !errors.Is(err, ErrNotCancellable) {
+		t.Errorf("cancelling a booking the closure cancelled: %v", err)
 	}
 	f.clock.Set(shanghaiAt("2026-03-10", "18:00"))
 	for range 2 {
@@ -66,15 +75,19 @@ func TestSameDayClosureNeverMakesNoShows(t *testing.T) {
 }
 
 // TestClosureSweptBookingsAreCancelledAndTold: a booking left on a closed
-// day is cancelled by the sweep, with the reason, and the citizen is told.
+// day (the closure's own cancellation never ran: written by another process
+// that died, say) is cancelled by the sweep, with the reason, and the
+// citizen is told.
 func TestClosureSweptBookingsAreCancelledAndTold(t *testing.T) {
 	f := newFixture(t)
 	u := citizen(1)
 	a := f.mustBook(u, "sc1.20260310.0900", "s1")
-	if _, err := f.svc.PutCalendarDay(f.ctx, CalendarDay{HallID: "h1", Date: "2026-03-10", Kind: DayClosure, Name: "停电闭厅"}); err != nil {
+	day := CalendarDay{ID: calendarID("h1", "2026-03-10"), HallID: "h1", Date: "2026-03-10", Kind: DayClosure, Name: "停电闭厅"}
+	if _, err := f.db.Collection("appt_calendar").InsertOne(f.ctx, day); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Set(shanghaiAt("2026-03-10", "18:00"))
+	f.svc.cat.changed(f.ctx)
+	f.clock.Set(shanghaiAt("2026-03-10", "08:00"))
 	r, err := f.svc.SweepOnce(f.ctx)
 	if err != nil || r.NoShows != 0 || r.ClosureCancelled != 1 {
 		t.Fatalf("sweep %+v %v", r, err)

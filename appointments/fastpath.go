@@ -179,3 +179,9 @@ func (p *seatPool) counts(ctx context.Context, slots []slotDef) (free []int, bui
 	}
 	return free, built, nil
 }
+
+// drop deletes the pool of sl: the next take rebuilds it from MongoDB (after
+// a bulk release, one delete instead of a return per seat).
+func (p *seatPool) drop(ctx context.Context, sl slotDef) error {
+	return p.rdb.Del(ctx, p.keys(sl)...).Err()
+}

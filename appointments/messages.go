@@ -14,21 +14,22 @@ import (
 const (
 	KindBooked    = "appointment_booked"
 	KindCancelled = "appointment_cancelled"
-	KindReminder  = "appointment_reminder"
+	KindReminder  = "appointment_reminder" // the day before, and again 2 hours before
 	KindNoShow    = "appointment_no_show"
 	KindSuspended = "booking_suspended"
 )
 
-// send delivers m; failures are logged, never returned (a message is not
-// worth failing a booking for).
-func (s *Service) send(ctx context.Context, m notify.Message) error {
-	if s.notify == nil {
+// send publishes msgs; failures are logged and returned, never worth failing
+// the action that caused them: whatever the appointment still owes its
+// citizen is marked on it (notice) and the sweeper publishes it again.
+func (s *Service) send(ctx context.Context, msgs ...notify.Message) error {
+	if s.notify == nil || len(msgs) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := s.notify.Notify(ctx, m); err != nil {
-		s.log.Warn("inbox message not delivered", "id", m.ID, "err", err)
+	if err := s.notify.Publish(ctx, msgs); err != nil {
+		s.log.Warn("messages not published; the sweeper publishes them again", "messages", len(msgs), "first", msgs[0].ID, "err", err)
 		return err
 	}
 	return nil
@@ -79,6 +80,28 @@ func reminderMessage(cat *catalog, d *apptDoc) notify.Message {
 	hall, svc := names(cat, d)
 	return msg(KindReminder, d, "明日预约提醒",
 		fmt.Sprintf("您明天在%s有「%s」的预约，时间%s，签到码%s。如不能到场请提前取消。", hall, svc, when(d), d.CheckinCode))
+}
+
+// soonReminderMessage is the reminder 2 hours before the start: another
+// message (its own ID) of the same kind.
+func soonReminderMessage(cat *catalog, d *apptDoc) notify.Message {
+	hall, svc := names(cat, d)
+	m := msg(KindReminder, d, "预约即将开始",
+		fmt.Sprintf("您在%s「%s」的预约将于%s开始，签到码%s，请按时到场签到。", hall, svc, when(d), d.CheckinCode))
+	m.ID = KindReminder + "_2h:" + d.ID
+	return m
+}
+
+// noticeMessage is the message a state change of d owes its citizen, by the
+// kind recorded in d.Notice ("" when the kind has no such message).
+func noticeMessage(cat *catalog, d *apptDoc) (notify.Message, bool) {
+	switch d.Notice {
+	case KindBooked:
+		return bookedMessage(cat, d), true
+	case KindCancelled:
+		return cancelledMessage(cat, d), true
+	}
+	return notify.Message{}, false
 }
 
 func noShowMessage(cat *catalog, d *apptDoc, limit int, period time.Duration) notify.Message {

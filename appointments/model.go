@@ -43,7 +43,12 @@ type apptDoc struct {
 	CompletedBy    string     `bson:"completed_by,omitempty"`
 	NoShowAt       *time.Time `bson:"no_show_at,omitempty"`
 	Penalized      bool       `bson:"penalized"`
-	Reminded       bool       `bson:"reminded"`
+	Reminded       bool       `bson:"reminded"`    // the day-before reminder was published
+	RemindedSoon   bool       `bson:"reminded_2h"` // the 2-hours-before reminder was published
+	// Notice is the kind of message a state change still owes the citizen
+	// (KindBooked, KindCancelled): written with the change, removed once the
+	// message is published, so a crash in between never loses it.
+	Notice string `bson:"notice,omitempty"`
 }
 
 // Appointment is a citizen's booking as the citizen API returns it. Times are

@@ -7,12 +7,13 @@ import (
 	"banshi/notify"
 )
 
-// Notifier takes the in-app messages this package sends (confirmation,
-// cancellation, reminder, no-show warning, suspension). Message IDs are
-// deterministic ("appt-booked:<id>", ...), so delivering twice must be
-// harmless; *notify.Inbox implements it.
+// Notifier publishes the messages this package sends (confirmation,
+// cancellation, reminders, no-show warning, suspension), durably and
+// idempotently by Message.ID ("appointment_booked:<id>", ...), one or many
+// at once (a closure tells every citizen of the day): *notify.Outbox
+// implements it, and so does *notify.Inbox for the inbox alone.
 type Notifier interface {
-	Notify(ctx context.Context, m notify.Message) error
+	Publish(ctx context.Context, msgs []notify.Message) error
 }
 
 // PeopleDirectory tells staff lists who a citizen is. Names and ID numbers

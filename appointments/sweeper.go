@@ -19,6 +19,7 @@ type SweepReport struct {
 	ClosureCancelled int `json:"closure_cancelled"`
 	Reminders        int `json:"reminders"`
 	Released         int `json:"released"`
+	Notices          int `json:"notices"` // messages a crash (or a store outage) kept from being published
 	SeatsReturn      int `json:"seats_returned"`
 	IdemExpired      int `json:"idempotency_expired"`
 }
@@ -35,8 +36,12 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	if err != nil {
 		return r, err
 	}
+	if r.ClosureCancelled, err = s.CancelClosedDays(ctx); err != nil {
+		return r, err
+	}
 	ns, err := s.sweepNoShows(ctx, cat)
-	r.NoShows, r.Penalized, r.ClosureCancelled = ns.noShows, ns.penalized, ns.closureCancelled
+	r.NoShows, r.Penalized = ns.noShows, ns.penalized
+	r.ClosureCancelled += ns.closureCancelled
 	if err != nil {
 		return r, err
 	}
@@ -44,6 +49,9 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 		return r, err
 	}
 	if r.Released, err = s.sweepReleases(ctx, cat); err != nil {
+		return r, err
+	}
+	if r.Notices, err = s.sweepNotices(ctx, cat); err != nil {
 		return r, err
 	}
 	if r.SeatsReturn, err = s.reconcilePools(ctx, cat); err != nil {
@@ -65,9 +73,8 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	return r, nil
 }
 
-// sweepReleases finishes cancellations whose release a crash interrupted,
-// and sends their message (its ID is the appointment's, so a message sent
-// before the crash is not sent twice).
+// sweepReleases finishes cancellations whose release a crash interrupted
+// (their message is the notices' sweep's).
 func (s *Service) sweepReleases(ctx context.Context, cat *catalog) (int, error) {
 	docs, err := s.findAppts(ctx, bson.M{"status": StatusCancelled, "released": false,
 		"cancelled_at": bson.M{"$lt": s.clock.Now().Add(-time.Minute)}})
@@ -78,7 +85,6 @@ func (s *Service) sweepReleases(ctx context.Context, cat *catalog) (int, error) 
 		if err := s.releaseCancelled(ctx, cat, &docs[i]); err != nil {
 			return i, err
 		}
-		s.send(ctx, cancelledMessage(cat, &docs[i]))
 	}
 	return len(docs), nil
 }

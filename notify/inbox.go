@@ -61,6 +61,18 @@ func (in *Inbox) Add(ctx context.Context, m Message) error {
 // appointments.Notifier).
 func (in *Inbox) Notify(ctx context.Context, m Message) error { return in.Add(ctx, m) }
 
+// Publish stores msgs in bulk, idempotently (messages already stored are left
+// as they are): the inbox alone as a notifier. Errors: ErrInvalid (a message
+// without an ID, a user or a title: nothing is stored), storage errors.
+func (in *Inbox) Publish(ctx context.Context, msgs []Message) error {
+	for _, m := range msgs {
+		if err := m.validate(); err != nil {
+			return err
+		}
+	}
+	return in.addMany(ctx, msgs)
+}
+
 // addMany stores validated messages in bulk; messages already stored are
 // left as they are.
 func (in *Inbox) addMany(ctx context.Context, msgs []Message) error {
