@@ -22,6 +22,14 @@ type Channel interface {
 	Deliver(ctx context.Context, d Delivery) error
 }
 
+// Backoffer is a Channel with a retry schedule of its own (a department's
+// callbacks follow the protocol's 15 s, 30 s, 1 min, …): Backoff is the delay
+// before the try after attempt (1 for the first). Channels without it back off
+// exponentially from DispatcherConfig.Backoff.
+type Backoffer interface {
+	Backoff(attempt int) time.Duration
+}
+
 // Delivery is one message for one channel, as the dispatcher hands it over.
 type Delivery struct {
 	ID      string  // "<message id>|<channel>": stable across retries

@@ -245,7 +245,11 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 		case outcomePermanent:
 			set["state"] = StateDead
 		default:
-			next := now.Add(d.backoff(j.Attempts, o.After))
+			delay := d.backoff(j.Attempts, o.After)
+			if b, ok := ch.(Backoffer); ok {
+				delay = max(b.Backoff(j.Attempts), o.After)
+			}
+			next := now.Add(delay)
 			if next.After(j.Deadline) {
 				set["state"] = StateDead
 			} else {

@@ -130,6 +130,20 @@ func (o *Outbox) Notify(ctx context.Context, m Message) error {
 // Publish is Notify for many messages at once (a closure notice to every
 // booked citizen): inbox messages and deliveries are written in bulk.
 func (o *Outbox) Publish(ctx context.Context, msgs []Message) error {
+	return o.publish(ctx, msgs, nil)
+}
+
+// PublishTo queues msgs for one channel only, with no inbox message and no
+// router: deliveries to systems rather than citizens (a department's
+// callback), whose Message.UserID names the recipient system. Idempotent by
+// Message.ID like Publish. Errors: ErrInvalid, storage errors.
+func (o *Outbox) PublishTo(ctx context.Context, channel string, msgs []Message) error {
+	return o.publish(ctx, msgs, []Route{{Channel: channel}})
+}
+
+// publish stores msgs and their deliveries: on the routes given, or (nil)
+// in the inbox and on the routes the router picks.
+func (o *Outbox) publish(ctx context.Context, msgs []Message, fixed []Route) error {
 	now := o.clock.Now()
 	var docs []any
 	for i := range msgs {
@@ -141,9 +155,12 @@ func (o *Outbox) Publish(ctx context.Context, msgs []Message) error {
 			m.CreatedAt = now
 		}
 		m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Millisecond)
-		routes, err := o.routes(ctx, *m)
-		if err != nil {
-			return err
+		routes := fixed
+		if routes == nil {
+			var err error
+			if routes, err = o.routes(ctx, *m); err != nil {
+				return err
+			}
 		}
 		for _, r := range routes {
 			due := now
@@ -158,8 +175,10 @@ func (o *Outbox) Publish(ctx context.Context, msgs []Message) error {
 			})
 		}
 	}
-	if err := o.inbox.addMany(ctx, msgs); err != nil {
-		return err
+	if fixed == nil {
+		if err := o.inbox.addMany(ctx, msgs); err != nil {
+			return err
+		}
 	}
 	if err := insertIgnoringDuplicates(ctx, o.coll, docs); err != nil {
 		return fmt.Errorf("outbox: %w", err)
@@ -314,6 +333,19 @@ func (o *Outbox) Retry(ctx context.Context, id string) (DeliveryView, error) {
 		return DeliveryView{}, fmt.Errorf("outbox retry: %w", err)
 	}
 	o.poke()
+	return d.view(), nil
+}
+
+// Get returns one delivery ("<message id>|<channel>"). Errors: ErrNotFound.
+func (o *Outbox) Get(ctx context.Context, id string) (DeliveryView, error) {
+	var d deliveryDoc
+	err := o.coll.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return DeliveryView{}, ErrNotFound
+	}
+	if err != nil {
+		return DeliveryView{}, fmt.Errorf("outbox get: %w", err)
+	}
 	return d.view(), nil
 }
 

@@ -370,3 +370,39 @@ func TestAdminListAndRetry(t *testing.T) {
 		t.Fatal("a retried delivery was not sent")
 	}
 }
+
+// scheduleChannel retries on a schedule of its own.
+type scheduleChannel struct{ *fakeChannel }
+
+func (scheduleChannel) Backoff(attempt int) time.Duration { return time.Duration(attempt) * time.Hour }
+
+// TestPublishToASystem: deliveries for one channel, no inbox message, the
+// channel's own retry schedule, and Get reads one back.
+func TestPublishToASystem(t *testing.T) {
+	f := newOutboxFixture(t, nil, "wechat", "fcm")
+	m := Message{ID: "payment.succeeded:o1", UserID: "dept-a", Kind: "payment.succeeded", Title: "payment.succeeded", Body: `{"order_no":"o1"}`}
+	for range 2 {
+		if err := f.box.PublishTo(f.ctx, "department", []Message{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := f.box.coll.CountDocuments(f.ctx, bson.M{}); n != 1 {
+		t.Fatalf("%d deliveries, want the department's only", n)
+	}
+	if n, _ := f.inbox.coll.CountDocuments(f.ctx, bson.M{}); n != 0 {
+		t.Fatal("a system's message reached the inbox")
+	}
+	ch := scheduleChannel{newFake("department")}
+	ch.answer = func(Delivery) error { return errors.New("503") }
+	d := NewDispatcher(f.box, []Channel{ch}, DispatcherConfig{})
+	if n, _ := d.RunOnce(f.ctx); n != 1 {
+		t.Fatal("not sent")
+	}
+	got, err := f.box.Get(f.ctx, m.ID+"|department")
+	if err != nil || got.State != StateFailed || !got.DueAt.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after a failure: %+v, %v (want due in the channel's 1 h)", got, err)
+	}
+	if _, err := f.box.Get(f.ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
+	}
+}
