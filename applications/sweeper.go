@@ -56,30 +56,12 @@ func (s *Service) SweepOnce(ctx context.Context) (int, error) {
 // replica sweeps at a time, another takes over within a minute of its death.
 // Should two ever sweep at once, finishing an event is idempotent.
 func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		every = time.Minute
-	}
-	s.leases.Run(ctx, sweeperLease, platform.LeaseRun{TTL: sweeperLeaseTTL, Log: s.log},
-		func(ctx context.Context, _ platform.Lease) error {
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				sctx, cancel := context.WithTimeout(ctx, max(every, time.Minute))
-				n, err := s.SweepOnce(sctx)
-				cancel()
-				switch {
-				case ctx.Err() != nil:
-					return nil
-				case err != nil:
-					s.log.Warn("applications sweep", "err", err, "finished", n)
-				case n > 0:
-					s.log.Info("applications sweep: published events left unpublished", "finished", n)
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-				}
+	s.leases.RunEvery(ctx, sweeperLease, platform.LeaseRun{TTL: sweeperLeaseTTL, Log: s.log}, every,
+		func(ctx context.Context) error {
+			n, err := s.SweepOnce(ctx)
+			if n > 0 {
+				s.log.Info("applications sweep: published events left unpublished", "finished", n)
 			}
+			return err
 		})
 }

@@ -83,11 +83,6 @@ func withSharedFaultDB(fn *faultNet) fixtureOpt {
 	}
 }
 
-// withNotifier publishes through n instead of the inbox.
-func withNotifier(n Notifier) fixtureOpt {
-	return func(f *fixture, d *Deps) { d.Notifier = n }
-}
-
 func newFixture(t testing.TB, opts ...fixtureOpt) *fixture {
 	t.Helper()
 	ctx := context.Background()

@@ -102,30 +102,12 @@ const (
 // others take over within a minute of its death, and a sweep whose lease is
 // lost is cancelled. If two ever sweep at once, the duties are idempotent.
 func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		every = time.Minute
-	}
-	s.leases.Run(ctx, sweeperLease, platform.LeaseRun{TTL: sweeperLeaseTTL, Log: s.log},
-		func(ctx context.Context, _ platform.Lease) error {
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				sctx, cancel := context.WithTimeout(ctx, max(every, time.Minute))
-				r, err := s.SweepOnce(sctx)
-				cancel()
-				switch {
-				case ctx.Err() != nil:
-					return nil
-				case err != nil:
-					s.log.Warn("appointments sweep", "err", err, "report", r)
-				case r != (SweepReport{}):
-					s.log.Info("appointments sweep", "report", r)
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-t.C:
-				}
+	s.leases.RunEvery(ctx, sweeperLease, platform.LeaseRun{TTL: sweeperLeaseTTL, Log: s.log}, every,
+		func(ctx context.Context) error {
+			r, err := s.SweepOnce(ctx)
+			if r != (SweepReport{}) {
+				s.log.Info("appointments sweep", "report", r)
 			}
+			return err
 		})
 }

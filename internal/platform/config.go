@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -210,10 +209,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.PushToken = Secret(str("BANSHI_WECHAT_PUSH_TOKEN", ""))
 	c.PushAESKey = Secret(str("BANSHI_WECHAT_PUSH_AES_KEY", ""))
 	c.PushSafe = boolean("BANSHI_WECHAT_PUSH_SAFE", true)
-	if t := string(c.PushToken); t != "" && !pushTokenShape(t) {
+	if t := string(c.PushToken); t != "" && !ValidPushToken(t) {
 		errs = append(errs, errors.New("BANSHI_WECHAT_PUSH_TOKEN must be 3 to 32 letters or digits (as WeChat's console requires)"))
 	}
-	if k := string(c.PushAESKey); k != "" && !aesKeyShape(k) {
+	if k := string(c.PushAESKey); k != "" && !validAESKey(k) {
 		errs = append(errs, errors.New("BANSHI_WECHAT_PUSH_AES_KEY must be the 43-character EncodingAESKey of WeChat's console"))
 	}
 	if c.SessionMax < c.SessionIdle {
@@ -335,24 +334,7 @@ func (c Config) Printable() []any {
 	}
 }
 
-// pushTokenShape reports a message-push token WeChat's console accepts: 3 to
-// 32 letters or digits.
-func pushTokenShape(t string) bool {
-	if len(t) < 3 || len(t) > 32 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// aesKeyShape reports an EncodingAESKey: 43 characters of base64 that, with
-// the "=" WeChat leaves off, decode to 32 bytes.
-func aesKeyShape(k string) bool {
-	b, err := base64.StdEncoding.DecodeString(k + "=")
-	return len(k) == 43 && err == nil && len(b) == 32
+func validAESKey(k string) bool {
+	_, err := DecodeEncodingAESKey(k)
+	return err == nil
 }

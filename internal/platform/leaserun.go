@@ -143,3 +143,36 @@ func (l *Leases) tenure(ctx context.Context, lease Lease, o LeaseRun, log *slog.
 		}
 	}
 }
+
+// RunEvery runs fn every interval (default one minute) under the named lease
+// (see Run): a periodic duty — a sweeper — that one replica performs at a
+// time, another taking over within the lease's TTL of its death. Each run's
+// context ends after max(every, a minute) or when the lease is lost; a run
+// that fails is logged (o.Log) and the next tick tries again. fn logs what
+// it did.
+func (l *Leases) RunEvery(ctx context.Context, name string, o LeaseRun, every time.Duration, fn func(ctx context.Context) error) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l.Run(ctx, name, o, func(ctx context.Context, _ Lease) error {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			rctx, cancel := context.WithTimeout(ctx, max(every, time.Minute))
+			err := fn(rctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				log.Warn("periodic duty failed; the next run tries again", "lease", name, "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	})
+}

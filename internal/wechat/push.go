@@ -58,14 +58,14 @@ type Push struct {
 
 // NewPush checks cfg and returns the receiver. Errors name the bad setting.
 func NewPush(cfg PushConfig) (*Push, error) {
-	if !validPushToken(cfg.Token) {
+	if !platform.ValidPushToken(cfg.Token) {
 		return nil, errors.New("wechat push: the token must be 3 to 32 letters or digits")
 	}
 	p := &Push{token: cfg.Token, appID: cfg.AppID, safe: cfg.Safe}
 	if cfg.EncodingAESKey != "" {
-		key, err := decodeAESKey(cfg.EncodingAESKey)
+		key, err := platform.DecodeEncodingAESKey(cfg.EncodingAESKey)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("wechat push: %w", err)
 		}
 		p.key = key
 	}
@@ -73,30 +73,6 @@ func NewPush(cfg PushConfig) (*Push, error) {
 		return nil, errors.New("wechat push: safe mode needs the EncodingAESKey and the appid")
 	}
 	return p, nil
-}
-
-// validPushToken reports a token WeChat's console accepts: 3 to 32 letters or digits.
-func validPushToken(t string) bool {
-	if len(t) < 3 || len(t) > 32 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// decodeAESKey decodes an EncodingAESKey: 43 characters of base64 (the "="
-// WeChat leaves off added back) giving 32 bytes.
-func decodeAESKey(encodingAESKey string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
-	if len(encodingAESKey) != 43 || err != nil || len(key) != 32 {
-		return nil, errors.New("wechat push: the EncodingAESKey must be 43 characters of base64 (32 bytes)")
-	}
-	return key, nil
 }
 
 // pushSignature is WeChat's signature of a push: the SHA-1, in lower-case

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"banshi/internal/platform"
 )
 
 const (
@@ -53,7 +55,7 @@ func newTestPush(t testing.TB, safe bool) *Push {
 // for appID, with the 16 random bytes given.
 func encryptPush(t testing.TB, appID string, random [16]byte, msg []byte) string {
 	t.Helper()
-	key, err := decodeAESKey(testPushAESKey)
+	key, err := platform.DecodeEncodingAESKey(testPushAESKey)
 	if err != nil {
 		t.Fatal(err)
 	}
