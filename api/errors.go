@@ -65,6 +65,7 @@ var statusOf = map[string]int{
 	"realname_mismatch":     http.StatusUnprocessableEntity,
 	"outside_window":        http.StatusUnprocessableEntity,
 	"idempotency_mismatch":  http.StatusUnprocessableEntity,
+	"inbox_required":        http.StatusUnprocessableEntity,
 
 	"rate_limited": http.StatusTooManyRequests,
 	"login_locked": http.StatusTooManyRequests,

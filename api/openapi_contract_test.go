@@ -35,6 +35,8 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/staff/admin/outbox/{id}/retry":         "adminRetryDelivery",
 	"GET /api/v1/me/messages":                            "listMyMessages",
 	"POST /api/v1/me/messages/read-all":                  "readAllMyMessages",
+	"GET /api/v1/me/notification-preferences":            "getNotificationPreferences",
+	"PUT /api/v1/me/notification-preferences":            "updateNotificationPreferences",
 	"POST /api/v1/me/messages/{id}/read":                 "readMyMessage",
 	"GET /api/v1/hooks/wechat":                           "checkWeChatPushURL",
 	"POST /api/v1/hooks/wechat":                          "receiveWeChatPush",

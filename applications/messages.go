@@ -16,6 +16,17 @@ const (
 	KindDelivered = "application_delivered" // delivered, with how
 )
 
+// MessageKinds describes the kinds above for notification preferences: all
+// of them go at once, quiet hours or not.
+func MessageKinds() []notify.KindInfo {
+	return []notify.KindInfo{
+		{Kind: KindProgress, Name: "办件进度"},
+		{Kind: KindMaterials, Name: "补正材料"},
+		{Kind: KindResult, Name: "办件结果"},
+		{Kind: KindDelivered, Name: "结果送达"},
+	}
+}
+
 // KindOf returns the message kind of an event status.
 func KindOf(status string) string {
 	switch status {

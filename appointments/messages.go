@@ -19,6 +19,18 @@ const (
 	KindSuspended = "booking_suspended"
 )
 
+// MessageKinds describes the kinds above for notification preferences:
+// reminders may wait for the end of quiet hours on push channels.
+func MessageKinds() []notify.KindInfo {
+	return []notify.KindInfo{
+		{Kind: KindBooked, Name: "预约成功"},
+		{Kind: KindCancelled, Name: "预约取消"},
+		{Kind: KindReminder, Name: "预约提醒", Deferred: true},
+		{Kind: KindNoShow, Name: "爽约提醒"},
+		{Kind: KindSuspended, Name: "预约受限"},
+	}
+}
+
 // send publishes msgs; failures are logged and returned, never worth failing
 // the action that caused them: whatever the appointment still owes its
 // citizen is marked on it (notice) and the sweeper publishes it again.

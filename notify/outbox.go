@@ -42,11 +42,13 @@ type Route struct {
 	NotBefore time.Time
 }
 
-// Router chooses the channels of a message for its citizen: preferences per
-// kind and channel, quiet hours. Channels lists the channels this Outbox
-// knows; a Router returns a subset, in any order.
+// Router chooses the channels of each message for its citizen: preferences
+// per kind and channel, quiet hours. Channels lists the channels this Outbox
+// knows; a Router returns, for msgs[i], a subset of them in any order. It is
+// called once per publish, so a closure notice to thousands of citizens
+// reads their preferences in bulk.
 type Router interface {
-	Route(ctx context.Context, m Message, channels []string) ([]Route, error)
+	Route(ctx context.Context, msgs []Message, channels []string) ([][]Route, error)
 }
 
 // deliveryDoc is one outbox document: one message for one channel.
@@ -145,7 +147,6 @@ func (o *Outbox) PublishTo(ctx context.Context, channel string, msgs []Message) 
 // in the inbox and on the routes the router picks.
 func (o *Outbox) publish(ctx context.Context, msgs []Message, fixed []Route) error {
 	now := o.clock.Now()
-	var docs []any
 	for i := range msgs {
 		m := &msgs[i]
 		if err := m.validate(); err != nil {
@@ -155,12 +156,20 @@ func (o *Outbox) publish(ctx context.Context, msgs []Message, fixed []Route) err
 			m.CreatedAt = now
 		}
 		m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Millisecond)
+	}
+	var routed [][]Route
+	if fixed == nil {
+		var err error
+		if routed, err = o.routes(ctx, msgs); err != nil {
+			return err
+		}
+	}
+	var docs []any
+	for i := range msgs {
+		m := &msgs[i]
 		routes := fixed
 		if routes == nil {
-			var err error
-			if routes, err = o.routes(ctx, *m); err != nil {
-				return err
-			}
+			routes = routed[i]
 		}
 		for _, r := range routes {
 			due := now
@@ -189,17 +198,22 @@ func (o *Outbox) publish(ctx context.Context, msgs []Message, fixed []Route) err
 	return nil
 }
 
-func (o *Outbox) routes(ctx context.Context, m Message) ([]Route, error) {
+func (o *Outbox) routes(ctx context.Context, msgs []Message) ([][]Route, error) {
 	if o.router == nil {
-		out := make([]Route, len(o.channels))
-		for i, c := range o.channels {
-			out[i] = Route{Channel: c}
+		out := make([][]Route, len(msgs))
+		for i := range msgs {
+			for _, c := range o.channels {
+				out[i] = append(out[i], Route{Channel: c})
+			}
 		}
 		return out, nil
 	}
-	rs, err := o.router.Route(ctx, m, o.channels)
+	rs, err := o.router.Route(ctx, msgs, o.channels)
 	if err != nil {
-		return nil, fmt.Errorf("route message %s: %w", m.ID, err)
+		return nil, fmt.Errorf("route %d messages: %w", len(msgs), err)
+	}
+	if len(rs) != len(msgs) {
+		return nil, fmt.Errorf("router answered %d routes for %d messages", len(rs), len(msgs))
 	}
 	return rs, nil
 }

@@ -205,8 +205,12 @@ func TestRouterChoosesChannelsAndHoldsBack(t *testing.T) {
 
 type routerFunc func(m Message, channels []string) []Route
 
-func (r routerFunc) Route(_ context.Context, m Message, channels []string) ([]Route, error) {
-	return r(m, channels), nil
+func (r routerFunc) Route(_ context.Context, msgs []Message, channels []string) ([][]Route, error) {
+	out := make([][]Route, len(msgs))
+	for i, m := range msgs {
+		out[i] = r(m, channels)
+	}
+	return out, nil
 }
 
 // TestDispatchersRacingSendEachDeliveryOnce: dispatchers of two "processes"

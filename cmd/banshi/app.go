@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"banshi/api"
 	"banshi/applications"
 	"banshi/appointments"
@@ -35,6 +37,7 @@ type App struct {
 	Booking   *appointments.Service
 	Apps      *applications.Service
 	Registry  *integrations.Registry
+	Outbox    *notify.Outbox
 	DemoLines []string // what start-up prints about demo data
 
 	log        *slog.Logger
@@ -94,9 +97,20 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err := inbox.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("inbox indexes: %w", err)
 	}
-	// A revoked declaration is told in the inbox and ends the declarer's sessions.
+	// Everything citizens are told goes through the outbox: the inbox at
+	// once, and each channel the citizen's preferences pick.
+	channelNames := enabledChannels(cfg)
+	prefs := notify.NewPreferenceStore(a.Mongo.DB, clock, notify.PreferencesConfig{
+		Kinds:    append(appointments.MessageKinds(), applications.MessageKinds()...),
+		Channels: channelNames, QuietChannels: quietChannels,
+	})
+	outbox := notify.NewOutbox(a.Mongo.DB, inbox, prefs, channelNames, clock, notify.OutboxConfig{})
+	if err := outbox.EnsureIndexes(ctx); err != nil {
+		return fmt.Errorf("outbox indexes: %w", err)
+	}
+	// A revoked declaration is told to the declarer and ends their sessions.
 	accounts := account.NewStore(a.Mongo.DB, cipher, clock, account.WithLogger(log.With("component", "account")),
-		account.WithNotifier(inbox), account.WithSessions(sessions))
+		account.WithNotifier(outbox), account.WithSessions(sessions))
 	if err := accounts.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("account indexes: %w", err)
 	}
@@ -120,7 +134,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	booking, err := appointments.NewService(appointments.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
-		Log: log.With("component", "appointments"), Notifier: inbox, People: peopleDirectory{accounts},
+		Log: log.With("component", "appointments"), Notifier: outbox, People: peopleDirectory{accounts},
 		Levels: levels{accounts}, LevelRaised: sessionLevels{sessions, log}.raised, CheckinKey: checkinKey,
 	})
 	if err != nil {
@@ -171,10 +185,6 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	registry := integrations.NewRegistry(a.Mongo.DB, box, clock)
 	verifier := platform.NewHookVerifier(registry, platform.NewRedisNonces(a.Redis.Client, redisPrefix), clock)
-	outbox := notify.NewOutbox(a.Mongo.DB, inbox, nil, nil, clock, notify.OutboxConfig{})
-	if err := outbox.EnsureIndexes(ctx); err != nil {
-		return fmt.Errorf("outbox indexes: %w", err)
-	}
 	owners := provenOwners{accounts}
 	apps, err := applications.NewService(applications.Deps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "applications"), Index: cipher,
@@ -205,6 +215,9 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		}
 	}
 
+	// The external channels, in the order of enabledChannels.
+	var channels []notify.Channel
+
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
 		appointmentsSection{booking}, applicationsSection{apps}, messagesSection{inbox})
@@ -228,6 +241,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Sessions:       sessions,
 		Pages:          citizenPages,
 		Features: []api.Feature{apptRoutes, staffRoutes, api.MessageRoutes{Inbox: inbox},
+			api.PreferenceRoutes{Preferences: prefs},
 			api.OutboxRoutes{Staff: staffRoutes, Outbox: outbox},
 			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps},
@@ -256,8 +270,30 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		deps.Sim = sim.Mount(map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock),
 			"/sim/department/": a.DeptSim})
 	}
+	// Every process dispatches the outbox (a `banshi worker` too); the
+	// outbox's series join the API's on one registry.
+	deps.Registry = prometheus.NewRegistry()
+	dispatcher := notify.NewDispatcher(outbox, channels, notify.DispatcherConfig{
+		Log: log.With("component", "outbox"), Metrics: notify.NewMetrics(deps.Registry, outbox.Depth),
+	})
+	a.tasks = append(a.tasks, func(ctx context.Context) {
+		if err := dispatcher.Run(ctx); err != nil {
+			log.Error("outbox dispatcher stopped", "err", err)
+		}
+	})
+	a.Outbox = outbox
 	a.apiDeps = deps
 	a.HTTP = api.New(deps)
+	return nil
+}
+
+// quietChannels are the channels quiet hours hold reminders back on: a
+// phone's push buzzes at night; a WeChat service notice waits in the chat.
+var quietChannels = []string{"fcm"}
+
+// enabledChannels names the external channels this configuration delivers
+// on (the inbox always receives).
+func enabledChannels(cfg platform.Config) []string {
 	return nil
 }
 

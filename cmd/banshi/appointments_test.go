@@ -1306,11 +1306,15 @@ func TestAdminClosureDay(t *testing.T) {
 	if d := before.diff(s.apptState(t)); d != "" {
 		t.Fatalf("changed: %s", d)
 	}
-	// The booking made before stays and can still be cancelled.
-	if got := s.must(t, 200, s.call(t, "GET", apiV1+"/appointments/"+early.str("id"), tok2, nil)).str("status"); got != "booked" {
-		t.Fatalf("earlier booking on the closed day: %s", got)
+	// The booking made before is cancelled by the closure, with its reason,
+	// and its citizen is told.
+	got := s.must(t, 200, s.call(t, "GET", apiV1+"/appointments/"+early.str("id"), tok2, nil))
+	if got.str("status") != "cancelled" {
+		t.Fatalf("earlier booking on the closed day: %s", got.Raw)
 	}
-	s.must(t, 200, s.call(t, "POST", apiV1+"/appointments/"+early.str("id")+"/cancel", tok2, nil))
+	s.eventually(t, "the closure's cancellation message", func() bool {
+		return strings.Contains(string(s.must(t, 200, s.call(t, "GET", apiV1+"/me/messages", tok2, nil)).Raw), "appointment_cancelled:"+early.str("id"))
+	})
 
 	// Lift the closure.
 	s.must(t, 204, s.call(t, "DELETE", apiV1+"/staff/admin/calendar?hall_id="+h.hall+"&date="+day, admin, nil))

@@ -206,6 +206,7 @@ func TestTokens(t *testing.T) {
 func TestRateLimits(t *testing.T) {
 	st := getStack(t)
 	deps := st.app.apiDeps
+	deps.Registry = nil // the stack's server registered its series there
 	deps.Limits.LoginPerIP, deps.Limits.APIPerUser = 3, 3
 	srv := httptest.NewServer(api.New(deps).Handler())
 	defer srv.Close()

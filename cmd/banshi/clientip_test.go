@@ -19,6 +19,7 @@ import (
 func (s *stack) variant(t *testing.T, change func(*api.Deps)) *stack {
 	t.Helper()
 	deps := s.app.apiDeps
+	deps.Registry = nil // the stack's server registered its series there
 	change(&deps)
 	srv := httptest.NewServer(api.New(deps).Handler())
 	t.Cleanup(srv.Close)
