@@ -259,7 +259,9 @@ func quietEnd(q QuietHours, now time.Time) time.Time {
 	local := now.In(platform.Shanghai())
 	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, platform.Shanghai())
 	m := local.Hour()*60 + local.Minute()
-	at := func(day, minutes int) time.Time { return midnight.AddDate(0, 0, day).Add(time.Duration(minutes) * time.Minute) }
+	at := func(day, minutes int) time.Time {
+		return midnight.AddDate(0, 0, day).Add(time.Duration(minutes) * time.Minute)
+	}
 	switch {
 	case start < end && m >= start && m < end: // e.g. 13:00–14:00
 		return at(0, end)
