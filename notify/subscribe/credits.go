@@ -9,7 +9,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
 )
@@ -176,14 +175,14 @@ func (d *creditDoc) zero(now time.Time, source, what, code string) {
 	d.log(now, source, what, code)
 }
 
-// take spends one credit if there is one (a conditional update: of any
+// take spends one credit if there is one (no projection: FerretDB takes none
+// in findAndModify) (a conditional update: of any
 // number of racing takers of the last credit, one wins). It returns the
 // epoch the credit was taken in, ok false when there was none.
 func (c *credits) take(ctx context.Context, userID, templateID string) (int64, bool, error) {
 	var d creditDoc
 	err := c.coll.FindOneAndUpdate(ctx, bson.M{"_id": creditID(userID, templateID), "count": bson.M{"$gt": 0}},
-		bson.M{"$inc": bson.M{"count": -1, "version": 1}, "$set": bson.M{"updated_at": c.clock.Now().UTC().Truncate(time.Millisecond)}},
-		options.FindOneAndUpdate().SetProjection(bson.M{"epoch": 1})).Decode(&d)
+		bson.M{"$inc": bson.M{"count": -1, "version": 1}, "$set": bson.M{"updated_at": c.clock.Now().UTC().Truncate(time.Millisecond)}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return 0, false, nil
 	}

@@ -212,10 +212,12 @@ func fitTime(v string, dateOnly bool) string {
 		if err != nil && len(v) > len(layout) && strings.HasPrefix(layout, "2006-01-02") && !strings.Contains(layout, "T") {
 			t, err = time.ParseInLocation(layout, v[:len(layout)], loc)
 		}
-		if err != nil || t.Year() < 1000 {
+		if err != nil {
 			continue
 		}
-		t = t.In(loc)
+		if t = t.In(loc); t.Year() < 1000 || t.Year() > 9999 {
+			return ""
+		}
 		if dateOnly {
 			return t.Format("2006年1月2日")
 		}
