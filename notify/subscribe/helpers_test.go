@@ -136,6 +136,15 @@ func newFixture(t *testing.T, sender Sender) *fixture {
 	}
 	events := wechat.NewPushEvents(db, push, clock, platformtest.Logger(), svc)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			echo, err := events.VerifyURL(r.URL.Query())
+			if err != nil {
+				http.Error(w, "unverified", http.StatusUnauthorized)
+				return
+			}
+			_, _ = io.WriteString(w, echo)
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		if err := events.Receive(r.Context(), r.URL.Query(), body); err != nil {
 			t.Logf("push refused: %v", err)
@@ -255,4 +264,18 @@ func bookedMessage(userID, id string) notify.Message {
 func deliver(t *testing.T, f *fixture, m notify.Message) string {
 	t.Helper()
 	return outcome(f.svc.Channel().Deliver(context.Background(), notify.Delivery{ID: m.ID + "|" + ChannelName, Message: m, Attempt: 1}))
+}
+
+func decode(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+}
+
+// pushDuplicates makes the simulator deliver every push n extra times
+// (WeChat's retries of a push whose answer it missed) for this test.
+func pushDuplicates(t *testing.T, n int) {
+	t.Helper()
+	control(t, "PUT", "/apps/"+testApp+"/push", map[string]any{"duplicates": n}, 200)
 }
