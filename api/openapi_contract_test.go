@@ -83,6 +83,8 @@ var stableOperationIDs = map[string]string{
 	"GET /api/v1/me/applications":                        "listMyApplications",
 	"GET /api/v1/me/applications/{application_no}":       "getMyApplication",
 	"POST /api/v1/staff/appointments/{id}/cancel":        "staffCancelAppointment",
+	"GET /api/v1/notify/templates":                       "listNotifyTemplates",
+	"POST /api/v1/me/subscriptions":                      "recordSubscriptions",
 }
 
 type obj = map[string]any

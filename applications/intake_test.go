@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -81,9 +82,21 @@ func TestMessagesByStatus(t *testing.T) {
 		if m.Kind != s.kind || !strings.Contains(m.Body, s.want) || m.Title == "" {
 			t.Errorf("%s: %s %q %q", s.status, m.Kind, m.Title, m.Body)
 		}
+		// The display values subscribe templates show.
+		if m.Data["status_text"] != StatusText(s.status) || m.Data["occurred_at"] != fmt.Sprintf("2026-03-16T09:0%d:00+08:00", i) {
+			t.Errorf("%s: data %v", s.status, m.Data)
+		}
+	}
+	if m := ms[byID[MessageID(source, "GZ2026031600001", "e-2")]]; m.Data["materials"] != "户口簿复印件、近期免冠照片" {
+		t.Errorf("materials data: %v", m.Data)
 	}
 	if m := ms[byID[MessageID(source, "GZ2026031600001", "e-5")]]; m.Data["carrier"] != "中国邮政EMS" || m.Data["tracking_no"] != "EMS1234567890" {
 		t.Errorf("delivered data: %v", m.Data)
+	}
+	for _, s := range Statuses() {
+		if n := utf8.RuneCountInString(StatusText(s)); n == 0 || n > 5 {
+			t.Errorf("status text of %s: %q is not a phrase of at most 5 characters", s, StatusText(s))
+		}
 	}
 	for _, s := range []string{StatusRejected, StatusWithdrawn} {
 		if KindOf(s) != KindResult {

@@ -3,6 +3,7 @@ package applications
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"banshi/internal/platform"
 	"banshi/notify"
@@ -38,6 +39,30 @@ func KindOf(status string) string {
 		return KindDelivered
 	}
 	return KindProgress
+}
+
+// StatusText is the status as a citizen reads it, in at most five Chinese
+// characters (a subscribe template's phrase).
+func StatusText(status string) string {
+	switch status {
+	case StatusSubmitted:
+		return "已提交"
+	case StatusAccepted:
+		return "已受理"
+	case StatusNeedsMaterials:
+		return "需补正材料"
+	case StatusUnderReview:
+		return "审核中"
+	case StatusApproved:
+		return "审批通过"
+	case StatusRejected:
+		return "未获批准"
+	case StatusDelivered:
+		return "结果已送达"
+	case StatusWithdrawn:
+		return "已撤回"
+	}
+	return "办理中"
 }
 
 // MessageID is the deterministic id of an event's message: publishing it
@@ -94,7 +119,21 @@ func message(ev eventDoc, owner string) notify.Message {
 	if e.Note != "" {
 		body += "说明：" + e.Note
 	}
-	data := map[string]string{"application_no": no, "service_code": e.ServiceCode, "status": e.Status}
+	// Beside the ids, the values subscribe templates show: a short status
+	// text, when it happened (RFC 3339, +08:00), the materials to bring and
+	// the department's note.
+	data := map[string]string{"application_no": no, "service_code": e.ServiceCode, "status": e.Status,
+		"status_text": StatusText(e.Status), "occurred_at": platform.Local(e.OccurredAt).Format(time.RFC3339)}
+	if len(e.MaterialsMissing) > 0 {
+		names := make([]string, len(e.MaterialsMissing))
+		for i, m := range e.MaterialsMissing {
+			names[i] = m.Name
+		}
+		data["materials"] = strings.Join(names, "、")
+	}
+	if e.Note != "" {
+		data["note"] = e.Note
+	}
 	if d := e.Delivery; d != nil {
 		data["delivery_method"] = d.Method
 		if d.Carrier != "" {

@@ -64,25 +64,32 @@ func when(d *apptDoc) string {
 	return d.Start.In(shanghai()).Format("2006-01-02 15:04") + "-" + d.End.In(shanghai()).Format("15:04")
 }
 
-func msg(kind string, d *apptDoc, title, body string) notify.Message {
-	return notify.Message{
-		ID: kind + ":" + d.ID, UserID: d.UserID, Kind: kind, Title: title, Body: body,
-		Data: map[string]string{"appointment_id": d.ID, "hall_id": d.HallID, "service_id": d.ServiceID},
+// msg is a message of kind about d. Its Data carries the ids a client links
+// to and the values subscribe templates show: service_name, hall_name, start
+// (RFC 3339, +08:00), end, and checkin_code while the appointment has one.
+func msg(cat *catalog, kind string, d *apptDoc, title, body string) notify.Message {
+	hall, svc := names(cat, d)
+	data := map[string]string{"appointment_id": d.ID, "hall_id": d.HallID, "service_id": d.ServiceID,
+		"service_name": svc, "hall_name": hall,
+		"start": platform.Local(d.Start).Format(time.RFC3339), "end": platform.Local(d.End).Format(time.RFC3339)}
+	if d.CheckinCode != "" {
+		data["checkin_code"] = d.CheckinCode
 	}
+	return notify.Message{ID: kind + ":" + d.ID, UserID: d.UserID, Kind: kind, Title: title, Body: body, Data: data}
 }
 
 func bookedMessage(cat *catalog, d *apptDoc) notify.Message {
 	hall, svc := names(cat, d)
-	return msg(KindBooked, d, "预约成功",
+	return msg(cat, KindBooked, d, "预约成功",
 		fmt.Sprintf("您已预约%s「%s」，时间%s。签到码%s，请携带所需材料按时到场签到。", hall, svc, when(d), d.CheckinCode))
 }
 
 func cancelledMessage(cat *catalog, d *apptDoc) notify.Message {
 	hall, svc := names(cat, d)
 	if d.CancelReason == "" {
-		return msg(KindCancelled, d, "预约已取消", fmt.Sprintf("您在%s「%s」%s的预约已取消。", hall, svc, when(d)))
+		return msg(cat, KindCancelled, d, "预约已取消", fmt.Sprintf("您在%s「%s」%s的预约已取消。", hall, svc, when(d)))
 	}
-	m := msg(KindCancelled, d, "预约已被大厅取消",
+	m := msg(cat, KindCancelled, d, "预约已被大厅取消",
 		fmt.Sprintf("您在%s「%s」%s的预约已被大厅取消，原因：%s。此次取消不计爽约，如需办理请重新预约。", hall, svc, when(d), d.CancelReason))
 	m.Data["reason"] = d.CancelReason
 	return m
@@ -90,7 +97,7 @@ func cancelledMessage(cat *catalog, d *apptDoc) notify.Message {
 
 func reminderMessage(cat *catalog, d *apptDoc) notify.Message {
 	hall, svc := names(cat, d)
-	return msg(KindReminder, d, "明日预约提醒",
+	return msg(cat, KindReminder, d, "明日预约提醒",
 		fmt.Sprintf("您明天在%s有「%s」的预约，时间%s，签到码%s。如不能到场请提前取消。", hall, svc, when(d), d.CheckinCode))
 }
 
@@ -98,7 +105,7 @@ func reminderMessage(cat *catalog, d *apptDoc) notify.Message {
 // message (its own ID) of the same kind.
 func soonReminderMessage(cat *catalog, d *apptDoc) notify.Message {
 	hall, svc := names(cat, d)
-	m := msg(KindReminder, d, "预约即将开始",
+	m := msg(cat, KindReminder, d, "预约即将开始",
 		fmt.Sprintf("您在%s「%s」的预约将于%s开始，签到码%s，请按时到场签到。", hall, svc, when(d), d.CheckinCode))
 	m.ID = KindReminder + "_2h:" + d.ID
 	return m
@@ -118,14 +125,14 @@ func noticeMessage(cat *catalog, d *apptDoc) (notify.Message, bool) {
 
 func noShowMessage(cat *catalog, d *apptDoc, limit int, period time.Duration) notify.Message {
 	hall, svc := names(cat, d)
-	return msg(KindNoShow, d, "爽约提醒",
+	return msg(cat, KindNoShow, d, "爽约提醒",
 		fmt.Sprintf("您在%s「%s」%s的预约未按时签到，已记爽约一次。%d天内爽约%d次将暂停预约资格。",
 			hall, svc, when(d), int(period.Hours()/24), limit))
 }
 
 func suspendedMessage(cat *catalog, d *apptDoc, until time.Time) notify.Message {
 	hall, svc := names(cat, d)
-	m := msg(KindSuspended, d, "预约资格已暂停",
+	m := msg(cat, KindSuspended, d, "预约资格已暂停",
 		fmt.Sprintf("您在%s「%s」%s的预约未按时签到。因多次爽约，预约资格暂停至%s。",
 			hall, svc, when(d), until.In(shanghai()).Format("2006-01-02 15:04")))
 	m.Data["suspended_until"] = platform.Local(until).Format(time.RFC3339)

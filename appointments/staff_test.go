@@ -321,6 +321,13 @@ func TestDayBeforeReminders(t *testing.T) {
 	for _, m := range msgs {
 		if m.ID == KindReminder+":"+a.ID && strings.Contains(m.Body, a.CheckinCode) {
 			reminded++
+			// The display values subscribe templates show, beside the ids.
+			start, err := time.Parse(time.RFC3339, m.Data["start"])
+			if m.Data["appointment_id"] != a.ID || m.Data["service_name"] != a.ServiceName || m.Data["hall_name"] != a.HallName ||
+				m.Data["checkin_code"] != a.CheckinCode || err != nil || !strings.HasSuffix(m.Data["start"], "+08:00") ||
+				!start.Equal(a.Slot.Start) {
+				t.Errorf("reminder data %v for %+v", m.Data, a)
+			}
 		}
 	}
 	if len(msgs) != 2 || reminded != 1 {

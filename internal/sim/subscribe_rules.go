@@ -143,3 +143,16 @@ func validTime(s string) bool {
 	}
 	return m[1] != "" || m[8] != ""
 }
+
+// CheckSubscribeValue checks value as subscribe/send checks the value of
+// template key key (its kind is the key without trailing digits: "thing3"
+// is a thing; a bare kind such as "thing" works too), enums being the
+// template's values of an enum key. It returns "" when WeChat would accept
+// the value, else what 47003's errmsg would say. Exported so that Banshi's
+// value fitting can be tested against the very rules the simulator enforces.
+func CheckSubscribeValue(key, value string, enums []string) string {
+	if strings.TrimSpace(value) == "" {
+		return "is empty"
+	}
+	return checkValue(key, value, enums)
+}
