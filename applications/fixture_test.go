@@ -95,9 +95,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	inbox := notify.NewInbox(db, clock)
+	rdb, prefix := platformtest.Redis(t)
 	f := &fixture{t: t, ctx: context.Background(), clock: clock, cipher: cipher, inbox: inbox,
 		owners: &owners{byIdx: map[string]string{}, byUser: map[string]string{}},
-		notify: &notifier{outbox: notify.NewOutbox(db, inbox, nil, nil, clock, notify.OutboxConfig{})}}
+		notify: &notifier{outbox: notify.NewOutbox(notify.OutboxDeps{DB: db, Redis: rdb, RedisPrefix: prefix, Inbox: inbox, Clock: clock}, notify.OutboxConfig{})}}
 	f.svc, err = NewService(Deps{DB: db, Clock: clock, Log: platformtest.Logger(), Index: cipher,
 		Owners: f.owners, Notifier: f.notify, PageChanged: func(_ context.Context, uid string) {
 			f.mu.Lock()

@@ -13,7 +13,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // DispatcherConfig tunes a Dispatcher; zero fields take the defaults in
@@ -23,6 +22,7 @@ type DispatcherConfig struct {
 	Batch       int           // deliveries claimed per round trip [64]
 	Poll        time.Duration // how often to look for due deliveries when not woken [250 ms]
 	Lease       time.Duration // how long a claim lasts before another dispatcher may take it over [2 min]
+	Reconcile   time.Duration // how often the queue is checked against MongoDB (Outbox.Reconcile), besides at start [5 min]
 	SendTimeout time.Duration // one Deliver call at most [20 s]
 	Backoff     time.Duration // first retry delay, doubled each attempt, ±20 % jitter [15 s]
 	MaxBackoff  time.Duration // largest retry delay [1 h]
@@ -33,11 +33,11 @@ type DispatcherConfig struct {
 
 // Dispatcher sends the outbox's due deliveries through their channels. Any
 // number of dispatchers (goroutines, processes) may run on one outbox: each
-// claims a batch with a conditional update that only matches deliveries still
-// due and unclaimed (or whose claim lapsed), so a delivery is sent by one
-// dispatcher at a time. Delivery is at least once: a dispatcher that dies
-// between a send and its record leaves the claim to lapse, and the delivery is
-// sent again — never more than the deliveries it had in flight.
+// claims a batch from the queue in Redis with one atomic move, so a delivery
+// is sent by one dispatcher at a time, and records each outcome in MongoDB by
+// the delivery's _id. Delivery is at least once: a dispatcher that dies
+// between a send and its record leaves its claim to lapse (Lease), and the
+// delivery is sent again — never more than the deliveries it had in flight.
 type Dispatcher struct {
 	outbox   *Outbox
 	channels map[string]Channel
@@ -61,6 +61,7 @@ func NewDispatcher(outbox *Outbox, channels []Channel, cfg DispatcherConfig) *Di
 	}
 	def(&cfg.Poll, 250*time.Millisecond)
 	def(&cfg.Lease, 2*time.Minute)
+	def(&cfg.Reconcile, 5*time.Minute)
 	def(&cfg.SendTimeout, 20*time.Second)
 	def(&cfg.Backoff, 15*time.Second)
 	def(&cfg.MaxBackoff, time.Hour)
@@ -113,6 +114,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		return d.release(context.WithoutCancel(ctx), unstarted)
 	}
+	d.reconcile(ctx)
+	rt := time.NewTicker(d.cfg.Reconcile)
+	defer rt.Stop()
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -134,8 +138,21 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return stop(nil)
 		case <-t.C:
+		case <-rt.C:
+			d.reconcile(ctx)
 		case <-d.outbox.wake:
 		}
+	}
+}
+
+// reconcile queues what the queue lacks, logging (not failing on) errors.
+func (d *Dispatcher) reconcile(ctx context.Context) {
+	n, err := d.outbox.Reconcile(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		d.log.Warn("outbox reconcile failed; the next one goes on", "err", err)
+	case n > 0:
+		d.log.Info("outbox reconcile queued deliveries the queue had lost", "deliveries", n)
 	}
 }
 
@@ -161,58 +178,70 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	return len(batch), nil
 }
 
-// claimable matches deliveries a dispatcher may take now: due ones waiting for
-// a (first or next) try, and claims that lapsed (their dispatcher died).
-func claimable(now time.Time) bson.M {
-	return bson.M{"$or": bson.A{
-		bson.M{"state": bson.M{"$in": bson.A{StatePending, StateFailed}}, "due_at": bson.M{"$lte": now}},
-		bson.M{"state": StateSending, "lease_until": bson.M{"$lte": now}},
-	}}
-}
-
-// claim takes up to Batch due deliveries: it reads candidates, then marks
-// those still claimable with a token of its own in one conditional update, and
-// reads back what carries the token — a delivery another dispatcher took in
-// between no longer matches and is not ours.
+// claim takes up to Batch due deliveries from the queue (an atomic move in
+// Redis: racing dispatchers never get one id twice), each with the payload
+// the queue carries. An id whose payload the queue lost is read from
+// MongoDB by _id, and dropped when its delivery is gone or already final;
+// one not yet due is queued again for then.
 func (d *Dispatcher) claim(ctx context.Context) ([]deliveryDoc, error) {
 	o := d.outbox
 	now := o.clock.Now().UTC().Truncate(time.Millisecond)
-	cur, err := o.coll.Find(ctx, claimable(now), options.Find().
-		SetSort(bson.D{{Key: "due_at", Value: 1}}).SetLimit(int64(d.cfg.Batch)).SetProjection(bson.M{"_id": 1}))
+	got, err := o.q.claim(ctx, now, d.cfg.Batch, d.cfg.Lease)
 	if err != nil {
-		return nil, fmt.Errorf("find due deliveries: %w", err)
-	}
-	var ids []struct {
-		ID string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &ids); err != nil {
-		return nil, fmt.Errorf("find due deliveries: %w", err)
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	in := make(bson.A, len(ids))
-	for i, x := range ids {
-		in[i] = x.ID
-	}
-	token := newToken()
-	f := claimable(now)
-	f["_id"] = bson.M{"$in": in}
-	if _, err := o.coll.UpdateMany(ctx, f, bson.M{
-		"$set": bson.M{"state": StateSending, "holder": d.holder, "claim": token, "lease_until": now.Add(d.cfg.Lease), "updated_at": now},
-		"$inc": bson.M{"attempts": 1},
-	}); err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	cur, err = o.coll.Find(ctx, bson.M{"claim": token})
-	if err != nil {
-		return nil, fmt.Errorf("read claimed deliveries: %w", err)
+		return nil, err
 	}
 	var docs []deliveryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read claimed deliveries: %w", err)
+	for _, c := range got {
+		var j deliveryDoc
+		if c.payload == nil || bson.Unmarshal(c.payload, &j) != nil || j.ID != c.id {
+			var ok bool
+			if j, ok = d.fromStore(ctx, c.id); !ok {
+				continue
+			}
+		}
+		if j.DueAt.After(now) {
+			if err := o.q.release(ctx, c.id, j.DueAt); err != nil {
+				d.log.Warn("outbox delivery not requeued; its lease lapses", "delivery", c.id, "err", err)
+			}
+			continue
+		}
+		j.Attempts = c.attempt - 1
+		j.lease = ms(now.Add(d.cfg.Lease))
+		docs = append(docs, j)
 	}
 	return docs, nil
+}
+
+// fromStore reads a claimed delivery the queue had no payload for; false
+// (after dropping it from the queue, or leaving its lease to lapse on a
+// storage error) when there is nothing to send.
+func (d *Dispatcher) fromStore(ctx context.Context, id string) (deliveryDoc, bool) {
+	var j deliveryDoc
+	err := d.outbox.coll.FindOne(ctx, bson.M{"_id": id}).Decode(&j)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		d.drop(ctx, id)
+		return j, false
+	}
+	final := false
+	if err == nil {
+		final, err = d.outbox.isFinal(ctx, id)
+	}
+	if err != nil {
+		d.log.Warn("outbox delivery not read; its lease lapses", "delivery", id, "err", err)
+		return j, false
+	}
+	if final {
+		d.drop(ctx, id)
+		return j, false
+	}
+	return j, true
+}
+
+// drop removes a claimed id that has nothing left to send.
+func (d *Dispatcher) drop(ctx context.Context, id string) {
+	if err := d.outbox.q.done(ctx, id); err != nil {
+		d.log.Warn("outbox queue entry not dropped; its lease lapses", "delivery", id, "err", err)
+	}
 }
 
 // deliver sends one claimed delivery and records the outcome, conditionally
@@ -225,51 +254,64 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 		err = Permanent("no_channel", fmt.Errorf("no channel %q in this process", j.Channel))
 	} else {
 		sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
-		err = ch.Deliver(sctx, Delivery{ID: j.ID, Message: j.Message, Attempt: j.Attempts})
+		err = ch.Deliver(sctx, Delivery{ID: j.ID, Message: j.Message, Attempt: j.Attempts + 1})
 		cancel()
 	}
 	took := time.Since(start)
 	now := d.outbox.clock.Now().UTC().Truncate(time.Millisecond)
-	set := bson.M{"updated_at": now}
+	attempt := j.Attempts + 1
+	r := resultDoc{DeliveryID: j.ID, Channel: j.Channel, Attempt: attempt, At: now, Final: true, State: StateSent}
 	code := "ok"
-	switch {
-	case err == nil:
-		set["state"], set["sent_at"] = StateSent, now
-	default:
+	if err != nil {
 		o := outcomeOf(err)
 		code = o.Code
-		set["last_code"], set["last_error"] = o.Code, clip(err.Error(), 300)
+		r.Code, r.Error = o.Code, clip(err.Error(), 300)
 		switch o.kind {
 		case outcomeSkip:
-			set["state"] = StateSkipped
+			r.State = StateSkipped
 		case outcomePermanent:
-			set["state"] = StateDead
+			r.State = StateDead
 		default:
-			delay := d.backoff(j.Attempts, o.After)
+			delay := d.backoff(attempt, o.After)
 			if b, ok := ch.(Backoffer); ok {
-				delay = max(b.Backoff(j.Attempts), o.After)
+				delay = max(b.Backoff(attempt), o.After)
 			}
-			next := now.Add(delay)
-			if next.After(j.Deadline) {
-				set["state"] = StateDead
+			if next := now.Add(delay); next.After(j.Deadline) {
+				r.State = StateDead
 			} else {
-				set["state"], set["due_at"] = StateFailed, next
+				r.Final, r.State, r.NextDue = false, StateFailed, next
 			}
 		}
 	}
+	r.ID = finalID(j.ID)
+	if !r.Final {
+		r.ID = fmt.Sprintf("%s#%d", j.ID, attempt)
+	}
 	d.cfg.Metrics.observe(j.Channel, code, took)
+	// The claim check, the record, then the queue: a process that dies in
+	// between leaves the id in flight; its lease lapses and it is tried
+	// again (at least once) — the record of a final outcome stays the first.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	res, uerr := d.outbox.coll.UpdateOne(rctx, bson.M{"_id": j.ID, "claim": j.Claim},
-		bson.M{"$set": set, "$unset": bson.M{"claim": "", "holder": "", "lease_until": ""}})
-	switch {
-	case uerr != nil:
-		d.log.Warn("outbox outcome not recorded; the claim lapses and it is sent again", "delivery", j.ID, "err", uerr)
-	case res.MatchedCount == 0:
-		d.log.Warn("outbox claim lost before the outcome was recorded; another dispatcher sends it again", "delivery", j.ID)
+	if mine, oerr := d.outbox.q.owns(rctx, j.ID, j.lease); oerr != nil || !mine {
+		d.log.Warn("outbox claim lapsed before the outcome was recorded; another dispatcher sends it again", "delivery", j.ID, "err", oerr)
+		return
+	}
+	if rerr := d.outbox.record(rctx, r); rerr != nil {
+		d.log.Warn("outbox outcome not recorded; the claim lapses and it is sent again", "delivery", j.ID, "err", rerr)
+	} else {
+		var qerr error
+		if r.Final {
+			qerr = d.outbox.q.done(rctx, j.ID)
+		} else {
+			qerr = d.outbox.q.requeue(rctx, j.ID, r.NextDue, nil)
+		}
+		if qerr != nil {
+			d.log.Warn("outbox outcome recorded but the queue not updated; the claim lapses", "delivery", j.ID, "err", qerr)
+		}
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
-		d.log.Info("outbox delivery not sent", "delivery", j.ID, "channel", j.Channel, "code", code, "state", set["state"])
+		d.log.Info("outbox delivery not sent", "delivery", j.ID, "channel", j.Channel, "code", code, "state", r.State)
 	}
 }
 
@@ -292,12 +334,10 @@ func (d *Dispatcher) release(ctx context.Context, docs []deliveryDoc) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	now := d.outbox.clock.Now()
 	var firstErr error
 	for _, j := range docs {
-		_, err := d.outbox.coll.UpdateOne(ctx, bson.M{"_id": j.ID, "claim": j.Claim},
-			bson.M{"$set": bson.M{"state": StatePending}, "$inc": bson.M{"attempts": -1},
-				"$unset": bson.M{"claim": "", "holder": "", "lease_until": ""}})
-		if err != nil && firstErr == nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		if err := d.outbox.q.release(ctx, j.ID, now); err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("release deliveries: %w", err)
 		}
 	}

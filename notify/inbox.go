@@ -84,7 +84,7 @@ func (in *Inbox) addMany(ctx context.Context, msgs []Message) error {
 		m.CreatedAt = m.CreatedAt.UTC().Truncate(time.Millisecond)
 		docs = append(docs, m)
 	}
-	if err := insertIgnoringDuplicates(ctx, in.coll, docs); err != nil {
+	if _, err := insertIgnoringDuplicates(ctx, in.coll, docs); err != nil {
 		return fmt.Errorf("inbox add: %w", err)
 	}
 	return nil

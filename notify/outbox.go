@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -16,8 +19,8 @@ import (
 
 // Delivery states of the outbox.
 const (
-	StatePending = "pending" // waiting for its first try (or released by a stopping dispatcher)
-	StateSending = "sending" // claimed by a dispatcher until lease_until
+	StatePending = "pending" // waiting for its first try (also while a dispatcher sends it: the queue knows)
+	StateSending = "sending" // kept for deliveries of earlier releases; never set now
 	StateSent    = "sent"
 	StateFailed  = "failed"  // the last try failed; the next is due at due_at
 	StateSkipped = "skipped" // nothing to deliver on that channel (no credit, no device, off)
@@ -53,24 +56,26 @@ type Router interface {
 
 // deliveryDoc is one outbox document: one message for one channel.
 type deliveryDoc struct {
-	ID         string    `bson:"_id"` // "<message id>|<channel>"
-	MessageID  string    `bson:"message_id"`
-	Channel    string    `bson:"channel"`
-	UserID     string    `bson:"user_id"`
-	Kind       string    `bson:"kind"`
-	Message    Message   `bson:"message"`
-	State      string    `bson:"state"`
-	Attempts   int       `bson:"attempts"`
-	DueAt      time.Time `bson:"due_at"`
-	Deadline   time.Time `bson:"deadline"`
-	Holder     string    `bson:"holder,omitempty"`
-	Claim      string    `bson:"claim,omitempty"`
-	LeaseUntil time.Time `bson:"lease_until,omitempty"`
-	LastCode   string    `bson:"last_code,omitempty"`
-	LastError  string    `bson:"last_error,omitempty"`
-	CreatedAt  time.Time `bson:"created_at"`
-	UpdatedAt  time.Time `bson:"updated_at"`
-	SentAt     time.Time `bson:"sent_at,omitempty"`
+	ID        string    `bson:"_id"` // "<message id>|<channel>"
+	MessageID string    `bson:"message_id"`
+	Channel   string    `bson:"channel"`
+	UserID    string    `bson:"user_id"`
+	Kind      string    `bson:"kind"`
+	Message   Message   `bson:"message"`
+	State     string    `bson:"state"`
+	Attempts  int       `bson:"attempts"`
+	DueAt     time.Time `bson:"due_at"`
+	Deadline  time.Time `bson:"deadline"`
+	LastCode  string    `bson:"last_code,omitempty"`
+	LastError string    `bson:"last_error,omitempty"`
+	CreatedAt time.Time `bson:"created_at"`
+	UpdatedAt time.Time `bson:"updated_at"`
+	SentAt    time.Time `bson:"sent_at,omitempty"`
+	// RetryAfter is the attempt after which an admin retried it: results
+	// of attempts up to it are history.
+	RetryAfter int `bson:"retry_after,omitempty"`
+
+	lease int64 // the claim's lease end in the queue (Unix ms); set by claim
 }
 
 // OutboxConfig tunes an Outbox; zero fields take the defaults in brackets.
@@ -78,31 +83,50 @@ type OutboxConfig struct {
 	Deadline time.Duration // how long a delivery is retried before it is dead [24 h]
 }
 
+// OutboxDeps are what an Outbox is built on.
+type OutboxDeps struct {
+	DB          *mongo.Database       // the deliveries (collection "outbox"): the truth
+	Redis       redis.UniversalClient // the queue: which deliveries are due, which are being sent
+	RedisPrefix string
+	Inbox       *Inbox   // where every citizen's message is stored
+	Router      Router   // nil: every channel, at once
+	Channels    []string // the channels dispatchers serve (citizen messages go to those the router picks)
+	Clock       platform.Clock
+	Log         *slog.Logger // nil: discard
+}
+
 // Outbox records what must be told to whom, durably, before anything is
 // sent: Notify stores the message in the in-app inbox and one delivery per
 // external channel, each keyed by "<message id>|<channel>", so publishing the
 // same message again (a retried request, a replayed event, a second sweeper)
-// stores nothing twice. Dispatchers (dispatcher.go) deliver them.
+// stores nothing twice. Deliveries are then queued in Redis (queue.go);
+// dispatchers (dispatcher.go) deliver them.
 type Outbox struct {
 	coll     *mongo.Collection
+	results  *mongo.Collection
+	q        *queue
 	inbox    *Inbox
 	router   Router
 	channels []string
 	clock    platform.Clock
+	log      *slog.Logger
 	deadline time.Duration
 	wake     chan struct{}
 }
 
-// NewOutbox returns the outbox on db (collection "outbox"), writing messages
-// into inbox and deliveries for the named channels (those a dispatcher will
-// serve), routed by router (nil: every channel, at once).
-func NewOutbox(db *mongo.Database, inbox *Inbox, router Router, channels []string, clock platform.Clock, cfg OutboxConfig) *Outbox {
+// NewOutbox returns the outbox on d.
+func NewOutbox(d OutboxDeps, cfg OutboxConfig) *Outbox {
 	if cfg.Deadline <= 0 {
 		cfg.Deadline = 24 * time.Hour
 	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Outbox{
-		coll: db.Collection("outbox"), inbox: inbox, router: router, channels: append([]string(nil), channels...),
-		clock: clock, deadline: cfg.Deadline, wake: make(chan struct{}, 1),
+		coll: d.DB.Collection("outbox"), results: d.DB.Collection("outbox_results"), q: newQueue(d.Redis, d.RedisPrefix), inbox: d.Inbox, router: d.Router,
+		channels: append([]string(nil), d.Channels...), clock: d.Clock, log: log, deadline: cfg.Deadline,
+		wake: make(chan struct{}, 1),
 	}
 }
 
@@ -110,13 +134,15 @@ func NewOutbox(db *mongo.Database, inbox *Inbox, router Router, channels []strin
 func (o *Outbox) EnsureIndexes(ctx context.Context) error {
 	for _, keys := range []bson.D{
 		{{Key: "state", Value: 1}, {Key: "due_at", Value: 1}},
-		{{Key: "claim", Value: 1}},
 		{{Key: "state", Value: 1}, {Key: "updated_at", Value: -1}},
 		{{Key: "message_id", Value: 1}},
 	} {
 		if _, err := o.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys}); err != nil {
 			return fmt.Errorf("outbox indexes: %w", err)
 		}
+	}
+	if _, err := o.results.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "delivery_id", Value: 1}}}); err != nil {
+		return fmt.Errorf("outbox indexes: %w", err)
 	}
 	return nil
 }
@@ -189,13 +215,58 @@ func (o *Outbox) publish(ctx context.Context, msgs []Message, fixed []Route) err
 			return err
 		}
 	}
-	if err := insertIgnoringDuplicates(ctx, o.coll, docs); err != nil {
+	dups, err := insertIgnoringDuplicates(ctx, o.coll, docs)
+	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	if len(docs) > 0 {
+	// Stored is accepted: a queue that missed them (Redis unreachable) is
+	// filled again from MongoDB by the dispatchers' reconcile. Deliveries
+	// published before (duplicates) are queued already, or done.
+	var items []queued
+	for i, d := range docs {
+		if dups[i] {
+			continue
+		}
+		dd := d.(deliveryDoc)
+		items = append(items, queued{id: dd.ID, due: dd.DueAt, payload: dd.payload()})
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if _, err := o.q.add(ctx, items); err != nil {
+		o.log.Warn("outbox deliveries stored but not queued; the reconcile queues them", "deliveries", len(items), "err", err)
+	}
+	o.poke()
+	return nil
+}
+
+// Reconcile queues every delivery still to send that the queue lacks (it is
+// neither due nor in flight there): after Redis lost data, or a publish that
+// stored deliveries but could not queue them. It reads the whole outbox and
+// its results, so dispatchers run it at start and then rarely. It returns
+// how many it queued.
+func (o *Outbox) Reconcile(ctx context.Context) (int, error) {
+	docs, latest, err := o.scan(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("outbox reconcile: %w", err)
+	}
+	var items []queued
+	for _, d := range docs {
+		r, ok := latest[d.ID]
+		if ok && r.Final {
+			continue
+		}
+		due := d.DueAt
+		if ok && r.NextDue.After(due) && r.Attempt > d.RetryAfter {
+			due = r.NextDue
+		}
+		items = append(items, queued{id: d.ID, due: due, payload: d.payload()})
+	}
+	n, err := o.q.add(ctx, items)
+	if n > 0 {
 		o.poke()
 	}
-	return nil
+	return n, err
 }
 
 func (o *Outbox) routes(ctx context.Context, msgs []Message) ([][]Route, error) {
@@ -227,17 +298,28 @@ func (o *Outbox) poke() {
 }
 
 // insertIgnoringDuplicates inserts docs in batches, unordered, treating a
-// duplicate key (already published) as done.
-func insertIgnoringDuplicates(ctx context.Context, coll *mongo.Collection, docs []any) error {
-	for len(docs) > 0 {
-		n := min(len(docs), 500)
-		_, err := coll.InsertMany(ctx, docs[:n], options.InsertMany().SetOrdered(false))
+// duplicate key (already published) as done. It returns the indexes in docs
+// of the duplicates.
+func insertIgnoringDuplicates(ctx context.Context, coll *mongo.Collection, docs []any) (map[int]bool, error) {
+	dups := map[int]bool{}
+	for base := 0; base < len(docs); base += 500 {
+		batch := docs[base:min(len(docs), base+500)]
+		_, err := coll.InsertMany(ctx, batch, options.InsertMany().SetOrdered(false))
 		if err != nil && !onlyDuplicates(err) {
-			return err
+			return nil, err
 		}
-		docs = docs[n:]
+		var bwe mongo.BulkWriteException
+		if errors.As(err, &bwe) {
+			for _, e := range bwe.WriteErrors {
+				dups[base+e.Index] = true
+			}
+		} else if err != nil {
+			for i := range batch { // one duplicate key error without indexes: all suspect
+				dups[base+i] = true
+			}
+		}
 	}
-	return nil
+	return dups, nil
 }
 
 // onlyDuplicates reports a bulk write error whose every failure is a
@@ -275,40 +357,70 @@ type DeliveryView struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func (d deliveryDoc) view() DeliveryView {
-	return DeliveryView{
-		ID: d.ID, MessageID: d.MessageID, Channel: d.Channel, UserID: d.UserID, Kind: d.Kind, State: d.State,
-		Attempts: d.Attempts, DueAt: platform.Local(d.DueAt), Deadline: platform.Local(d.Deadline),
-		LastCode: d.LastCode, LastError: d.LastError,
+// view is d as its latest result r (nil: none yet) leaves it.
+func (d deliveryDoc) view(r *resultDoc) DeliveryView {
+	v := DeliveryView{
+		ID: d.ID, MessageID: d.MessageID, Channel: d.Channel, UserID: d.UserID, Kind: d.Kind, State: StatePending,
+		DueAt: platform.Local(d.DueAt), Deadline: platform.Local(d.Deadline),
 		CreatedAt: platform.Local(d.CreatedAt), UpdatedAt: platform.Local(d.UpdatedAt),
 	}
+	// A result older than the delivery's last change (an admin's retry) is
+	// history: the delivery waits for its next try.
+	if r != nil && (r.Final || r.Attempt > d.RetryAfter) {
+		v.State, v.Attempts, v.LastCode, v.LastError = r.State, r.Attempt, r.Code, r.Error
+		v.UpdatedAt = platform.Local(r.At)
+		if r.State == StateFailed {
+			v.DueAt = platform.Local(r.NextDue)
+		}
+	}
+	return v
 }
 
 // List returns deliveries in state (one of States; "" for any), most recently
-// changed first, at most limit (1..200, default 50). Errors: ErrInvalid
-// (unknown state), storage errors.
+// changed first, at most limit (1..200, default 50). It reads the whole
+// outbox (an admin's occasional look). Errors: ErrInvalid (unknown state),
+// storage errors.
 func (o *Outbox) List(ctx context.Context, state string, limit int) ([]DeliveryView, error) {
-	f := bson.M{}
-	if state != "" {
-		if !validState(state) {
-			return nil, platform.Invalid("state", "enum", "状态应为 "+strings.Join(States(), "、")+" 之一")
-		}
-		f["state"] = state
+	if state != "" && !validState(state) {
+		return nil, platform.Invalid("state", "enum", "状态应为 "+strings.Join(States(), "、")+" 之一")
 	}
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	cur, err := o.coll.Find(ctx, f, options.Find().SetSort(bson.D{{Key: "updated_at", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	docs, latest, err := o.scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("outbox list: %w", err)
 	}
-	var docs []deliveryDoc
-	if err := cur.All(ctx, &docs); err != nil {
+	inflight, err := o.q.rdb.ZRange(ctx, o.q.inflight, 0, -1).Result()
+	if err != nil {
 		return nil, fmt.Errorf("outbox list: %w", err)
 	}
-	out := make([]DeliveryView, len(docs))
-	for i, d := range docs {
-		out[i] = d.view()
+	sending := map[string]bool{}
+	for _, id := range inflight {
+		sending[id] = true
+	}
+	var out []DeliveryView
+	for _, d := range docs {
+		var r *resultDoc
+		if x, ok := latest[d.ID]; ok {
+			r = &x
+		}
+		v := d.view(r)
+		if sending[d.ID] && v.State != StateSent && v.State != StateSkipped && v.State != StateDead {
+			v.State = StateSending
+		}
+		if state == "" || v.State == state {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b DeliveryView) int {
+		if c := b.UpdatedAt.Compare(a.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out, nil
 }
@@ -326,52 +438,53 @@ func validState(s string) bool {
 // deadline. Errors: ErrNotFound, ErrNotRetryable (any other state), storage
 // errors.
 func (o *Outbox) Retry(ctx context.Context, id string) (DeliveryView, error) {
-	now := o.clock.Now().UTC().Truncate(time.Millisecond)
-	var d deliveryDoc
-	err := o.coll.FindOneAndUpdate(ctx,
-		bson.M{"_id": id, "state": bson.M{"$in": bson.A{StateFailed, StateDead}}},
-		bson.M{"$set": bson.M{"state": StatePending, "due_at": now, "deadline": now.Add(o.deadline), "updated_at": now},
-			"$unset": bson.M{"holder": "", "claim": "", "lease_until": ""}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		n, cerr := o.coll.CountDocuments(ctx, bson.M{"_id": id})
-		if cerr != nil {
-			return DeliveryView{}, fmt.Errorf("outbox retry: %w", cerr)
-		}
-		if n == 0 {
-			return DeliveryView{}, ErrNotFound
-		}
+	d, r, err := o.get(ctx, id)
+	if err != nil {
+		return DeliveryView{}, err
+	}
+	if v := d.view(r); v.State != StateFailed && v.State != StateDead {
 		return DeliveryView{}, ErrNotRetryable
 	}
-	if err != nil {
+	now := o.clock.Now().UTC().Truncate(time.Millisecond)
+	if r.Final {
+		// The final result becomes history, kept under another id.
+		hist := *r
+		hist.ID, hist.Final = fmt.Sprintf("%s#retried-%d", id, now.UnixMilli()), false
+		if _, err := o.results.InsertOne(ctx, hist); err != nil {
+			return DeliveryView{}, fmt.Errorf("outbox retry: %w", err)
+		}
+		if _, err := o.results.DeleteOne(ctx, bson.M{"_id": finalID(id)}); err != nil {
+			return DeliveryView{}, fmt.Errorf("outbox retry: %w", err)
+		}
+	}
+	d.DueAt, d.Deadline, d.UpdatedAt, d.RetryAfter = now, now.Add(o.deadline), now, r.Attempt
+	if _, err := o.coll.UpdateOne(ctx, bson.M{"_id": id},
+		bson.M{"$set": bson.M{"due_at": d.DueAt, "deadline": d.Deadline, "updated_at": now, "retry_after": r.Attempt}}); err != nil {
 		return DeliveryView{}, fmt.Errorf("outbox retry: %w", err)
 	}
+	if err := o.q.requeue(ctx, id, now, d.payload()); err != nil {
+		o.log.Warn("outbox retry stored but not queued; the reconcile queues it", "delivery", id, "err", err)
+	}
 	o.poke()
-	return d.view(), nil
+	return d.view(nil), nil
 }
 
 // Get returns one delivery ("<message id>|<channel>"). Errors: ErrNotFound.
 func (o *Outbox) Get(ctx context.Context, id string) (DeliveryView, error) {
-	var d deliveryDoc
-	err := o.coll.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return DeliveryView{}, ErrNotFound
-	}
+	d, r, err := o.get(ctx, id)
 	if err != nil {
-		return DeliveryView{}, fmt.Errorf("outbox get: %w", err)
+		return DeliveryView{}, err
 	}
-	return d.view(), nil
+	return d.view(r), nil
 }
 
-// Depth counts the deliveries in each state (for metrics).
+// Depth counts the queue for metrics: "queued" deliveries (due now, or
+// later: retries and deliveries held by quiet hours) and "sending" ones. It
+// reads Redis only: counting MongoDB by state would scan the outbox.
 func (o *Outbox) Depth(ctx context.Context) (map[string]int64, error) {
-	out := map[string]int64{}
-	for _, s := range States() {
-		n, err := o.coll.CountDocuments(ctx, bson.M{"state": s})
-		if err != nil {
-			return nil, fmt.Errorf("outbox depth: %w", err)
-		}
-		out[s] = n
+	q, f, err := o.q.depth(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	return map[string]int64{"queued": q, StateSending: f}, nil
 }

@@ -64,10 +64,11 @@ func (f *fakeChannel) count(id string) int {
 }
 
 type outboxFixture struct {
-	ctx   context.Context
-	clock *platform.ManualClock
-	inbox *Inbox
-	box   *Outbox
+	ctx    context.Context
+	clock  *platform.ManualClock
+	inbox  *Inbox
+	box    *Outbox
+	prefix string
 }
 
 func newOutboxFixture(t testing.TB, router Router, channels ...string) *outboxFixture {
@@ -76,23 +77,34 @@ func newOutboxFixture(t testing.TB, router Router, channels ...string) *outboxFi
 	db := platformtest.Mongo(t)
 	clock := platform.NewManualClock(t0)
 	in := NewInbox(db, clock)
-	box := NewOutbox(db, in, router, channels, clock, OutboxConfig{})
+	rdb, prefix := platformtest.Redis(t)
+	box := NewOutbox(OutboxDeps{DB: db, Redis: rdb, RedisPrefix: prefix, Inbox: in, Router: router, Channels: channels, Clock: clock}, OutboxConfig{})
 	if err := in.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := box.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &outboxFixture{ctx: ctx, clock: clock, inbox: in, box: box}
+	return &outboxFixture{ctx: ctx, clock: clock, inbox: in, box: box, prefix: prefix}
 }
 
-func (f *outboxFixture) state(t *testing.T, id string) deliveryDoc {
+func (f *outboxFixture) state(t *testing.T, id string) DeliveryView {
 	t.Helper()
-	var d deliveryDoc
-	if err := f.box.coll.FindOne(f.ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+	v, err := f.box.Get(f.ctx, id)
+	if err != nil {
 		t.Fatalf("delivery %s: %v", id, err)
 	}
-	return d
+	return v
+}
+
+// inState counts deliveries in state (at most 200).
+func (f *outboxFixture) inState(t *testing.T, state string) int {
+	t.Helper()
+	vs, err := f.box.List(f.ctx, state, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(vs)
 }
 
 func msgFor(i int) Message {
@@ -218,7 +230,7 @@ func (r routerFunc) Route(_ context.Context, msgs []Message, channels []string) 
 // without crashes every delivery is sent exactly once.
 func TestDispatchersRacingSendEachDeliveryOnce(t *testing.T) {
 	f := newOutboxFixture(t, nil, "wechat")
-	other := NewOutbox(f.box.coll.Database(), f.inbox, nil, []string{"wechat"}, f.clock, OutboxConfig{})
+	other := NewOutbox(OutboxDeps{DB: f.box.coll.Database(), Redis: f.box.q.rdb, RedisPrefix: f.prefix, Inbox: f.inbox, Channels: []string{"wechat"}, Clock: f.clock}, OutboxConfig{})
 	msgs := make([]Message, 120)
 	for i := range msgs {
 		msgs[i] = msgFor(i)
@@ -250,7 +262,7 @@ func TestDispatchersRacingSendEachDeliveryOnce(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // let the last outcomes be recorded
 	cancel()
 	wg.Wait()
-	if n, _ := f.box.coll.CountDocuments(f.ctx, bson.M{"state": StateSent}); n != 120 {
+	if n := f.inState(t, StateSent); n != 120 {
 		t.Fatalf("%d of 120 sent", n)
 	}
 	for i := range msgs {
@@ -293,7 +305,7 @@ func TestADeadDispatchersClaimsAreTakenOver(t *testing.T) {
 	}
 	// The dead dispatcher's late outcome is not recorded over the new one.
 	dead.deliver(f.ctx, claimed[0])
-	if got := f.state(t, claimed[0].ID); got.State != StateSent || got.Claim != "" {
+	if got := f.state(t, claimed[0].ID); got.State != StateSent || got.LastCode != "" {
 		t.Fatalf("a lapsed claim overwrote the outcome: %+v", got)
 	}
 }
@@ -324,10 +336,13 @@ func TestStopFinishesOrReleases(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	sent, _ := f.box.coll.CountDocuments(f.ctx, bson.M{"state": StateSent})
-	pending, _ := f.box.coll.CountDocuments(f.ctx, bson.M{"state": StatePending, "claim": bson.M{"$exists": false}})
-	if sent < 2 || sent+pending != 10 {
-		t.Fatalf("after stop: %d sent, %d pending (want the in-flight sent, the rest released)", sent, pending)
+	sent, pending := int64(f.inState(t, StateSent)), int64(f.inState(t, StatePending))
+	queued, inflight, err := f.box.q.depth(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent < 2 || sent+pending != 10 || queued != pending || inflight != 0 {
+		t.Fatalf("after stop: %d sent, %d pending, queue %d/%d in flight (want the in-flight sent, the rest released)", sent, pending, queued, inflight)
 	}
 }
 

@@ -131,7 +131,8 @@ func TestRouteByPreferences(t *testing.T) {
 	p := testPrefs(t, clock)
 	db := p.coll.Database()
 	in := NewInbox(db, clock)
-	box := NewOutbox(db, in, p, []string{"wechat_subscribe", "fcm"}, clock, OutboxConfig{})
+	rdb, prefix := platformtest.Redis(t)
+	box := NewOutbox(OutboxDeps{DB: db, Redis: rdb, RedisPrefix: prefix, Inbox: in, Router: p, Channels: []string{"wechat_subscribe", "fcm"}, Clock: clock}, OutboxConfig{})
 	if _, err := p.Update(ctx, "u-off", PreferencesUpdate{Kinds: []KindChannels{{Kind: "application_result", Channels: map[string]bool{"wechat_subscribe": false}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestRouteByPreferences(t *testing.T) {
 	if err := box.Publish(ctx, msgs); err != nil {
 		t.Fatal(err)
 	}
-	morning := time.Date(2026, 3, 10, 8, 0, 0, 0, sh)
+	morning := time.Date(2026, 3, 10, 8, 0, 0, 0, sh) // in the outbox, and in the queue
 	want := map[string]time.Time{
 		"r1|wechat_subscribe": clock.Now(), "r1|fcm": morning,
 		"a1|wechat_subscribe": clock.Now(), "a1|fcm": clock.Now(),

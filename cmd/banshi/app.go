@@ -104,7 +104,10 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Kinds:    append(appointments.MessageKinds(), applications.MessageKinds()...),
 		Channels: channelNames, QuietChannels: quietChannels,
 	})
-	outbox := notify.NewOutbox(a.Mongo.DB, inbox, prefs, channelNames, clock, notify.OutboxConfig{})
+	outbox := notify.NewOutbox(notify.OutboxDeps{
+		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Inbox: inbox, Router: prefs,
+		Channels: channelNames, Clock: clock, Log: log.With("component", "outbox"),
+	}, notify.OutboxConfig{})
 	if err := outbox.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("outbox indexes: %w", err)
 	}
@@ -215,8 +218,9 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		}
 	}
 
-	// The external channels, in the order of enabledChannels.
-	var channels []notify.Channel
+	// The external channels: department systems' callbacks, and the
+	// citizens' channels of enabledChannels.
+	channels := []notify.Channel{integrations.NewOutbound(registry, nil, clock)}
 
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,

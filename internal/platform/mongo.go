@@ -148,7 +148,12 @@ func openEmbedded(ctx context.Context, dir, database string) (*Mongo, error) {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
+		// WAL (FerretDB's default) with synchronous=NORMAL: a commit is
+		// durable once in the write-ahead log, without an fsync per write
+		// (20× cheaper inserts here). Survives a killed process; a power
+		// loss may lose the last commits — this is the development and test
+		// engine, production runs MongoDB.
+		SQLiteURL: "file:" + abs + "/?_pragma=synchronous(normal)",
 		Logger:    quiet,
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"banshi/internal/platform/platformtest"
 	"banshi/internal/wechat"
 	"banshi/notify"
 )
@@ -34,7 +35,8 @@ func TestAcceptToDeliveryEndToEnd(t *testing.T) {
 	}
 
 	inbox := notify.NewInbox(f.db, f.clock)
-	outbox := notify.NewOutbox(f.db, inbox, nil, []string{ChannelName}, f.clock, notify.OutboxConfig{})
+	rdb, prefix := platformtest.Redis(t)
+	outbox := notify.NewOutbox(notify.OutboxDeps{DB: f.db, Redis: rdb, RedisPrefix: prefix, Inbox: inbox, Channels: []string{ChannelName}, Clock: f.clock}, notify.OutboxConfig{})
 	d := notify.NewDispatcher(outbox, []notify.Channel{f.svc.Channel()}, notify.DispatcherConfig{})
 	m := bookedMessage(userID, "ap-1")
 	if err := outbox.Notify(ctx, m); err != nil {

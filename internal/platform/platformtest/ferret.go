@@ -19,7 +19,7 @@ func FerretDB(t testing.TB) string {
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + t.TempDir() + "/",
+		SQLiteURL: "file:" + t.TempDir() + "/?_pragma=synchronous(normal)", // as platform.OpenMongo's
 		Logger:    quiet,
 	})
 	if err != nil {
