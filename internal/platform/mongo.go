@@ -146,8 +146,8 @@ func openEmbedded(ctx context.Context, dir, database string) (*Mongo, error) {
 	// errors, so stored documents (even encrypted ones) never reach the logs.
 	quiet := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 4}))
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Handler:   "sqlite",
+		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:  "sqlite",
 		// WAL (FerretDB's default) with synchronous=NORMAL: a commit is
 		// durable once in the write-ahead log, without an fsync per write
 		// (20× cheaper inserts here). Survives a killed process; a power
