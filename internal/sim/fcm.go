@@ -36,7 +36,8 @@ import (
 //	     "type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode"}]}}:
 //	     401 UNAUTHENTICATED, 403 PERMISSION_DENIED (another project),
 //	     400 INVALID_ARGUMENT, 404 UNREGISTERED, and the injected faults
-//	     (SetFault): 429 QUOTA_EXCEEDED, 500 INTERNAL, 503 UNAVAILABLE.
+//	     (SetFault, send only): 429 QUOTA_EXCEEDED, 500 INTERNAL, 503
+//	     UNAVAILABLE.
 //
 // Control endpoints (the phones' side, and the test's):
 //
@@ -174,8 +175,8 @@ func (f *FCM) Messages(token string) []FCMMessage {
 	return append([]FCMMessage{}, f.messages[token]...)
 }
 
-// SetFault injects a fault into the protocol endpoints (control endpoints
-// keep working): 0 heals; 429 answers QUOTA_EXCEEDED, 503 UNAVAILABLE, 500
+// SetFault injects a fault into messages:send (the token endpoint and the
+// control endpoints keep working): 0 heals; 429 answers QUOTA_EXCEEDED, 503 UNAVAILABLE, 500
 // INTERNAL (any other status: its Google status), with Retry-After when
 // retryAfter > 0; -1 hangs each request until its context ends.
 func (f *FCM) SetFault(status int, retryAfter time.Duration) {
@@ -205,20 +206,28 @@ func (f *FCM) now() time.Time { return f.clock.Now().UTC() }
 // Handler serves the protocol and control endpoints under /sim/fcm/.
 func (f *FCM) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+fcmPrefix+"/token", f.protocol("token", f.handleToken))
-	mux.HandleFunc("POST "+fcmPrefix+"/v1/projects/{project}/messages:send", f.protocol("send", f.handleSend))
+	mux.HandleFunc("POST "+fcmPrefix+"/token", f.count("token", f.handleToken))
+	mux.HandleFunc("POST "+fcmPrefix+"/v1/projects/{project}/messages:send", f.count("send", f.faulty(f.handleSend)))
 	mux.HandleFunc("GET "+fcmPrefix+"/messages", f.handleListMessages)
 	mux.HandleFunc("POST "+fcmPrefix+"/tokens/{token}/unregister", f.handleUnregister)
 	mux.HandleFunc("POST "+fcmPrefix+"/fault", f.handleFault)
 	return mux
 }
 
-// protocol counts a protocol request and applies the injected fault.
-func (f *FCM) protocol(name string, h http.HandlerFunc) http.HandlerFunc {
+// count counts the requests of a protocol endpoint.
+func (f *FCM) count(name string, h http.HandlerFunc) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.calls[name]++
 		f.mu.Unlock()
+		h(rw, r)
+	}
+}
+
+// faulty applies the injected fault to FCM's send endpoint (Google's token
+// endpoint is another service and keeps working).
+func (f *FCM) faulty(h http.HandlerFunc) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
 		switch fault := f.fault.Load(); {
 		case fault < 0:
 			_, _ = readBody(r)

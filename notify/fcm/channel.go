@@ -14,7 +14,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
 	"banshi/notify"
@@ -28,8 +27,8 @@ const (
 	maxTitleBytes = 200
 	maxBodyBytes  = 1000
 	maxPayload    = 4096 // FCM's limit on data and notification text
-	// keepSendRecords is how long a per-device record outlives its
-	// delivery's first try: beyond the outbox's delivery deadline (24 h).
+	// keepSendRecords is how long a per-device record is kept: beyond the
+	// outbox's delivery deadline (24 h).
 	keepSendRecords = 72 * time.Hour
 )
 
@@ -70,23 +69,21 @@ func NewChannel(db *mongo.Database, devices *Devices, sender Sender, clock platf
 	return &Channel{devices: devices, sender: sender, sends: db.Collection("fcm_sends"), clock: clock, log: log}
 }
 
-// EnsureIndexes creates the expiry index of the per-device records.
+// EnsureIndexes creates the index Purge reads by. (No expiry index: the
+// embedded FerretDB has none, so Purge does the expiring.)
 func (c *Channel) EnsureIndexes(ctx context.Context) error {
-	_, err := c.sends.Indexes().CreateOne(ctx, mongo.IndexModel{
-		Keys:    bson.D{{Key: "at", Value: 1}},
-		Options: options.Index().SetExpireAfterSeconds(int32(keepSendRecords / time.Second)),
-	})
-	if err != nil {
+	if _, err := c.sends.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "at", Value: 1}}}); err != nil {
 		return fmt.Errorf("fcm_sends indexes: %w", err)
 	}
 	return nil
 }
 
-// Purge deletes per-device records older than keepSendRecords, for stores
-// whose expiry index does not run (it is idempotent; any process may call
-// it). It returns how many went.
+// Purge deletes the per-device records older than 72 h, when their
+// deliveries are long over (the outbox gives up after 24 h). Run it now and
+// then (hourly) from any process: it is idempotent. It returns how many
+// went.
 func (c *Channel) Purge(ctx context.Context) (int64, error) {
-	res, err := c.sends.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": c.clock.Now().Add(-keepSendRecords)}})
+	res, err := c.sends.DeleteMany(ctx, bson.M{"at": bson.M{"$lt": c.clock.Now().UTC().Add(-keepSendRecords)}})
 	if err != nil {
 		return 0, fmt.Errorf("purge fcm_sends: %w", err)
 	}
