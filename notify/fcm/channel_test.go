@@ -296,3 +296,41 @@ func TestPurge(t *testing.T) {
 		t.Fatalf("%d records left", n)
 	}
 }
+
+// TestDevCredentialSharedThroughTheDataFolder: what the lead wires for
+// development. `banshi sim` trusts the service account of the data folder;
+// Banshi, told only BANSHI_FCM_ENDPOINT, reads the same file and points its
+// token_uri beside the endpoint; sends then work.
+func TestDevCredentialSharedThroughTheDataFolder(t *testing.T) {
+	dir := t.TempDir()
+	// `banshi sim`:
+	s := sim.NewFCM(sim.FCMOptions{})
+	simKey, err := platform.DevServiceAccount(dir, "banshi-dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddServiceAccount(simKey); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Mount(map[string]sim.Part{"/sim/fcm/": s}))
+	t.Cleanup(srv.Close)
+	// Banshi:
+	endpoint := srv.URL + "/sim/fcm/v1"
+	key, err := platform.DevServiceAccount(dir, "banshi-dev")
+	if err == nil {
+		key, err = platform.WithTokenURI(key, sim.FCMTokenURI(endpoint))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := NewSender(context.Background(), Config{Endpoint: endpoint, CredentialsJSON: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sender.Send(context.Background(), "dev:token", Push{Title: "t", Data: map[string]string{"kind": "k"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Messages("dev:token")); n != 1 {
+		t.Fatalf("%d received", n)
+	}
+}
