@@ -35,6 +35,7 @@ var statusOf = map[string]int{
 	"not_found":              http.StatusNotFound,
 	"user_not_found":         http.StatusNotFound,
 	"verification_not_found": http.StatusNotFound,
+	"device_not_found":       http.StatusNotFound,
 
 	"method_not_allowed": http.StatusMethodNotAllowed,
 
