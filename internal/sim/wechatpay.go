@@ -109,14 +109,18 @@ type WeChatPay struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// keysMu guards the signing keys; it may be taken while mu is held,
+	// never the other way round.
+	keysMu    sync.Mutex
+	publicKey *wxpSigner
+	certs     []*wxpSigner // oldest first; the last one signs
+	signWith  string
+
 	mu           sync.Mutex
 	merchants    map[string]*wxpMerchant // by mchid
-	publicKey    *wxpSigner
-	certs        []*wxpSigner // oldest first; the last one signs
-	signWith     string
-	orders       map[string]*wxpOrder  // by mchid|out_trade_no
-	transactions map[string]*wxpOrder  // by transaction_id
-	refunds      map[string]*wxpRefund // by mchid|out_refund_no
+	orders       map[string]*wxpOrder    // by mchid|out_trade_no
+	transactions map[string]*wxpOrder    // by transaction_id
+	refunds      map[string]*wxpRefund   // by mchid|out_refund_no
 	downloads    map[string]*wxpDownload
 	faults       wxpFaults
 	held         []*wxpCallback // callbacks held by the reorder fault
@@ -231,16 +235,16 @@ func (w *WeChatPay) Close() {
 // PublicKeyPEM returns the WeChat Pay public key (PKIX PEM) and its id, as
 // the merchant downloads them from WeChat Pay's console.
 func (w *WeChatPay) PublicKeyPEM() (pemText []byte, id string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.keysMu.Lock()
+	defer w.keysMu.Unlock()
 	return publicKeyPEM(&w.publicKey.key.PublicKey), w.publicKey.serial
 }
 
 // CertificateSerials returns the serials of the platform certificates, the
 // newest last.
 func (w *WeChatPay) CertificateSerials() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.keysMu.Lock()
+	defer w.keysMu.Unlock()
 	out := make([]string, len(w.certs))
 	for i, c := range w.certs {
 		out[i] = c.serial

@@ -292,9 +292,9 @@ type wxpKeys struct {
 
 func (w *WeChatPay) keys() wxpKeys {
 	pemText, id := w.PublicKeyPEM()
-	w.mu.Lock()
+	w.keysMu.Lock()
 	mode := w.signWith
-	w.mu.Unlock()
+	w.keysMu.Unlock()
 	return wxpKeys{PublicKeyID: id, PublicKeyPEM: string(pemText), CertificateSerials: w.CertificateSerials(), SignWith: mode}
 }
 
@@ -309,9 +309,9 @@ func (w *WeChatPay) RotateCertificate() error {
 	if err != nil {
 		return err
 	}
-	w.mu.Lock()
+	w.keysMu.Lock()
 	w.certs = append(w.certs, c)
-	w.mu.Unlock()
+	w.keysMu.Unlock()
 	return nil
 }
 
@@ -329,9 +329,9 @@ func (w *WeChatPay) SetSignWith(mode string) error {
 	if mode != WeChatPaySignPublicKey && mode != WeChatPaySignCertificate {
 		return errors.New(`mode must be "public_key" or "certificate"`)
 	}
-	w.mu.Lock()
+	w.keysMu.Lock()
 	w.signWith = mode
-	w.mu.Unlock()
+	w.keysMu.Unlock()
 	return nil
 }
 

@@ -153,19 +153,30 @@ func (w *WeChatPay) notifyLocked(event, summary string, o *wxpOrder, f *wxpRefun
 	}
 }
 
-// releaseLocked delivers the held callbacks newest first and ends the
+// releaseLocked delivers the held callbacks newest first (each first
+// attempt after the previous one's, so the order is certain) and ends the
 // reorder fault.
 func (w *WeChatPay) releaseLocked() int {
-	n := len(w.held)
-	for i := n - 1; i >= 0; i-- {
-		w.deliverLocked(w.held[i], 0)
-	}
+	held := slices.Clone(w.held)
+	slices.Reverse(held)
 	w.held = nil
 	if w.faults.Callback == wxpFaultReorder {
 		w.faults.Callback = ""
 		w.faults.CallbackCount = 0
 	}
-	return n
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for _, cb := range held {
+			if w.ctx.Err() != nil {
+				return
+			}
+			if !w.attempt(cb) {
+				w.startRetries(cb)
+			}
+		}
+	}()
+	return len(held)
 }
 
 // deliverLocked starts delivering cb after delay, retried on the schedule
@@ -175,18 +186,28 @@ func (w *WeChatPay) deliverLocked(cb *wxpCallback, delay time.Duration) {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		if !w.sleep(delay) {
-			return
-		}
-		for attempt := 0; ; attempt++ {
-			if w.attempt(cb) {
-				return
-			}
-			if attempt >= len(w.retrySchedule) || !w.sleep(w.retrySchedule[attempt]) {
-				return
-			}
+		if w.sleep(delay) && !w.attempt(cb) {
+			w.retries(cb)
 		}
 	}()
+}
+
+// startRetries starts the retries of cb, whose first attempt failed.
+func (w *WeChatPay) startRetries(cb *wxpCallback) {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.retries(cb)
+	}()
+}
+
+// retries re-sends cb on the retry schedule until it is acknowledged.
+func (w *WeChatPay) retries(cb *wxpCallback) {
+	for _, d := range w.retrySchedule {
+		if !w.sleep(d) || w.attempt(cb) {
+			return
+		}
+	}
 }
 
 // sleep waits d unless the simulator is closed first.

@@ -480,7 +480,7 @@ func (w *WeChatPay) handleCertificates(rw http.ResponseWriter, r *http.Request, 
 		ExpireTime         string       `json:"expire_time"`
 		EncryptCertificate wxpEncrypted `json:"encrypt_certificate"`
 	}
-	w.mu.Lock()
+	w.keysMu.Lock()
 	data := make([]certData, 0, len(w.certs))
 	for _, c := range w.certs {
 		data = append(data, certData{
@@ -488,6 +488,6 @@ func (w *WeChatPay) handleCertificates(rw http.ResponseWriter, r *http.Request, 
 			EncryptCertificate: sealAPIv3(m.APIv3Key, c.certPEM, "certificate", ""),
 		})
 	}
-	w.mu.Unlock()
+	w.keysMu.Unlock()
 	w.answer(rw, r, http.StatusOK, map[string]any{"data": data})
 }

@@ -179,8 +179,8 @@ func (w *WeChatPay) verifyRequest(r *http.Request, body []byte) (*wxpMerchant, s
 // in Wechatpay-Serial (or a callback, serial ""): the public key when named,
 // the newest certificate when a certificate is named, else the sim's mode.
 func (w *WeChatPay) signerFor(serial string) *wxpSigner {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.keysMu.Lock()
+	defer w.keysMu.Unlock()
 	newest := w.certs[len(w.certs)-1]
 	switch {
 	case serial == w.publicKey.serial:

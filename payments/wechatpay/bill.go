@@ -56,6 +56,9 @@ func (p *Provider) TradeBill(ctx context.Context, date string) (payments.BillRea
 	}
 	if rsp.Code != wechat.Success {
 		if rsp.ErrResponse.Code == "NO_STATEMENT_EXIST" && rsp.Code < 500 {
+			if err := p.verifyRefusal("bill", rsp.SignInfo); err != nil {
+				return nil, err
+			}
 			return emptyBill{}, nil
 		}
 		return nil, refusal("bill", rsp.Code, rsp.ErrResponse)

@@ -246,6 +246,9 @@ func (p *Provider) Query(ctx context.Context, orderNo string) (payments.Trade, e
 		return payments.Trade{}, p.callError("query", rsp != nil, err)
 	}
 	if rsp.Code == http.StatusNotFound {
+		if err := p.verifyRefusal("query", rsp.SignInfo); err != nil {
+			return payments.Trade{}, err
+		}
 		return payments.Trade{OrderNo: orderNo, State: payments.TradeUnknown}, nil
 	}
 	if rsp.Code != wechat.Success {
@@ -313,10 +316,13 @@ func (p *Provider) Close(ctx context.Context, orderNo string) error {
 	}
 	switch rsp.ErrResponse.Code {
 	case "ORDERPAID", "ORDER_PAID":
+		if err := p.verifyRefusal("close", rsp.SignInfo); err != nil {
+			return err
+		}
 		return payments.ErrPaidAtChannel
 	case "ORDER_CLOSED", "ORDER_NOT_EXIST", "RESOURCE_NOT_EXISTS":
 		if rsp.Code < 500 {
-			return nil
+			return p.verifyRefusal("close", rsp.SignInfo)
 		}
 	}
 	return refusal("close", rsp.Code, rsp.ErrResponse)
@@ -421,6 +427,28 @@ func (p *Provider) callError(op string, answered bool, err error) error {
 		return fmt.Errorf("wechatpay %s: unreadable answer: %w", op, payments.ErrChannelUnavailable)
 	}
 	return fmt.Errorf("wechatpay %s: %w: %w", op, payments.ErrChannelUnavailable, err)
+}
+
+// verifyRefusal verifies the signature of a non-2xx answer the adapter
+// turns into a decision (an order WeChat does not know, an order paid or
+// closed, a day without bill): gopay verifies only 2xx answers. An answer
+// that does not verify is ErrChannelUnavailable. Other refusals are reported
+// as they are (a forged refusal decides nothing).
+func (p *Provider) verifyRefusal(op string, si *wechat.SignInfo) error {
+	if si == nil || si.HeaderSerial == "" {
+		return fmt.Errorf("wechatpay %s: unsigned refusal: %w", op, payments.ErrChannelUnavailable)
+	}
+	key := p.callbackKey(si.HeaderSerial)
+	if key == nil {
+		if k, ok := p.client.SnCertMap.Load(si.HeaderSerial); ok {
+			key = k
+		}
+	}
+	if key == nil || wechat.V3VerifySignByPK(si.HeaderTimestamp, si.HeaderNonce, si.SignBody, si.HeaderSignature, key) != nil {
+		p.log.Warn("wechatpay: refusal signature did not verify", "op", op)
+		return fmt.Errorf("wechatpay %s: refusal signature did not verify: %w", op, payments.ErrChannelUnavailable)
+	}
+	return nil
 }
 
 // refusal turns a non-2xx answer into the adapter's error: 5xx and 429
