@@ -399,7 +399,7 @@ func (o *Outbox) List(ctx context.Context, state string, limit int) ([]DeliveryV
 	for _, id := range inflight {
 		sending[id] = true
 	}
-	var out []DeliveryView
+	out := []DeliveryView{}
 	for _, d := range docs {
 		var r *resultDoc
 		if x, ok := latest[d.ID]; ok {

@@ -11,6 +11,7 @@ import (
 	"banshi/internal/pages"
 	"banshi/internal/session"
 	"banshi/notify"
+	"banshi/notify/subscribe"
 )
 
 // peopleDirectory tells staff lists who a citizen is: full name and masked
@@ -122,4 +123,26 @@ func (p provenOwners) ProvenIndex(ctx context.Context, userID string) (string, e
 		return "", nil
 	}
 	return idx, err
+}
+
+// miniUsers finds citizens by their mini-program openid for the subscribe
+// channel, and their openid by ID.
+type miniUsers struct{ accounts *account.Store }
+
+var _ subscribe.Users = miniUsers{}
+
+func (m miniUsers) UserByMiniOpenID(ctx context.Context, openID string) (string, error) {
+	id, err := m.accounts.UserIDByOpenID(ctx, account.ChannelMiniProgram, openID)
+	if errors.Is(err, account.ErrNotFound) {
+		return "", nil
+	}
+	return id, err
+}
+
+func (m miniUsers) MiniOpenID(ctx context.Context, userID string) (string, error) {
+	u, err := m.accounts.Get(ctx, userID)
+	if errors.Is(err, account.ErrNotFound) {
+		return "", nil
+	}
+	return u.MiniOpenID, err
 }

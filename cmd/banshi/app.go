@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -22,6 +24,8 @@ import (
 	"banshi/internal/staff"
 	"banshi/internal/wechat"
 	"banshi/notify"
+	"banshi/notify/fcm"
+	"banshi/notify/subscribe"
 )
 
 // App is Banshi wired: the stores, the services and the HTTP server.
@@ -31,6 +35,7 @@ type App struct {
 	HTTP      *api.Server
 	WeChatSim *sim.WeChat           // nil unless simulators are on
 	DeptSim   *sim.Department       // nil unless simulators are on
+	FCMSim    *sim.FCM              // nil unless simulators (and FCM) are on
 	Clock     *platform.OffsetClock // development's movable clock; nil unless simulators are on
 	Accounts  *account.Store
 	Sessions  *session.Store
@@ -221,6 +226,38 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// The external channels: department systems' callbacks, and the
 	// citizens' channels of enabledChannels.
 	channels := []notify.Channel{integrations.NewOutbound(registry, nil, clock)}
+	subs, err := subscribe.New(subscribe.Deps{DB: a.Mongo.DB, Sender: wc, Users: miniUsers{accounts}, Clock: clock,
+		Log: log.With("component", "subscribe")})
+	if err != nil {
+		return err
+	}
+	if err := subs.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if cfg.SeedDemo {
+		if err := subs.SeedDemo(ctx); err != nil {
+			return fmt.Errorf("seed demo subscribe templates: %w", err)
+		}
+	}
+	if a.WeChatSim != nil {
+		// The simulated mini-program added the demo templates in its console.
+		for _, t := range subscribe.DemoTemplates() {
+			a.WeChatSim.AddTemplate(cfg.MiniAppID, t.TemplateID, t.Keys(), t.Enums())
+		}
+	}
+	channels = append(channels, subs.Channel())
+	devices := fcm.NewDevices(a.Mongo.DB, clock)
+	if err := devices.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if cfg.FCM {
+		ch, err := a.fcmChannel(ctx, cfg, devices, clock)
+		if err != nil {
+			return err
+		}
+		channels = append(channels, ch)
+		a.tasks = append(a.tasks, func(ctx context.Context) { purgeEvery(ctx, ch, time.Hour, log) })
+	}
 
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
@@ -246,6 +283,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Pages:          citizenPages,
 		Features: []api.Feature{apptRoutes, staffRoutes, api.MessageRoutes{Inbox: inbox},
 			api.PreferenceRoutes{Preferences: prefs},
+			api.SubscribeRoutes{Subscriptions: subs}, api.DeviceRoutes{Devices: devices},
 			api.OutboxRoutes{Staff: staffRoutes, Outbox: outbox},
 			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps},
@@ -258,8 +296,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		if err != nil {
 			return fmt.Errorf("BANSHI_WECHAT_PUSH_*: %w", err)
 		}
-		// No consumer yet: the progress push will act on the stored events.
-		deps.WeChatPush = wechat.NewPushEvents(a.Mongo.DB, push, clock, log.With("component", "wechat_push"))
+		// Subscribe popups, changes and delivery results keep the credits.
+		deps.WeChatPush = wechat.NewPushEvents(a.Mongo.DB, push, clock, log.With("component", "wechat_push"), subs)
 		if a.WeChatSim != nil {
 			// The simulated WeChat pushes the mini-program's events to this Banshi.
 			if err := a.WeChatSim.SetPush(cfg.MiniAppID, sim.PushConfig{
@@ -271,8 +309,12 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		}
 	}
 	if a.WeChatSim != nil {
-		deps.Sim = sim.Mount(map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock),
-			"/sim/department/": a.DeptSim})
+		parts := map[string]sim.Part{"/sim/wechat/": a.WeChatSim, "/sim/clock": sim.NewClock(a.Clock),
+			"/sim/department/": a.DeptSim}
+		if a.FCMSim != nil {
+			parts["/sim/fcm/"] = a.FCMSim
+		}
+		deps.Sim = sim.Mount(parts)
 	}
 	// Every process dispatches the outbox (a `banshi worker` too); the
 	// outbox's series join the API's on one registry.
@@ -298,7 +340,77 @@ var quietChannels = []string{"fcm"}
 // enabledChannels names the external channels this configuration delivers
 // on (the inbox always receives).
 func enabledChannels(cfg platform.Config) []string {
-	return nil
+	out := []string{subscribe.ChannelName}
+	if cfg.FCM {
+		out = append(out, fcm.ChannelName)
+	}
+	return out
+}
+
+// fcmChannel builds the FCM channel: with the configured service account,
+// or in development with the data folder's (minted once, shared with `banshi
+// sim`) against the in-process simulator.
+func (a *App) fcmChannel(ctx context.Context, cfg platform.Config, devices *fcm.Devices, clock platform.Clock) (*fcm.Channel, error) {
+	endpoint := cfg.FCMEndpoint
+	if endpoint == "" {
+		endpoint = "https://fcm.googleapis.com/v1"
+		if cfg.Sim {
+			endpoint = cfg.PublicURL + "/sim/fcm/v1"
+		}
+	}
+	var key []byte
+	var err error
+	if cfg.FCMCredentials != "" {
+		if key, err = os.ReadFile(cfg.FCMCredentials); err != nil {
+			return nil, fmt.Errorf("BANSHI_FCM_CREDENTIALS: %w", err)
+		}
+	} else {
+		if cfg.Production() {
+			return nil, errors.New("BANSHI_FCM_CREDENTIALS is required in production")
+		}
+		if key, err = platform.DevServiceAccount(cfg.DataDir, or(cfg.FCMProject, devFCMProject)); err != nil {
+			return nil, fmt.Errorf("development FCM service account: %w", err)
+		}
+		if key, err = platform.WithTokenURI(key, sim.FCMTokenURI(endpoint)); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Sim {
+		a.FCMSim = sim.NewFCM(sim.FCMOptions{Clock: clock, Log: a.log.With("component", "sim")})
+		if err := a.FCMSim.AddServiceAccount(key); err != nil {
+			return nil, err
+		}
+	}
+	sender, err := fcm.NewSender(ctx, fcm.Config{Endpoint: endpoint, ProjectID: cfg.FCMProject, CredentialsJSON: key})
+	if err != nil {
+		return nil, fmt.Errorf("BANSHI_FCM_*: %w", err)
+	}
+	ch := fcm.NewChannel(a.Mongo.DB, devices, sender, clock, a.log.With("component", "fcm"))
+	if err := ch.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// devFCMProject is development's Firebase project (the simulator's).
+const devFCMProject = "banshi-dev"
+
+// purgeEvery drops the FCM channel's old per-device records every period.
+func purgeEvery(ctx context.Context, ch *fcm.Channel, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := ch.Purge(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("fcm records purge failed", "err", err)
+			} else if n > 0 {
+				log.Info("fcm records purged", "records", n)
+			}
+		}
+	}
 }
 
 // StartBackground starts the background workers; they stop when ctx ends.

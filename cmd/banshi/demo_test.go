@@ -56,7 +56,7 @@ func TestProductionRefusesDemoStaff(t *testing.T) {
 		"BANSHI_WECHAT_MINI_APPID": "wxprod0000mini", "BANSHI_WECHAT_MINI_SECRET": "s1", "BANSHI_WECHAT_APP_APPID": "wxprod00000app",
 		"BANSHI_WECHAT_APP_SECRET": "s2", "BANSHI_PII_KEY": strings.Repeat("ab", 32), "BANSHI_SESSION_SECRET": strings.Repeat("cd", 32),
 		"BANSHI_CHECKIN_KEY": strings.Repeat("ef", 32), "BANSHI_REDIS_PREFIX": testRedisPrefix + platformtest.RandomID() + ":",
-		"BANSHI_TRUSTED_PROXIES": "127.0.0.1/32",
+		"BANSHI_TRUSTED_PROXIES": "127.0.0.1/32", "BANSHI_FCM": "false",
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,11 @@ func defineSim(fs *flag.FlagSet, e env) func(context.Context) error {
 			push:      sim.PushConfig{URL: *pushURL, Token: string(cfg.PushToken), EncodingAESKey: string(cfg.PushAESKey), Safe: cfg.PushSafe},
 			banshiURL: *banshiURL,
 		}
+		// The FCM service account of this data folder: a Banshi started
+		// from it signs with the same key the simulator trusts.
+		if apps.fcmKey, err = platform.DevServiceAccount(cfg.DataDir, or(cfg.FCMProject, devFCMProject)); err != nil {
+			return fmt.Errorf("development FCM service account: %w", err)
+		}
 		return runSim(ctx, *addr, apps, e.stdout, e.log)
 	}
 }
@@ -69,6 +74,7 @@ func or(v, def string) string {
 type simApps struct {
 	miniApp, miniSecret, openApp, openSecret, banshiURL string
 	push                                                sim.PushConfig
+	fcmKey                                              []byte // the service account the FCM simulator trusts
 }
 
 // runSim serves the simulators on addr until ctx ends.
@@ -83,7 +89,15 @@ func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, lo
 		}
 	}
 	dept := sim.NewDepartment(sim.DepartmentOptions{BanshiURL: apps.banshiURL, Clock: clock, Log: log})
-	h := sim.Mount(map[string]sim.Part{"/sim/wechat/": w, "/sim/clock": sim.NewClock(clock), "/sim/department/": dept})
+	parts := map[string]sim.Part{"/sim/wechat/": w, "/sim/clock": sim.NewClock(clock), "/sim/department/": dept}
+	if apps.fcmKey != nil {
+		f := sim.NewFCM(sim.FCMOptions{Clock: clock, Log: log})
+		if err := f.AddServiceAccount(apps.fcmKey); err != nil {
+			return err
+		}
+		parts["/sim/fcm/"] = f
+	}
+	h := sim.Mount(parts)
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -91,17 +105,18 @@ func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, lo
 	if strings.HasPrefix(host, ":") {
 		host = "127.0.0.1" + host
 	}
-	log.Info("simulators serving", "addr", addr, "wechat_api_base", "http://"+host+"/sim/wechat",
+	log.Info("simulators serving", "addr", addr, "wechat_api_base", "http://"+host+"/sim/wechat", "fcm_endpoint", "http://"+host+"/sim/fcm/v1",
 		"wechat_mini_appid", apps.miniApp, "wechat_app_appid", apps.openApp)
 	fmt.Fprintf(stdout, `
 Simulators serving at http://%[1]s
   WeChat API base: http://%[1]s/sim/wechat   (the phone's control endpoints are under it too)
   clock control:   http://%[1]s/sim/clock    (moves the simulators' clock only, not another process's)
+  FCM endpoint:    http://%[1]s/sim/fcm/v1    (messages a phone got: GET http://%[1]s/sim/fcm/messages?token=…)
   departments:     http://%[1]s/sim/department/{integration id}   signs events and posts them to %[4]s
                    (tell it an integration's secret first: PUT …/sim/department/{id} {"secret":"…"})
   apps: mini-program %[2]s, mobile app %[3]s, with the secrets of this folder's data directory
   Point a Banshi started from this folder at it:
-    BANSHI_SIM=false BANSHI_WECHAT_API_BASE=http://%[1]s/sim/wechat go run ./cmd/banshi
+    BANSHI_SIM=false BANSHI_WECHAT_API_BASE=http://%[1]s/sim/wechat BANSHI_FCM_ENDPOINT=http://%[1]s/sim/fcm/v1 go run ./cmd/banshi
 
 `, host, apps.miniApp, apps.openApp, apps.banshiURL)
 	select {

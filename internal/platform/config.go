@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,11 @@ type Config struct {
 	PushToken  Secret // BANSHI_WECHAT_PUSH_TOKEN: the push Token of WeChat's console, 3 to 32 letters or digits
 	PushAESKey Secret // BANSHI_WECHAT_PUSH_AES_KEY: the EncodingAESKey of WeChat's console, 43 characters
 	PushSafe   bool   // BANSHI_WECHAT_PUSH_SAFE: accept only safe-mode (encrypted) pushes (default true)
+
+	FCM            bool   // BANSHI_FCM: app push through Firebase Cloud Messaging (default on)
+	FCMEndpoint    string // BANSHI_FCM_ENDPOINT: the FCM HTTP v1 base (default https://fcm.googleapis.com/v1; the simulator in development)
+	FCMCredentials string // BANSHI_FCM_CREDENTIALS: path to the service-account JSON (development mints one in the data folder)
+	FCMProject     string // BANSHI_FCM_PROJECT: the Firebase project (default: the credential's project_id)
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -215,6 +221,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if k := string(c.PushAESKey); k != "" && !validAESKey(k) {
 		errs = append(errs, errors.New("BANSHI_WECHAT_PUSH_AES_KEY must be the 43-character EncodingAESKey of WeChat's console"))
 	}
+	c.FCM = boolean("BANSHI_FCM", true)
+	c.FCMEndpoint = str("BANSHI_FCM_ENDPOINT", "")
+	c.FCMCredentials = str("BANSHI_FCM_CREDENTIALS", "")
+	c.FCMProject = str("BANSHI_FCM_PROJECT", "")
+	if e := c.FCMEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("BANSHI_FCM_ENDPOINT must be an http(s) URL such as https://fcm.googleapis.com/v1"))
+		}
+	}
+	if p := c.FCMProject; p != "" && !ValidProjectID(p) {
+		errs = append(errs, errors.New("BANSHI_FCM_PROJECT must be a Firebase project id (6 to 30 lower-case letters, digits and hyphens)"))
+	}
 	if c.SessionMax < c.SessionIdle {
 		errs = append(errs, fmt.Errorf("BANSHI_SESSION_MAX (%s) must not be shorter than BANSHI_SESSION_IDLE (%s)", c.SessionMax, c.SessionIdle))
 	}
@@ -270,7 +288,13 @@ func (c Config) CheckProduction() error {
 			need("BANSHI_WECHAT_PUSH_AES_KEY", string(c.PushAESKey))
 		}
 	}
+	if c.FCM {
+		need("BANSHI_FCM_CREDENTIALS", c.FCMCredentials)
+	}
 	var errs []string
+	if c.FCM && strings.Contains(c.FCMEndpoint, "/sim/") {
+		errs = append(errs, "BANSHI_FCM_ENDPOINT names a simulator")
+	}
 	if len(missing) > 0 {
 		errs = append(errs, "missing settings: "+strings.Join(missing, ", "))
 	}
@@ -331,6 +355,10 @@ func (c Config) Printable() []any {
 		"wechat_push_token", secret(c.PushToken),
 		"wechat_push_aes_key", secret(c.PushAESKey),
 		"wechat_push_safe", c.PushSafe,
+		"fcm", c.FCM,
+		"fcm_endpoint", or(c.FCMEndpoint, "(default)"),
+		"fcm_credentials", or(c.FCMCredentials, "(development: minted in the data folder)"),
+		"fcm_project", or(c.FCMProject, "(from the credential)"),
 	}
 }
 

@@ -226,6 +226,7 @@ func TestCheckProduction(t *testing.T) {
 		"BANSHI_ENV": "production", "MONGODB_URI": "mongodb://db", "REDIS_URL": "redis://r", "BANSHI_WECHAT_API_BASE": "https://api.weixin.qq.com",
 		"BANSHI_WECHAT_MINI_APPID": "wx1", "BANSHI_WECHAT_MINI_SECRET": "s", "BANSHI_WECHAT_APP_APPID": "wx2", "BANSHI_WECHAT_APP_SECRET": "s",
 		"BANSHI_PII_KEY": strings.Repeat("ab", 32), "BANSHI_SESSION_SECRET": "x", "BANSHI_CHECKIN_KEY": "y",
+		"BANSHI_FCM_CREDENTIALS": "/etc/banshi/fcm.json",
 	}
 	c, err = LoadConfig(env(full))
 	if err != nil {
@@ -234,6 +235,23 @@ func TestCheckProduction(t *testing.T) {
 	if err := c.CheckProduction(); err != nil {
 		t.Fatalf("complete production config refused: %v", err)
 	}
+	// FCM on (the default) needs its credential and a real endpoint; off, neither.
+	delete(full, "BANSHI_FCM_CREDENTIALS")
+	c, _ = LoadConfig(env(full))
+	if err := c.CheckProduction(); err == nil || !strings.Contains(err.Error(), "BANSHI_FCM_CREDENTIALS") {
+		t.Fatalf("FCM without its credential accepted: %v", err)
+	}
+	full["BANSHI_FCM"] = "false"
+	c, _ = LoadConfig(env(full))
+	if err := c.CheckProduction(); err != nil {
+		t.Fatalf("production without FCM refused: %v", err)
+	}
+	full["BANSHI_FCM"], full["BANSHI_FCM_CREDENTIALS"], full["BANSHI_FCM_ENDPOINT"] = "true", "/etc/banshi/fcm.json", "http://sim:8080/sim/fcm/v1"
+	c, _ = LoadConfig(env(full))
+	if err := c.CheckProduction(); err == nil || !strings.Contains(err.Error(), "BANSHI_FCM_ENDPOINT") {
+		t.Fatalf("a simulated FCM accepted in production: %v", err)
+	}
+	delete(full, "BANSHI_FCM_ENDPOINT")
 	full["BANSHI_SIM"] = "true"
 	c, _ = LoadConfig(env(full))
 	if err := c.CheckProduction(); err == nil || !strings.Contains(err.Error(), "BANSHI_SIM") {
