@@ -3,11 +3,14 @@ package fcm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
@@ -332,5 +335,40 @@ func TestDevCredentialSharedThroughTheDataFolder(t *testing.T) {
 	}
 	if n := len(s.Messages("dev:token")); n != 1 {
 		t.Fatalf("%d received", n)
+	}
+}
+
+// TestMovedTokenIsNotSentToItsOldOwner: once a token moved to another
+// citizen, the old owner's messages do not reach it, even when the old
+// owner's list still names it (a process died mid-move); the new owner's do.
+func TestMovedTokenIsNotSentToItsOldOwner(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	if _, err := s.devices.Register(ctx, "u1", PlatformAndroid, "handed:on"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.devices.Register(ctx, "u2", PlatformAndroid, "handed:on"); err != nil {
+		t.Fatal(err)
+	}
+	for _, stale := range []bool{false, true} {
+		if stale { // what a move cut short leaves in u1's list
+			if _, err := s.devices.users.UpdateOne(ctx, bson.M{"_id": "u1"}, bson.M{"$addToSet": bson.M{"tokens": "handed:on"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := delivery("u1")
+		d.ID = fmt.Sprintf("old-owner-%v|fcm", stale)
+		if code, kind := outcome(s.ch.Deliver(ctx, d)); code != "no_device" || kind != "skipped" {
+			t.Fatalf("stale %v: %s %s", stale, code, kind)
+		}
+		if n := len(s.sim.Messages("handed:on")); n != 0 {
+			t.Fatalf("stale %v: the old owner's message reached the token (%d)", stale, n)
+		}
+	}
+	if err := s.ch.Deliver(ctx, delivery("u2")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.sim.Messages("handed:on")); n != 1 {
+		t.Fatalf("the new owner's message: %d received", n)
 	}
 }

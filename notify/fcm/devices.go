@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -49,34 +50,50 @@ type Device struct {
 	LastSeenAt time.Time `bson:"last_seen_at"` // its latest registration
 }
 
-// Devices is the registry of the citizens' app installations (collection
-// "devices", one document per registration token, _id = the token).
+// Devices is the registry of the citizens' app installations.
+//
+// Storage: collection "devices" holds one document per registration token
+// (_id = the token) and is the truth of who holds a token; collection
+// "device_users" holds one document per citizen (_id = the user ID) whose
+// "tokens" lists the tokens that citizen may hold. The list is a superset
+// kept by every write: a token is added to its citizen's list before and
+// after the device document names that citizen, and removed only after the
+// device went elsewhere, with a re-check that puts it back if the citizen
+// took it again meanwhile. A reader therefore never misses a device, and
+// skips (and cleans) an entry whose device now names another citizen or is
+// gone. Every operation reads and writes single documents by _id only: the
+// embedded FerretDB pushes down nothing else, and any other filter reads the
+// whole collection (see DESIGN.md, "App push (FCM)").
 //
 // A token belongs to one citizen at a time: registering a token another
 // citizen holds moves it to the new one (the app was logged into another
 // account, or the phone changed hands), since FCM delivers to the
 // installation and the installation now serves the new citizen. The move
-// restarts created_at. A citizen keeps at most MaxDevices devices; a new one
-// beyond that drops the device seen least recently. Safe for concurrent use
-// by any number of processes (single-document writes only).
+// restarts created_at (two citizens taking one token within the same
+// instant may leave either one's time). A citizen keeps at most MaxDevices
+// devices; a new one beyond that drops the device seen least recently. Safe
+// for concurrent use by any number of processes (single-document writes
+// only).
 type Devices struct {
-	coll  *mongo.Collection
+	coll  *mongo.Collection // "devices": _id = token
+	users *mongo.Collection // "device_users": _id = user ID
 	clock platform.Clock
+}
+
+// deviceUser is a citizen's list of the tokens they may hold.
+type deviceUser struct {
+	UserID string   `bson:"_id"`
+	Tokens []string `bson:"tokens"`
 }
 
 // NewDevices returns the registry on db.
 func NewDevices(db *mongo.Database, clock platform.Clock) *Devices {
-	return &Devices{coll: db.Collection("devices"), clock: clock}
+	return &Devices{coll: db.Collection("devices"), users: db.Collection("device_users"), clock: clock}
 }
 
-// EnsureIndexes creates the index a citizen's devices are listed by.
-func (d *Devices) EnsureIndexes(ctx context.Context) error {
-	_, err := d.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "user_id", Value: 1}, {Key: "last_seen_at", Value: -1}}})
-	if err != nil {
-		return fmt.Errorf("devices indexes: %w", err)
-	}
-	return nil
-}
+// EnsureIndexes creates the registry's indexes: none, since every lookup is
+// by _id. It stays so that wiring need not change if one is needed later.
+func (d *Devices) EnsureIndexes(context.Context) error { return nil }
 
 // CheckToken validates a registration token: 1 to MaxTokenLen characters of
 // the alphabet FCM tokens use (letters, digits, '-', '_', ':', '.').
@@ -112,21 +129,23 @@ func (d *Devices) Register(ctx context.Context, userID, plat, token string) (Dev
 		return Device{}, errors.New("devices: no user")
 	}
 	now := d.clock.Now().UTC().Truncate(time.Millisecond)
-	var dev Device
+	// Listed first: a process dying after the device document names userID
+	// must not leave a device its citizen's list lacks.
+	if err := d.list(ctx, userID, token); err != nil {
+		return Device{}, fmt.Errorf("register device: %w", err)
+	}
+	dev := Device{Token: token, UserID: userID, Platform: plat, CreatedAt: now, LastSeenAt: now}
+	var before Device
 	for attempt := 0; ; attempt++ {
-		// The citizen's own token: refresh it.
-		err := d.coll.FindOneAndUpdate(ctx, bson.M{"_id": token, "user_id": userID},
-			bson.M{"$set": bson.M{"platform": plat, "last_seen_at": now}},
-			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&dev)
-		if err == nil {
+		// Take (or refresh) the token in one write, learning who held it.
+		err := d.coll.FindOneAndUpdate(ctx, bson.M{"_id": token},
+			bson.M{"$set": bson.M{"user_id": userID, "platform": plat, "last_seen_at": now},
+				"$setOnInsert": bson.M{"created_at": now}},
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.Before)).Decode(&before)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			before = Device{} // a new token
 			break
 		}
-		if !errors.Is(err, mongo.ErrNoDocuments) {
-			return Device{}, fmt.Errorf("register device: %w", err)
-		}
-		// A new token, or another citizen's: this citizen's from now on.
-		dev = Device{Token: token, UserID: userID, Platform: plat, CreatedAt: now, LastSeenAt: now}
-		_, err = d.coll.ReplaceOne(ctx, bson.M{"_id": token}, dev, options.Replace().SetUpsert(true))
 		if err == nil {
 			break
 		}
@@ -135,51 +154,147 @@ func (d *Devices) Register(ctx context.Context, userID, plat, token string) (Dev
 		}
 		// Another registration inserted it first: start over.
 	}
+	switch before.UserID {
+	case userID: // a refresh: created_at stays
+		dev.CreatedAt = before.CreatedAt
+	case "": // new: $setOnInsert set created_at
+	default: // moved from another citizen: created anew
+		if _, err := d.coll.UpdateOne(ctx, bson.M{"_id": token}, bson.M{"$set": bson.M{"created_at": now}}); err != nil {
+			return Device{}, fmt.Errorf("register device: %w", err)
+		}
+		if err := d.unlist(ctx, before.UserID, token); err != nil {
+			return Device{}, fmt.Errorf("register device: %w", err)
+		}
+	}
+	// Listed again: a cleaner that saw the token elsewhere may have removed
+	// it from the list between the first listing and the take.
+	if err := d.list(ctx, userID, token); err != nil {
+		return Device{}, fmt.Errorf("register device: %w", err)
+	}
 	if err := d.trim(ctx, userID); err != nil {
 		return Device{}, err
 	}
 	return dev, nil
 }
 
+// list adds token to userID's list of tokens.
+func (d *Devices) list(ctx context.Context, userID, token string) error {
+	for attempt := 0; ; attempt++ {
+		_, err := d.users.UpdateOne(ctx, bson.M{"_id": userID}, bson.M{"$addToSet": bson.M{"tokens": token}},
+			options.UpdateOne().SetUpsert(true))
+		if err == nil || !platform.IsDuplicateKey(err) || attempt >= 2 {
+			return err
+		}
+		// Two upserts raced on a MongoDB that does not retry them: again.
+	}
+}
+
+// unlist removes token from userID's list, unless the device names userID
+// after the removal (the citizen took it again meanwhile): then it lists it
+// back. So a device is always in its citizen's list once the writes settle.
+func (d *Devices) unlist(ctx context.Context, userID, token string) error {
+	if _, err := d.users.UpdateOne(ctx, bson.M{"_id": userID}, bson.M{"$pull": bson.M{"tokens": token}}); err != nil {
+		return err
+	}
+	dev, ok, err := d.device(ctx, token)
+	if err != nil || !ok || dev.UserID != userID {
+		return err
+	}
+	return d.list(ctx, userID, token)
+}
+
+// device reads token's device document.
+func (d *Devices) device(ctx context.Context, token string) (Device, bool, error) {
+	var dev Device
+	err := d.coll.FindOne(ctx, bson.M{"_id": token}).Decode(&dev)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return Device{}, false, nil
+	}
+	if err != nil {
+		return Device{}, false, err
+	}
+	return dev, true, nil
+}
+
+// owned reads the devices userID's list names that userID holds, the most
+// recently seen first, cleaning entries of devices gone or held by another
+// citizen as it goes (best effort: a cleaning that fails is tried again by
+// the next read).
+func (d *Devices) owned(ctx context.Context, userID string) ([]Device, error) {
+	var u deviceUser
+	err := d.users.FindOne(ctx, bson.M{"_id": userID}).Decode(&u)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return []Device{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	devs := make([]Device, 0, len(u.Tokens))
+	for _, tok := range u.Tokens {
+		dev, ok, err := d.device(ctx, tok)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || dev.UserID != userID {
+			_ = d.unlist(ctx, userID, tok) // stale: never this citizen's device now
+			continue
+		}
+		devs = append(devs, dev)
+	}
+	sort.Slice(devs, func(i, j int) bool {
+		if !devs[i].LastSeenAt.Equal(devs[j].LastSeenAt) {
+			return devs[i].LastSeenAt.After(devs[j].LastSeenAt)
+		}
+		return devs[i].Token < devs[j].Token
+	})
+	return devs, nil
+}
+
 // trim drops userID's devices beyond MaxDevices, those seen least recently.
 func (d *Devices) trim(ctx context.Context, userID string) error {
-	cur, err := d.coll.Find(ctx, bson.M{"user_id": userID}, options.Find().
-		SetSort(bson.D{{Key: "last_seen_at", Value: -1}, {Key: "_id", Value: 1}}).
-		SetSkip(MaxDevices).SetProjection(bson.M{"_id": 1}))
+	devs, err := d.owned(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("trim devices: %w", err)
 	}
-	var extra []struct {
-		Token string `bson:"_id"`
-	}
-	if err := cur.All(ctx, &extra); err != nil {
-		return fmt.Errorf("trim devices: %w", err)
-	}
-	if len(extra) == 0 {
-		return nil
-	}
-	ids := make(bson.A, len(extra))
-	for i, e := range extra {
-		ids[i] = e.Token
-	}
-	if _, err := d.coll.DeleteMany(ctx, bson.M{"_id": bson.M{"$in": ids}, "user_id": userID}); err != nil {
-		return fmt.Errorf("trim devices: %w", err)
+	for _, dev := range devs[min(len(devs), MaxDevices):] {
+		if _, err := d.drop(ctx, userID, dev.LastSeenAt, dev.Token); err != nil {
+			return fmt.Errorf("trim devices: %w", err)
+		}
 	}
 	return nil
 }
 
-// List returns userID's devices, the most recently seen first.
+// drop deletes token's device if userID holds it (and, when seen is not
+// zero, it was last seen then: not refreshed since it was read). A device
+// found otherwise once deleted is put back as it was. It reports whether
+// userID's device went.
+func (d *Devices) drop(ctx context.Context, userID string, seen time.Time, token string) (bool, error) {
+	var gone Device
+	err := d.coll.FindOneAndDelete(ctx, bson.M{"_id": token}).Decode(&gone)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if gone.UserID == userID && (seen.IsZero() || gone.LastSeenAt.Equal(seen)) {
+		return true, d.unlist(ctx, userID, token)
+	}
+	// Taken or refreshed between the read and the delete: restore it.
+	if _, err := d.coll.InsertOne(ctx, gone); err != nil && !platform.IsDuplicateKey(err) {
+		return false, err
+	}
+	return false, d.list(ctx, gone.UserID, token)
+}
+
+// List returns userID's devices, the most recently seen first. It reads the
+// citizen's list and each device by _id.
 func (d *Devices) List(ctx context.Context, userID string) ([]Device, error) {
-	cur, err := d.coll.Find(ctx, bson.M{"user_id": userID}, options.Find().
-		SetSort(bson.D{{Key: "last_seen_at", Value: -1}, {Key: "_id", Value: 1}}).SetLimit(MaxDevices*2))
+	devs, err := d.owned(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
-	devs := []Device{}
-	if err := cur.All(ctx, &devs); err != nil {
-		return nil, fmt.Errorf("list devices: %w", err)
-	}
-	return devs, nil
+	return devs[:min(len(devs), MaxDevices*2)], nil
 }
 
 // Delete removes userID's device token (the app logs out or turns pushes
@@ -189,11 +304,18 @@ func (d *Devices) Delete(ctx context.Context, userID, token string) error {
 	if err := CheckToken(token); err != nil {
 		return err
 	}
-	res, err := d.coll.DeleteOne(ctx, bson.M{"_id": token, "user_id": userID})
+	dev, ok, err := d.device(ctx, token)
 	if err != nil {
 		return fmt.Errorf("delete device: %w", err)
 	}
-	if res.DeletedCount == 0 {
+	if !ok || dev.UserID != userID {
+		return ErrDeviceNotFound
+	}
+	went, err := d.drop(ctx, userID, time.Time{}, token)
+	if err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	if !went {
 		return ErrDeviceNotFound
 	}
 	return nil
@@ -203,7 +325,15 @@ func (d *Devices) Delete(ctx context.Context, userID, token string) error {
 // registered (the app was uninstalled or its data cleared). Removing a token
 // that is not there is not an error.
 func (d *Devices) RemoveToken(ctx context.Context, token string) error {
-	if _, err := d.coll.DeleteOne(ctx, bson.M{"_id": token}); err != nil {
+	var gone Device
+	err := d.coll.FindOneAndDelete(ctx, bson.M{"_id": token}).Decode(&gone)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil
+	}
+	if err == nil {
+		err = d.unlist(ctx, gone.UserID, token)
+	}
+	if err != nil {
 		return fmt.Errorf("remove device token: %w", err)
 	}
 	return nil

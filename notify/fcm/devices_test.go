@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
@@ -207,6 +210,17 @@ func TestConcurrentRegistrationsOfOneToken(t *testing.T) {
 	if holders != 1 {
 		t.Fatalf("%d citizens list the token", holders)
 	}
+	// The holder's list names it; the others' lists were cleaned by reading.
+	dev, _, err := d.device(ctx, "raced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		user := fmt.Sprintf("u%d", i)
+		if got := slices.Contains(listed(t, d, user), "raced"); got != (user == dev.UserID) {
+			t.Fatalf("%s's list names the token: %v; holder %s", user, got, dev.UserID)
+		}
+	}
 }
 
 func TestRemoveToken(t *testing.T) {
@@ -222,5 +236,107 @@ func TestRemoveToken(t *testing.T) {
 	}
 	if got := tokens(t, d, "u1"); len(got) != 0 {
 		t.Fatalf("still %v", got)
+	}
+}
+
+// listed returns the tokens userID's device_users document lists.
+func listed(t *testing.T, d *Devices, userID string) []string {
+	t.Helper()
+	var u deviceUser
+	err := d.users.FindOne(context.Background(), bson.M{"_id": userID}).Decode(&u)
+	if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		t.Fatal(err)
+	}
+	sort.Strings(u.Tokens)
+	return u.Tokens
+}
+
+// TestStaleListEntriesAreSkippedAndCleaned: a token a citizen's list still
+// names after it moved on (a process died mid-move) or went (deleted
+// behind the registry's back) is not listed for that citizen, and the
+// entry goes; a move, a delete and a removal clean their entries themselves.
+func TestStaleListEntriesAreSkippedAndCleaned(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDevices(t)
+	for _, tok := range []string{"mine", "moved", "vanished", "deleted", "removed"} {
+		if _, err := d.Register(ctx, "u1", PlatformAndroid, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.Register(ctx, "u2", PlatformIOS, "moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Delete(ctx, "u1", "deleted"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveToken(ctx, "removed"); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(listed(t, d, "u1")); got != "[mine vanished]" {
+		t.Fatalf("u1's list after a move, a delete and a removal: %s", got)
+	}
+	// What a process dying mid-move, and a device deleted directly, leave.
+	if _, err := d.users.UpdateOne(ctx, bson.M{"_id": "u1"}, bson.M{"$addToSet": bson.M{"tokens": "moved"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.coll.DeleteOne(ctx, bson.M{"_id": "vanished"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tokens(t, d, "u1"); fmt.Sprint(got) != "[mine]" {
+		t.Fatalf("u1 lists %v", got)
+	}
+	if got := fmt.Sprint(listed(t, d, "u1")); got != "[mine]" {
+		t.Fatalf("u1's list not cleaned: %s", got)
+	}
+	if got := tokens(t, d, "u2"); fmt.Sprint(got) != "[moved]" {
+		t.Fatalf("u2 lists %v", got)
+	}
+}
+
+// TestMovesRacingCleaners: two citizens taking one token turn about while
+// readers of both clean their lists; whoever holds the token at the end has
+// it in their list, and the other lists nothing.
+func TestMovesRacingCleaners(t *testing.T) {
+	ctx := context.Background()
+	d, _ := newDevices(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			user := fmt.Sprintf("u%d", g%2)
+			for range 6 {
+				var err error
+				if g < 2 {
+					_, err = d.Register(ctx, user, PlatformAndroid, "contested")
+				} else {
+					_, err = d.List(ctx, user)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	dev, ok, err := d.device(ctx, "contested")
+	if err != nil || !ok {
+		t.Fatalf("device %v %v", ok, err)
+	}
+	if !slices.Contains(listed(t, d, dev.UserID), "contested") {
+		t.Fatalf("holder %s's list lacks the token", dev.UserID)
+	}
+	other := map[string]string{"u0": "u1", "u1": "u0"}[dev.UserID]
+	if got := tokens(t, d, other); len(got) != 0 {
+		t.Fatalf("%s lists %v", other, got)
+	}
+	if got := tokens(t, d, dev.UserID); fmt.Sprint(got) != "[contested]" {
+		t.Fatalf("%s lists %v", dev.UserID, got)
 	}
 }
