@@ -376,7 +376,7 @@ func (a *App) fcmChannel(ctx context.Context, cfg platform.Config, devices *fcm.
 		}
 	}
 	if cfg.Sim {
-		a.FCMSim = sim.NewFCM(sim.FCMOptions{Clock: clock, Log: a.log.With("component", "sim")})
+		a.FCMSim = sim.NewFCM(sim.FCMOptions{Clock: clock, AuthClock: platform.SystemClock{}, Log: a.log.With("component", "sim")})
 		if err := a.FCMSim.AddServiceAccount(key); err != nil {
 			return nil, err
 		}

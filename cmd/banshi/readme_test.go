@@ -90,6 +90,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`"kind":"application_materials","title":"请补正材料","body":"[^"]*1\. 户口簿复印件（原件不清晰）；2\. 近期免冠照片`),
 			regexp.MustCompile(`"kind":"application_result"`),
 			regexp.MustCompile(`"kind":"application_progress"`),
+			// On the phone (FCM) and in WeChat (subscribe messages), fitted to the templates.
+			regexp.MustCompile(`\{"messages":\[\{[^]]*"data":\{"application_no":"GZ\d+"[^}]*"kind":"application_progress"`),
+			regexp.MustCompile(`"kind":"application_delivered"[^}]*\}[^]]*\]\}|"data":\{[^}]*"kind":"application_delivered"`),
+			regexp.MustCompile(`"template_id":"DEMO-APPLICATION-PROGRESS","page":"pages/progress/index\?no=GZ\d+","data":\{"character_string1":\{"value":"GZ\d+"\},"phrase2":\{"value":"已受理"\}`),
+			regexp.MustCompile(`"template_id":"DEMO-APPLICATION-MATERIALS"`),
 			regexp.MustCompile(`(?m)^204$`),
 			regexp.MustCompile(`"code":"unauthenticated"`),
 		} {

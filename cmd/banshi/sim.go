@@ -91,7 +91,7 @@ func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, lo
 	dept := sim.NewDepartment(sim.DepartmentOptions{BanshiURL: apps.banshiURL, Clock: clock, Log: log})
 	parts := map[string]sim.Part{"/sim/wechat/": w, "/sim/clock": sim.NewClock(clock), "/sim/department/": dept}
 	if apps.fcmKey != nil {
-		f := sim.NewFCM(sim.FCMOptions{Clock: clock, Log: log})
+		f := sim.NewFCM(sim.FCMOptions{Clock: clock, AuthClock: platform.SystemClock{}, Log: log})
 		if err := f.AddServiceAccount(apps.fcmKey); err != nil {
 			return err
 		}

@@ -51,9 +51,10 @@ import (
 // FCM registration token reaches a phone until it is unregistered. State is in
 // memory; time comes from the injected clock.
 type FCM struct {
-	clock    platform.Clock
-	log      *slog.Logger
-	tokenTTL time.Duration
+	clock     platform.Clock
+	authClock platform.Clock
+	log       *slog.Logger
+	tokenTTL  time.Duration
 
 	fault      atomic.Int64 // 0 healthy, >0 HTTP status, -1 hang
 	retryAfter atomic.Int64 // seconds, sent with a 429 or 503 fault
@@ -69,9 +70,14 @@ type FCM struct {
 
 // FCMOptions configures NewFCM.
 type FCMOptions struct {
-	Clock    platform.Clock // nil => platform.SystemClock{}
-	Log      *slog.Logger   // nil => discard
-	TokenTTL time.Duration  // access token lifetime; 0 => 1 h (expires_in 3599)
+	Clock platform.Clock // nil => platform.SystemClock{}
+	// AuthClock times the OAuth exchange and access tokens; nil => Clock.
+	// The SDK signs its JWT and caches tokens by the wall clock, so a
+	// simulator whose Clock is moved forward (development's clock
+	// control) authenticates by the system clock.
+	AuthClock platform.Clock
+	Log       *slog.Logger  // nil => discard
+	TokenTTL  time.Duration // access token lifetime; 0 => 1 h (expires_in 3599)
 }
 
 // fcmAccount is a trusted service account.
@@ -121,6 +127,10 @@ func NewFCM(o FCMOptions) *FCM {
 	}
 	if f.clock == nil {
 		f.clock = platform.SystemClock{}
+	}
+	f.authClock = o.AuthClock
+	if f.authClock == nil {
+		f.authClock = f.clock
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
@@ -202,6 +212,9 @@ func (f *FCM) Calls(what string) int {
 }
 
 func (f *FCM) now() time.Time { return f.clock.Now().UTC() }
+
+// authNow is the time of authentication (FCMOptions.AuthClock).
+func (f *FCM) authNow() time.Time { return f.authClock.Now().UTC() }
 
 // Handler serves the protocol and control endpoints under /sim/fcm/.
 func (f *FCM) Handler() http.Handler {

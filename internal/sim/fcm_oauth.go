@@ -175,7 +175,7 @@ func (f *FCM) exchange(assertion, aud string) (token string, expiresIn int, code
 	f.mu.Lock()
 	acct := f.accounts[c.Iss]
 	f.mu.Unlock()
-	now := f.now()
+	now := f.authNow()
 	iat, exp := time.Unix(c.Iat, 0), time.Unix(c.Exp, 0)
 	switch {
 	case acct == nil:

@@ -170,7 +170,7 @@ func (f *FCM) handleSend(rw http.ResponseWriter, r *http.Request) {
 	project := r.PathValue("project")
 	auth := r.Header.Get("Authorization")
 	bearer, ok := strings.CutPrefix(auth, "Bearer ")
-	now := f.now()
+	now := f.authNow()
 	f.mu.Lock()
 	tok := f.tokens[bearer]
 	f.mu.Unlock()
