@@ -187,6 +187,16 @@ func openEmbedded(ctx context.Context, dir, database string) (*Mongo, error) {
 		stop()
 		return nil, fmt.Errorf("embedded MongoDB did not answer: %w", perr)
 	}
+	// Lookups by _id use an index (embedded_index.go): at start, then for
+	// the collections created later.
+	ictx, icancel := context.WithCancel(context.Background())
+	idone := make(chan struct{})
+	go func() {
+		defer close(idone)
+		keepIDIndexes(ictx, abs, 2*time.Second, slog.New(slog.DiscardHandler))
+	}()
+	stopEngine := stop
+	stop = func() { icancel(); <-idone; stopEngine() }
 	return &Mongo{Client: client, DB: client.Database(database), Embedded: true, stop: stop}, nil
 }
 
