@@ -30,7 +30,9 @@ const aliBillHeader = "支付宝交易号,商户订单号,业务类型,商品名
 func aliFeeFen(fen int64) int64 { return (fen*6 + 500) / 1000 }
 
 // cnDateTime formats t as the bill's "2026年03月16日 00:00:00".
-func cnDateTime(t time.Time) string { return t.In(platform.Shanghai()).Format("2006年01月02日 15:04:05") }
+func cnDateTime(t time.Time) string {
+	return t.In(platform.Shanghai()).Format("2006年01月02日 15:04:05")
+}
 
 // billZipLocked renders app's bill of the Asia/Shanghai day that starts at
 // day, exported at now.

@@ -85,7 +85,7 @@ func (a *Alipay) notifyLocked(o *aliOrder, f *aliRefund) {
 		"total_amount": yuan(o.totalFen), "receipt_amount": yuan(o.totalFen), "invoice_amount": yuan(o.totalFen),
 		"buyer_pay_amount": yuan(o.totalFen), "point_amount": "0.00", "subject": o.subject,
 		"gmt_create": aliTime(o.created), "gmt_payment": aliTime(o.paidAt),
-		"fund_bill_list": `[{"amount":"` + yuan(o.totalFen) + `","fundChannel":"ALIPAYACCOUNT"}]`,
+		"fund_bill_list":  `[{"amount":"` + yuan(o.totalFen) + `","fundChannel":"ALIPAYACCOUNT"}]`,
 		"passback_params": o.passback,
 	}
 	if f != nil {
