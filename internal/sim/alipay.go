@@ -251,15 +251,20 @@ func aliVerify(pub *rsa.PublicKey, content, sign string) bool {
 	return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
 }
 
-// singleValues flattens form values; a parameter given twice is refused
-// (ok false): which of the two was signed would be ambiguous.
+// singleValues flattens form values; a parameter given twice with
+// different values is refused (ok false): which one was signed would be
+// ambiguous. (gopay sends charset=utf-8 both in the query and the body.)
 func singleValues(v url.Values) (map[string]string, bool) {
 	out := make(map[string]string, len(v))
 	for k, vs := range v {
-		if len(vs) != 1 {
-			return nil, false
+		for _, x := range vs[1:] {
+			if x != vs[0] {
+				return nil, false
+			}
 		}
-		out[k] = vs[0]
+		if len(vs) > 0 {
+			out[k] = vs[0]
+		}
 	}
 	return out, true
 }
