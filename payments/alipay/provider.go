@@ -342,7 +342,7 @@ func (p *Provider) outcome(op, method string, c *capture, err error) (*gopayalip
 		return nil, true, nil
 	}
 	if biz, ok := gopayalipay.IsBizError(err); ok {
-		if biz.Code == codeUnavailable || biz.SubCode == subSystemError || strings.HasPrefix(biz.SubCode, "isp.") && biz.SubCode != "isp.bill_not_exist" {
+		if biz.Code == codeUnavailable || biz.SubCode == subSystemError || (strings.HasPrefix(biz.SubCode, "isp.") && biz.SubCode != "isp.bill_not_exist") {
 			return nil, false, fmt.Errorf("alipay %s: %s %s: %w", op, biz.Code, biz.SubCode, payments.ErrChannelUnavailable)
 		}
 		return biz, p.verifyAnswer(c.bytes(), method), nil

@@ -190,9 +190,12 @@ func TestUnavailable(t *testing.T) {
 			t.Fatalf("faults: %d", st)
 		}
 		calls := map[string]func() error{
-			"query":        func() error { _, err := s.p.Query(ctx, "ORD_X"); return err },
-			"close":        func() error { return s.p.Close(ctx, "ORD_X") },
-			"refund":       func() error { _, err := s.p.Refund(ctx, payments.RefundRequest{OrderNo: "ORD_X", RefundNo: "RF_X", AmountFen: 1}); return err },
+			"query": func() error { _, err := s.p.Query(ctx, "ORD_X"); return err },
+			"close": func() error { return s.p.Close(ctx, "ORD_X") },
+			"refund": func() error {
+				_, err := s.p.Refund(ctx, payments.RefundRequest{OrderNo: "ORD_X", RefundNo: "RF_X", AmountFen: 1})
+				return err
+			},
 			"refund query": func() error { _, err := s.p.QueryRefund(ctx, "ORD_X", "RF_X"); return err },
 			"bill":         func() error { _, err := s.p.TradeBill(ctx, "2026-01-01"); return err },
 		}
