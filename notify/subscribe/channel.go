@@ -40,13 +40,8 @@ const busyBackoff = time.Minute
 // have spent it, the next send's 43101 corrects the count.
 func (c Channel) Deliver(ctx context.Context, d notify.Delivery) error {
 	s, m := c.s, d.Message
-	openID, err := s.users.MiniOpenID(ctx, m.UserID)
-	if err != nil {
-		return fmt.Errorf("subscribe: find openid: %w", err)
-	}
-	if openID == "" {
-		return notify.Skip("no_openid")
-	}
+	// Template, then credit, then openid: most citizens hold no credit for
+	// most messages, and that is answered with the fewest reads.
 	t, ok, err := s.templates.Get(ctx, m.Kind)
 	if err != nil {
 		return err
@@ -64,6 +59,18 @@ func (c Channel) Deliver(ctx context.Context, d notify.Delivery) error {
 	}
 	if !ok {
 		return notify.Skip("no_credit")
+	}
+	openID, err := s.users.MiniOpenID(ctx, m.UserID)
+	if err != nil || openID == "" {
+		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if gerr := s.credits.giveBack(bg, m.UserID, t.TemplateID, epoch); gerr != nil {
+			s.log.WarnContext(ctx, "subscribe credit not given back", "user_id", m.UserID, "template_id", t.TemplateID, "err", gerr)
+		}
+		if err != nil {
+			return fmt.Errorf("subscribe: find openid: %w", err)
+		}
+		return notify.Skip("no_openid")
 	}
 	err = s.sender.SendSubscribe(ctx, openID, t.TemplateID, page, data)
 	if err == nil {

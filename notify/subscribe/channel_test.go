@@ -93,9 +93,20 @@ func TestSkips(t *testing.T) {
 	if o := deliver(t, f, m); o != "skip no_template" {
 		t.Errorf("no template: %s", o)
 	}
+	// A credit but no openid (a user who left the mini-program): skipped, and
+	// the credit taken for it is given back.
 	m = bookedMessage("u_never_in_miniprogram", "ap-1")
+	if o := deliver(t, f, m); o != "skip no_credit" {
+		t.Errorf("no openid, no credit: %s", o)
+	}
+	if _, err := f.svc.Record(context.Background(), "u_never_in_miniprogram", map[string]string{"DEMO-APPOINTMENT-BOOKED": "accept", "errMsg": "requestSubscribeMessage:ok"}); err != nil {
+		t.Fatal(err)
+	}
 	if o := deliver(t, f, m); o != "skip no_openid" {
 		t.Errorf("no openid: %s", o)
+	}
+	if c, err := f.svc.Credit(context.Background(), "u_never_in_miniprogram", "DEMO-APPOINTMENT-BOOKED"); err != nil || c.Count != 1 {
+		t.Errorf("the credit was not given back: %+v %v", c, err)
 	}
 	if s.calls != 0 {
 		t.Fatalf("%d sends", s.calls)
