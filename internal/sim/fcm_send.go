@@ -202,7 +202,7 @@ func (f *FCM) handleSend(rw http.ResponseWriter, r *http.Request) {
 	}
 	f.sent++
 	msg.Name = fmt.Sprintf("projects/%s/messages/%d", project, f.sent)
-	msg.ReceivedAt = platform.Local(now)
+	msg.ReceivedAt = platform.Local(f.now()) // the simulated clock, as every record of the simulators
 	if !validateOnly && msg.Token != "" {
 		list := append(f.messages[msg.Token], msg)
 		if len(list) > maxFCMMessages {
