@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // TestSimulatorsAloneWorkWithABanshi is the README's "simulators alone"
@@ -24,6 +25,7 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 	waitUp(t, sim, simBase+"/sim/clock")
 	api := startProcess(t, dir, map[string]string{
 		"BANSHI_ADDR": apiAddr, "BANSHI_SIM": "false", "BANSHI_WECHAT_API_BASE": simBase + "/sim/wechat",
+		"BANSHI_FCM_ENDPOINT": simBase + "/sim/fcm/v1",
 	}, "serve")
 	base := "http://" + apiAddr
 	waitUp(t, api, base+"/readyz")
@@ -40,7 +42,7 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 		_ = json.Unmarshal(raw, &m)
 		return resp.StatusCode, m
 	}
-	if st, _ := post(simBase+"/sim/wechat/users", `{"openid":"o_alone","unionid":"u_alone"}`); st != 201 {
+	if st, _ := post(simBase+"/sim/wechat/users", `{"openid":"o_alone","unionid":"u_alone","real_name":"张三","id_number":"11010519491231002X"}`); st != 201 {
 		t.Fatalf("register: %d", st)
 	}
 	_, c := post(simBase+"/sim/wechat/codes", `{"openid":"o_alone","kind":"miniprogram"}`)
@@ -83,5 +85,39 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 		"applicant":{"type":"enterprise","uscc":"91440101MA5CXXXX0Y","name":"广州某某科技有限公司"}}`)
 	if st != 200 || receipt["application_status"] != "accepted" {
 		t.Fatalf("an event through the standalone simulator: %d %v", st, receipt)
+	}
+
+	// FCM: the citizen proves his ID number (level 3) and registers a phone;
+	// his application's progress reaches the standalone FCM simulator,
+	// signed for with the data folder's service account both processes share.
+	token, _ := login["token"].(string)
+	if st, m := do("POST", base+"/api/v1/me/realname/declare", token, `{"name":"张三","id_number":"11010519491231002X"}`); st != 200 {
+		t.Fatalf("declare: %d %v", st, m)
+	}
+	_, rc := post(simBase+"/sim/wechat/realname-codes", `{"openid":"o_alone"}`)
+	rcode, _ := rc["code"].(string)
+	if st, m := do("POST", base+"/api/v1/me/realname/check", token, `{"name":"张三","id_number":"11010519491231002X","code":"`+rcode+`"}`); st != 200 {
+		t.Fatalf("real-name check: %d %v", st, m)
+	}
+	if st, m := do("POST", base+"/api/v1/me/devices", token, `{"platform":"android","token":"alone-phone"}`); st != 200 {
+		t.Fatalf("register a phone: %d %v", st, m)
+	}
+	if st, m := post(simBase+"/sim/department/demo-dept/applications", `{"application_no":"ALONE2","service_code":"S1","status":"accepted",
+		"applicant":{"type":"person","id_number":"11010519491231002X","name":"张三"}}`); st != 200 {
+		t.Fatalf("a person's event: %d %v", st, m)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, got := do("GET", simBase+"/sim/fcm/messages?token=alone-phone", "", "")
+		if msgs, _ := got["messages"].([]any); len(msgs) > 0 {
+			if data, _ := msgs[0].(map[string]any)["data"].(map[string]any); data["application_no"] != "ALONE2" {
+				t.Fatalf("the phone got %v", msgs[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no push reached the standalone FCM simulator:\n%s", api.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
