@@ -239,7 +239,7 @@ func (d *Dispatcher) fromStore(ctx context.Context, id string) (deliveryDoc, boo
 
 // drop removes a claimed id that has nothing left to send.
 func (d *Dispatcher) drop(ctx context.Context, id string) {
-	if err := d.outbox.q.done(ctx, id); err != nil {
+	if err := d.outbox.q.done(ctx, id, d.outbox.clock.Now()); err != nil {
 		d.log.Warn("outbox queue entry not dropped; its lease lapses", "delivery", id, "err", err)
 	}
 }
@@ -302,7 +302,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 	} else {
 		var qerr error
 		if r.Final {
-			qerr = d.outbox.q.done(rctx, j.ID)
+			qerr = d.outbox.q.done(rctx, j.ID, now)
 		} else {
 			qerr = d.outbox.q.requeue(rctx, j.ID, r.NextDue, nil)
 		}

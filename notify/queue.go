@@ -31,14 +31,22 @@ type queue struct {
 	inflight string
 	payload  string
 	attempts string
+	finished string
 }
 
 func newQueue(rdb redis.UniversalClient, prefix string) *queue {
 	k := prefix + "{outbox}:"
-	return &queue{rdb: rdb, due: k + "due", inflight: k + "inflight", payload: k + "payload", attempts: k + "attempts"}
+	return &queue{rdb: rdb, due: k + "due", inflight: k + "inflight", payload: k + "payload", attempts: k + "attempts",
+		finished: k + "finished"}
 }
 
-func (q *queue) keys() []string { return []string{q.due, q.inflight, q.payload, q.attempts} }
+func (q *queue) keys() []string { return []string{q.due, q.inflight, q.payload, q.attempts, q.finished} }
+
+// finishedWindow is how long a finished id is remembered (sorted set
+// "finished", scored by when): a reconcile reads MongoDB before it queues,
+// and a delivery that finished in between must not be queued again from
+// that older reading.
+const finishedWindow = time.Hour
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -49,13 +57,14 @@ type queued struct {
 	payload []byte // the deliveryDoc as JSON
 }
 
-// addScript indexes deliveries not already indexed (due or in flight):
-// ARGV is score, id, payload, score, id, payload, …
+// addScript indexes deliveries not already indexed (due or in flight) nor
+// finished lately: ARGV is score, id, payload, score, id, payload, …
 var addScript = redis.NewScript(`
 local n = 0
 for i = 1, #ARGV, 3 do
   local id = ARGV[i+1]
-  if not redis.call('ZSCORE', KEYS[2], id) and not redis.call('ZSCORE', KEYS[1], id) then
+  if not redis.call('ZSCORE', KEYS[2], id) and not redis.call('ZSCORE', KEYS[1], id)
+     and not redis.call('ZSCORE', KEYS[5], id) then
     redis.call('ZADD', KEYS[1], ARGV[i], id)
     redis.call('HSET', KEYS[3], id, ARGV[i+2])
     n = n + 1
@@ -147,17 +156,20 @@ func (q *queue) owns(ctx context.Context, id string, lease int64) (bool, error) 
 	return int64(score) == lease, nil
 }
 
-// doneScript forgets ARGV[1] everywhere.
+// doneScript forgets ARGV[1] everywhere but in "finished", where it is
+// remembered at ARGV[2] (ids finished before ARGV[3] are let go).
 var doneScript = redis.NewScript(`
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[3])
 return 1`)
 
-// done forgets a claimed id: its delivery reached a final state.
-func (q *queue) done(ctx context.Context, id string) error {
-	if err := doneScript.Run(ctx, q.rdb, q.keys(), id).Err(); err != nil {
+// done forgets a claimed id: its delivery reached a final state at now.
+func (q *queue) done(ctx context.Context, id string, now time.Time) error {
+	if err := doneScript.Run(ctx, q.rdb, q.keys(), id, ms(now), ms(now.Add(-finishedWindow))).Err(); err != nil {
 		return fmt.Errorf("unindex outbox delivery: %w", err)
 	}
 	return nil
@@ -168,6 +180,7 @@ func (q *queue) done(ctx context.Context, id string) error {
 // back the attempt its claim counted (a release: nothing was tried).
 var requeueScript = redis.NewScript(`
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[5], ARGV[2])
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[2], ARGV[3]) end
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[4], ARGV[2], -1) end
