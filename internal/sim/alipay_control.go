@@ -249,17 +249,8 @@ func (a *Alipay) handlePutFaults(rw http.ResponseWriter, r *http.Request) {
 		writeControlError(rw, http.StatusBadRequest, "bad_request", "body must be a JSON object")
 		return
 	}
-	switch f.Callback {
-	case "", aliFaultDrop, aliFaultDuplicate:
-	case aliFaultDelay:
-		d, err := time.ParseDuration(f.CallbackDelay)
-		if err != nil || d <= 0 {
-			writeControlError(rw, http.StatusBadRequest, "bad_request", "callback_delay must be a positive Go duration")
-			return
-		}
-		f.delay = d
-	default:
-		writeControlError(rw, http.StatusBadRequest, "bad_request", `callback must be "drop", "duplicate" or "delay"`)
+	if msg := f.callbackFault.check([]string{faultDrop, faultDuplicate}, `"drop", "duplicate" or "delay"`); msg != "" {
+		writeControlError(rw, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
 	if f.APIStatus != 0 && f.APIStatus != http.StatusOK && (f.APIStatus < 500 || f.APIStatus > 599) {

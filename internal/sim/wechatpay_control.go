@@ -199,17 +199,8 @@ func (w *WeChatPay) handlePutFaults(rw http.ResponseWriter, r *http.Request) {
 		writeControlError(rw, http.StatusBadRequest, "bad_request", "body must be a JSON object")
 		return
 	}
-	switch f.Callback {
-	case "", wxpFaultDrop, wxpFaultDuplicate, wxpFaultReorder:
-	case wxpFaultDelay:
-		d, err := time.ParseDuration(f.CallbackDelay)
-		if err != nil || d <= 0 {
-			writeControlError(rw, http.StatusBadRequest, "bad_request", "callback_delay must be a positive Go duration")
-			return
-		}
-		f.delay = d
-	default:
-		writeControlError(rw, http.StatusBadRequest, "bad_request", `callback must be "drop", "duplicate", "delay" or "reorder"`)
+	if msg := f.callbackFault.check([]string{faultDrop, faultDuplicate, wxpFaultReorder}, `"drop", "duplicate", "delay" or "reorder"`); msg != "" {
+		writeControlError(rw, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
 	if f.APIStatus != 0 && f.APIStatus != http.StatusTooManyRequests && (f.APIStatus < 500 || f.APIStatus > 599) {
