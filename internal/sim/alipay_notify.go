@@ -19,6 +19,14 @@ type aliFaults struct {
 	callbackFault
 }
 
+// check validates faults PUT by the control API.
+func (f *aliFaults) check() string {
+	if msg := f.callbackFault.check([]string{faultDrop, faultDuplicate}, `"drop", "duplicate" or "delay"`); msg != "" {
+		return msg
+	}
+	return f.apiFault.check(func(s int) bool { return s == http.StatusOK || s >= 500 && s <= 599 }, "200 (code 20000) or 5xx")
+}
+
 // aliCallback is one notification and what became of it.
 type aliCallback struct {
 	NotifyID     string    `json:"notify_id"`

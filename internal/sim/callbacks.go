@@ -50,6 +50,19 @@ func (f *apiFault) take() (int, bool) {
 	return status, true
 }
 
+// check validates the fault: ok tells the statuses the channel can inject
+// (besides 0: none), okText says which they are; it returns the problem for
+// the caller's 400 answer, "" when there is none.
+func (f *apiFault) check(ok func(status int) bool, okText string) string {
+	if f.APIStatus != 0 && !ok(f.APIStatus) {
+		return "api_status must be " + okText
+	}
+	if f.APICount < 0 {
+		return "counts must not be negative"
+	}
+	return ""
+}
+
 // callbackFault is the injected callback fault (PUT …/control/faults
 // "callback", "callback_count", "callback_delay").
 type callbackFault struct {
@@ -75,6 +88,9 @@ func (f *callbackFault) check(kinds []string, kindsText string) string {
 	case f.Callback != "" && !slices.Contains(kinds, f.Callback):
 		return "callback must be " + kindsText
 	}
+	if f.CallbackCount < 0 {
+		return "counts must not be negative"
+	}
 	return ""
 }
 
@@ -90,6 +106,56 @@ func (f *callbackFault) take(uncounted ...string) string {
 		}
 	}
 	return fault
+}
+
+// routeFaults mounts GET, PUT and DELETE path, the control endpoints of a
+// payment simulator's injected faults *faults, guarded by mu. PUT replaces
+// them with its body once check (which may fill unexported fields) finds no
+// problem, else answers 400 bad_request with the problem and changes
+// nothing; DELETE clears them (204).
+func routeFaults[F any](mux *http.ServeMux, path string, mu *sync.Mutex, faults *F, check func(*F) string) {
+	mux.HandleFunc("GET "+path, func(rw http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		f := *faults
+		mu.Unlock()
+		writeControl(rw, http.StatusOK, f)
+	})
+	mux.HandleFunc("PUT "+path, func(rw http.ResponseWriter, r *http.Request) {
+		var f F
+		if err := decodeBody(r, &f); err != nil {
+			writeControlError(rw, http.StatusBadRequest, "bad_request", "body must be a JSON object")
+			return
+		}
+		if msg := check(&f); msg != "" {
+			writeControlError(rw, http.StatusBadRequest, "bad_request", msg)
+			return
+		}
+		mu.Lock()
+		*faults = f
+		mu.Unlock()
+		writeControl(rw, http.StatusOK, f)
+	})
+	mux.HandleFunc("DELETE "+path, func(rw http.ResponseWriter, _ *http.Request) {
+		var zero F
+		mu.Lock()
+		*faults = zero
+		mu.Unlock()
+		writeControl(rw, http.StatusNoContent, nil)
+	})
+}
+
+// routeCallbacks mounts GET path: {"callbacks": a copy of *list}, the
+// latest callbacks and what became of them, guarded by mu.
+func routeCallbacks[T any](mux *http.ServeMux, path string, mu *sync.Mutex, list *[]*T) {
+	mux.HandleFunc("GET "+path, func(rw http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		out := make([]T, len(*list))
+		for i, c := range *list {
+			out[i] = *c
+		}
+		mu.Unlock()
+		writeControl(rw, http.StatusOK, map[string]any{"callbacks": out})
+	})
 }
 
 // keepLatest appends v to list and drops the oldest entries beyond n.

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -166,6 +168,47 @@ func TestCallbackFaultCounts(t *testing.T) {
 	} {
 		if got := tc.f.check([]string{faultDrop}, `"drop" or "delay"`); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.f, got, tc.want)
+		}
+	}
+}
+
+// TestFaultsControlRoundTrip: both payment simulators' faults endpoints keep
+// a valid PUT (same JSON fields as before the shared code), refuse a bad one
+// without change, and DELETE clears them.
+func TestFaultsControlRoundTrip(t *testing.T) {
+	_, aliSrv, _ := newAliSim(t)
+	_, wxpSrv, _ := newWxpSim(t)
+	for _, tc := range []struct{ base, good, bad, badWant string }{
+		{aliSrv.URL + aliControl + "/faults", `{"api_status":200,"api_count":2,"callback":"delay","callback_count":1,"callback_delay":"2s"}`,
+			`{"api_status":429}`, "api_status must be 200 (code 20000) or 5xx"},
+		{wxpSrv.URL + wxpControl + "/faults", `{"api_status":429,"api_count":2,"callback":"reorder","callback_count":1,"callback_delay":"2s"}`,
+			`{"callback":"late"}`, `callback must be \"drop\"`},
+	} {
+		call := func(method, body string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest(method, tc.base, strings.NewReader(body))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res.StatusCode, strings.TrimSpace(string(b))
+		}
+		if st, _ := call(http.MethodPut, tc.good); st != http.StatusOK {
+			t.Fatalf("PUT %s: %d", tc.good, st)
+		}
+		if st, body := call(http.MethodPut, tc.bad); st != http.StatusBadRequest || !strings.Contains(body, tc.badWant) {
+			t.Fatalf("PUT %s: %d %s", tc.bad, st, body)
+		}
+		if st, body := call(http.MethodGet, ""); st != http.StatusOK || body != tc.good {
+			t.Fatalf("GET after a refused PUT: %d %s, want %s", st, body, tc.good)
+		}
+		if st, _ := call(http.MethodDelete, ""); st != http.StatusNoContent {
+			t.Fatalf("DELETE: %d", st)
+		}
+		if _, body := call(http.MethodGet, ""); body != `{"api_status":0,"api_count":0,"callback":"","callback_count":0,"callback_delay":""}` {
+			t.Fatalf("GET after DELETE: %s", body)
 		}
 	}
 }

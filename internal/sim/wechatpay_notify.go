@@ -25,6 +25,14 @@ type wxpFaults struct {
 	callbackFault
 }
 
+// check validates faults PUT by the control API.
+func (f *wxpFaults) check() string {
+	if msg := f.callbackFault.check([]string{faultDrop, faultDuplicate, wxpFaultReorder}, `"drop", "duplicate", "delay" or "reorder"`); msg != "" {
+		return msg
+	}
+	return f.apiFault.check(func(s int) bool { return s == http.StatusTooManyRequests || s >= 500 && s <= 599 }, "429 or 5xx")
+}
+
 // wxpCallback is one callback (notification) and what became of it.
 type wxpCallback struct {
 	ID          string    `json:"id"`
