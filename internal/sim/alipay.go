@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -95,15 +94,10 @@ type AlipayOptions struct {
 // it with NewAlipay, serve Handler, and Close it to stop notification
 // deliveries. Safe for concurrent use.
 type Alipay struct {
-	clock         platform.Clock
-	log           *slog.Logger
-	client        *http.Client
-	retrySchedule []time.Duration
-	key           *rsa.PrivateKey
-
-	ctx    context.Context // cancelled by Close: stops deliveries
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	clock platform.Clock
+	log   *slog.Logger
+	key   *rsa.PrivateKey
+	cb    *callbackSender // delivers notifications until Close
 
 	mu        sync.Mutex
 	apps      map[string]*AlipayApp
@@ -179,11 +173,11 @@ func NewAlipay(o AlipayOptions) (*Alipay, error) {
 		o.AlipayKey = k
 	}
 	a := &Alipay{
-		clock: o.Clock, log: o.Log, client: o.Client, retrySchedule: o.RetrySchedule, key: o.AlipayKey,
+		clock: o.Clock, log: o.Log, key: o.AlipayKey,
+		cb:   newCallbackSender(o.Client, aliCallbackWait, o.RetrySchedule),
 		apps: map[string]*AlipayApp{}, orders: map[string]*aliOrder{}, trades: map[string]*aliOrder{},
 		refunds: map[string]*aliRefund{}, downloads: map[string]*aliDownload{},
 	}
-	a.ctx, a.cancel = context.WithCancel(context.Background())
 	for _, app := range o.Apps {
 		if app.AppID == "" || app.PublicKey == nil {
 			return nil, fmt.Errorf("sim alipay: app %q needs an app id and a public key", app.AppID)
@@ -198,8 +192,7 @@ func NewAlipay(o AlipayOptions) (*Alipay, error) {
 
 // Close stops notification deliveries and waits for those under way.
 func (a *Alipay) Close() {
-	a.cancel()
-	a.wg.Wait()
+	a.cb.close()
 }
 
 // PublicKeyPEM returns the Alipay public key (PKIX PEM), as the merchant

@@ -31,10 +31,8 @@ const aliControl = aliPrefix + "/control"
 func (a *Alipay) routeControl(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+aliControl+"/open", a.handleOpen)
 	mux.HandleFunc("POST "+aliControl+"/pay", a.handlePay)
-	mux.HandleFunc("GET "+aliControl+"/faults", a.handleGetFaults)
-	mux.HandleFunc("PUT "+aliControl+"/faults", a.handlePutFaults)
-	mux.HandleFunc("DELETE "+aliControl+"/faults", a.handleDeleteFaults)
-	mux.HandleFunc("GET "+aliControl+"/callbacks", a.handleListCallbacks)
+	routeFaults(mux, aliControl+"/faults", &a.mu, &a.faults, (*aliFaults).check)
+	routeCallbacks(mux, aliControl+"/callbacks", &a.mu, &a.callbacks)
 	mux.HandleFunc("GET "+aliControl+"/keys", a.handleKeys)
 }
 
@@ -233,64 +231,6 @@ func (a *Alipay) handlePay(rw http.ResponseWriter, r *http.Request) {
 	default:
 		writeControlError(rw, http.StatusBadRequest, "bad_request", err.Error())
 	}
-}
-
-func (a *Alipay) handleGetFaults(rw http.ResponseWriter, _ *http.Request) {
-	a.mu.Lock()
-	f := a.faults
-	a.mu.Unlock()
-	writeControl(rw, http.StatusOK, f)
-}
-
-// handlePutFaults replaces the injected faults.
-func (a *Alipay) handlePutFaults(rw http.ResponseWriter, r *http.Request) {
-	var f aliFaults
-	if err := decodeBody(r, &f); err != nil {
-		writeControlError(rw, http.StatusBadRequest, "bad_request", "body must be a JSON object")
-		return
-	}
-	switch f.Callback {
-	case "", aliFaultDrop, aliFaultDuplicate:
-	case aliFaultDelay:
-		d, err := time.ParseDuration(f.CallbackDelay)
-		if err != nil || d <= 0 {
-			writeControlError(rw, http.StatusBadRequest, "bad_request", "callback_delay must be a positive Go duration")
-			return
-		}
-		f.delay = d
-	default:
-		writeControlError(rw, http.StatusBadRequest, "bad_request", `callback must be "drop", "duplicate" or "delay"`)
-		return
-	}
-	if f.APIStatus != 0 && f.APIStatus != http.StatusOK && (f.APIStatus < 500 || f.APIStatus > 599) {
-		writeControlError(rw, http.StatusBadRequest, "bad_request", "api_status must be 200 (code 20000) or 5xx")
-		return
-	}
-	if f.APICount < 0 || f.CallbackCount < 0 {
-		writeControlError(rw, http.StatusBadRequest, "bad_request", "counts must not be negative")
-		return
-	}
-	a.mu.Lock()
-	a.faults = f
-	a.mu.Unlock()
-	writeControl(rw, http.StatusOK, f)
-}
-
-func (a *Alipay) handleDeleteFaults(rw http.ResponseWriter, _ *http.Request) {
-	a.mu.Lock()
-	a.faults = aliFaults{}
-	a.mu.Unlock()
-	writeControl(rw, http.StatusNoContent, nil)
-}
-
-func (a *Alipay) handleListCallbacks(rw http.ResponseWriter, _ *http.Request) {
-	a.mu.Lock()
-	out := make([]aliCallback, len(a.callbacks))
-	for i, c := range a.callbacks {
-		out[i] = *c
-	}
-	a.mu.Unlock()
-	writeControl(rw, http.StatusOK, map[string]any{"callbacks": out})
 }
 
 func (a *Alipay) handleKeys(rw http.ResponseWriter, _ *http.Request) {

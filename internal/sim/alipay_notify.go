@@ -1,37 +1,30 @@
 package sim
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"banshi/internal/platform"
 )
 
-// Notification faults (PUT /sim/alipay/control/faults "callback").
-const (
-	aliFaultDrop      = "drop"      // never sent
-	aliFaultDuplicate = "duplicate" // delivered twice (each with its retries)
-	aliFaultDelay     = "delay"     // the first attempt waits callback_delay
-)
-
-// aliFaults are the faults injected by the control API.
+// aliFaults are the faults injected by the control API (PUT
+// /sim/alipay/control/faults).
 type aliFaults struct {
 	// APIStatus answers gateway calls with this HTTP status (5xx), or with
-	// 200 and code 20000 (isp.unknow-error) when it is 200; APICount calls,
-	// 0 = every call.
-	APIStatus int `json:"api_status"`
-	APICount  int `json:"api_count"`
-	// Callback is drop, duplicate or delay, for the next CallbackCount
-	// notifications (0 = every one).
-	Callback      string `json:"callback"`
-	CallbackCount int    `json:"callback_count"`
-	CallbackDelay string `json:"callback_delay"` // Go duration, for delay
-	delay         time.Duration
+	// 200 and code 20000 (isp.unknow-error) when it is 200.
+	apiFault
+	// Callback is drop, duplicate or delay.
+	callbackFault
+}
+
+// check validates faults PUT by the control API.
+func (f *aliFaults) check() string {
+	if msg := f.callbackFault.check([]string{faultDrop, faultDuplicate}, `"drop", "duplicate" or "delay"`); msg != "" {
+		return msg
+	}
+	return f.apiFault.check(func(s int) bool { return s == http.StatusOK || s >= 500 && s <= 599 }, "200 (code 20000) or 5xx")
 }
 
 // aliCallback is one notification and what became of it.
@@ -55,18 +48,7 @@ type aliCallback struct {
 func (a *Alipay) takeAPIFault() (int, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	f := &a.faults
-	if f.APIStatus == 0 {
-		return 0, false
-	}
-	status := f.APIStatus
-	if f.APICount > 0 {
-		f.APICount--
-		if f.APICount == 0 {
-			f.APIStatus = 0
-		}
-	}
-	return status, true
+	return a.faults.apiFault.take()
 }
 
 // notifyLocked sends the trade_status_sync notification of o (paid), or of
@@ -109,67 +91,18 @@ func (a *Alipay) notifyLocked(o *aliOrder, f *aliRefund) {
 	if f != nil {
 		cb.OutBizNo = f.outRequestNo
 	}
-	a.callbacks = append(a.callbacks, cb)
-	if len(a.callbacks) > aliMaxCallbacks {
-		a.callbacks = slices.Delete(a.callbacks, 0, len(a.callbacks)-aliMaxCallbacks)
-	}
-	fault := a.faults.Callback
-	if fault != "" && a.faults.CallbackCount > 0 {
-		a.faults.CallbackCount--
-		if a.faults.CallbackCount == 0 {
-			a.faults.Callback = ""
-		}
-	}
-	cb.Fault = fault
-	switch fault {
-	case aliFaultDrop:
+	a.callbacks = keepLatest(a.callbacks, cb, aliMaxCallbacks)
+	cb.Fault = a.faults.callbackFault.take()
+	if cb.Fault == faultDrop {
 		a.log.Debug("sim alipay: notification dropped", "notify_id", cb.NotifyID)
-	case aliFaultDuplicate:
-		a.deliverLocked(cb, 0)
-		a.deliverLocked(cb, 0)
-	case aliFaultDelay:
-		a.deliverLocked(cb, a.faults.delay)
-	default:
-		a.deliverLocked(cb, 0)
 	}
-}
-
-// deliverLocked starts delivering cb after delay, retried on the schedule
-// until the merchant answers "success".
-func (a *Alipay) deliverLocked(cb *aliCallback, delay time.Duration) {
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		if !a.sleep(delay) || a.attempt(cb) {
-			return
-		}
-		for _, d := range a.retrySchedule {
-			if !a.sleep(d) || a.attempt(cb) {
-				return
-			}
-		}
-	}()
-}
-
-// sleep waits d unless the simulator is closed first.
-func (a *Alipay) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return a.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-a.ctx.Done():
-		return false
-	}
+	a.cb.send(cb.Fault, a.faults.delay, func() bool { return a.attempt(cb) })
 }
 
 // attempt POSTs cb once; it is acknowledged when the merchant answers 200
 // with the text "success".
 func (a *Alipay) attempt(cb *aliCallback) bool {
-	status, answer := a.post(cb.URL, cb.body)
+	status, answer := a.cb.post(cb.URL, "application/x-www-form-urlencoded; charset=utf-8", []byte(cb.body), nil)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	cb.Attempts++
@@ -178,24 +111,4 @@ func (a *Alipay) attempt(cb *aliCallback) bool {
 		cb.Acknowledged = true
 	}
 	return cb.Acknowledged
-}
-
-// post sends a form and returns the answer's status and first 64 bytes.
-func (a *Alipay) post(target, body string) (int, string) {
-	ctx, cancel := context.WithTimeout(a.ctx, aliCallbackWait)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(body))
-	if err != nil {
-		return 0, ""
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	req.Header.Set("User-Agent", "Mozilla/4.0")
-	res, err := a.client.Do(req)
-	if err != nil {
-		return 0, ""
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(res.Body, 64))
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
-	return res.StatusCode, string(b)
 }

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"crypto/rsa"
 	"fmt"
 	"log/slog"
@@ -101,13 +100,8 @@ type WeChatPayOptions struct {
 type WeChatPay struct {
 	clock         platform.Clock
 	log           *slog.Logger
-	client        *http.Client
-	retrySchedule []time.Duration
+	cb            *callbackSender // delivers callbacks until Close
 	manualRefunds bool
-
-	ctx    context.Context // cancelled by Close: stops deliveries
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 
 	// keysMu guards the signing keys; it may be taken while mu is held,
 	// never the other way round.
@@ -193,8 +187,7 @@ func NewWeChatPay(o WeChatPayOptions) (*WeChatPay, error) {
 	w := &WeChatPay{
 		clock:         o.Clock,
 		log:           o.Log,
-		client:        o.Client,
-		retrySchedule: o.RetrySchedule,
+		cb:            newCallbackSender(o.Client, wxpCallbackWait, o.RetrySchedule),
 		manualRefunds: o.ManualRefunds,
 		merchants:     map[string]*wxpMerchant{},
 		signWith:      o.SignWith,
@@ -203,7 +196,6 @@ func NewWeChatPay(o WeChatPayOptions) (*WeChatPay, error) {
 		refunds:       map[string]*wxpRefund{},
 		downloads:     map[string]*wxpDownload{},
 	}
-	w.ctx, w.cancel = context.WithCancel(context.Background())
 	for _, m := range o.Merchants {
 		if m.MchID == "" || m.SerialNo == "" || m.PublicKey == nil || len(m.APIv3Key) != 32 {
 			return nil, fmt.Errorf("sim wechatpay: merchant %q needs a serial, a public key and a 32-byte APIv3 key", m.MchID)
@@ -228,8 +220,7 @@ func NewWeChatPay(o WeChatPayOptions) (*WeChatPay, error) {
 
 // Close stops callback deliveries and waits for those under way.
 func (w *WeChatPay) Close() {
-	w.cancel()
-	w.wg.Wait()
+	w.cb.close()
 }
 
 // PublicKeyPEM returns the WeChat Pay public key (PKIX PEM) and its id, as

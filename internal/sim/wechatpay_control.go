@@ -34,10 +34,9 @@ const wxpControl = wxpPrefix + "/control"
 func (w *WeChatPay) routeControl(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+wxpControl+"/pay", w.handleControlPay)
 	mux.HandleFunc("POST "+wxpControl+"/refunds/{no}", w.handleControlRefund)
-	mux.HandleFunc("GET "+wxpControl+"/faults", w.handleGetFaults)
-	mux.HandleFunc("PUT "+wxpControl+"/faults", w.handlePutFaults)
-	mux.HandleFunc("DELETE "+wxpControl+"/faults", w.handleDeleteFaults)
-	mux.HandleFunc("GET "+wxpControl+"/callbacks", w.handleListCallbacks)
+	// DELETE …/faults leaves held callbacks held until released.
+	routeFaults(mux, wxpControl+"/faults", &w.mu, &w.faults, (*wxpFaults).check)
+	routeCallbacks(mux, wxpControl+"/callbacks", &w.mu, &w.callbacks)
 	mux.HandleFunc("POST "+wxpControl+"/callbacks/release", w.handleRelease)
 	mux.HandleFunc("POST "+wxpControl+"/probe", w.handleProbe)
 	mux.HandleFunc("GET "+wxpControl+"/keys", w.handleKeys)
@@ -183,66 +182,6 @@ func writeWxpControlError(rw http.ResponseWriter, err error) {
 	default:
 		writeControlError(rw, http.StatusBadRequest, "bad_request", err.Error())
 	}
-}
-
-func (w *WeChatPay) handleGetFaults(rw http.ResponseWriter, _ *http.Request) {
-	w.mu.Lock()
-	f := w.faults
-	w.mu.Unlock()
-	writeControl(rw, http.StatusOK, f)
-}
-
-// handlePutFaults replaces the injected faults.
-func (w *WeChatPay) handlePutFaults(rw http.ResponseWriter, r *http.Request) {
-	var f wxpFaults
-	if err := decodeBody(r, &f); err != nil {
-		writeControlError(rw, http.StatusBadRequest, "bad_request", "body must be a JSON object")
-		return
-	}
-	switch f.Callback {
-	case "", wxpFaultDrop, wxpFaultDuplicate, wxpFaultReorder:
-	case wxpFaultDelay:
-		d, err := time.ParseDuration(f.CallbackDelay)
-		if err != nil || d <= 0 {
-			writeControlError(rw, http.StatusBadRequest, "bad_request", "callback_delay must be a positive Go duration")
-			return
-		}
-		f.delay = d
-	default:
-		writeControlError(rw, http.StatusBadRequest, "bad_request", `callback must be "drop", "duplicate", "delay" or "reorder"`)
-		return
-	}
-	if f.APIStatus != 0 && f.APIStatus != http.StatusTooManyRequests && (f.APIStatus < 500 || f.APIStatus > 599) {
-		writeControlError(rw, http.StatusBadRequest, "bad_request", "api_status must be 429 or 5xx")
-		return
-	}
-	if f.APICount < 0 || f.CallbackCount < 0 {
-		writeControlError(rw, http.StatusBadRequest, "bad_request", "counts must not be negative")
-		return
-	}
-	w.mu.Lock()
-	w.faults = f
-	w.mu.Unlock()
-	writeControl(rw, http.StatusOK, f)
-}
-
-// handleDeleteFaults clears the faults; held callbacks stay held until
-// released.
-func (w *WeChatPay) handleDeleteFaults(rw http.ResponseWriter, _ *http.Request) {
-	w.mu.Lock()
-	w.faults = wxpFaults{}
-	w.mu.Unlock()
-	writeControl(rw, http.StatusNoContent, nil)
-}
-
-func (w *WeChatPay) handleListCallbacks(rw http.ResponseWriter, _ *http.Request) {
-	w.mu.Lock()
-	out := make([]wxpCallback, len(w.callbacks))
-	for i, c := range w.callbacks {
-		out[i] = *c
-	}
-	w.mu.Unlock()
-	writeControl(rw, http.StatusOK, map[string]any{"callbacks": out})
 }
 
 func (w *WeChatPay) handleRelease(rw http.ResponseWriter, _ *http.Request) {

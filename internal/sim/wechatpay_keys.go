@@ -1,15 +1,7 @@
 package sim
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -41,73 +33,37 @@ type wxpDevIDs struct {
 // merchant_key.pem, wechatpay_public_key.pem (private half),
 // platform_cert_key.pem and ids.json. Errors never quote a key.
 func LoadOrCreateWeChatPayKeys(dir string) (WeChatPayDevKeys, error) {
+	const what = "wechatpay"
 	var k WeChatPayDevKeys
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return k, fmt.Errorf("sim wechatpay keys: %w", err)
+	if err := devKeyDir(what, dir); err != nil {
+		return k, err
 	}
 	var err error
-	if k.MerchantKey, err = loadOrMintKey(filepath.Join(dir, "merchant_key.pem")); err != nil {
+	if k.MerchantKey, err = loadOrMintRSAKey(what, filepath.Join(dir, "merchant_key.pem")); err != nil {
 		return k, err
 	}
-	if k.PublicKey, err = loadOrMintKey(filepath.Join(dir, "wechatpay_public_key.pem")); err != nil {
+	if k.PublicKey, err = loadOrMintRSAKey(what, filepath.Join(dir, "wechatpay_public_key.pem")); err != nil {
 		return k, err
 	}
-	if k.CertificateKey, err = loadOrMintKey(filepath.Join(dir, "platform_cert_key.pem")); err != nil {
+	if k.CertificateKey, err = loadOrMintRSAKey(what, filepath.Join(dir, "platform_cert_key.pem")); err != nil {
 		return k, err
 	}
-	idsPath := filepath.Join(dir, "ids.json")
-	var ids wxpDevIDs
-	b, err := os.ReadFile(idsPath)
-	switch {
-	case err == nil:
-		if json.Unmarshal(b, &ids) != nil || len(ids.APIv3Key) != 32 || ids.MerchantSerial == "" || !strings.HasPrefix(ids.PublicKeyID, "PUB_KEY_ID_") {
-			return k, fmt.Errorf("sim wechatpay keys: %s is not valid; delete it to mint new ids", idsPath)
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		ids = wxpDevIDs{
-			MerchantSerial: strings.ToUpper(randomAlnum(40)),
-			APIv3Key:       randomAlnum(32),
-			PublicKeyID:    "PUB_KEY_ID_01" + randomDigits(30),
-		}
-		b, _ = json.MarshalIndent(ids, "", "  ")
-		if err := os.WriteFile(idsPath, b, 0o600); err != nil {
-			return k, fmt.Errorf("sim wechatpay keys: %w", err)
-		}
-	default:
-		return k, fmt.Errorf("sim wechatpay keys: %w", err)
+	ids, err := loadOrMintJSON(what, filepath.Join(dir, "ids.json"),
+		func() wxpDevIDs {
+			return wxpDevIDs{
+				MerchantSerial: strings.ToUpper(randomAlnum(40)),
+				APIv3Key:       randomAlnum(32),
+				PublicKeyID:    "PUB_KEY_ID_01" + randomDigits(30),
+			}
+		},
+		func(ids wxpDevIDs) bool {
+			return len(ids.APIv3Key) == 32 && ids.MerchantSerial != "" && strings.HasPrefix(ids.PublicKeyID, "PUB_KEY_ID_")
+		})
+	if err != nil {
+		return k, err
 	}
 	k.MerchantSerial, k.APIv3Key, k.PublicKeyID = ids.MerchantSerial, ids.APIv3Key, ids.PublicKeyID
-	der, _ := x509.MarshalPKCS8PrivateKey(k.MerchantKey)
-	k.MerchantKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	k.MerchantKeyPEM = pkcs8PEM(k.MerchantKey)
 	k.PublicKeyPEM = string(publicKeyPEM(&k.PublicKey.PublicKey))
 	return k, nil
-}
-
-// loadOrMintKey reads a PKCS#8 RSA key from path, or mints and writes one.
-func loadOrMintKey(path string) (*rsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, fmt.Errorf("sim wechatpay keys: generate %s: %w", filepath.Base(path), err)
-		}
-		der, _ := x509.MarshalPKCS8PrivateKey(key)
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return nil, fmt.Errorf("sim wechatpay keys: %w", err)
-		}
-		return key, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sim wechatpay keys: %w", err)
-	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, fmt.Errorf("sim wechatpay keys: %s is not PEM", path)
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	rk, ok := key.(*rsa.PrivateKey)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("sim wechatpay keys: %s is not a PKCS#8 RSA key", path)
-	}
-	return rk, nil
 }

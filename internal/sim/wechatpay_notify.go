@@ -1,38 +1,36 @@
 package sim
 
 import (
-	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"time"
 )
 
-// Callback faults (PUT /sim/wechatpay/control/faults "callback").
-const (
-	wxpFaultDrop      = "drop"      // the callback is never sent
-	wxpFaultDuplicate = "duplicate" // delivered twice (each with its retries)
-	wxpFaultDelay     = "delay"     // the first attempt waits callback_delay
-	wxpFaultReorder   = "reorder"   // held, then delivered newest first
-)
+// wxpFaultReorder, WeChat Pay's own callback fault: callbacks are held,
+// then delivered newest first.
+const wxpFaultReorder = "reorder"
 
-// wxpFaults are the faults injected by the control API.
+// wxpFaults are the faults injected by the control API (PUT
+// /sim/wechatpay/control/faults).
 type wxpFaults struct {
 	// APIStatus answers protocol calls with this status (500, 502, 503:
-	// SYSTEM_ERROR; 429: FREQUENCY_LIMITED); APICount calls, 0 = every call.
-	APIStatus int `json:"api_status"`
-	APICount  int `json:"api_count"`
-	// Callback is drop, duplicate, delay or reorder, for the next
-	// CallbackCount callbacks (0 = every callback; for reorder: hold until
+	// SYSTEM_ERROR; 429: FREQUENCY_LIMITED).
+	apiFault
+	// Callback is drop, duplicate, delay or reorder (for reorder, the count
+	// is how many callbacks are held before they are released; 0: until
 	// POST /control/callbacks/release).
-	Callback      string `json:"callback"`
-	CallbackCount int    `json:"callback_count"`
-	CallbackDelay string `json:"callback_delay"` // Go duration, for delay
-	delay         time.Duration
+	callbackFault
+}
+
+// check validates faults PUT by the control API.
+func (f *wxpFaults) check() string {
+	if msg := f.callbackFault.check([]string{faultDrop, faultDuplicate, wxpFaultReorder}, `"drop", "duplicate", "delay" or "reorder"`); msg != "" {
+		return msg
+	}
+	return f.apiFault.check(func(s int) bool { return s == http.StatusTooManyRequests || s >= 500 && s <= 599 }, "429 or 5xx")
 }
 
 // wxpCallback is one callback (notification) and what became of it.
@@ -55,18 +53,7 @@ type wxpCallback struct {
 func (w *WeChatPay) takeAPIFault() (int, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	f := &w.faults
-	if f.APIStatus == 0 {
-		return 0, false
-	}
-	status := f.APIStatus
-	if f.APICount > 0 {
-		f.APICount--
-		if f.APICount == 0 {
-			f.APIStatus = 0
-		}
-	}
-	return status, true
+	return w.faults.apiFault.take()
 }
 
 // notifyLocked records a callback of event for o (and refund f) and sends
@@ -123,33 +110,18 @@ func (w *WeChatPay) notifyLocked(event, summary string, o *wxpOrder, f *wxpRefun
 	if f != nil {
 		cb.OutRefundNo = f.outRefundNo
 	}
-	w.callbacks = append(w.callbacks, cb)
-	if len(w.callbacks) > wxpMaxCallbacks {
-		w.callbacks = slices.Delete(w.callbacks, 0, len(w.callbacks)-wxpMaxCallbacks)
-	}
-	fault := w.faults.Callback
-	if fault != "" && fault != wxpFaultReorder && w.faults.CallbackCount > 0 {
-		w.faults.CallbackCount--
-		if w.faults.CallbackCount == 0 {
-			w.faults.Callback = ""
-		}
-	}
-	cb.Fault = fault
-	switch fault {
-	case wxpFaultDrop:
+	w.callbacks = keepLatest(w.callbacks, cb, wxpMaxCallbacks)
+	cb.Fault = w.faults.callbackFault.take(wxpFaultReorder)
+	if cb.Fault == faultDrop {
 		w.log.Debug("sim wechatpay: callback dropped", "id", id)
-	case wxpFaultDuplicate:
-		w.deliverLocked(cb, 0)
-		w.deliverLocked(cb, 0)
-	case wxpFaultDelay:
-		w.deliverLocked(cb, w.faults.delay)
-	case wxpFaultReorder:
-		w.held = append(w.held, cb)
-		if w.faults.CallbackCount > 0 && len(w.held) >= w.faults.CallbackCount {
-			w.releaseLocked()
-		}
-	default:
-		w.deliverLocked(cb, 0)
+	}
+	if w.cb.send(cb.Fault, w.faults.delay, func() bool { return w.attempt(cb) }) {
+		return
+	}
+	// wxpFaultReorder
+	w.held = append(w.held, cb)
+	if w.faults.CallbackCount > 0 && len(w.held) >= w.faults.CallbackCount {
+		w.releaseLocked()
 	}
 }
 
@@ -157,75 +129,21 @@ func (w *WeChatPay) notifyLocked(event, summary string, o *wxpOrder, f *wxpRefun
 // attempt after the previous one's, so the order is certain) and ends the
 // reorder fault.
 func (w *WeChatPay) releaseLocked() int {
-	held := slices.Clone(w.held)
-	slices.Reverse(held)
+	attempts := make([]func() bool, 0, len(w.held))
+	for _, cb := range slices.Backward(w.held) {
+		attempts = append(attempts, func() bool { return w.attempt(cb) })
+	}
 	w.held = nil
 	if w.faults.Callback == wxpFaultReorder {
 		w.faults.Callback = ""
 		w.faults.CallbackCount = 0
 	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		for _, cb := range held {
-			if w.ctx.Err() != nil {
-				return
-			}
-			if !w.attempt(cb) {
-				w.startRetries(cb)
-			}
-		}
-	}()
-	return len(held)
+	w.cb.inOrder(attempts)
+	return len(attempts)
 }
 
-// deliverLocked starts delivering cb after delay, retried on the schedule
-// until the merchant answers 2xx or the schedule ends. Deliveries of one
-// callback never overlap; different callbacks go in parallel, as at WeChat.
-func (w *WeChatPay) deliverLocked(cb *wxpCallback, delay time.Duration) {
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		if w.sleep(delay) && !w.attempt(cb) {
-			w.retries(cb)
-		}
-	}()
-}
-
-// startRetries starts the retries of cb, whose first attempt failed.
-func (w *WeChatPay) startRetries(cb *wxpCallback) {
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		w.retries(cb)
-	}()
-}
-
-// retries re-sends cb on the retry schedule until it is acknowledged.
-func (w *WeChatPay) retries(cb *wxpCallback) {
-	for _, d := range w.retrySchedule {
-		if !w.sleep(d) || w.attempt(cb) {
-			return
-		}
-	}
-}
-
-// sleep waits d unless the simulator is closed first.
-func (w *WeChatPay) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return w.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-w.ctx.Done():
-		return false
-	}
-}
-
-// attempt POSTs cb once, signed afresh, and records the answer.
+// attempt POSTs cb once, signed afresh, and records the answer: the
+// merchant acknowledges it with any 2xx.
 func (w *WeChatPay) attempt(cb *wxpCallback) bool {
 	status := w.post(cb.URL, cb.body, w.signerFor(""), false)
 	w.mu.Lock()
@@ -241,26 +159,12 @@ func (w *WeChatPay) attempt(cb *wxpCallback) bool {
 // post sends a callback body signed by s (mis-signed when forge is true)
 // and returns the answer's status, 0 when there was none within 5 s.
 func (w *WeChatPay) post(url string, body []byte, s *wxpSigner, forge bool) int {
-	ctx, cancel := context.WithTimeout(w.ctx, wxpCallbackWait)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Mozilla/4.0")
 	signed := body
 	if forge {
 		signed = append([]byte("probe:"), body...) // a signature over other bytes
 	}
-	w.signHeaders(req.Header, s, signed)
-	res, err := w.client.Do(req)
-	if err != nil {
-		return 0
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
-	_ = res.Body.Close()
-	return res.StatusCode
+	status, _ := w.cb.post(url, "application/json", body, func(h http.Header) { w.signHeaders(h, s, signed) })
+	return status
 }
 
 // newNotificationID returns an id shaped like WeChat's notification ids.

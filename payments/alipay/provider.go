@@ -61,18 +61,7 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = platform.SystemClock{}
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.DownloadTimeout <= 0 {
-		cfg.DownloadTimeout = 5 * time.Minute
-	}
+	payments.FillAdapterDefaults(&cfg.Clock, &cfg.Log, &cfg.Timeout, &cfg.DownloadTimeout)
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	// The key parsed above, so gopay's decoder (which quotes the key in its
 	// errors) cannot fail here.
@@ -80,7 +69,7 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: the app private key was refused by gopay", errConfig)
 	}
-	client.SetLogger(gopayLogger{log: cfg.Log})
+	client.SetLogger(payments.GopayLogger{Log: cfg.Log})
 	rt, err := newTransport(http.DefaultTransport, cfg.BaseURL)
 	if err != nil {
 		return nil, err
@@ -369,21 +358,4 @@ func (p *Provider) refusal(op string, biz *gopayalipay.BizErr, verified bool) er
 		msg = biz.Msg
 	}
 	return &payments.ChannelError{Provider: payments.ProviderAlipay, Code: code, Message: msg}
-}
-
-// gopayLogger sends gopay's warnings and errors to slog; its debug output
-// (request parameters, off anyway) is dropped.
-type gopayLogger struct{ log *slog.Logger }
-
-func (g gopayLogger) Debug(...any)          {}
-func (g gopayLogger) Debugf(string, ...any) {}
-func (g gopayLogger) Info(...any)           {}
-func (g gopayLogger) Infof(string, ...any)  {}
-func (g gopayLogger) Warn(args ...any)      { g.log.Warn("gopay", "msg", fmt.Sprint(args...)) }
-func (g gopayLogger) Warnf(f string, a ...any) {
-	g.log.Warn("gopay", "msg", fmt.Sprintf(f, a...))
-}
-func (g gopayLogger) Error(args ...any) { g.log.Error("gopay", "msg", fmt.Sprint(args...)) }
-func (g gopayLogger) Errorf(f string, a ...any) {
-	g.log.Error("gopay", "msg", fmt.Sprintf(f, a...))
 }

@@ -46,25 +46,14 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = platform.SystemClock{}
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.DownloadTimeout <= 0 {
-		cfg.DownloadTimeout = 5 * time.Minute
-	}
+	payments.FillAdapterDefaults(&cfg.Clock, &cfg.Log, &cfg.Timeout, &cfg.DownloadTimeout)
 	// The key parsed above, so gopay's decoder (which quotes the PEM in its
 	// errors) cannot fail here.
 	client, err := wechat.NewClientV3(cfg.MchID, cfg.SerialNo, cfg.APIv3Key, cfg.PrivateKeyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%w: the merchant private key was refused by gopay", errConfig)
 	}
-	client.SetLogger(gopayLogger{log: cfg.Log})
+	client.SetLogger(payments.GopayLogger{Log: cfg.Log})
 	client.SetHttpClient(xhttp.NewClient().SetTimeout(cfg.Timeout))
 	base := DefaultBaseURL
 	if cfg.BaseURL != "" {
@@ -462,21 +451,4 @@ func refusal(op string, status int, e wechat.ErrResponse) error {
 		code = fmt.Sprintf("HTTP_%d", status)
 	}
 	return &payments.ChannelError{Provider: payments.ProviderWeChatPay, Code: code, Message: e.Message}
-}
-
-// gopayLogger sends gopay's warnings and errors to slog; its debug output
-// (request bodies and headers, off anyway) is dropped.
-type gopayLogger struct{ log *slog.Logger }
-
-func (g gopayLogger) Debug(...any)          {}
-func (g gopayLogger) Debugf(string, ...any) {}
-func (g gopayLogger) Info(...any)           {}
-func (g gopayLogger) Infof(string, ...any)  {}
-func (g gopayLogger) Warn(args ...any)      { g.log.Warn("gopay", "msg", fmt.Sprint(args...)) }
-func (g gopayLogger) Warnf(f string, a ...any) {
-	g.log.Warn("gopay", "msg", fmt.Sprintf(f, a...))
-}
-func (g gopayLogger) Error(args ...any) { g.log.Error("gopay", "msg", fmt.Sprint(args...)) }
-func (g gopayLogger) Errorf(f string, a ...any) {
-	g.log.Error("gopay", "msg", fmt.Sprintf(f, a...))
 }
