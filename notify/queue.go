@@ -40,7 +40,9 @@ func newQueue(rdb redis.UniversalClient, prefix string) *queue {
 		finished: k + "finished"}
 }
 
-func (q *queue) keys() []string { return []string{q.due, q.inflight, q.payload, q.attempts, q.finished} }
+func (q *queue) keys() []string {
+	return []string{q.due, q.inflight, q.payload, q.attempts, q.finished}
+}
 
 // finishedWindow is how long a finished id is remembered (sorted set
 // "finished", scored by when): a reconcile reads MongoDB before it queues,
