@@ -28,7 +28,7 @@ type dept struct {
 }
 
 // newDept registers an integration with scopes and returns it with its secret.
-func (s *stack) newDept(t *testing.T, admin string, scopes ...string) dept {
+func (s *stack) newDept(t testing.TB, admin string, scopes ...string) dept {
 	t.Helper()
 	id := "t-" + platformtest.RandomID()
 	a := s.must(t, 201, s.call(t, "POST", apiV1+"/staff/admin/integrations", admin,
@@ -37,7 +37,7 @@ func (s *stack) newDept(t *testing.T, admin string, scopes ...string) dept {
 }
 
 // hookReq is a signed request to the applications hook; mutate may spoil it.
-func (s *stack) hook(t *testing.T, d dept, body []byte, mutate func(h http.Header)) answer {
+func (s *stack) hook(t testing.TB, d dept, body []byte, mutate func(h http.Header)) answer {
 	t.Helper()
 	h := http.Header{}
 	platform.SignHook(h, d.ID, d.Secret, "POST", hookPath, s.app.Clock.Now(), body)

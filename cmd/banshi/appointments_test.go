@@ -52,7 +52,7 @@ func nextClientIP() string {
 }
 
 // loginFrom logs p in through the mini-program from its own client IP.
-func (s *stack) loginFrom(t *testing.T, p person) string {
+func (s *stack) loginFrom(t testing.TB, p person) string {
 	t.Helper()
 	a := s.must(t, 200, s.call(t, "POST", apiV1+"/auth/miniprogram/login", "",
 		map[string]string{"code": s.code(t, p, "miniprogram")}, "X-Forwarded-For", nextClientIP()))
@@ -60,7 +60,7 @@ func (s *stack) loginFrom(t *testing.T, p person) string {
 }
 
 // newNamedPerson registers a WeChat user with a real name of our choosing.
-func (s *stack) newNamedPerson(t *testing.T, name string) person {
+func (s *stack) newNamedPerson(t testing.TB, name string) person {
 	t.Helper()
 	p := person{Name: name, IDNumber: newIDNumber()}
 	a := s.must(t, 201, s.call(t, "POST", "/sim/wechat/users", "", map[string]string{"real_name": p.Name, "id_number": p.IDNumber}))
@@ -70,12 +70,12 @@ func (s *stack) newNamedPerson(t *testing.T, name string) person {
 
 // levelThree is a new citizen at real-name level 3 (declared, then checked
 // against WeChat with a consent code), logged in.
-func levelThree(t *testing.T, s *stack) (person, string) {
+func levelThree(t testing.TB, s *stack) (person, string) {
 	t.Helper()
 	return levelThreeAs(t, s, "张三")
 }
 
-func levelThreeAs(t *testing.T, s *stack, name string) (person, string) {
+func levelThreeAs(t testing.TB, s *stack, name string) (person, string) {
 	t.Helper()
 	p := s.newNamedPerson(t, name)
 	token := s.loginFrom(t, p)
@@ -89,7 +89,7 @@ func levelThreeAs(t *testing.T, s *stack, name string) (person, string) {
 }
 
 // staffLogin logs a staff account in (demo password) from its own client IP.
-func (s *stack) staffLogin(t *testing.T, username string) string {
+func (s *stack) staffLogin(t testing.TB, username string) string {
 	t.Helper()
 	a := s.must(t, 200, s.call(t, "POST", apiV1+"/staff/login", "",
 		map[string]string{"username": username, "password": staff.DemoPassword}, "X-Forwarded-For", nextClientIP()))

@@ -262,7 +262,7 @@ var utcTimestamp = regexp.MustCompile(`"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d
 // call is try that fails the test on a transport error, and on a Banshi
 // answer that shows a time in UTC rather than in Asia/Shanghai (+08:00):
 // every answer of every test is checked.
-func (s *stack) call(t *testing.T, method, path, token string, body any, hdr ...string) answer {
+func (s *stack) call(t testing.TB, method, path, token string, body any, hdr ...string) answer {
 	t.Helper()
 	a, err := s.try(method, path, token, body, hdr...)
 	if err != nil {
@@ -276,7 +276,7 @@ func (s *stack) call(t *testing.T, method, path, token string, body any, hdr ...
 	return a
 }
 
-func (s *stack) must(t *testing.T, want int, a answer) answer {
+func (s *stack) must(t testing.TB, want int, a answer) answer {
 	t.Helper()
 	if a.Status != want {
 		t.Fatalf("status %d, want %d: %s", a.Status, want, a.Raw)
@@ -294,7 +294,7 @@ func newIDNumber() string {
 	return account.WithCheckDigit(fmt.Sprintf("440106199%d%02d%02d%03d", rand.IntN(10), 1+rand.IntN(12), 1+rand.IntN(28), rand.IntN(1000)))
 }
 
-func (s *stack) newPerson(t *testing.T) person {
+func (s *stack) newPerson(t testing.TB) person {
 	t.Helper()
 	p := person{Name: "张三", IDNumber: newIDNumber()}
 	a := s.must(t, 201, s.call(t, "POST", "/sim/wechat/users", "", map[string]string{"real_name": p.Name, "id_number": p.IDNumber}))
@@ -302,13 +302,13 @@ func (s *stack) newPerson(t *testing.T) person {
 	return p
 }
 
-func (s *stack) code(t *testing.T, p person, kind string) string {
+func (s *stack) code(t testing.TB, p person, kind string) string {
 	t.Helper()
 	return s.must(t, 200, s.call(t, "POST", "/sim/wechat/codes", "", map[string]string{"openid": p.OpenID, "kind": kind})).str("code")
 }
 
 // login logs p in through the mini-program and returns the token.
-func (s *stack) login(t *testing.T, p person) (string, answer) {
+func (s *stack) login(t testing.TB, p person) (string, answer) {
 	t.Helper()
 	a := s.must(t, 200, s.call(t, "POST", "/api/v1/auth/miniprogram/login", "", map[string]string{"code": s.code(t, p, "miniprogram")}))
 	return a.str("token"), a

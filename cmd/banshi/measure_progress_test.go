@@ -20,19 +20,16 @@ import (
 	"banshi/notify"
 )
 
-// The progress push's measurements (BENCHMARKS.md): skipped unless
-// BANSHI_MEASURE=1, they report figures and assert only correctness.
+// The progress push's benchmarks (BENCHMARKS.md). Each run is one whole
+// scenario on a Banshi of its own; run them once each:
 //
-//	BANSHI_MEASURE=1 BANSHI_TEST_REDIS_URL=redis://127.0.0.1:6379/0 \
-//	  go test -run 'TestMeasure' -v -timeout 30m ./cmd/banshi
+//	BANSHI_TEST_REDIS_URL=redis://127.0.0.1:6379/0 \
+//	  go test -run XXX -bench Progress -benchtime 1x -timeout 30m ./cmd/banshi
 
 // measureStack is a Banshi of its own with its background work running
 // (dispatchers, sweepers), as `banshi serve` runs it.
-func measureStack(t *testing.T) *stack {
+func measureStack(t testing.TB) *stack {
 	t.Helper()
-	if os.Getenv("BANSHI_MEASURE") == "" {
-		t.Skip("a measurement: BANSHI_MEASURE=1 runs it")
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -70,9 +67,16 @@ func pct(d []time.Duration, p float64) time.Duration {
 	return s[min(len(s)-1, int(float64(len(s))*p))]
 }
 
-// TestMeasureIntake: signed application events posted by 16 concurrent
-// department connections; events per second and latency percentiles.
-func TestMeasureIntake(t *testing.T) {
+// BenchmarkProgressIntake: signed application events posted by 16
+// concurrent department connections; events per second and latency
+// percentiles.
+func BenchmarkProgressIntake(b *testing.B) {
+	for range b.N {
+		progressIntake(b)
+	}
+}
+
+func progressIntake(t *testing.B) {
 	s := measureStack(t)
 	d := s.newDept(t, s.staffLogin(t, staff.DemoAdmin), "applications")
 	total, workers := measureCount(3000), 16
@@ -105,6 +109,8 @@ func TestMeasureIntake(t *testing.T) {
 	all := slices.Concat(lat...)
 	t.Logf("intake: %d events in %v = %.0f events/s; p50 %v, p99 %v, max %v (workers %d, redis %v)",
 		len(all), took.Round(time.Millisecond), float64(len(all))/took.Seconds(), pct(all, .5), pct(all, .99), pct(all, 1), workers, redisKind())
+	t.ReportMetric(float64(len(all))/took.Seconds(), "events/s")
+	t.ReportMetric(float64(pct(all, .99).Milliseconds()), "p99-ms")
 }
 
 func redisKind() string {
@@ -114,9 +120,15 @@ func redisKind() string {
 	return "miniredis"
 }
 
-// TestMeasureEndToEnd: 100 events/s for 10 s to 50 citizens with a phone
-// each; from the hook's 200 to the FCM simulator holding the message.
-func TestMeasureEndToEnd(t *testing.T) {
+// BenchmarkProgressEndToEnd: 100 events/s for 10 s to 50 citizens with a
+// phone each; from the hook's 200 to the FCM simulator holding the message.
+func BenchmarkProgressEndToEnd(b *testing.B) {
+	for range b.N {
+		progressEndToEnd(b)
+	}
+}
+
+func progressEndToEnd(t *testing.B) {
 	s := measureStack(t)
 	d := s.newDept(t, s.staffLogin(t, staff.DemoAdmin), "applications")
 	type citizen struct{ id, token string }
@@ -174,13 +186,21 @@ func TestMeasureEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("end to end at %d events/s for %d s: %d messages; p50 %v, p99 %v, max %v", rate, seconds, len(lat), pct(lat, .5), pct(lat, .99), pct(lat, 1))
+	t.ReportMetric(float64(pct(lat, .5).Milliseconds()), "p50-ms")
+	t.ReportMetric(float64(pct(lat, .99).Milliseconds()), "p99-ms")
 }
 
-// TestMeasureClosureNotice: a closure notice to 10,000 booked citizens,
+// BenchmarkProgressClosureNotice: a closure notice to 10,000 booked citizens,
 // each with a phone (no subscribe credits: the WeChat channel skips them
 // after reading their openid), published in one call as CancelClosedDays
 // does, and dispatched until the queue is empty.
-func TestMeasureClosureNotice(t *testing.T) {
+func BenchmarkProgressClosureNotice(b *testing.B) {
+	for range b.N {
+		progressClosureNotice(b)
+	}
+}
+
+func progressClosureNotice(t *testing.B) {
 	s := measureStack(t)
 	const n = 10000
 	ctx := context.Background()
@@ -240,6 +260,7 @@ func TestMeasureClosureNotice(t *testing.T) {
 	if got != n {
 		t.Errorf("%d of %d phones got the notice", got, n)
 	}
+	t.ReportMetric(took.Seconds(), "dispatch-s")
 }
 
 // measureCount is n, or BANSHI_MEASURE_N when set (a shorter run).
