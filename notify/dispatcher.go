@@ -22,7 +22,6 @@ type DispatcherConfig struct {
 	Batch       int           // deliveries claimed per round trip [64]
 	Poll        time.Duration // how often to look for due deliveries when not woken [250 ms]
 	Lease       time.Duration // how long a claim lasts before another dispatcher may take it over [2 min]
-	Reconcile   time.Duration // how often the queue is checked against MongoDB (Outbox.Reconcile), besides at start [5 min]
 	SendTimeout time.Duration // one Deliver call at most [20 s]
 	Backoff     time.Duration // first retry delay, doubled each attempt, ±20 % jitter [15 s]
 	MaxBackoff  time.Duration // largest retry delay [1 h]
@@ -61,7 +60,6 @@ func NewDispatcher(outbox *Outbox, channels []Channel, cfg DispatcherConfig) *Di
 	}
 	def(&cfg.Poll, 250*time.Millisecond)
 	def(&cfg.Lease, 2*time.Minute)
-	def(&cfg.Reconcile, 5*time.Minute)
 	def(&cfg.SendTimeout, 20*time.Second)
 	def(&cfg.Backoff, 15*time.Second)
 	def(&cfg.MaxBackoff, time.Hour)
@@ -114,9 +112,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		return d.release(context.WithoutCancel(ctx), unstarted)
 	}
+	// What a lost queue forgot is queued again before this dispatcher starts;
+	// later, Outbox.RunReconciler does it in one process at a time.
 	d.reconcile(ctx)
-	rt := time.NewTicker(d.cfg.Reconcile)
-	defer rt.Stop()
 	t := time.NewTicker(d.cfg.Poll)
 	defer t.Stop()
 	for {
@@ -138,8 +136,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return stop(nil)
 		case <-t.C:
-		case <-rt.C:
-			d.reconcile(ctx)
 		case <-d.outbox.wake:
 		}
 	}

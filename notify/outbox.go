@@ -20,7 +20,7 @@ import (
 // Delivery states of the outbox.
 const (
 	StatePending = "pending" // waiting for its first try (also while a dispatcher sends it: the queue knows)
-	StateSending = "sending" // kept for deliveries of earlier releases; never set now
+	StateSending = "sending" // being sent: shown from the queue's in-flight set, never stored
 	StateSent    = "sent"
 	StateFailed  = "failed"  // the last try failed; the next is due at due_at
 	StateSkipped = "skipped" // nothing to deliver on that channel (no credit, no device, off)
@@ -267,6 +267,26 @@ func (o *Outbox) Reconcile(ctx context.Context) (int, error) {
 		o.poke()
 	}
 	return n, err
+}
+
+// reconcileLease names the lease under which one process at a time runs the
+// periodic reconcile.
+const reconcileLease = "notify.reconcile"
+
+// RunReconciler runs Reconcile every period (default 5 minutes) until ctx
+// ends, in one process at a time (under a lease of leases): a full reading
+// of the outbox, kept off the dispatchers' loop and out of every replica.
+func (o *Outbox) RunReconciler(ctx context.Context, leases *platform.Leases, every time.Duration) {
+	if every <= 0 {
+		every = 5 * time.Minute
+	}
+	leases.RunEvery(ctx, reconcileLease, platform.LeaseRun{Log: o.log}, every, func(ctx context.Context) error {
+		n, err := o.Reconcile(ctx)
+		if n > 0 {
+			o.log.Info("outbox reconcile queued deliveries the queue had lost", "deliveries", n)
+		}
+		return err
+	})
 }
 
 func (o *Outbox) routes(ctx context.Context, msgs []Message) ([][]Route, error) {

@@ -226,6 +226,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// The external channels: department systems' callbacks, and the
 	// citizens' channels of enabledChannels.
 	channels := []notify.Channel{integrations.NewOutbound(registry, nil, clock)}
+	leases := platform.NewLeases(a.Mongo.DB, clock) // periodic duties, one replica at a time
 	subs, err := subscribe.New(subscribe.Deps{DB: a.Mongo.DB, Sender: wc, Users: miniUsers{accounts}, Clock: clock,
 		Log: log.With("component", "subscribe")})
 	if err != nil {
@@ -256,7 +257,15 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			return err
 		}
 		channels = append(channels, ch)
-		a.tasks = append(a.tasks, func(ctx context.Context) { purgeEvery(ctx, ch, time.Hour, log) })
+		a.tasks = append(a.tasks, func(ctx context.Context) {
+			leases.RunEvery(ctx, "fcm.purge", platform.LeaseRun{Log: log}, time.Hour, func(ctx context.Context) error {
+				n, err := ch.Purge(ctx)
+				if n > 0 {
+					log.Info("fcm records purged", "records", n)
+				}
+				return err
+			})
+		})
 	}
 
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
@@ -326,7 +335,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		if err := dispatcher.Run(ctx); err != nil {
 			log.Error("outbox dispatcher stopped", "err", err)
 		}
-	})
+	}, func(ctx context.Context) { outbox.RunReconciler(ctx, leases, 5*time.Minute) })
 	a.Outbox = outbox
 	a.apiDeps = deps
 	a.HTTP = api.New(deps)
@@ -394,24 +403,6 @@ func (a *App) fcmChannel(ctx context.Context, cfg platform.Config, devices *fcm.
 
 // devFCMProject is development's Firebase project (the simulator's).
 const devFCMProject = "banshi-dev"
-
-// purgeEvery drops the FCM channel's old per-device records every period.
-func purgeEvery(ctx context.Context, ch *fcm.Channel, period time.Duration, log *slog.Logger) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := ch.Purge(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("fcm records purge failed", "err", err)
-			} else if n > 0 {
-				log.Info("fcm records purged", "records", n)
-			}
-		}
-	}
-}
 
 // StartBackground starts the background workers; they stop when ctx ends.
 func (a *App) StartBackground(ctx context.Context) {
