@@ -8,6 +8,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"banshi/internal/platform"
 )
 
 // resultDoc is one outcome of a delivery (collection "outbox_results"),
@@ -43,22 +45,10 @@ func (d deliveryDoc) payload() []byte {
 // record inserts r; a final result already recorded (another dispatcher
 // was first) is not an error.
 func (o *Outbox) record(ctx context.Context, r resultDoc) error {
-	if _, err := o.results.InsertOne(ctx, r); err != nil && !isDuplicate(err) {
+	if _, err := o.results.InsertOne(ctx, r); err != nil && !platform.IsDuplicateKey(err) {
 		return fmt.Errorf("record outbox result: %w", err)
 	}
 	return nil
-}
-
-func isDuplicate(err error) bool {
-	var we mongo.WriteException
-	if errors.As(err, &we) {
-		for _, e := range we.WriteErrors {
-			if e.Code == 11000 {
-				return true
-			}
-		}
-	}
-	return onlyDuplicates(err)
 }
 
 // isFinal reports whether id has a final result.

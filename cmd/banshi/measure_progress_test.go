@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"banshi/internal/platform"
+	"banshi/internal/platform/platformtest"
 	"banshi/internal/sim"
 	"banshi/internal/staff"
 	"banshi/notify"
@@ -108,16 +109,9 @@ func progressIntake(t *testing.B) {
 	took := time.Since(start)
 	all := slices.Concat(lat...)
 	t.Logf("intake: %d events in %v = %.0f events/s; p50 %v, p99 %v, max %v (workers %d, redis %v)",
-		len(all), took.Round(time.Millisecond), float64(len(all))/took.Seconds(), pct(all, .5), pct(all, .99), pct(all, 1), workers, redisKind())
+		len(all), took.Round(time.Millisecond), float64(len(all))/took.Seconds(), pct(all, .5), pct(all, .99), pct(all, 1), workers, map[bool]string{true: "real", false: "miniredis"}[platformtest.RealRedis()])
 	t.ReportMetric(float64(len(all))/took.Seconds(), "events/s")
 	t.ReportMetric(float64(pct(all, .99).Milliseconds()), "p99-ms")
-}
-
-func redisKind() string {
-	if os.Getenv("BANSHI_TEST_REDIS_URL") != "" {
-		return "real"
-	}
-	return "miniredis"
 }
 
 // BenchmarkProgressEndToEnd: 100 events/s for 10 s to 50 citizens with a
