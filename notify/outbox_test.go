@@ -425,3 +425,44 @@ func TestPublishToASystem(t *testing.T) {
 		t.Fatalf("unknown: %v", err)
 	}
 }
+
+// TestALostQueueIsRebuiltFromMongoDB: deliveries stored but never queued
+// (a process died between the two, or Redis lost its data) are queued
+// again by Reconcile — those already sent are not — and a queued id whose
+// payload was lost is read back from MongoDB. Every message is sent once.
+func TestALostQueueIsRebuiltFromMongoDB(t *testing.T) {
+	f := newOutboxFixture(t, nil, "wechat")
+	msgs := make([]Message, 10)
+	for i := range msgs {
+		msgs[i] = msgFor(i)
+	}
+	if err := f.box.Publish(f.ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	ch := newFake("wechat")
+	if n, err := NewDispatcher(f.box, []Channel{ch}, DispatcherConfig{Batch: 4}).RunOnce(f.ctx); err != nil || n != 4 {
+		t.Fatalf("first batch: %d, %v", n, err)
+	}
+	q := f.box.q
+	if err := q.rdb.Del(f.ctx, q.keys()...).Err(); err != nil { // Redis forgot everything
+		t.Fatal(err)
+	}
+	n, err := f.box.Reconcile(f.ctx)
+	if err != nil || n != 6 {
+		t.Fatalf("reconcile queued %d (%v), want the 6 unsent", n, err)
+	}
+	if err := q.rdb.HDel(f.ctx, q.payload, msgs[9].ID+"|wechat").Err(); err != nil { // and one payload
+		t.Fatal(err)
+	}
+	if n, err := NewDispatcher(f.box, []Channel{ch}, DispatcherConfig{Batch: 100}).RunOnce(f.ctx); err != nil || n != 6 {
+		t.Fatalf("after the reconcile: %d, %v", n, err)
+	}
+	for _, m := range msgs {
+		if c := ch.count(m.ID + "|wechat"); c != 1 {
+			t.Fatalf("%s sent %d times", m.ID, c)
+		}
+	}
+	if n, err := f.box.Reconcile(f.ctx); err != nil || n != 0 {
+		t.Fatalf("a second reconcile queued %d (%v)", n, err)
+	}
+}
