@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"net/http/httptest"
 	"os"
@@ -9,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"banshi/internal/platform"
 )
 
 // TestFullDataDisk: with the embedded MongoDB's disk full, /readyz answers
@@ -28,17 +25,7 @@ func TestFullDataDisk(t *testing.T) {
 	env := testEnv(filepath.Join(disk, "data"), shared.url)
 	env["BANSHI_SIM"] = "false"
 	env["BANSHI_WECHAT_API_BASE"] = shared.url + "/sim/wechat"
-	cfg, err := platform.LoadConfig(getenv(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.FillDevSecrets(); err != nil {
-		t.Fatal(err)
-	}
-	app, err := build(context.Background(), cfg, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, cfg := buildApp(t, env, false)
 	srv := httptest.NewServer(app.HTTP.Handler())
 	t.Cleanup(func() {
 		srv.Close()

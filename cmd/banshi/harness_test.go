@@ -72,6 +72,30 @@ func getenv(env map[string]string) func(string) string {
 
 func testLog() *slog.Logger { return platformtest.Logger() }
 
+// buildApp builds a Banshi of its own from env (configuration, development
+// secrets, every service) for tests that need other stores or settings than
+// the shared stack's; the caller closes it. The WeChat SDK's process-wide
+// settings are made for it only with configureSDK (a process that also
+// uses the shared stack keeps the shared stack's).
+func buildApp(t testing.TB, env map[string]string, configureSDK bool) (*App, platform.Config) {
+	t.Helper()
+	cfg, err := platform.LoadConfig(getenv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.FillDevSecrets(); err != nil {
+		t.Fatal(err)
+	}
+	if configureSDK {
+		configureWeChatSDK(cfg)
+	}
+	app, err := build(context.Background(), cfg, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app, cfg
+}
+
 // newStack builds the shared stack.
 func getStack(t *testing.T) *stack {
 	t.Helper()

@@ -14,7 +14,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
 	"banshi/internal/sim"
 	"banshi/internal/staff"
@@ -37,18 +36,7 @@ func measureStack(t testing.TB) *stack {
 	}
 	env := testEnv(t.TempDir(), "http://"+ln.Addr().String())
 	env["BANSHI_RATE_API"] = "100000"
-	cfg, err := platform.LoadConfig(getenv(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.FillDevSecrets(); err != nil {
-		t.Fatal(err)
-	}
-	configureWeChatSDK(cfg)
-	app, err := build(context.Background(), cfg, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, cfg := buildApp(t, env, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	app.StartBackground(ctx)
 	srv := httptest.NewUnstartedServer(app.HTTP.Handler())

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 
-	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
 	"banshi/internal/staff"
 )
@@ -35,17 +33,7 @@ func newOutageStack(t *testing.T) *outageStack {
 	env["REDIS_URL"] = "redis://" + o.rproxy.Addr() + "/0"
 	env["BANSHI_SIM"] = "false"
 	env["BANSHI_WECHAT_API_BASE"] = shared.url + "/sim/wechat"
-	cfg, err := platform.LoadConfig(getenv(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.FillDevSecrets(); err != nil {
-		t.Fatal(err)
-	}
-	app, err := build(context.Background(), cfg, testLog())
-	if err != nil {
-		t.Fatal(err)
-	}
+	app, cfg := buildApp(t, env, false)
 	srv := httptest.NewServer(app.HTTP.Handler())
 	t.Cleanup(func() {
 		srv.Close()
