@@ -100,32 +100,49 @@ type transitionDoc struct {
 // orderDoc is a pay_orders document. Version grows with every change; every
 // update is compare-and-swap on it.
 type orderDoc struct {
-	ID             string          `bson:"_id"` // order_no
-	BillNo         string          `bson:"bill_no"`
-	Source         string          `bson:"source"` // the bill's department integration
-	UserID         string          `bson:"user_id"`
-	Method         string          `bson:"method"`
-	Provider       string          `bson:"provider"`
-	AmountFen      int64           `bson:"amount_fen"`
-	PayParams      map[string]any  `bson:"pay_params,omitempty"`
-	State          string          `bson:"state"`
-	ExpiresAt      time.Time       `bson:"expires_at"`
-	CheckedAt      time.Time       `bson:"checked_at"` // the channel was last asked
-	ChannelTradeNo string          `bson:"channel_trade_no,omitempty"`
-	PaidFen        int64           `bson:"paid_fen,omitempty"`
-	PaidAt         time.Time       `bson:"paid_at,omitempty"`   // the channel's success time
-	PaidDate       string          `bson:"paid_date,omitempty"` // YYYY-MM-DD of PaidAt in Asia/Shanghai: reconciliation's day
-	RefundedFen    int64           `bson:"refunded_fen"`        // refunds that succeeded
-	RefundingFen   int64           `bson:"refunding_fen"`       // refunds asked for and not settled
-	HandleBy       time.Time       `bson:"handle_by,omitempty"` // the department must accept before this
-	Transitions    []transitionDoc `bson:"transitions"`
-	Version        int64           `bson:"version"`
-	CreatedAt      time.Time       `bson:"created_at"`
-	UpdatedAt      time.Time       `bson:"updated_at"`
+	ID             string         `bson:"_id"` // order_no
+	BillNo         string         `bson:"bill_no"`
+	Source         string         `bson:"source"` // the bill's department integration
+	UserID         string         `bson:"user_id"`
+	Method         string         `bson:"method"`
+	Provider       string         `bson:"provider"`
+	AmountFen      int64          `bson:"amount_fen"`
+	PayParams      map[string]any `bson:"pay_params,omitempty"`
+	State          string         `bson:"state"`
+	ExpiresAt      time.Time      `bson:"expires_at"`
+	CheckedAt      time.Time      `bson:"checked_at"` // the channel was last asked
+	ChannelTradeNo string         `bson:"channel_trade_no,omitempty"`
+	PaidFen        int64          `bson:"paid_fen,omitempty"`
+	PaidAt         time.Time      `bson:"paid_at,omitempty"`   // the channel's success time
+	PaidDate       string         `bson:"paid_date,omitempty"` // YYYY-MM-DD of PaidAt in Asia/Shanghai: reconciliation's day
+	RefundedFen    int64          `bson:"refunded_fen"`        // refunds that succeeded
+	RefundingFen   int64          `bson:"refunding_fen"`       // refunds asked for and not settled
+	HandleBy       time.Time      `bson:"handle_by,omitempty"` // the department must accept before this
+	// Published: the effects of the payment (bill marked paid or the
+	// payment refunded, the department's event, the citizen's message) are
+	// all stored; until then the sweeper finishes them.
+	Published bool `bson:"published"`
+	// Refunds lists the refunds that hold part of the order's money
+	// (RefundingFen, RefundedFen); a refund document the order does not list
+	// never reached the channel.
+	Refunds []string `bson:"refunds,omitempty"`
+	// Settled lists the refunds whose outcome is counted in RefundedFen.
+	Settled []string `bson:"settled,omitempty"`
+	// BeforeRefund is the state a refund left from: the order returns to it
+	// when every refund failed.
+	BeforeRefund string `bson:"before_refund,omitempty"`
+	// Handled: the department accepted the payment (its event was sent).
+	HandleNote  string          `bson:"handle_note,omitempty"`
+	Transitions []transitionDoc `bson:"transitions"`
+	Version     int64           `bson:"version"`
+	CreatedAt   time.Time       `bson:"created_at"`
+	UpdatedAt   time.Time       `bson:"updated_at"`
 }
 
-// Refund states are those of Provider refunds (RefundProcessing,
+// RefundRequested: a refund stored and not yet asked of the channel; the
+// other states are those of Provider refunds (RefundProcessing,
 // RefundSucceeded, RefundFailed).
+const RefundRequested = "requested"
 
 // refundDoc is a pay_refunds document.
 type refundDoc struct {

@@ -1,0 +1,234 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"banshi/integrations"
+	"banshi/internal/platform"
+	"banshi/notify"
+)
+
+// SweepLease is the lease under which one process sweeps at a time.
+const SweepLease = "payments.sweep"
+
+// RunSweeper sweeps every interval under the SweepLease until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, leases *platform.Leases, every time.Duration) {
+	leases.RunEvery(ctx, SweepLease, platform.LeaseRun{Log: s.log}, every, func(ctx context.Context) error {
+		_, err := s.SweepOnce(ctx)
+		return err
+	})
+}
+
+// SweepReport counts what one sweep did.
+type SweepReport struct {
+	Checked  int // paying orders asked of the channel
+	Closed   int // expired orders closed
+	Finished int // payments whose effects were finished
+	Handled  int // payments the department accepted
+	Failed   int // payments the department refused or never accepted (refunded)
+	Refunds  int // refunds asked again or followed
+}
+
+// SweepOnce finishes what callbacks and crashes left open: paying orders
+// older than SweepAfter are asked of the channel (paid → applied; expired →
+// closed there and here, the bill freed); paid orders get their effects
+// finished and the department's answer followed (accepted → handled;
+// refused, dead or past the handling deadline → handle_failed and a full
+// refund); refunds not settled are asked again or queried. Every step is
+// idempotent; one failure does not stop the others, and the first error is
+// returned.
+func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
+	var rep SweepReport
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	now := s.now()
+	keep(s.eachOrder(ctx, bson.M{"state": OrderPaying}, func(d orderDoc) error {
+		if now.Sub(d.CreatedAt) < s.cfg.SweepAfter && now.Before(d.ExpiresAt) {
+			return nil
+		}
+		rep.Checked++
+		nd, err := s.check(ctx, d, "sweep")
+		if err != nil {
+			return err
+		}
+		if nd.State == OrderPaying && !now.Before(nd.ExpiresAt) {
+			err := s.closeOrder(ctx, nd, "expired")
+			if errors.Is(err, ErrBillPaid) {
+				return nil // paid meanwhile: applied
+			}
+			if err != nil {
+				return err
+			}
+			rep.Closed++
+			_, err = s.bills.releaseOrder(ctx, nd.BillNo, nd.ID)
+			return err
+		}
+		if nd.State == OrderClosed {
+			rep.Closed++
+		}
+		return nil
+	}))
+	keep(s.eachOrder(ctx, bson.M{"state": bson.M{"$in": []string{OrderPaid, OrderHandleFailed}}}, func(d orderDoc) error {
+		if !d.Published {
+			rep.Finished++
+			var err error
+			if d, err = s.finishPaid(ctx, d); err != nil {
+				return err
+			}
+		}
+		switch d.State {
+		case OrderPaid:
+			r, err := s.followDepartment(ctx, d, now)
+			if r == OrderHandled {
+				rep.Handled++
+			} else if r == OrderHandleFailed {
+				rep.Failed++
+			}
+			return err
+		case OrderHandleFailed:
+			_, err := s.autoRefund(ctx, d, d.HandleNote)
+			return err
+		}
+		return nil
+	}))
+	keep(s.eachRefund(ctx, func(r refundDoc) error {
+		rep.Refunds++
+		return s.followRefund(ctx, r, now)
+	}))
+	return rep, first
+}
+
+// eachOrder calls fn for the orders matching filter, logging (and
+// remembering the first of) its errors.
+func (s *Service) eachOrder(ctx context.Context, filter bson.M, fn func(orderDoc) error) error {
+	cur, err := s.orders.Find(ctx, filter)
+	if err != nil {
+		return fmt.Errorf("sweep orders: %w", err)
+	}
+	var docs []orderDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("sweep orders: %w", err)
+	}
+	var first error
+	for _, d := range docs {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fn(d); err != nil {
+			s.log.WarnContext(ctx, "payments sweep: order not finished", "order_no", d.ID, "state", d.State, "err", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// followDepartment reads the state of the order's department event: sent →
+// handled (the citizen told); dead (refused, or never accepted within the
+// outbox's deadline) or still unsent after HandleBy → handle_failed and the
+// payment refunded in full. It returns the state it moved the order to.
+func (s *Service) followDepartment(ctx context.Context, d orderDoc, now time.Time) (string, error) {
+	v, err := s.notify.Get(ctx, deptMessageID(d.ID)+"|"+integrations.ChannelDepartment)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case v.State == notify.StateSent:
+		nd, err := s.casOrder(ctx, d, bson.M{"state": OrderHandled, "handle_note": "accepted"}, "department_accepted")
+		if err != nil {
+			return "", ignoreChanged(err)
+		}
+		return OrderHandled, s.tell(ctx, nd, KindHandled, nd.ID, "已办理",
+			fmt.Sprintf("缴费单 %s 的付款已由开单部门确认，业务已办理。", nd.BillNo))
+	case v.State == notify.StateDead && v.LastCode == "refused":
+		return OrderHandleFailed, s.failHandling(ctx, d, "department_refused")
+	case v.State == notify.StateDead || !now.Before(d.HandleBy):
+		return OrderHandleFailed, s.failHandling(ctx, d, "department_timeout")
+	}
+	return "", nil
+}
+
+// failHandling marks the payment not handled and refunds it in full.
+func (s *Service) failHandling(ctx context.Context, d orderDoc, why string) error {
+	nd, err := s.casOrder(ctx, d, bson.M{"state": OrderHandleFailed, "handle_note": why}, why)
+	if err != nil {
+		return ignoreChanged(err)
+	}
+	s.log.WarnContext(ctx, "payment not handled by the department; refunding", "order_no", nd.ID, "why", why)
+	_, err = s.autoRefund(ctx, nd, why)
+	return err
+}
+
+// ignoreChanged: a compare-and-swap lost to another change is the next
+// sweep's business.
+func ignoreChanged(err error) error {
+	if errors.Is(err, errOrderChanged) {
+		return nil
+	}
+	return err
+}
+
+// eachRefund calls fn for refunds not settled.
+func (s *Service) eachRefund(ctx context.Context, fn func(refundDoc) error) error {
+	cur, err := s.refunds.Find(ctx, bson.M{"state": bson.M{"$in": []string{RefundRequested, RefundProcessing}}})
+	if err != nil {
+		return fmt.Errorf("sweep refunds: %w", err)
+	}
+	var docs []refundDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("sweep refunds: %w", err)
+	}
+	var first error
+	for _, r := range docs {
+		if err := fn(r); err != nil {
+			s.log.WarnContext(ctx, "payments sweep: refund not settled", "refund_no", r.ID, "err", err)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// followRefund asks again for a refund the channel never accepted, or
+// queries one in progress. A requested refund its order does not list was
+// never reserved (a crash between the two writes): it fails after a minute.
+func (s *Service) followRefund(ctx context.Context, r refundDoc, now time.Time) error {
+	d, err := s.loadOrder(ctx, r.OrderNo)
+	if err != nil {
+		return err
+	}
+	p := s.providers[r.Provider]
+	if p == nil {
+		return fmt.Errorf("refund %s: channel %s not configured", r.ID, r.Provider)
+	}
+	if r.State == RefundRequested {
+		if !slices.Contains(d.Refunds, r.ID) {
+			if now.Sub(r.CreatedAt) > time.Minute {
+				_, err := s.refunds.UpdateOne(ctx, bson.M{"_id": r.ID, "state": RefundRequested},
+					bson.M{"$set": bson.M{"state": RefundFailed, "settled_at": now}})
+				return err
+			}
+			return nil
+		}
+		_, err := s.askRefund(ctx, d, r)
+		return err
+	}
+	got, err := p.QueryRefund(ctx, r.OrderNo, r.ID)
+	if err != nil {
+		return err
+	}
+	_, err = s.settleRefund(ctx, r, got)
+	return err
+}
