@@ -80,6 +80,18 @@ var statusOf = map[string]int{
 	"audit_unavailable":    http.StatusServiceUnavailable,
 	"login_busy":           http.StatusServiceUnavailable,
 
+	// 查缴办: bills, orders, refunds.
+	"order_not_found":             http.StatusNotFound,
+	"bill_not_found":              http.StatusNotFound,
+	"bill_paid":                   http.StatusConflict,
+	"bill_cancelled":              http.StatusConflict,
+	"bill_busy":                   http.StatusConflict,
+	"order_not_refundable":        http.StatusConflict,
+	"refundable_changed":          http.StatusConflict,
+	"refund_exceeds_refundable":   http.StatusUnprocessableEntity,
+	"payment_channel_refused":     http.StatusBadGateway,
+	"payment_channel_unavailable": http.StatusServiceUnavailable,
+
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,
 	"wechat_push_unverified": http.StatusUnauthorized,

@@ -34,7 +34,13 @@ const (
 )
 
 // MessageKinds lists the kinds of citizens' messages this package sends.
-func MessageKinds() []string { return []string{KindPaid, KindHandled, KindRefunded} }
+func MessageKinds() []notify.KindInfo {
+	return []notify.KindInfo{
+		{Kind: KindPaid, Name: "缴费成功"},
+		{Kind: KindHandled, Name: "缴费已办理"},
+		{Kind: KindRefunded, Name: "退款到账"},
+	}
+}
 
 // EventPaymentSucceeded is the department event of a paid bill.
 const EventPaymentSucceeded = "payment.succeeded"

@@ -91,3 +91,7 @@ func (b *Bills) markPaid(ctx context.Context, billNo, orderNo string, paidFen in
 }
 
 func LateFeeFen(b billDoc, now time.Time) int64 { return 0 }
+
+func NewBillsForWiring(db *mongo.Database, clock platform.Clock) *Bills {
+	return &Bills{coll: db.Collection(CollBills), clock: clock}
+}

@@ -12,6 +12,7 @@ import (
 	"banshi/internal/session"
 	"banshi/notify"
 	"banshi/notify/subscribe"
+	"banshi/payments"
 )
 
 // peopleDirectory tells staff lists who a citizen is: full name and masked
@@ -145,4 +146,21 @@ func (m miniUsers) MiniOpenID(ctx context.Context, userID string) (string, error
 		return "", nil
 	}
 	return u.MiniOpenID, err
+}
+
+// payers tells the order service a citizen's real-name level and
+// mini-program openid.
+type payers struct{ accounts *account.Store }
+
+var _ payments.Payers = payers{}
+
+func (p payers) Payer(ctx context.Context, userID string) (payments.Payer, error) {
+	u, err := p.accounts.Get(ctx, userID)
+	if errors.Is(err, account.ErrNotFound) {
+		return payments.Payer{UserID: userID}, nil
+	}
+	if err != nil {
+		return payments.Payer{}, err
+	}
+	return payments.Payer{UserID: userID, Level: u.Level, MiniOpenID: u.MiniOpenID}, nil
 }

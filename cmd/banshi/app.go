@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"banshi/notify"
 	"banshi/notify/fcm"
 	"banshi/notify/subscribe"
+	"banshi/payments"
 )
 
 // App is Banshi wired: the stores, the services and the HTTP server.
@@ -33,17 +35,22 @@ type App struct {
 	Mongo     *platform.Mongo
 	Redis     *platform.Redis
 	HTTP      *api.Server
-	WeChatSim *sim.WeChat           // nil unless simulators are on
-	DeptSim   *sim.Department       // nil unless simulators are on
-	FCMSim    *sim.FCM              // nil unless simulators (and FCM) are on
-	Clock     *platform.OffsetClock // development's movable clock; nil unless simulators are on
-	Accounts  *account.Store
-	Sessions  *session.Store
-	Booking   *appointments.Service
-	Apps      *applications.Service
-	Registry  *integrations.Registry
-	Outbox    *notify.Outbox
-	DemoLines []string // what start-up prints about demo data
+	WeChatSim *sim.WeChat     // nil unless simulators are on
+	DeptSim   *sim.Department // nil unless simulators are on
+	FCMSim    *sim.FCM        // nil unless simulators (and FCM) are on
+	// WeChatPaySim and AlipaySim are the payment channels in development
+	// (nil otherwise).
+	WeChatPaySim *sim.WeChatPay
+	AlipaySim    *sim.Alipay
+	Payments     *payments.Service
+	Clock        *platform.OffsetClock // development's movable clock; nil unless simulators are on
+	Accounts     *account.Store
+	Sessions     *session.Store
+	Booking      *appointments.Service
+	Apps         *applications.Service
+	Registry     *integrations.Registry
+	Outbox       *notify.Outbox
+	DemoLines    []string // what start-up prints about demo data
 
 	log        *slog.Logger
 	weChatHTTP *http.Client
@@ -106,7 +113,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// once, and each channel the citizen's preferences pick.
 	channelNames := enabledChannels(cfg)
 	prefs := notify.NewPreferenceStore(a.Mongo.DB, clock, notify.PreferencesConfig{
-		Kinds:    append(appointments.MessageKinds(), applications.MessageKinds()...),
+		Kinds:    slices.Concat(appointments.MessageKinds(), applications.MessageKinds(), payments.MessageKinds()),
 		Channels: channelNames, QuietChannels: quietChannels,
 	})
 	outbox := notify.NewOutbox(notify.OutboxDeps{
@@ -268,6 +275,26 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		})
 	}
 
+	// 查缴办: bills from departments, orders through WeChat Pay and Alipay.
+	pay, err := a.paymentChannels(cfg, clock)
+	if err != nil {
+		return err
+	}
+	bills := payments.NewBillsForWiring(a.Mongo.DB, clock)
+	paySvc, err := payments.NewService(payments.Deps{
+		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "payments"), Bills: bills, Index: cipher,
+		Owners: owners, Payers: payers{accounts}, Notifier: outbox, Providers: pay.providers,
+		Merchants: pay.merchants, NotifyURLs: pay.notify,
+	}, payments.Config{HandleDeadline: cfg.PayHandleDeadline})
+	if err != nil {
+		return err
+	}
+	if err := paySvc.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	a.Payments = paySvc
+	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, 15*time.Second) })
+
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
 		appointmentsSection{booking}, applicationsSection{apps}, messagesSection{inbox})
@@ -296,7 +323,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.OutboxRoutes{Staff: staffRoutes, Outbox: outbox},
 			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps},
-			api.ApplicationRoutes{Apps: apps}},
+			api.ApplicationRoutes{Apps: apps},
+			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{
@@ -322,6 +350,12 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			"/sim/department/": a.DeptSim}
 		if a.FCMSim != nil {
 			parts["/sim/fcm/"] = a.FCMSim
+		}
+		if a.WeChatPaySim != nil {
+			parts["/sim/wechatpay/"] = a.WeChatPaySim
+		}
+		if a.AlipaySim != nil {
+			parts["/sim/alipay/"] = a.AlipaySim
 		}
 		deps.Sim = sim.Mount(parts)
 	}
@@ -427,6 +461,12 @@ func (a *App) Close() {
 	}
 	if err := a.Redis.Close(); err != nil {
 		a.log.Warn("close redis", "err", err)
+	}
+	if a.WeChatPaySim != nil {
+		a.WeChatPaySim.Close()
+	}
+	if a.AlipaySim != nil {
+		a.AlipaySim.Close()
 	}
 }
 

@@ -92,6 +92,24 @@ type Config struct {
 	FCMEndpoint    string // BANSHI_FCM_ENDPOINT: the FCM HTTP v1 base (default https://fcm.googleapis.com/v1; the simulator in development)
 	FCMCredentials string // BANSHI_FCM_CREDENTIALS: path to the service-account JSON (development mints one in the data folder)
 	FCMProject     string // BANSHI_FCM_PROJECT: the Firebase project (default: the credential's project_id)
+
+	// Payments (查缴办). In development both channels are the simulators,
+	// with keys minted once in the data folder; outside development a
+	// channel is on when its merchant setting is given.
+	WeChatPayMchID      string        // BANSHI_WECHATPAY_MCHID: 商户号
+	WeChatPaySerialNo   string        // BANSHI_WECHATPAY_SERIAL_NO: the merchant API certificate's serial
+	WeChatPayPrivateKey string        // BANSHI_WECHATPAY_PRIVATE_KEY: path to apiclient_key.pem
+	WeChatPayAPIv3Key   Secret        // BANSHI_WECHATPAY_APIV3_KEY: the 32-byte APIv3 key
+	WeChatPayPubKeyID   string        // BANSHI_WECHATPAY_PUBLIC_KEY_ID: PUB_KEY_ID_… of the WeChat Pay public key
+	WeChatPayPubKey     string        // BANSHI_WECHATPAY_PUBLIC_KEY: path to the WeChat Pay public key PEM
+	WeChatPayCerts      bool          // BANSHI_WECHATPAY_PLATFORM_CERTS: also verify with platform certificates (default false)
+	WeChatPayBaseURL    string        // BANSHI_WECHATPAY_BASE_URL: the API host (default https://api.mch.weixin.qq.com)
+	AlipayAppID         string        // BANSHI_ALIPAY_APP_ID
+	AlipayPrivateKey    string        // BANSHI_ALIPAY_PRIVATE_KEY: path to the app's private key PEM
+	AlipayPublicKey     string        // BANSHI_ALIPAY_PUBLIC_KEY: path to the Alipay public key PEM
+	AlipaySellerID      string        // BANSHI_ALIPAY_SELLER_ID: the merchant's PID (2088…)
+	AlipayBaseURL       string        // BANSHI_ALIPAY_BASE_URL: the gateway (default Alipay's)
+	PayHandleDeadline   time.Duration // BANSHI_PAY_HANDLE_DEADLINE: a department must accept a payment within this, else it is refunded (default 24h)
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -225,6 +243,23 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.FCMEndpoint = str("BANSHI_FCM_ENDPOINT", "")
 	c.FCMCredentials = str("BANSHI_FCM_CREDENTIALS", "")
 	c.FCMProject = str("BANSHI_FCM_PROJECT", "")
+	c.WeChatPayMchID = str("BANSHI_WECHATPAY_MCHID", "")
+	c.WeChatPaySerialNo = str("BANSHI_WECHATPAY_SERIAL_NO", "")
+	c.WeChatPayPrivateKey = str("BANSHI_WECHATPAY_PRIVATE_KEY", "")
+	c.WeChatPayAPIv3Key = Secret(str("BANSHI_WECHATPAY_APIV3_KEY", ""))
+	c.WeChatPayPubKeyID = str("BANSHI_WECHATPAY_PUBLIC_KEY_ID", "")
+	c.WeChatPayPubKey = str("BANSHI_WECHATPAY_PUBLIC_KEY", "")
+	c.WeChatPayCerts = boolean("BANSHI_WECHATPAY_PLATFORM_CERTS", false)
+	c.WeChatPayBaseURL = str("BANSHI_WECHATPAY_BASE_URL", "")
+	c.AlipayAppID = str("BANSHI_ALIPAY_APP_ID", "")
+	c.AlipayPrivateKey = str("BANSHI_ALIPAY_PRIVATE_KEY", "")
+	c.AlipayPublicKey = str("BANSHI_ALIPAY_PUBLIC_KEY", "")
+	c.AlipaySellerID = str("BANSHI_ALIPAY_SELLER_ID", "")
+	c.AlipayBaseURL = str("BANSHI_ALIPAY_BASE_URL", "")
+	c.PayHandleDeadline = duration("BANSHI_PAY_HANDLE_DEADLINE", 24*time.Hour)
+	if len(c.WeChatPayAPIv3Key) != 0 && len(c.WeChatPayAPIv3Key) != 32 {
+		errs = append(errs, errors.New("BANSHI_WECHATPAY_APIV3_KEY must be the 32-character APIv3 key"))
+	}
 	if e := c.FCMEndpoint; e != "" {
 		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("BANSHI_FCM_ENDPOINT must be an http(s) URL such as https://fcm.googleapis.com/v1"))
@@ -359,6 +394,20 @@ func (c Config) Printable() []any {
 		"fcm_endpoint", or(c.FCMEndpoint, "(default)"),
 		"fcm_credentials", or(c.FCMCredentials, "(development: minted in the data folder)"),
 		"fcm_project", or(c.FCMProject, "(from the credential)"),
+		"wechatpay_mchid", or(c.WeChatPayMchID, "(development: the simulator's)"),
+		"wechatpay_serial_no", c.WeChatPaySerialNo,
+		"wechatpay_private_key", c.WeChatPayPrivateKey,
+		"wechatpay_apiv3_key", secret(c.WeChatPayAPIv3Key),
+		"wechatpay_public_key_id", c.WeChatPayPubKeyID,
+		"wechatpay_public_key", c.WeChatPayPubKey,
+		"wechatpay_platform_certs", c.WeChatPayCerts,
+		"wechatpay_base_url", or(c.WeChatPayBaseURL, "(default)"),
+		"alipay_app_id", or(c.AlipayAppID, "(development: the simulator's)"),
+		"alipay_private_key", c.AlipayPrivateKey,
+		"alipay_public_key", c.AlipayPublicKey,
+		"alipay_seller_id", c.AlipaySellerID,
+		"alipay_base_url", or(c.AlipayBaseURL, "(default)"),
+		"pay_handle_deadline", c.PayHandleDeadline,
 	}
 }
 
