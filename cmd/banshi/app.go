@@ -293,7 +293,11 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	a.Payments = paySvc
-	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, 15*time.Second) })
+	sweepEvery := 15 * time.Second
+	if cfg.Sim {
+		sweepEvery = 2 * time.Second // development: the walkthrough sees handling within moments
+	}
+	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, sweepEvery) })
 
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
