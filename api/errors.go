@@ -80,6 +80,14 @@ var statusOf = map[string]int{
 	"audit_unavailable":    http.StatusServiceUnavailable,
 	"login_busy":           http.StatusServiceUnavailable,
 
+	// Reconciliation (api/finance_reconcile.go, payments/reconcile*.go).
+	"reconciliation_not_found":          http.StatusNotFound,
+	"reconciliation_item_not_found":     http.StatusNotFound,
+	"reconciliation_running":            http.StatusConflict,
+	"reconciliation_item_resolved":      http.StatusConflict,
+	"reconciliation_action_not_allowed": http.StatusUnprocessableEntity,
+	"reconciliation_bill_unusable":      http.StatusBadGateway,
+
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,
 	"wechat_push_unverified": http.StatusUnauthorized,

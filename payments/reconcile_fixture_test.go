@@ -192,6 +192,9 @@ func newReconFixture(t *testing.T) *reconFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := f.r.EnsureIndexes(f.ctx); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 

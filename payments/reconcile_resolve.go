@@ -55,7 +55,8 @@ func (r *Reconciler) Get(ctx context.Context, date, channel string) (Reconciliat
 	return r.readRecon(ctx, date, channel, true)
 }
 
-// Resolve resolves the discrepancy itemID of date and channel on behalf of
+// Resolve resolves the discrepancy itemID of date and channel ("": the
+// item's own; an item id is unique across channels) on behalf of
 // actor (a finance username): action ReconTakeChannel calls
 // ReconActions.TakeChannel, ReconRefund ReconActions.RefundChannelOnly of the
 // channel's amount, ReconExplained nothing; note (required, at most
@@ -70,7 +71,11 @@ func (r *Reconciler) Get(ctx context.Context, date, channel string) (Reconciliat
 // or the item is gone and the action is not explained); ErrReconItemResolved
 // (resolved already, or being resolved); ReconActions' errors; storage errors.
 func (r *Reconciler) Resolve(ctx context.Context, actor, date, channel, itemID, action, note string) (ReconItem, error) {
-	if err := reconCheckKey(date, channel); err != nil {
+	keyChannel := channel
+	if keyChannel == "" {
+		keyChannel = ProviderWeChatPay // only the date is checked
+	}
+	if err := reconCheckKey(date, keyChannel); err != nil {
 		return ReconItem{}, err
 	}
 	if action != ReconTakeChannel && action != ReconRefund && action != ReconExplained {
@@ -85,12 +90,13 @@ func (r *Reconciler) Resolve(ctx context.Context, actor, date, channel, itemID, 
 	}
 	var d reconItemDoc
 	err := r.items.FindOne(ctx, bson.D{{Key: "_id", Value: itemID}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && (d.Date != date || d.Channel != channel)) {
+	if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && (d.Date != date || (channel != "" && d.Channel != channel))) {
 		return ReconItem{}, ErrReconItemNotFound
 	}
 	if err != nil {
 		return ReconItem{}, fmt.Errorf("reconciliation: read item: %w", err)
 	}
+	channel = d.Channel
 	now := r.clock.Now()
 	if res := d.Resolution; res != nil && (res.Done || now.Sub(res.At) < ReconPendingTimeout) {
 		return ReconItem{}, ErrReconItemResolved

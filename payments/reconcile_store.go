@@ -12,6 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"banshi/internal/platform"
 )
 
 // How reconciliations and their items are stored.
@@ -175,9 +177,9 @@ func (r *Reconciler) readRecon(ctx context.Context, date, channel string, withIt
 	}
 	rec := Reconciliation{
 		Date: d.Date, Channel: d.Channel, Status: d.Status, Error: d.Error, Runs: d.Runs, Summary: d.Summary,
-		StartedAt: d.StartedAt.UTC(), FinishedAt: d.FinishedAt.UTC(),
+		StartedAt: platform.Local(d.StartedAt), FinishedAt: platform.Local(d.FinishedAt),
 	}
-	if d.FinishedAt.IsZero() || d.FinishedAt.Unix() <= 0 {
+	if d.FinishedAt.Unix() <= 0 {
 		rec.FinishedAt = time.Time{}
 	}
 	if !withItems {
@@ -219,7 +221,27 @@ func (d reconItemDoc) item() ReconItem {
 		Detail: d.Detail, Gone: d.Gone,
 	}
 	if res := d.Resolution; res != nil {
-		it.Resolution = &ReconResolution{Action: res.Action, Note: res.Note, By: res.By, At: res.At.UTC(), Done: res.Done}
+		it.Resolution = &ReconResolution{Action: res.Action, Note: res.Note, By: res.By, At: platform.Local(res.At), Done: res.Done}
 	}
 	return it
+}
+
+// EnsureIndexes creates the indexes a run reads by: orders by paid day and
+// channel, refunds by channel and acceptance time, items by day and
+// channel. Idempotent. On MongoDB they make a run's two scans read only the
+// day; the embedded engine scans the collection whatever the indexes.
+func (r *Reconciler) EnsureIndexes(ctx context.Context) error {
+	for _, ix := range []struct {
+		coll *mongo.Collection
+		keys bson.D
+	}{
+		{r.orders, bson.D{{Key: "paid_date", Value: 1}, {Key: "provider", Value: 1}}},
+		{r.refunds, bson.D{{Key: "provider", Value: 1}, {Key: "created_at", Value: 1}}},
+		{r.items, bson.D{{Key: "date", Value: 1}, {Key: "channel", Value: 1}}},
+	} {
+		if _, err := ix.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys}); err != nil {
+			return fmt.Errorf("reconciliation indexes: %w", err)
+		}
+	}
+	return nil
 }
