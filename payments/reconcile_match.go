@@ -456,7 +456,10 @@ func (run *reconRun) payment(ctx context.Context, row BillRow) error {
 		base.Detail = "渠道有此笔成功交易，办事通没有该订单"
 		return run.discrepancy(ctx, base)
 	}
-	base.Kind, base.AmountFen, base.BanshiState, base.BanshiPaid = ReconStatusMismatch, o.received(), o.State, o.paid()
+	// BanshiPaid: Banshi counts this channel's payment (an order paid
+	// through another channel does not count this one: refundable).
+	base.Kind, base.AmountFen, base.BanshiState = ReconStatusMismatch, o.received(), o.State
+	base.BanshiPaid = o.paid() && o.Provider == run.channel
 	switch {
 	case o.Provider != run.channel:
 		base.Detail = "办事通中该订单属于另一支付渠道（" + o.Provider + "）"
