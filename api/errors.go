@@ -91,6 +91,13 @@ var statusOf = map[string]int{
 	"refund_exceeds_refundable":   http.StatusUnprocessableEntity,
 	"payment_channel_refused":     http.StatusBadGateway,
 	"payment_channel_unavailable": http.StatusServiceUnavailable,
+	// Reconciliation (api/finance_reconcile.go, payments/reconcile*.go).
+	"reconciliation_not_found":          http.StatusNotFound,
+	"reconciliation_item_not_found":     http.StatusNotFound,
+	"reconciliation_running":            http.StatusConflict,
+	"reconciliation_item_resolved":      http.StatusConflict,
+	"reconciliation_action_not_allowed": http.StatusUnprocessableEntity,
+	"reconciliation_bill_unusable":      http.StatusBadGateway,
 
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,
