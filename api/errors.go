@@ -84,6 +84,7 @@ var statusOf = map[string]int{
 	"order_not_found":             http.StatusNotFound,
 	"bill_not_found":              http.StatusNotFound,
 	"bill_paid":                   http.StatusConflict,
+	"channel_not_paid":            http.StatusConflict,
 	"bill_cancelled":              http.StatusConflict,
 	"bill_busy":                   http.StatusConflict,
 	"order_not_refundable":        http.StatusConflict,

@@ -255,6 +255,9 @@ func (s *Service) settleRefund(ctx context.Context, r refundDoc, got Refund) (re
 // settleOnOrder moves a settled refund's money on its order, once: the order
 // records settled refunds in "settled".
 func (s *Service) settleOnOrder(ctx context.Context, r refundDoc) error {
+	if r.isOrphan() {
+		return nil // no order: the refund document is the whole record
+	}
 	for {
 		d, err := s.loadOrder(ctx, r.OrderNo)
 		if err != nil {

@@ -205,13 +205,24 @@ func (s *Service) eachRefund(ctx context.Context, fn func(refundDoc) error) erro
 // queries one in progress. A requested refund its order does not list was
 // never reserved (a crash between the two writes): it fails after a minute.
 func (s *Service) followRefund(ctx context.Context, r refundDoc, now time.Time) error {
-	d, err := s.loadOrder(ctx, r.OrderNo)
-	if err != nil {
-		return err
-	}
 	p := s.providers[r.Provider]
 	if p == nil {
 		return fmt.Errorf("refund %s: channel %s not configured", r.ID, r.Provider)
+	}
+	if r.isOrphan() {
+		if r.State == RefundRequested {
+			return s.askOrphanRefund(ctx, p, r, "")
+		}
+		got, err := p.QueryRefund(ctx, r.OrderNo, r.ID)
+		if err != nil {
+			return err
+		}
+		_, err = s.settleRefund(ctx, r, got)
+		return err
+	}
+	d, err := s.loadOrder(ctx, r.OrderNo)
+	if err != nil {
+		return err
 	}
 	if r.State == RefundRequested {
 		if !slices.Contains(d.Refunds, r.ID) {

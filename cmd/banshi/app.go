@@ -293,6 +293,20 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	a.Payments = paySvc
+	byName := map[string]payments.Provider{}
+	for _, p := range pay.providers {
+		byName[p.Name()] = p
+	}
+	recon, err := payments.NewReconciler(payments.ReconcilerDeps{
+		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "reconcile"), Providers: byName, Actions: paySvc,
+	})
+	if err != nil {
+		return err
+	}
+	if err := recon.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	a.tasks = append(a.tasks, func(ctx context.Context) { recon.RunDaily(ctx, leases) })
 	sweepEvery := 15 * time.Second
 	if cfg.Sim {
 		sweepEvery = 2 * time.Second // development: the walkthrough sees handling within moments
@@ -328,7 +342,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps},
 			api.ApplicationRoutes{Apps: apps},
-			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc}},
+			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
+			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{
