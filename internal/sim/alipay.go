@@ -105,6 +105,7 @@ type Alipay struct {
 	trades    map[string]*aliOrder  // by trade_no
 	refunds   map[string]*aliRefund // by app_id|out_trade_no|out_request_no
 	downloads map[string]*aliDownload
+	billEdits map[string]*billEdits // by app_id|YYYY-MM-DD: discrepancies put in that day's bill
 	faults    aliFaults
 	callbacks []*aliCallback // the latest aliMaxCallbacks
 }
@@ -129,6 +130,7 @@ type aliOrder struct {
 	buyerID, buyerLogonID      string
 	paidAt                     time.Time
 	refundedFen                int64
+	successBody                string // the TRADE_SUCCESS notification's form, for redeliveries
 }
 
 // paid reports whether the payer paid (refunded or not).
@@ -176,7 +178,7 @@ func NewAlipay(o AlipayOptions) (*Alipay, error) {
 		clock: o.Clock, log: o.Log, key: o.AlipayKey,
 		cb:   newCallbackSender(o.Client, aliCallbackWait, o.RetrySchedule),
 		apps: map[string]*AlipayApp{}, orders: map[string]*aliOrder{}, trades: map[string]*aliOrder{},
-		refunds: map[string]*aliRefund{}, downloads: map[string]*aliDownload{},
+		refunds: map[string]*aliRefund{}, downloads: map[string]*aliDownload{}, billEdits: map[string]*billEdits{},
 	}
 	for _, app := range o.Apps {
 		if app.AppID == "" || app.PublicKey == nil {

@@ -35,32 +35,39 @@ func cnDateTime(t time.Time) string {
 }
 
 // billZipLocked renders app's bill of the Asia/Shanghai day that starts at
-// day, exported at now.
+// day, exported at now, with the discrepancies added to it
+// (AddBillDiscrepancy).
 func (a *Alipay) billZipLocked(app *AlipayApp, day, now time.Time) []byte {
 	end := day.AddDate(0, 0, 1)
-	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(day) && t.Before(end) }
+	edits := a.billEdits[aliOrderKey(app.AppID, day.Format(time.DateOnly))]
 	type line struct {
 		at    time.Time
 		cells []string
 	}
 	var lines []line
 	var nPaid, nRefund, paidFen, refundFen, feeFen int64
-	for _, o := range a.orders {
-		if o.appID != app.AppID || !in(o.paidAt) {
-			continue
-		}
-		fee := aliFeeFen(o.totalFen)
+	payment := func(tradeNo, outTradeNo, subject, buyer string, created, paidAt time.Time, amount int64) {
+		fee := aliFeeFen(amount)
 		nPaid++
-		paidFen += o.totalFen
+		paidFen += amount
 		feeFen -= fee
-		lines = append(lines, line{o.paidAt, []string{
-			o.tradeNo + "\t", o.outTradeNo + "\t", "交易", billCell(o.subject), aliTime(o.created), aliTime(o.paidAt),
-			"", "", "", "", o.buyerLogonID, yuan(o.totalFen), yuan(o.totalFen), "0.00", "0.00", "0.00", "0.00", "0.00", "",
+		lines = append(lines, line{paidAt, []string{
+			tradeNo + "\t", outTradeNo + "\t", "交易", billCell(subject), aliTime(created), aliTime(paidAt),
+			"", "", "", "", buyer, yuan(amount), yuan(amount), "0.00", "0.00", "0.00", "0.00", "0.00", "",
 			"0.00", "0.00", "", yuan(-fee), "0.00", "",
 		}})
 	}
+	for _, o := range a.orders {
+		if o.appID != app.AppID || !onDay(o.paidAt, day) || edits.missingOf(o.outTradeNo) {
+			continue
+		}
+		payment(o.tradeNo, o.outTradeNo, o.subject, o.buyerLogonID, o.created, o.paidAt, o.totalFen+edits.deltaOf(o.outTradeNo))
+	}
+	for _, x := range edits.extras() {
+		payment(x.tradeNo, x.outTradeNo, x.subject, x.payer, x.at, x.at, x.amountFen)
+	}
 	for _, f := range a.refunds {
-		if f.appID != app.AppID || !in(f.at) {
+		if f.appID != app.AppID || !onDay(f.at, day) || edits.missingOf(f.outTradeNo) {
 			continue
 		}
 		o := a.orders[aliOrderKey(f.appID, f.outTradeNo)]

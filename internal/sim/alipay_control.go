@@ -11,7 +11,37 @@ import (
 )
 
 // Control endpoints of the Alipay simulator (demo mode and tests). They
-// answer JSON, 4xx with {"error":{"code","message"}} on bad input.
+// answer JSON, 4xx with {"error":{"code","message"}} on bad input, which
+// changes nothing. Orders are named by order_no, Banshi's order number and
+// the trade's out_trade_no.
+//
+//	POST   /sim/alipay/pay {"pay_params":{"order_string"}|{"url"},"outcome":"success"|"fail"|"abandon"}
+//	       the payer given the parameters Banshi returned: the app order
+//	       string (alipay_app) or the WAP gateway URL (alipay_wap) is opened —
+//	       its RSA2 signature verified with the app's public key, the trade
+//	       created (WAIT_BUYER_PAY) or found again; success: TRADE_SUCCESS and
+//	       the signed trade_status_sync notification to its notify_url; fail
+//	       (declined) and abandon (the payer leaves): the trade stays
+//	       WAIT_BUYER_PAY, nothing is sent
+//	       → 200 {"out_trade_no","trade_status","trade_no"};
+//	       400 bad_request, 401 bad_signature, 409 conflict (paid, closed,
+//	       past its time_expire, or opened before with another amount)
+//	POST   /sim/alipay/orders/{order_no}/notify {"times":N}   N in 1..1000
+//	       the paid trade's TRADE_SUCCESS notification posted N times at
+//	       once (the same form and signature, as Alipay re-sends it); waits
+//	       for the answers → 200 {"times":N,"statuses":{"200":n,…}} ("0": no
+//	       answer within 15 s); 404 not_found (never opened), 409 conflict
+//	       (not paid)
+//	POST   /sim/alipay/bills/discrepancies {"date":"YYYY-MM-DD","kind","order_no"?}
+//	       the trade bill zip of that day changes (footer totals and the
+//	       汇总 file follow): channel_only adds a 交易 row for an order Banshi
+//	       does not have (out_trade_no and trade_no generated, or out_trade_no
+//	       = order_no when given; 1.00 yuan, or the amount of an unpaid trade
+//	       the simulator knows), missing leaves order_no's rows out, amount
+//	       adds 1.00 yuan to order_no's 交易 row → 200 {"order_no","kind"};
+//	       400 bad_request, 404 not_found (unknown order_no), 409 conflict
+//	       (channel_only of a paid trade; missing or amount of a trade
+//	       without a row that day)
 //
 //	POST   /sim/alipay/control/open {"order_string"} or {"url"}
 //	       the payer's phone opens an app order string (alipay_app) or a
@@ -29,6 +59,9 @@ import (
 const aliControl = aliPrefix + "/control"
 
 func (a *Alipay) routeControl(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+aliPrefix+"/pay", a.handlePhonePay)
+	mux.HandleFunc("POST "+aliPrefix+"/orders/{order_no}/notify", handleRedeliver(a.Redeliver, writeAliControlError))
+	mux.HandleFunc("POST "+aliPrefix+"/bills/discrepancies", handleDiscrepancy(a.AddBillDiscrepancy, writeAliControlError))
 	mux.HandleFunc("POST "+aliControl+"/open", a.handleOpen)
 	mux.HandleFunc("POST "+aliControl+"/pay", a.handlePay)
 	routeFaults(mux, aliControl+"/faults", &a.mu, &a.faults, (*aliFaults).check)
@@ -173,6 +206,13 @@ func (a *Alipay) Pay(appID, outTradeNo, buyerID string) (tradeNo string, err err
 	if o.status != aliWaitBuyerPay {
 		return "", errAliConflict
 	}
+	a.payLocked(o, buyerID, now)
+	return o.tradeNo, nil
+}
+
+// payLocked makes the payable trade o TRADE_SUCCESS at now, paid by buyerID
+// ("" → generated), and sends its notification.
+func (a *Alipay) payLocked(o *aliOrder, buyerID string, now time.Time) {
 	if buyerID == "" {
 		buyerID = "2088" + randomDigits(12)
 	}
@@ -180,8 +220,7 @@ func (a *Alipay) Pay(appID, outTradeNo, buyerID string) (tradeNo string, err err
 	o.buyerLogonID = "159****" + randomDigits(4)
 	o.status = aliTradeSuccess
 	o.paidAt = now.Truncate(time.Second)
-	a.notifyLocked(o, nil)
-	return o.tradeNo, nil
+	o.successBody = a.notifyLocked(o, nil)
 }
 
 func (a *Alipay) handleOpen(rw http.ResponseWriter, r *http.Request) {

@@ -52,10 +52,11 @@ func (a *Alipay) takeAPIFault() (int, bool) {
 }
 
 // notifyLocked sends the trade_status_sync notification of o (paid), or of
-// its refund f, to o's notify_url, honouring the injected fault.
-func (a *Alipay) notifyLocked(o *aliOrder, f *aliRefund) {
+// its refund f, to o's notify_url, honouring the injected fault, and returns
+// its form ("" without a notify_url: nothing is sent).
+func (a *Alipay) notifyLocked(o *aliOrder, f *aliRefund) string {
 	if o.notifyURL == "" {
-		return
+		return ""
 	}
 	now := a.now()
 	app := a.apps[o.appID]
@@ -97,6 +98,7 @@ func (a *Alipay) notifyLocked(o *aliOrder, f *aliRefund) {
 		a.log.Debug("sim alipay: notification dropped", "notify_id", cb.NotifyID)
 	}
 	a.cb.send(cb.Fault, a.faults.delay, func() bool { return a.attempt(cb) })
+	return cb.body
 }
 
 // attempt POSTs cb once; it is acknowledged when the merchant answers 200

@@ -3,9 +3,11 @@ package sim
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -300,4 +302,65 @@ func (s *callbackSender) post(target, contentType string, body []byte, sign func
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 64))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
 	return res.StatusCode, string(b)
+}
+
+// Bounds of a redelivery burst (POST …/orders/{order_no}/notify).
+const maxRedeliveries = 1000
+
+// errRedeliveryTimes is a redelivery count out of bounds (400).
+var errRedeliveryTimes = errors.New(`body must be {"times": 1..1000}`)
+
+// redeliver runs attempt times times at once, each in its own goroutine,
+// waits for all of them and counts their answers by status ("0": no answer
+// within the wait). attempt POSTs one delivery and returns the status.
+func redeliver(times int, attempt func() int) map[string]int {
+	statuses := make(chan int, times)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range times {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start // all leave together
+			statuses <- attempt()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	out := map[string]int{}
+	for s := range statuses {
+		out[strconv.Itoa(s)]++
+	}
+	return out
+}
+
+// redeliveryRequest is the body of POST …/orders/{order_no}/notify.
+type redeliveryRequest struct {
+	Times int `json:"times"`
+}
+
+// redeliveryAnswer is its answer.
+type redeliveryAnswer struct {
+	Times    int            `json:"times"`
+	Statuses map[string]int `json:"statuses"`
+}
+
+// handleRedeliver serves POST …/orders/{order_no}/notify with send (a
+// simulator's Redeliver): 200 redeliveryAnswer; 400 for a bad body, 404 and
+// 409 as classify says.
+func handleRedeliver(send func(orderNo string, times int) (map[string]int, error), classify func(rw http.ResponseWriter, err error)) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		var req redeliveryRequest
+		if err := decodeBody(r, &req); err != nil || req.Times < 1 || req.Times > maxRedeliveries {
+			writeControlError(rw, http.StatusBadRequest, "bad_request", errRedeliveryTimes.Error())
+			return
+		}
+		statuses, err := send(r.PathValue("order_no"), req.Times)
+		if err != nil {
+			classify(rw, err)
+			return
+		}
+		writeControl(rw, http.StatusOK, redeliveryAnswer{Times: req.Times, Statuses: statuses})
+	}
 }

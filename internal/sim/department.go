@@ -1,11 +1,7 @@
 package sim
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"io"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -17,43 +13,88 @@ import (
 )
 
 // Department simulates department business systems (审批系统, 非税收入系统,
-// 证照库) reporting to Banshi over the signed protocol of reference
-// integrations.md: it signs what it is given exactly as the protocol says and
-// posts it to Banshi, so demos, tests and the README need no signing by hand.
+// 证照库) on both sides of the signed protocol of reference integrations.md:
+// it signs what it is given exactly as the protocol says and posts it to
+// Banshi, so demos, tests and the README need no signing by hand, and it
+// receives Banshi's outbound events at the integration's callback_url,
+// verifies them and answers as it was told to.
 //
-//	PUT  /sim/department/{integration_id}               {"secret":"…"}  → 204
-//	     the integration's secret, as Banshi showed it at creation or rotation
+//	PUT  /sim/department/{integration_id}  {"secret":"…","outcome":"accept"|"refuse"|"timeout"}  → 204
+//	     the integration's secret, as Banshi showed it at creation or
+//	     rotation, and how to answer Banshi's events (outcome optional:
+//	     accept when absent)
+//	POST /sim/department/{integration_id}/events   Banshi's outbound events
+//	     (the callback_url): the signature (X-Banshi-Source = the
+//	     integration id, timestamp within 5 minutes, nonce not replayed) is
+//	     verified with the secret first — 401 signature_invalid otherwise,
+//	     nothing recorded; 404 unknown_integration when no secret was told;
+//	     400 when the body is not JSON. The event is recorded, then answered
+//	     per outcome: accept → 200 {"accepted":true}; refuse → 409
+//	     {"error":{"code":"bill_not_payable",…}} (the bill can no longer be
+//	     paid: Banshi refunds); timeout → 504 at once (a system that never
+//	     accepts; the connection is not held)
+//	GET  /sim/department/{integration_id}/events
+//	     → 200 {"events":[{"received_at","event","event_id","type","outcome","status","accepted"}],
+//	     "refused_signatures":n}, oldest first (the latest 1000); 404
+//	     unknown_integration
 //	POST /sim/department/{integration_id}/applications  an application event
 //	     (event_id generated when absent, occurred_at now when absent), signed
 //	     and posted to Banshi's /api/v1/hooks/applications → Banshi's status and
 //	     body, with the event id in X-Sim-Event-Id
+//	POST /sim/department/{integration_id}/bills  a bill event (event_id
+//	     generated when absent; nothing else added), signed and posted to
+//	     Banshi's /api/v1/hooks/bills → Banshi's status and body, with the
+//	     event id in X-Sim-Event-Id
 //
 // Control errors answer {"error":{"code","message"}}: 400 for a bad body or
 // id, 404 for an integration whose secret it was not told, 502 when Banshi
 // does not answer.
 type Department struct {
-	banshi *url.URL
-	client *http.Client
-	clock  platform.Clock
-	log    *slog.Logger
+	banshi   *url.URL
+	client   *http.Client
+	clock    platform.Clock
+	log      *slog.Logger
+	verifier *platform.HookVerifier
+	nonces   *deptNonceStore
 
-	mu      sync.Mutex
-	secrets map[string]string
+	mu           sync.Mutex
+	integrations map[string]*deptIntegration
+}
+
+// deptIntegration is what the simulator knows of one integration.
+type deptIntegration struct {
+	secret            string
+	outcome           string
+	events            []*DepartmentEvent // the latest deptMaxEvents, oldest first
+	refusedSignatures int                // deliveries refused before recording
 }
 
 // DepartmentOptions configure a Department.
 type DepartmentOptions struct {
 	BanshiURL string         // Banshi's base URL, e.g. http://127.0.0.1:8080
-	Clock     platform.Clock // signs timestamps and fills occurred_at [system clock]
+	Clock     platform.Clock // signs timestamps, judges Banshi's, fills occurred_at [system clock]
 	Client    *http.Client   // [10 s timeout]
 	Log       *slog.Logger   // [discard]
 }
 
-// ApplicationsHookPath is where Banshi takes application events.
-const ApplicationsHookPath = "/api/v1/hooks/applications"
+// How the department answers Banshi's events.
+const (
+	DepartmentAccept  = "accept"  // 200 {"accepted":true}
+	DepartmentRefuse  = "refuse"  // 409 bill_not_payable
+	DepartmentTimeout = "timeout" // 504 at once
+)
+
+// Paths of Banshi's hooks the department posts to.
+const (
+	ApplicationsHookPath = "/api/v1/hooks/applications"
+	BillsHookPath        = "/api/v1/hooks/bills"
+)
 
 // maxSecretLen bounds a secret the simulator is told.
 const maxSecretLen = 256
+
+// errDeptOutcome is an outcome the simulator does not know.
+var errDeptOutcome = errors.New(`outcome must be "accept", "refuse" or "timeout"`)
 
 // NewDepartment returns the simulator posting to o.BanshiURL. It panics on a
 // URL that does not parse (a programming error: the URL is configuration
@@ -72,33 +113,68 @@ func NewDepartment(o DepartmentOptions) *Department {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Department{banshi: u, client: o.Client, clock: o.Clock, log: o.Log, secrets: map[string]string{}}
+	d := &Department{banshi: u, client: o.Client, clock: o.Clock, log: o.Log,
+		nonces: &deptNonceStore{clock: o.Clock, seen: map[string]time.Time{}}, integrations: map[string]*deptIntegration{}}
+	d.verifier = platform.NewHookVerifier(deptSecrets{d}, d.nonces, o.Clock)
+	return d
 }
 
-// SetSecret tells the simulator the secret of integration id.
+// integrationLocked returns (creating) integration id.
+func (d *Department) integrationLocked(id string) *deptIntegration {
+	in := d.integrations[id]
+	if in == nil {
+		in = &deptIntegration{outcome: DepartmentAccept}
+		d.integrations[id] = in
+	}
+	return in
+}
+
+// SetSecret tells the simulator the secret of integration id; how it
+// answers events stays as it was (accept for a new one).
 func (d *Department) SetSecret(id, secret string) {
 	d.mu.Lock()
-	d.secrets[id] = secret
+	d.integrationLocked(id).secret = secret
 	d.mu.Unlock()
 }
 
+// SetOutcome sets how the simulator answers integration id's events:
+// DepartmentAccept, DepartmentRefuse or DepartmentTimeout. Errors:
+// errDeptOutcome (nothing changed).
+func (d *Department) SetOutcome(id, outcome string) error {
+	if outcome != DepartmentAccept && outcome != DepartmentRefuse && outcome != DepartmentTimeout {
+		return errDeptOutcome
+	}
+	d.mu.Lock()
+	d.integrationLocked(id).outcome = outcome
+	d.mu.Unlock()
+	return nil
+}
+
+// secret returns integration id's secret; ok is false when none was told.
 func (d *Department) secret(id string) (string, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, ok := d.secrets[id]
-	return s, ok
+	in := d.integrations[id]
+	if in == nil || in.secret == "" {
+		return "", false
+	}
+	return in.secret, true
 }
 
 // Handler serves the simulator's paths under /sim/department/.
 func (d *Department) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /sim/department/{integration_id}", d.handleSecret)
-	mux.HandleFunc("POST /sim/department/{integration_id}/applications", d.handleApplication)
+	mux.HandleFunc("POST /sim/department/{integration_id}/events", d.handleEvent)
+	mux.HandleFunc("GET /sim/department/{integration_id}/events", d.handleEvents)
+	mux.HandleFunc("POST /sim/department/{integration_id}/applications", d.forward(ApplicationsHookPath, true))
+	mux.HandleFunc("POST /sim/department/{integration_id}/bills", d.forward(BillsHookPath, false))
 	return mux
 }
 
 type secretRequest struct {
-	Secret string `json:"secret"`
+	Secret  string `json:"secret"`
+	Outcome string `json:"outcome"`
 }
 
 func (d *Department) handleSecret(rw http.ResponseWriter, r *http.Request) {
@@ -108,84 +184,19 @@ func (d *Department) handleSecret(rw http.ResponseWriter, r *http.Request) {
 	case !platform.ValidCatalogID(id):
 		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "integration id: 1-48 lower-case letters, digits or '-'")
 	case err != nil:
-		writeControlError(rw, http.StatusBadRequest, "invalid_argument", `body must be JSON: {"secret":"<the secret Banshi showed>"}`)
+		writeControlError(rw, http.StatusBadRequest, "invalid_argument", `body must be JSON: {"secret":"<the secret Banshi showed>","outcome":"accept"|"refuse"|"timeout"}`)
 	case req.Secret == "" || len(req.Secret) > maxSecretLen:
 		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "secret: 1-256 bytes")
+	case req.Outcome != "" && req.Outcome != DepartmentAccept && req.Outcome != DepartmentRefuse && req.Outcome != DepartmentTimeout:
+		writeControlError(rw, http.StatusBadRequest, "invalid_argument", errDeptOutcome.Error())
 	default:
-		d.SetSecret(id, req.Secret)
+		if req.Outcome == "" {
+			req.Outcome = DepartmentAccept
+		}
+		d.mu.Lock()
+		in := d.integrationLocked(id)
+		in.secret, in.outcome = req.Secret, req.Outcome
+		d.mu.Unlock()
 		writeControl(rw, http.StatusNoContent, nil)
 	}
-}
-
-func (d *Department) handleApplication(rw http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("integration_id")
-	secret, ok := d.secret(id)
-	if !ok {
-		writeControlError(rw, http.StatusNotFound, "unknown_integration",
-			"the simulator does not know this integration's secret: PUT /sim/department/"+id+` {"secret":"…"} first`)
-		return
-	}
-	var event map[string]any
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
-	if err == nil && len(raw) > maxBodyBytes {
-		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "body too large")
-		return
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // pass numbers on as they came
-	if err != nil || dec.Decode(&event) != nil || event == nil {
-		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "body must be a JSON object: an application event (event_id and occurred_at may be left out)")
-		return
-	}
-	if v, ok := event["event_id"]; !ok || v == "" {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		event["event_id"] = "sim-" + hex.EncodeToString(b)
-	}
-	if _, ok := event["occurred_at"]; !ok {
-		event["occurred_at"] = platform.Local(d.clock.Now()).Truncate(time.Second).Format(time.RFC3339)
-	}
-	body, err := json.Marshal(event)
-	if err != nil {
-		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "body does not encode as JSON")
-		return
-	}
-	status, header, answer, err := d.post(r, id, secret, ApplicationsHookPath, body)
-	if err != nil {
-		d.log.Warn("sim department: Banshi did not answer", "integration", id, "err", err)
-		writeControlError(rw, http.StatusBadGateway, "banshi_unreachable", "Banshi did not answer at "+d.banshi.String())
-		return
-	}
-	if s, ok := event["event_id"].(string); ok {
-		rw.Header().Set("X-Sim-Event-Id", s)
-	}
-	if ct := header.Get("Content-Type"); ct != "" {
-		rw.Header().Set("Content-Type", ct)
-	}
-	rw.WriteHeader(status)
-	_, _ = rw.Write(answer)
-}
-
-// post signs body as integration id and posts it to Banshi at path,
-// returning Banshi's answer.
-func (d *Department) post(r *http.Request, id, secret, path string, body []byte) (int, http.Header, []byte, error) {
-	target := *d.banshi
-	target.Path = strings.TrimRight(target.Path, "/") + path
-	target.RawPath = ""
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, target.String(), bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	platform.SignHook(req.Header, id, secret, http.MethodPost, target.Path, d.clock.Now(), body)
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	return resp.StatusCode, resp.Header, answer, nil
 }

@@ -26,9 +26,18 @@
 // bad input.
 //
 // The department simulator (Department, built by NewDepartment) plays the
-// department systems that report to Banshi: told an integration's secret, it
-// signs application events as reference integrations.md says and posts them
-// to Banshi's hook, relaying Banshi's answer.
+// department systems on both sides of the signed protocol of reference
+// integrations.md: told an integration's secret, it signs application and
+// bill events and posts them to Banshi's hooks, relaying Banshi's answer;
+// and it receives Banshi's outbound events at the integration's
+// callback_url, verifies their signature, records them and answers accept,
+// refuse or timeout as it was told.
+//
+// The WeChat Pay (WeChatPay) and Alipay (Alipay) simulators answer the
+// channels' APIs under "/sim/wechatpay" and "/sim/alipay"; their control
+// endpoints play the payer's phone with the pay_params Banshi returned,
+// redeliver a success callback N times at once, and put discrepancies into
+// a day's trade bill (wechatpay_control.go, alipay_control.go).
 //
 // All state is in memory, guarded by a mutex, and time comes from an injected
 // platform.Clock, so tests can move time. Facts and conventions the simulator

@@ -114,8 +114,10 @@ type WeChatPay struct {
 	merchants    map[string]*wxpMerchant // by mchid
 	orders       map[string]*wxpOrder    // by mchid|out_trade_no
 	transactions map[string]*wxpOrder    // by transaction_id
+	prepays      map[string]*wxpOrder    // by prepay_id
 	refunds      map[string]*wxpRefund   // by mchid|out_refund_no
 	downloads    map[string]*wxpDownload
+	billEdits    map[string]*billEdits // by mchid|YYYY-MM-DD: discrepancies put in that day's bill
 	faults       wxpFaults
 	held         []*wxpCallback // callbacks held by the reorder fault
 	callbacks    []*wxpCallback // the latest wxpMaxCallbacks callbacks
@@ -142,7 +144,8 @@ type wxpOrder struct {
 	state                    string // NOTPAY, SUCCESS, REFUND, CLOSED
 	transactionID            string
 	paidAt                   time.Time
-	refundedFen              int64 // accepted refunds not failed
+	refundedFen              int64  // accepted refunds not failed
+	successBody              []byte // the TRANSACTION.SUCCESS callback's body, for redeliveries
 }
 
 // wxpRefund is one refund of an order.
@@ -193,6 +196,8 @@ func NewWeChatPay(o WeChatPayOptions) (*WeChatPay, error) {
 		signWith:      o.SignWith,
 		orders:        map[string]*wxpOrder{},
 		transactions:  map[string]*wxpOrder{},
+		prepays:       map[string]*wxpOrder{},
+		billEdits:     map[string]*billEdits{},
 		refunds:       map[string]*wxpRefund{},
 		downloads:     map[string]*wxpDownload{},
 	}

@@ -56,32 +56,39 @@ type billLine struct {
 }
 
 // tradeBillLocked renders the bill of mchID for the Asia/Shanghai day that
-// starts at day; ok is false when the day had no trade.
+// starts at day, with the discrepancies added to it (AddBillDiscrepancy);
+// ok is false when the day had no trade.
 func (w *WeChatPay) tradeBillLocked(mchID string, day time.Time, billType string) (content []byte, ok bool) {
-	end := day.AddDate(0, 0, 1)
-	in := func(t time.Time) bool { return !t.IsZero() && !t.Before(day) && t.Before(end) }
+	edits := w.billEdits[orderKey(mchID, day.Format(time.DateOnly))]
 	var lines []billLine
 	var paid, refunded, fees, orderTotal, refundAsked int64
+	payment := func(at time.Time, appID, transactionID, outTradeNo, payer, tradeType, description, attach string, amount int64) {
+		fee := amount * wxpFeeMilliPerFen
+		paid += amount
+		orderTotal += amount
+		fees += fee
+		lines = append(lines, billLine{at: at, cells: []string{
+			billTime(at), appID, mchID, "0", "",
+			transactionID, outTradeNo, payer, tradeType, "SUCCESS", "OTHERS", "CNY",
+			yuan(amount), "0.00", "0", "0", "0.00", "0.00", "", "",
+			billCell(description), billCell(attach), yuan5(fee), "0.60%", yuan(amount), "0.00", "",
+		}})
+	}
 	if billType == "ALL" || billType == "SUCCESS" {
 		for _, o := range w.orders {
-			if o.mchID != mchID || !in(o.paidAt) {
+			if o.mchID != mchID || !onDay(o.paidAt, day) || edits.missingOf(o.outTradeNo) {
 				continue
 			}
-			fee := o.totalFen * wxpFeeMilliPerFen
-			paid += o.totalFen
-			orderTotal += o.totalFen
-			fees += fee
-			lines = append(lines, billLine{at: o.paidAt, cells: []string{
-				o.paidAt.In(platform.Shanghai()).Format(time.DateTime), o.appID, o.mchID, "0", "",
-				o.transactionID, o.outTradeNo, o.payerOpenID, o.tradeType, "SUCCESS", "OTHERS", "CNY",
-				yuan(o.totalFen), "0.00", "0", "0", "0.00", "0.00", "", "",
-				billCell(o.description), billCell(o.attach), yuan5(fee), "0.60%", yuan(o.totalFen), "0.00", "",
-			}})
+			payment(o.paidAt, o.appID, o.transactionID, o.outTradeNo, o.payerOpenID, o.tradeType,
+				o.description, o.attach, o.totalFen+edits.deltaOf(o.outTradeNo))
+		}
+		for _, x := range edits.extras() {
+			payment(x.at, x.appID, x.tradeNo, x.outTradeNo, x.payer, x.tradeType, x.subject, x.attach, x.amountFen)
 		}
 	}
 	if billType == "ALL" || billType == "REFUND" {
 		for _, f := range w.refunds {
-			if f.mchID != mchID || !in(f.created) {
+			if f.mchID != mchID || !onDay(f.created, day) || edits.missingOf(f.outTradeNo) {
 				continue
 			}
 			o := w.orders[orderKey(f.mchID, f.outTradeNo)]
@@ -90,7 +97,7 @@ func (w *WeChatPay) tradeBillLocked(mchID string, day time.Time, billType string
 			refundAsked += f.refundFen
 			fees += fee
 			lines = append(lines, billLine{at: f.created, cells: []string{
-				f.created.In(platform.Shanghai()).Format(time.DateTime), o.appID, f.mchID, "0", "",
+				billTime(f.created), o.appID, f.mchID, "0", "",
 				f.transactionID, f.outTradeNo, o.payerOpenID, o.tradeType, "REFUND", "OTHERS", "CNY",
 				"0.00", "0.00", f.refundID, f.outRefundNo, yuan(f.refundFen), "0.00", "ORIGINAL", f.status,
 				billCell(o.description), billCell(o.attach), yuan5(fee), "0.60%", "0.00", yuan(f.refundFen), "",

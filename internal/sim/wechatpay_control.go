@@ -10,7 +10,39 @@ import (
 )
 
 // Control endpoints of the WeChat Pay simulator (demo mode and tests). They
-// answer JSON, 4xx with {"error":{"code","message"}} on bad input.
+// answer JSON, 4xx with {"error":{"code","message"}} on bad input, which
+// changes nothing. Orders are named by order_no, Banshi's order number and
+// the channel's out_trade_no.
+//
+//	POST   /sim/wechatpay/pay {"pay_params":{…},"outcome":"success"|"fail"|"abandon"}
+//	       the payer's phone given the parameters Banshi returned: the JSAPI
+//	       object {appId,timeStamp,nonceStr,package:"prepay_id=…",signType:"RSA",paySign}
+//	       (paySign over "appId\ntimeStamp\nnonceStr\npackage\n") or the APP
+//	       parameters {appid,partnerid,prepayid,package:"Sign=WXPay",noncestr,timestamp,sign}
+//	       (sign over "appid\ntimestamp\nnoncestr\nprepayid\n"), checked with the
+//	       merchant's public key (base64 RSA-SHA256, PKCS#1 v1.5); the order is
+//	       the prepay_id's. success: SUCCESS and the signed TRANSACTION.SUCCESS
+//	       callback to its notify_url; fail: declined, the order stays NOTPAY
+//	       and payable, no callback; abandon: nothing
+//	       → 200 {"out_trade_no","trade_state","transaction_id"?};
+//	       400 bad_request, 401 bad_signature (also an appid or partnerid not
+//	       the order's), 404 not_found (unknown prepay_id), 409 conflict
+//	       (paid, closed, or past its time_expire)
+//	POST   /sim/wechatpay/orders/{order_no}/notify {"times":N}   N in 1..1000
+//	       the paid order's success callback delivered N times at once, each
+//	       signed afresh, the same notification and resource; waits for the
+//	       answers → 200 {"times":N,"statuses":{"200":n,…}} ("0": no answer
+//	       within 5 s); 404 not_found, 409 conflict (not paid)
+//	POST   /sim/wechatpay/bills/discrepancies {"date":"YYYY-MM-DD","kind","order_no"?}
+//	       the trade bill of that day changes (the totals row follows):
+//	       channel_only adds a SUCCESS row for an order Banshi does not have
+//	       (out_trade_no and transaction_id generated, or out_trade_no =
+//	       order_no when given; 1.00 yuan, or the amount of an unpaid order
+//	       the simulator knows), missing leaves order_no's rows out, amount
+//	       adds 1.00 yuan to order_no's payment row → 200 {"order_no","kind"};
+//	       400 bad_request, 404 not_found (unknown order_no), 409 conflict
+//	       (channel_only of a paid order; missing or amount of an order
+//	       without a row that day)
 //
 //	POST   /sim/wechatpay/control/pay {"out_trade_no","mchid"?,"openid"?}
 //	       the payer pays in the phone: the order becomes SUCCESS and the
@@ -32,6 +64,9 @@ const wxpControl = wxpPrefix + "/control"
 
 // routeControl mounts the control endpoints.
 func (w *WeChatPay) routeControl(mux *http.ServeMux) {
+	mux.HandleFunc("POST "+wxpPrefix+"/pay", w.handlePhonePay)
+	mux.HandleFunc("POST "+wxpPrefix+"/orders/{order_no}/notify", handleRedeliver(w.Redeliver, writeWxpControlError))
+	mux.HandleFunc("POST "+wxpPrefix+"/bills/discrepancies", handleDiscrepancy(w.AddBillDiscrepancy, writeWxpControlError))
 	mux.HandleFunc("POST "+wxpControl+"/pay", w.handleControlPay)
 	mux.HandleFunc("POST "+wxpControl+"/refunds/{no}", w.handleControlRefund)
 	// DELETE …/faults leaves held callbacks held until released.
@@ -69,7 +104,6 @@ func (w *WeChatPay) merchantLocked(mchID string) *wxpMerchant {
 // their payer). Errors: errWxpNotFound; errWxpConflict when the order is
 // paid, closed or past its time_expire.
 func (w *WeChatPay) Pay(mchID, outTradeNo, openID string) (transactionID string, err error) {
-	now := w.now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	m := w.merchantLocked(mchID)
@@ -77,12 +111,28 @@ func (w *WeChatPay) Pay(mchID, outTradeNo, openID string) (transactionID string,
 		return "", errWxpMerchant
 	}
 	o := w.orders[orderKey(m.MchID, outTradeNo)]
-	switch {
-	case o == nil:
+	if o == nil {
 		return "", errWxpNotFound
-	case o.state != "NOTPAY" || (!o.timeExpire.IsZero() && !now.Before(o.timeExpire)):
-		return "", errWxpConflict
 	}
+	if err := w.payableLocked(o); err != nil {
+		return "", err
+	}
+	return w.payLocked(o, openID), nil
+}
+
+// payableLocked reports errWxpConflict unless o can be paid now: NOTPAY and
+// before its time_expire.
+func (w *WeChatPay) payableLocked(o *wxpOrder) error {
+	if o.state != "NOTPAY" || (!o.timeExpire.IsZero() && !w.now().Before(o.timeExpire)) {
+		return errWxpConflict
+	}
+	return nil
+}
+
+// payLocked makes the payable order o SUCCESS, credits the base account and
+// sends the TRANSACTION.SUCCESS callback; openID as for Pay.
+func (w *WeChatPay) payLocked(o *wxpOrder, openID string) (transactionID string) {
+	now := w.now()
 	if o.payerOpenID == "" {
 		o.payerOpenID = openID
 		if o.payerOpenID == "" {
@@ -93,9 +143,9 @@ func (w *WeChatPay) Pay(mchID, outTradeNo, openID string) (transactionID string,
 	o.paidAt = now.Truncate(time.Second)
 	o.transactionID = "42000" + now.In(platform.Shanghai()).Format("20060102") + randomDigits(15)
 	w.transactions[o.transactionID] = o
-	m.balanceFen += o.totalFen
-	w.notifyLocked("TRANSACTION.SUCCESS", "支付成功", o, nil)
-	return o.transactionID, nil
+	w.merchants[o.mchID].balanceFen += o.totalFen
+	o.successBody = w.notifyLocked("TRANSACTION.SUCCESS", "支付成功", o, nil)
+	return o.transactionID
 }
 
 // CompleteRefund ends a PROCESSING refund with status SUCCESS, ABNORMAL or

@@ -57,9 +57,9 @@ func (w *WeChatPay) takeAPIFault() (int, bool) {
 }
 
 // notifyLocked records a callback of event for o (and refund f) and sends
-// it, honouring the injected callback fault. Nothing is sent without a
-// notify_url.
-func (w *WeChatPay) notifyLocked(event, summary string, o *wxpOrder, f *wxpRefund) {
+// it, honouring the injected callback fault, and returns its body. Nothing
+// is sent (nil is returned) without a notify_url.
+func (w *WeChatPay) notifyLocked(event, summary string, o *wxpOrder, f *wxpRefund) []byte {
 	m := w.merchants[o.mchID]
 	url := o.notifyURL
 	var plain []byte
@@ -98,7 +98,7 @@ func (w *WeChatPay) notifyLocked(event, summary string, o *wxpOrder, f *wxpRefun
 		resource = sealAPIv3(m.APIv3Key, plain, "refund", "refund")
 	}
 	if url == "" {
-		return
+		return nil
 	}
 	now := w.now()
 	id := newNotificationID(now)
@@ -116,13 +116,14 @@ func (w *WeChatPay) notifyLocked(event, summary string, o *wxpOrder, f *wxpRefun
 		w.log.Debug("sim wechatpay: callback dropped", "id", id)
 	}
 	if w.cb.send(cb.Fault, w.faults.delay, func() bool { return w.attempt(cb) }) {
-		return
+		return body
 	}
 	// wxpFaultReorder
 	w.held = append(w.held, cb)
 	if w.faults.CallbackCount > 0 && len(w.held) >= w.faults.CallbackCount {
 		w.releaseLocked()
 	}
+	return body
 }
 
 // releaseLocked delivers the held callbacks newest first (each first

@@ -206,6 +206,7 @@ func (w *WeChatPay) handlePrepay(tradeType string) wxpHandler {
 			state: "NOTPAY", prepayID: "wx" + now.In(platform.Shanghai()).Format("02150405") + randomAlnum(26),
 		}
 		w.orders[key] = o
+		w.prepays[o.prepayID] = o
 		w.log.Debug("sim wechatpay: prepay", "mchid", m.MchID, "out_trade_no", o.outTradeNo, "total", o.totalFen)
 		w.answer(rw, r, http.StatusOK, map[string]string{"prepay_id": o.prepayID})
 	}
