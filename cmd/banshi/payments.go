@@ -108,7 +108,7 @@ func (a *App) paymentSimulators(cfg platform.Config, clock platform.Clock, w *we
 		Merchants: []sim.WeChatPayMerchant{{MchID: devWeChatPayMchID, SerialNo: wk.MerchantSerial,
 			PublicKey: &wk.MerchantKey.PublicKey, APIv3Key: wk.APIv3Key, AppIDs: nonEmpty(cfg.MiniAppID, cfg.OpenAppID)}},
 		PublicKey: wk.PublicKey, PublicKeyID: wk.PublicKeyID, CertificateKey: wk.CertificateKey,
-		SignWith: sim.WeChatPaySignPublicKey,
+		SignWith: sim.WeChatPaySignPublicKey, BillsAnyDay: true,
 	})
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func (a *App) paymentSimulators(cfg platform.Config, clock platform.Clock, w *we
 		return err
 	}
 	a.AlipaySim, err = sim.NewAlipay(sim.AlipayOptions{
-		Clock: clock, Log: a.log.With("component", "sim"), AlipayKey: ak.AlipayKey,
+		Clock: clock, Log: a.log.With("component", "sim"), AlipayKey: ak.AlipayKey, BillsAnyDay: true,
 		Apps: []sim.AlipayApp{{AppID: ak.AppID, PublicKey: &ak.AppKey.PublicKey, SellerID: ak.SellerID}},
 	})
 	if err != nil {

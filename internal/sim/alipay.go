@@ -88,16 +88,20 @@ type AlipayOptions struct {
 	RetrySchedule []time.Duration
 	// Client delivers notifications; nil => a client with a 15 s limit.
 	Client *http.Client
+	// BillsAnyDay serves the bill of any day at once, today's too
+	// (development); otherwise a day's bill is ready at 09:00 the next day.
+	BillsAnyDay bool
 }
 
 // Alipay simulates the Alipay OpenAPI gateway and the payer's phone. Build
 // it with NewAlipay, serve Handler, and Close it to stop notification
 // deliveries. Safe for concurrent use.
 type Alipay struct {
-	clock platform.Clock
-	log   *slog.Logger
-	key   *rsa.PrivateKey
-	cb    *callbackSender // delivers notifications until Close
+	billsAnyDay bool
+	clock       platform.Clock
+	log         *slog.Logger
+	key         *rsa.PrivateKey
+	cb          *callbackSender // delivers notifications until Close
 
 	mu        sync.Mutex
 	apps      map[string]*AlipayApp
@@ -175,7 +179,7 @@ func NewAlipay(o AlipayOptions) (*Alipay, error) {
 		o.AlipayKey = k
 	}
 	a := &Alipay{
-		clock: o.Clock, log: o.Log, key: o.AlipayKey,
+		clock: o.Clock, log: o.Log, key: o.AlipayKey, billsAnyDay: o.BillsAnyDay,
 		cb:   newCallbackSender(o.Client, aliCallbackWait, o.RetrySchedule),
 		apps: map[string]*AlipayApp{}, orders: map[string]*aliOrder{}, trades: map[string]*aliOrder{},
 		refunds: map[string]*aliRefund{}, downloads: map[string]*aliDownload{}, billEdits: map[string]*billEdits{},

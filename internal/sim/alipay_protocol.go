@@ -432,7 +432,7 @@ func (a *Alipay) billURL(c *aliCall) (any, *aliRefusal) {
 		return nil, aliRefuse(aliCodeInvalid, "isv.invalid-parameter", "bill_date 格式应为 yyyy-MM-dd")
 	}
 	now := a.now()
-	if now.Before(day.AddDate(0, 0, 1).Add(aliBillReadyHour * time.Hour)) {
+	if !a.billsAnyDay && now.Before(day.AddDate(0, 0, 1).Add(aliBillReadyHour*time.Hour)) {
 		return nil, aliRefuse(aliCodeBusiness, "isp.bill_not_exist", "账单不存在")
 	}
 	a.mu.Lock()

@@ -90,6 +90,10 @@ type WeChatPayOptions struct {
 	// /sim/wechatpay/control/refunds/{out_refund_no}; otherwise a refund
 	// succeeds (and its callback leaves) right after it is accepted.
 	ManualRefunds bool
+	// BillsAnyDay serves the trade bill of any day at once, today's too
+	// (development: a reconciliation can be shown on the day); otherwise a
+	// day's bill is ready at 10:00 the next day, as WeChat's.
+	BillsAnyDay bool
 	// Client delivers callbacks; nil => a client with WeChat's 5 s limit.
 	Client *http.Client
 }
@@ -102,6 +106,7 @@ type WeChatPay struct {
 	log           *slog.Logger
 	cb            *callbackSender // delivers callbacks until Close
 	manualRefunds bool
+	billsAnyDay   bool
 
 	// keysMu guards the signing keys; it may be taken while mu is held,
 	// never the other way round.
@@ -192,6 +197,7 @@ func NewWeChatPay(o WeChatPayOptions) (*WeChatPay, error) {
 		log:           o.Log,
 		cb:            newCallbackSender(o.Client, wxpCallbackWait, o.RetrySchedule),
 		manualRefunds: o.ManualRefunds,
+		billsAnyDay:   o.BillsAnyDay,
 		merchants:     map[string]*wxpMerchant{},
 		signWith:      o.SignWith,
 		orders:        map[string]*wxpOrder{},

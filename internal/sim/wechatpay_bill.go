@@ -140,7 +140,7 @@ func (w *WeChatPay) handleTradeBill(rw http.ResponseWriter, r *http.Request, m *
 	}
 	now := w.now()
 	switch {
-	case now.Before(day.AddDate(0, 0, 1).Add(wxpBillReadyHour * time.Hour)):
+	case !w.billsAnyDay && now.Before(day.AddDate(0, 0, 1).Add(wxpBillReadyHour*time.Hour)):
 		w.answerError(rw, r, http.StatusBadRequest, wxpStatementCreating, "账单生成中，请于次日10点后再获取")
 		return
 	case now.After(day.AddDate(0, 0, wxpBillMaxAgeDays+1)):
