@@ -201,8 +201,9 @@ var (
 // that fails ("payer.id_number", "late_fee.cap_fen", ...) and the check.
 func ParseBillEvent(body []byte, now time.Time) (BillEvent, error) {
 	var p billPayload
+	// Unknown fields are refused by billExactKeys, which names them with
+	// their object ("late_fee.rate"); DisallowUnknownFields would not.
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
 		return BillEvent{}, billJSONError(err)
 	}
@@ -249,7 +250,14 @@ func billKeysIn(m map[string]json.RawMessage, prefix string, names []string) err
 	slices.Sort(keys) // the same body always names the same field
 	for _, k := range keys {
 		if !slices.Contains(names, k) {
-			return platform.Invalid(prefix+k, "unknown_field", "未知字段（字段名区分大小写）")
+			field := prefix + k
+			if k == "" { // named by its object
+				field = strings.TrimSuffix(prefix, ".")
+				if field == "" {
+					field = "body"
+				}
+			}
+			return platform.Invalid(field, "unknown_field", "未知字段（字段名区分大小写）")
 		}
 	}
 	return nil
