@@ -88,6 +88,9 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/staff/appointments/{id}/cancel":        "staffCancelAppointment",
 	"GET /api/v1/notify/templates":                       "listNotifyTemplates",
 	"POST /api/v1/me/subscriptions":                      "recordSubscriptions",
+	"POST /api/v1/hooks/bills":                           "receiveBillEvent",
+	"GET /api/v1/me/bills":                               "listMyBills",
+	"GET /api/v1/bills/{bill_no}":                        "lookupBill",
 }
 
 type obj = map[string]any
