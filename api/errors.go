@@ -36,6 +36,7 @@ var statusOf = map[string]int{
 	"user_not_found":         http.StatusNotFound,
 	"verification_not_found": http.StatusNotFound,
 	"device_not_found":       http.StatusNotFound,
+	"bill_not_found":         http.StatusNotFound,
 
 	"method_not_allowed": http.StatusMethodNotAllowed,
 
@@ -58,6 +59,10 @@ var statusOf = map[string]int{
 	"capacity_in_use":            http.StatusConflict,
 	"conflict":                   http.StatusConflict,
 	"not_retryable":              http.StatusConflict,
+	"bill_conflict":              http.StatusConflict,
+	"bill_in_payment":            http.StatusConflict,
+	"bill_paid":                  http.StatusConflict,
+	"bill_cancelled":             http.StatusConflict,
 
 	"payload_too_large":      http.StatusRequestEntityTooLarge,
 	"unsupported_media_type": http.StatusUnsupportedMediaType,
@@ -82,10 +87,7 @@ var statusOf = map[string]int{
 
 	// 查缴办: bills, orders, refunds.
 	"order_not_found":             http.StatusNotFound,
-	"bill_not_found":              http.StatusNotFound,
-	"bill_paid":                   http.StatusConflict,
 	"channel_not_paid":            http.StatusConflict,
-	"bill_cancelled":              http.StatusConflict,
 	"bill_busy":                   http.StatusConflict,
 	"order_not_refundable":        http.StatusConflict,
 	"refundable_changed":          http.StatusConflict,

@@ -11,6 +11,7 @@ import (
 	"banshi/applications"
 	"banshi/integrations"
 	"banshi/internal/platform"
+	"banshi/payments"
 )
 
 // HookVerifier checks the signature of a department's request before
@@ -30,10 +31,16 @@ type ApplicationIntake interface {
 	Receive(ctx context.Context, source string, body []byte) (applications.Receipt, error)
 }
 
+// BillIntake takes departments' bill events.
+type BillIntake interface {
+	Receive(ctx context.Context, source string, body []byte) (payments.BillReceipt, error)
+}
+
 var (
 	_ HookVerifier      = (*platform.HookVerifier)(nil)
 	_ ScopeAuthorizer   = (*integrations.Registry)(nil)
 	_ ApplicationIntake = (*applications.Service)(nil)
+	_ BillIntake        = (*payments.Bills)(nil)
 )
 
 // HookBodyLimit is the largest body a department may post (413 above).
@@ -45,11 +52,15 @@ type HookRoutes struct {
 	Verifier     HookVerifier
 	Scopes       ScopeAuthorizer
 	Applications ApplicationIntake
+	Bills        BillIntake // nil: no bill hook
 }
 
 // Register adds the routes.
 func (h HookRoutes) Register(r Router) {
 	r.Public.POST("/hooks/applications", h.signed(integrations.ScopeApplications, h.applications))
+	if h.Bills != nil {
+		r.Public.POST("/hooks/bills", h.signed(integrations.ScopeBills, h.bills))
+	}
 }
 
 // signed reads the raw body (at most HookBodyLimit), verifies its signature
@@ -83,6 +94,14 @@ func (h HookRoutes) signed(scope string, handle func(c echo.Context, source stri
 
 func (h HookRoutes) applications(c echo.Context, source string, body []byte) error {
 	r, err := h.Applications.Receive(c.Request().Context(), source, body)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (h HookRoutes) bills(c echo.Context, source string, body []byte) error {
+	r, err := h.Bills.Receive(c.Request().Context(), source, body)
 	if err != nil {
 		return err
 	}

@@ -97,6 +97,9 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/finance/reconciliations":                           "runReconciliation",
 	"GET /api/v1/finance/reconciliations/{date}":                     "getReconciliation",
 	"POST /api/v1/finance/reconciliations/{date}/items/{id}/resolve": "resolveReconciliationItem",
+	"POST /api/v1/hooks/bills":                                       "receiveBillEvent",
+	"GET /api/v1/me/bills":                                           "listMyBills",
+	"GET /api/v1/bills/{bill_no}":                                    "lookupBill",
 }
 
 type obj = map[string]any

@@ -38,8 +38,6 @@ func (e *ChannelError) Error() string {
 // statuses.
 var (
 	ErrOrderNotFound         = platform.NewError("order_not_found", "未找到该订单")
-	ErrBillPaid              = platform.NewError("bill_paid", "该缴费单已缴清")
-	ErrBillCancelled         = platform.NewError("bill_cancelled", "该缴费单已被开单部门撤销")
 	ErrRealnameRequired      = platform.NewError("realname_required", "缴纳个人费用需要先完成实名认证")
 	ErrChannelNotEnabled     = platform.Invalid("channel", "enum", "支付方式应为已开通的 wechat_jsapi、wechat_app、alipay_app、alipay_wap 之一")
 	ErrMiniProgramLogin      = platform.NewError("miniprogram_login_required", "请在小程序中登录后再使用微信支付")

@@ -226,7 +226,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	bills := payments.NewTestBills(f.db, f.clock)
+	bills, err := payments.NewBills(payments.BillsDeps{DB: f.db, Clock: f.clock, Index: fakeIndex{}, Owners: f.people, Notifier: f.note})
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.svc, err = payments.NewService(payments.Deps{
 		DB: f.db, Clock: f.clock, Log: platformtest.Logger(), Bills: bills, Index: fakeIndex{}, Owners: f.people,
 		Payers: f.people, Notifier: f.note, Providers: []payments.Provider{p},

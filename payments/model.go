@@ -72,6 +72,7 @@ type billDoc struct {
 	PaidFen    int64       `bson:"paid_fen,omitempty"`
 	PaidAt     time.Time   `bson:"paid_at,omitempty"`
 	LastEvent  string      `bson:"last_event"` // the department's event_id that last changed it
+	Events     []string    `bson:"events"`     // every event_id of the department applied to it (issue, adjusts, cancel)
 	Version    int64       `bson:"version"`
 	IssuedAt   time.Time   `bson:"issued_at"`
 	UpdatedAt  time.Time   `bson:"updated_at"`

@@ -91,6 +91,18 @@ func (a applicationsSection) Load(ctx context.Context, userID string) (any, erro
 	return a.apps.ListMine(ctx, userID, 20)
 }
 
+// billsSection fills the citizen page's bills with the bills of the ID
+// number the citizen proved: unpaid first, then paid with their order.
+type billsSection struct{ bills *payments.Bills }
+
+var _ pages.Section = billsSection{}
+
+func (billsSection) Name() string { return "bills" }
+
+func (b billsSection) Load(ctx context.Context, userID string) (any, error) {
+	return b.bills.ForUser(ctx, userID)
+}
+
 // pageViews drops the cached page views of a citizen whose applications
 // changed outside any request of theirs.
 type pageViews struct {
@@ -108,7 +120,10 @@ func (p pageViews) drop(ctx context.Context, userID string) {
 // a level-2 declaration is no owner), from the citizen store.
 type provenOwners struct{ accounts *account.Store }
 
-var _ applications.Owners = provenOwners{}
+var (
+	_ applications.Owners = provenOwners{}
+	_ payments.Owners     = provenOwners{}
+)
 
 func (p provenOwners) ProvenOwner(ctx context.Context, idIndex string) (string, error) {
 	id, err := p.accounts.ProvenOwnerOfIndex(ctx, idIndex)

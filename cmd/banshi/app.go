@@ -113,7 +113,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// once, and each channel the citizen's preferences pick.
 	channelNames := enabledChannels(cfg)
 	prefs := notify.NewPreferenceStore(a.Mongo.DB, clock, notify.PreferencesConfig{
-		Kinds:    slices.Concat(appointments.MessageKinds(), applications.MessageKinds(), payments.MessageKinds()),
+		Kinds: slices.Concat(appointments.MessageKinds(), applications.MessageKinds(), payments.BillMessageKinds(),
+			payments.MessageKinds()),
 		Channels: channelNames, QuietChannels: quietChannels,
 	})
 	outbox := notify.NewOutbox(notify.OutboxDeps{
@@ -212,6 +213,27 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { apps.RunSweeper(ctx, time.Minute) })
+	// Bills departments issue (查): the same owners, outbox and page.
+	bills, err := payments.NewBills(payments.BillsDeps{
+		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "bills"), Index: cipher,
+		Owners: owners, Notifier: outbox, PageChanged: pageViews{sessions, log}.drop,
+	})
+	if err != nil {
+		return err
+	}
+	if err := bills.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if cfg.SeedDemo {
+		if err := bills.SeedDemo(ctx, integrations.DemoID); err != nil {
+			return fmt.Errorf("seed demo bills: %w", err)
+		}
+		line := "demo bills (GET " + cfg.PublicURL + "/api/v1/bills/{bill_no}?code={verification code}):"
+		for _, d := range payments.DemoBills() {
+			line += " " + d.BillNo + " code " + d.Code + " (" + d.What + ");"
+		}
+		a.DemoLines = append(a.DemoLines, line)
+	}
 	if cfg.Sim {
 		a.DeptSim = sim.NewDepartment(sim.DepartmentOptions{BanshiURL: cfg.PublicURL, Clock: clock, Log: log.With("component", "sim")})
 	}
@@ -280,7 +302,6 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return err
 	}
-	bills := payments.NewBillsForWiring(a.Mongo.DB, clock)
 	paySvc, err := payments.NewService(payments.Deps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "payments"), Bills: bills, Index: cipher,
 		Owners: owners, Payers: payers{accounts}, Notifier: outbox, Providers: pay.providers,
@@ -315,7 +336,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
-		appointmentsSection{booking}, applicationsSection{apps}, messagesSection{inbox})
+		appointmentsSection{booking}, applicationsSection{apps}, billsSection{bills}, messagesSection{inbox})
 	a.Accounts, a.Sessions, a.Booking, a.Apps, a.Registry = accounts, sessions, booking, apps, registry
 	staffRoutes := api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}
 
@@ -340,8 +361,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.SubscribeRoutes{Subscriptions: subs}, api.DeviceRoutes{Devices: devices},
 			api.OutboxRoutes{Staff: staffRoutes, Outbox: outbox},
 			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
-			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps},
-			api.ApplicationRoutes{Apps: apps},
+			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps, Bills: bills},
+			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
 			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}},
 	}

@@ -71,6 +71,7 @@ type Config struct {
 	RateAPI        int           // BANSHI_RATE_API: API calls per user per minute, default 600
 	RateStaff      int           // BANSHI_RATE_STAFF: staff API calls per staff account per minute, default 300
 	RateStaffLogin int           // BANSHI_RATE_STAFF_LOGIN: login attempts per staff account per minute, default 10
+	RateBillLookup int           // BANSHI_RATE_BILL_LOOKUP: bill lookups by verification code per client IP per minute, default 20
 	TrustedProxies string        // BANSHI_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed; none by default
 	SessionIdle    time.Duration // BANSHI_SESSION_IDLE: sliding idle expiry, default 2h
 	SessionMax     time.Duration // BANSHI_SESSION_MAX: absolute session cap, default 7 days
@@ -187,6 +188,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RateAPI:        integer("BANSHI_RATE_API", 600),
 		RateStaff:      integer("BANSHI_RATE_STAFF", 300),
 		RateStaffLogin: integer("BANSHI_RATE_STAFF_LOGIN", 10),
+		RateBillLookup: integer("BANSHI_RATE_BILL_LOOKUP", 20),
 		TrustedProxies: str("BANSHI_TRUSTED_PROXIES", ""),
 		SessionIdle:    duration("BANSHI_SESSION_IDLE", 2*time.Hour),
 		SessionMax:     duration("BANSHI_SESSION_MAX", 7*24*time.Hour),
@@ -376,6 +378,7 @@ func (c Config) Printable() []any {
 		"rate_api", c.RateAPI,
 		"rate_staff", c.RateStaff,
 		"rate_staff_login", c.RateStaffLogin,
+		"rate_bill_lookup", c.RateBillLookup,
 		"trusted_proxies", or(c.TrustedProxies, "(none)"),
 		"session_idle", c.SessionIdle.String(),
 		"session_max", c.SessionMax.String(),

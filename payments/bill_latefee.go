@@ -1,0 +1,56 @@
+package payments
+
+import (
+	"time"
+
+	"banshi/internal/platform"
+)
+
+// LateFeeFen is the late fee of bill b as of now: for each day from
+// late_fee.from to today (Asia/Shanghai dates, both counted: days = today −
+// from + 1 when today ≥ from, else no fee), permille_per_day ‰ of the
+// amount, that is
+//
+//	fee = min(cap_fen, amount_fen, floor(amount_fen × permille_per_day × days / 1000))
+//
+// in fen. Rounding is down (floor), in the payer's favour: a fraction of a
+// fen is never charged. The fee never exceeds the amount itself (行政强制法
+// article 45; a cap_fen above the amount, possible after an adjust lowered
+// the amount, is held to it). A day begins at 00:00 in Shanghai (16:00 UTC
+// the day before). No overflow for any bill ParseBillEvent accepts and any
+// now. A bill without a late fee has none.
+func LateFeeFen(b billDoc, now time.Time) int64 {
+	lf := b.LateFee
+	if lf == nil || lf.PermillePerDay <= 0 || b.AmountFen <= 0 {
+		return 0
+	}
+	from, err := time.Parse(time.DateOnly, lf.From)
+	if err != nil {
+		return 0
+	}
+	days := civilDay(now.In(platform.Shanghai())) - civilDay(from) + 1
+	if days <= 0 {
+		return 0
+	}
+	limit := min(lf.CapFen, b.AmountFen)
+	if limit <= 0 {
+		return 0
+	}
+	// permille × days ≥ 1000 means the uncapped fee is the whole amount or
+	// more, so the limit applies; below that, amount × (permille × days) <
+	// 10^10 × 1000 cannot overflow.
+	if days >= (1000+lf.PermillePerDay-1)/lf.PermillePerDay {
+		return limit
+	}
+	return min(limit, b.AmountFen*lf.PermillePerDay*days/1000)
+}
+
+// DueFen is what paying bill b costs as of now: its amount and LateFeeFen.
+func DueFen(b billDoc, now time.Time) int64 { return b.AmountFen + LateFeeFen(b, now) }
+
+// civilDay numbers the calendar date of t (in t's location): days since
+// 1970-01-01.
+func civilDay(t time.Time) int64 {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
+}
