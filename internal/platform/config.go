@@ -410,7 +410,7 @@ func (c Config) Printable() []any {
 		"alipay_public_key", c.AlipayPublicKey,
 		"alipay_seller_id", c.AlipaySellerID,
 		"alipay_base_url", or(c.AlipayBaseURL, "(default)"),
-		"pay_handle_deadline", c.PayHandleDeadline,
+		"pay_handle_deadline", c.PayHandleDeadline.String(),
 	}
 }
 

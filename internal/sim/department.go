@@ -20,6 +20,8 @@ import (
 // verifies them and answers as it was told to.
 //
 //	PUT  /sim/department/{integration_id}  {"secret":"…","outcome":"accept"|"refuse"|"timeout"}  → 204
+//	     (the secret may be left out to change only the outcome of an integration
+//	     whose secret the simulator knows; 404 when it knows none)
 //	     the integration's secret, as Banshi showed it at creation or
 //	     rotation, and how to answer Banshi's events (outcome optional:
 //	     accept when absent)
@@ -185,17 +187,27 @@ func (d *Department) handleSecret(rw http.ResponseWriter, r *http.Request) {
 		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "integration id: 1-48 lower-case letters, digits or '-'")
 	case err != nil:
 		writeControlError(rw, http.StatusBadRequest, "invalid_argument", `body must be JSON: {"secret":"<the secret Banshi showed>","outcome":"accept"|"refuse"|"timeout"}`)
-	case req.Secret == "" || len(req.Secret) > maxSecretLen:
-		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "secret: 1-256 bytes")
+	case len(req.Secret) > maxSecretLen || (req.Secret == "" && req.Outcome == ""):
+		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "secret: 1-256 bytes (it may be left out to change only the outcome of an integration whose secret is known)")
 	case req.Outcome != "" && req.Outcome != DepartmentAccept && req.Outcome != DepartmentRefuse && req.Outcome != DepartmentTimeout:
 		writeControlError(rw, http.StatusBadRequest, "invalid_argument", errDeptOutcome.Error())
 	default:
-		if req.Outcome == "" {
-			req.Outcome = DepartmentAccept
-		}
 		d.mu.Lock()
+		if known := d.integrations[id]; req.Secret == "" && (known == nil || known.secret == "") {
+			d.mu.Unlock()
+			writeControlError(rw, http.StatusNotFound, "not_found", "the simulator was not told this integration's secret")
+			return
+		}
 		in := d.integrationLocked(id)
-		in.secret, in.outcome = req.Secret, req.Outcome
+		if req.Secret != "" {
+			in.secret = req.Secret
+			if req.Outcome == "" {
+				req.Outcome = DepartmentAccept
+			}
+		}
+		if req.Outcome != "" {
+			in.outcome = req.Outcome
+		}
 		d.mu.Unlock()
 		writeControl(rw, http.StatusNoContent, nil)
 	}

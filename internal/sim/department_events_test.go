@@ -94,10 +94,14 @@ func TestDepartmentReceivesEvents(t *testing.T) {
 	if st, _ := f.do(http.MethodGet, "/sim/department/dept-a/events", "", nil); st != http.StatusNotFound {
 		t.Fatalf("list before the secret: %d", st)
 	}
-	for _, body := range []string{`{"secret":"` + secret + `","outcome":"later"}`, `{"outcome":"accept"}`} {
+	for _, body := range []string{`{"secret":"` + secret + `","outcome":"later"}`, `{}`} {
 		if st, _ := f.do(http.MethodPut, "/sim/department/dept-a", body, nil); st != http.StatusBadRequest {
 			t.Errorf("PUT %s: %d", body, st)
 		}
+	}
+	// Only the outcome, before the simulator knows the secret: 404.
+	if st, _ := f.do(http.MethodPut, "/sim/department/dept-a", `{"outcome":"accept"}`, nil); st != http.StatusNotFound {
+		t.Errorf(`PUT {"outcome"} before the secret: %d`, st)
 	}
 	if st, _ := f.do(http.MethodGet, "/sim/department/dept-a/events", "", nil); st != http.StatusNotFound {
 		t.Fatalf("a refused PUT created the integration: %d", st)
@@ -293,5 +297,21 @@ func TestDepartmentSendsBills(t *testing.T) {
 	id, _ := sent["event_id"].(string)
 	if !strings.HasPrefix(id, "sim-") || sent["occurred_at"] != nil || sent["bill_no"] != "B1" || !strings.Contains(string(got[0]), `"amount_fen":12345`) || len(sent) != 6 {
 		t.Fatalf("sent %s", got[0])
+	}
+}
+
+// TestDepartmentOutcomeAlone: once the simulator knows the secret, a PUT of
+// the outcome alone changes how it answers and keeps the secret.
+func TestDepartmentOutcomeAlone(t *testing.T) {
+	f := newDeptFixture(t, "http://127.0.0.1:1")
+	secret := strings.Repeat("cd", 32)
+	if st, _ := f.do(http.MethodPut, "/sim/department/dept-b", `{"secret":"`+secret+`"}`, nil); st != http.StatusNoContent {
+		t.Fatalf("put secret: %d", st)
+	}
+	if st, _ := f.do(http.MethodPut, "/sim/department/dept-b", `{"outcome":"refuse"}`, nil); st != http.StatusNoContent {
+		t.Fatalf("put outcome: %d", st)
+	}
+	if st, _ := f.deliver("dept-b", secret, paymentEvent); st != http.StatusConflict {
+		t.Fatalf("refusing department answered %d", st)
 	}
 }
