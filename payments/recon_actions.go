@@ -101,8 +101,17 @@ func (s *Service) RefundChannelOnly(ctx context.Context, provider, orderNo, chan
 	if err := s.refunds.FindOne(ctx, bson.M{"_id": r.ID}).Decode(&r); err != nil {
 		return fmt.Errorf("read refund: %w", err)
 	}
-	if r.State != RefundRequested {
-		return nil
+	switch r.State {
+	case RefundFailed:
+		// Refused before: ask again with the same number.
+		if _, err := s.refunds.UpdateOne(ctx, bson.M{"_id": r.ID, "state": RefundFailed},
+			bson.M{"$set": bson.M{"state": RefundRequested}, "$unset": bson.M{"settled_at": "", "settled_date": ""}}); err != nil {
+			return fmt.Errorf("store refund: %w", err)
+		}
+		r.State = RefundRequested
+	case RefundRequested:
+	default:
+		return nil // asked for already; the sweeper follows it
 	}
 	return s.askOrphanRefund(ctx, p, r, channelTradeNo)
 }
@@ -117,7 +126,12 @@ func (s *Service) askOrphanRefund(ctx context.Context, p Provider, r refundDoc, 
 		if !errors.As(err, &ce) {
 			return ErrPayChannelUnavailable.Wrap(err)
 		}
-		got = Refund{State: RefundFailed}
+		// The channel refused: the money did not go back, and finance
+		// must hear it (the resolution is withdrawn).
+		if _, serr := s.settleRefund(ctx, r, Refund{State: RefundFailed}); serr != nil {
+			return serr
+		}
+		return ErrPayChannelRefused.Wrap(err)
 	}
 	_, err = s.settleRefund(ctx, r, got)
 	return err

@@ -159,7 +159,7 @@ func (r *Reconciler) Run(ctx context.Context, date, channel string) (Reconciliat
 	log.Info("reconciled", "matched", sum.Matched, "channel_only", sum.ChannelOnly,
 		"missing_at_channel", sum.MissingAtChannel, "amount_mismatch", sum.AmountMismatch,
 		"status_mismatch", sum.StatusMismatch, "refund_mismatch", sum.RefundMismatch,
-		"took", time.Since(started).String())
+		"took", r.clock.Now().Sub(started).String())
 	return r.readRecon(fctx, date, channel, false)
 }
 
