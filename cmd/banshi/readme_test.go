@@ -95,6 +95,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`"kind":"application_delivered"[^}]*\}[^]]*\]\}|"data":\{[^}]*"kind":"application_delivered"`),
 			regexp.MustCompile(`"template_id":"DEMO-APPLICATION-PROGRESS","page":"pages/progress/index\?no=GZ\d+","data":\{"character_string1":\{"value":"GZ\d+"\},"phrase2":\{"value":"已受理"\}`),
 			regexp.MustCompile(`"template_id":"DEMO-APPLICATION-MATERIALS"`),
+			// 查缴办: a WeChat payment handled, an Alipay payment refused and refunded, a
+			// reconciliation with one discrepancy resolved.
+			regexp.MustCompile(`"bill_no":"FS\d+","duplicate":false,"state":"unpaid"`),
+			regexp.MustCompile(`"trade_state":"SUCCESS"`),
+			regexp.MustCompile(`"status":"handled"[^\n]*"to":"paid","cause":"callback"[^\n]*"to":"handled","cause":"department_accepted"`),
+			regexp.MustCompile(`"trade_status":"TRADE_SUCCESS"`),
+			regexp.MustCompile(`"status":"refunded","amount_fen":38000,"refunded_fen":38000[^\n]*"cause":"department_refused"`),
+			regexp.MustCompile(`"kind":"payment_refunded","title":"退款成功","body":"缴费单 SB\d+ 的 380\.00 元已原路退回`),
+			regexp.MustCompile(`"summary":\{"matched":\d+,"channel_only":1,`),
+			regexp.MustCompile(`"kind":"channel_only"[^\n]*"resolution":\{"action":"explained","note":"测试商户号的补单，已与渠道核实","by":"demo-finance"`),
 			regexp.MustCompile(`(?m)^204$`),
 			regexp.MustCompile(`"code":"unauthenticated"`),
 		} {
