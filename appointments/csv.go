@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
-	"strings"
-	"unicode"
+
+	"banshi/internal/platform"
 )
 
 // maxCSVRows bounds one export.
@@ -60,7 +60,7 @@ func (s *Service) WriteStaffCSV(ctx context.Context, w io.Writer, actor StaffAct
 		row := []string{v.Date, v.Slot.Start.Format("15:04"), v.Slot.End.Format("15:04"), v.DepartmentName,
 			v.ServiceName, v.Name, v.IDNumberMasked, status, v.QueueNumber, v.ID}
 		for j := range row {
-			row[j] = csvSafe(row[j])
+			row[j] = platform.CSVSafe(row[j])
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -71,22 +71,4 @@ func (s *Service) WriteStaffCSV(ctx context.Context, w io.Writer, actor StaffAct
 		return err
 	}
 	return bw.Flush()
-}
-
-// csvSafe defuses cells a spreadsheet would evaluate (CSV injection): a
-// cell whose first character that is not blank — spaces, tabs, no-break and
-// ideographic spaces, zero-width and other invisible format characters,
-// which spreadsheets skip or users do not see — is = + - @ or a line break
-// is prefixed with an apostrophe (its text is kept as it is).
-func csvSafe(v string) string {
-	rest := strings.TrimLeftFunc(v, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == '\u00a0' || r == '\u3000'
-	})
-	if rest != "" && strings.ContainsRune("=+-@\t\r\n", []rune(rest)[0]) {
-		return "'" + v
-	}
-	if rest != v && v != "" && strings.ContainsRune("\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }

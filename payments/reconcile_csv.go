@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"io"
-	"strings"
-	"unicode"
 
 	"banshi/internal/platform"
 )
@@ -65,7 +63,7 @@ func (r *Reconciler) WriteCSV(ctx context.Context, w io.Writer, date, channel st
 		row := []string{it.ID, rec.Date, rec.Channel, reconKindLabels[it.Kind], it.OrderNo, it.RefundNo, it.ChannelTradeNo,
 			reconYuan(it.AmountFen), reconYuan(it.ChannelAmountFen), it.BanshiState, it.Detail, gone, action, note, by, at}
 		for i := range row {
-			row[i] = reconCSVSafe(row[i])
+			row[i] = platform.CSVSafe(row[i])
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -76,21 +74,4 @@ func (r *Reconciler) WriteCSV(ctx context.Context, w io.Writer, date, channel st
 		return err
 	}
 	return bw.Flush()
-}
-
-// reconCSVSafe defuses a cell a spreadsheet would evaluate (CSV injection),
-// as appointments' CSV does: a cell whose first visible character is
-// = + - @ or a line break, or that starts with a tab or carriage return, is
-// prefixed with an apostrophe.
-func reconCSVSafe(v string) string {
-	rest := strings.TrimLeftFunc(v, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || r == '\u00a0' || r == '\u3000'
-	})
-	if rest != "" && strings.ContainsRune("=+-@\t\r\n", []rune(rest)[0]) {
-		return "'" + v
-	}
-	if rest != v && v != "" && strings.ContainsRune("\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }

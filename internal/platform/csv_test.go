@@ -1,4 +1,4 @@
-package appointments
+package platform
 
 import "testing"
 
@@ -20,8 +20,8 @@ func TestCSVSafeSeesThroughLeadingBlanks(t *testing.T) {
 		"  窗口 A":                   "  窗口 A",
 		"":                         "",
 	} {
-		if got := csvSafe(in); got != want {
-			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		if got := CSVSafe(in); got != want {
+			t.Errorf("CSVSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
