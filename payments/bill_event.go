@@ -90,13 +90,14 @@ func (p BillPayer) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 // BillLateFee is a bill's late fee (滞纳金 / 加处罚款) as an event states it:
 // from the day From (YYYY-MM-DD, Asia/Shanghai) on, PermillePerDay ‰ of the
-// amount for each day, at most CapFen in all. The unit is a whole permille
-// (‰): 3 means 3‰ = 0.3 % a day, 30 the 3 % a day of a traffic fine's
-// 加处罚款. CapFen nil: the cap is the bill's amount (the legal maximum of
+// amount for each day, at most CapFen in all. In the event the rate is a
+// number of ‰ with at most two decimals: 0.5 is 万分之五 (the 滞纳金 of taxes
+// and social insurance), 30 the 3 % a day of a traffic fine's 加处罚款 (see
+// Permille). CapFen nil: the cap is the bill's amount (the legal maximum of
 // 行政强制法 article 45, which LateFeeFen applies in any case).
 type BillLateFee struct {
 	From           string
-	PermillePerDay int64
+	PermillePerDay Permille
 	CapFen         *int64
 }
 
@@ -155,9 +156,9 @@ type payerPayload struct {
 }
 
 type lateFeePayload struct {
-	From           string `json:"from"`
-	PermillePerDay *int64 `json:"permille_per_day"`
-	CapFen         *int64 `json:"cap_fen"`
+	From           string    `json:"from"`
+	PermillePerDay *Permille `json:"permille_per_day"`
+	CapFen         *int64    `json:"cap_fen"`
 }
 
 // Field names of the protocol's objects, and which an action may carry.
@@ -186,8 +187,8 @@ var (
 //     (1–100 characters)};
 //   - amount_fen: 1–10^10 (an integer: 1.5 or 1e3 are refused);
 //   - due_date: YYYY-MM-DD, a real date of 2000–2099;
-//   - late_fee (optional): {from: YYYY-MM-DD, permille_per_day: 1–1000 (whole
-//     ‰ per day: 3 means 0.3 %), cap_fen?: 0–amount_fen};
+//   - late_fee (optional): {from: YYYY-MM-DD, permille_per_day: 0.01–1000 (‰
+//     per day, at most two decimals: 0.5 is 万分之五), cap_fen?: 0–amount_fen};
 //   - collecting_unit: {code: 1–32 of [A-Za-z0-9_-], name: 1–100 characters};
 //   - verification_code: 4–32 letters or digits.
 //
@@ -267,6 +268,8 @@ func billJSONError(err error) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
+	case errors.Is(err, errPermilleSyntax):
+		return platform.Invalid("late_fee.permille_per_day", "type", "滞纳金日费率应为以千分之一为单位、最多两位小数的数字")
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {
@@ -399,8 +402,8 @@ func (p *billPayload) validateTerms(e BillEvent, issue bool) (BillEvent, error) 
 		return BillEvent{}, platform.Invalid("late_fee.from", "format", "滞纳金起算日期应为 2000 至 2099 年间的日期，格式 YYYY-MM-DD")
 	case lf.PermillePerDay == nil:
 		return BillEvent{}, platform.Invalid("late_fee.permille_per_day", "required", "缺少滞纳金日费率")
-	case *lf.PermillePerDay < 1 || *lf.PermillePerDay > MaxPermilleDay:
-		return BillEvent{}, platform.Invalid("late_fee.permille_per_day", "range", "滞纳金日费率应为 1 至 1000（千分之一为单位）的整数")
+	case *lf.PermillePerDay < 1 || *lf.PermillePerDay > MaxPermilleDay*PermilleScale:
+		return BillEvent{}, platform.Invalid("late_fee.permille_per_day", "range", "滞纳金日费率应为 0.01 至 1000（以千分之一为单位，最多两位小数）")
 	case lf.CapFen != nil && *lf.CapFen < 0:
 		return BillEvent{}, platform.Invalid("late_fee.cap_fen", "range", "滞纳金上限不应为负数")
 	case lf.CapFen != nil && e.AmountFen > 0 && *lf.CapFen > e.AmountFen:

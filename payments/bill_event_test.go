@@ -19,7 +19,7 @@ func TestParseBillEventAccepts(t *testing.T) {
 	}
 	if e.Action != BillIssue || e.BillNo != "JT-1" || e.Kind != BillKindTrafficFine || e.AmountFen != 20000 ||
 		e.DueDate != "2026-03-31" || e.Payer.IDNumber != billIDZhang || e.Payer.Name != "张三" ||
-		e.LateFee == nil || e.LateFee.PermillePerDay != 30 || *e.LateFee.CapFen != 20000 ||
+		e.LateFee == nil || e.LateFee.PermillePerDay != 30*PermilleScale || *e.LateFee.CapFen != 20000 ||
 		e.Unit.Code != "440100-JJ" || e.VerificationCode != "AB12cd" {
 		t.Fatalf("parsed %+v", e)
 	}
@@ -112,7 +112,11 @@ func TestParseBillEventRefuses(t *testing.T) {
 		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01"}}), "late_fee.permille_per_day", "required"},
 		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 0}}), "late_fee.permille_per_day", "range"},
 		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 1001}}), "late_fee.permille_per_day", "range"},
-		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 0.5}}), "late_fee.permille_per_day", "type"},
+		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 0.005}}), "late_fee.permille_per_day", "type"},
+		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": json.RawMessage(`1e1`)}}), "late_fee.permille_per_day", "type"},
+		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": "0.5"}}), "late_fee.permille_per_day", "type"},
+		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 0}}), "late_fee.permille_per_day", "range"},
+		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 1000.01}}), "late_fee.permille_per_day", "range"},
 		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 3, "cap_fen": -1}}), "late_fee.cap_fen", "range"},
 		{billBody("e", BillIssue, "B", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 3, "cap_fen": 20001}}), "late_fee.cap_fen", "range"},
 		{billBody("e", BillIssue, "B", map[string]any{"collecting_unit": nil}), "collecting_unit", "required"},
@@ -168,7 +172,7 @@ func FuzzParseBillEvent(f *testing.F) {
 			t.Fatalf("amount %d", e.AmountFen)
 		case e.DueDate != "" && !validBillDate(e.DueDate):
 			t.Fatalf("due date %q", e.DueDate)
-		case e.LateFee != nil && (!validBillDate(e.LateFee.From) || e.LateFee.PermillePerDay < 1 || e.LateFee.PermillePerDay > MaxPermilleDay ||
+		case e.LateFee != nil && (!validBillDate(e.LateFee.From) || e.LateFee.PermillePerDay < 1 || e.LateFee.PermillePerDay > MaxPermilleDay*PermilleScale ||
 			(e.LateFee.CapFen != nil && (*e.LateFee.CapFen < 0 || (e.AmountFen > 0 && *e.LateFee.CapFen > e.AmountFen)))):
 			t.Fatalf("late fee %+v", e.LateFee)
 		}
@@ -201,4 +205,27 @@ func FuzzParseBillEvent(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The late-fee rate reads and writes ‰ with at most two decimals, exactly.
+func TestPermilleJSON(t *testing.T) {
+	for in, want := range map[string]Permille{"0.5": 50, "30": 3000, "0.05": 5, "1000": 100000, "12.3": 1230, "0": 0} {
+		var p Permille
+		if err := json.Unmarshal([]byte(in), &p); err != nil || p != want {
+			t.Fatalf("%s: %d %v", in, p, err)
+		}
+		out, _ := json.Marshal(p)
+		if want := map[string]string{"12.3": "12.3", "0": "0"}[in]; want != "" && string(out) != want {
+			t.Fatalf("%s marshals as %s", in, out)
+		}
+		if string(out) != in {
+			t.Fatalf("%s marshals as %s", in, out)
+		}
+	}
+	for _, in := range []string{"0.005", "-1", "1e2", `"1"`, "01", "10000", "1.", ".5", "null"} {
+		var p Permille
+		if err := json.Unmarshal([]byte(in), &p); err == nil && in != "null" {
+			t.Fatalf("%s accepted as %d", in, p)
+		}
+	}
 }

@@ -9,9 +9,9 @@ import (
 // LateFeeFen is the late fee of bill b as of now: for each day from
 // late_fee.from to today (Asia/Shanghai dates, both counted: days = today −
 // from + 1 when today ≥ from, else no fee), permille_per_day ‰ of the
-// amount, that is
+// amount, that is, with the rate r in hundredths of ‰ (Permille),
 //
-//	fee = min(cap_fen, amount_fen, floor(amount_fen × permille_per_day × days / 1000))
+//	fee = min(cap_fen, amount_fen, floor(amount_fen × r × days / 100000))
 //
 // in fen. Rounding is down (floor), in the payer's favour: a fraction of a
 // fen is never charged. The fee never exceeds the amount itself (行政强制法
@@ -36,13 +36,15 @@ func LateFeeFen(b billDoc, now time.Time) int64 {
 	if limit <= 0 {
 		return 0
 	}
-	// permille × days ≥ 1000 means the uncapped fee is the whole amount or
-	// more, so the limit applies; below that, amount × (permille × days) <
-	// 10^10 × 1000 cannot overflow.
-	if days >= (1000+lf.PermillePerDay-1)/lf.PermillePerDay {
+	// r × days ≥ 100000 means the uncapped fee is the whole amount or more,
+	// so the limit applies; below that, amount × (r × days) < 10^10 × 10^5
+	// cannot overflow.
+	const whole = 1000 * PermilleScale
+	r := int64(lf.PermillePerDay)
+	if days >= (whole+r-1)/r {
 		return limit
 	}
-	return min(limit, b.AmountFen*lf.PermillePerDay*days/1000)
+	return min(limit, b.AmountFen*r*days/whole)
 }
 
 // DueFen is what paying bill b costs as of now: its amount and LateFeeFen.

@@ -23,9 +23,9 @@ type BillPayerView struct {
 // BillLateFeeView is a bill's late fee as shown; CapFen is the cap in
 // effect (never above the amount).
 type BillLateFeeView struct {
-	From           string `json:"from"`
-	PermillePerDay int64  `json:"permille_per_day"`
-	CapFen         int64  `json:"cap_fen"`
+	From           string   `json:"from"`
+	PermillePerDay Permille `json:"permille_per_day"`
+	CapFen         int64    `json:"cap_fen"`
 }
 
 // BillView is a bill as citizens, enterprises and holders of its paper

@@ -149,7 +149,7 @@ func TestReceiveAdjustAndCancel(t *testing.T) {
 		t.Fatalf("adjusted %+v", d)
 	}
 	f.receive(billBody("a-2", BillAdjust, "B-1", map[string]any{"late_fee": map[string]any{"from": "2026-05-01", "permille_per_day": 5}}))
-	if d := f.bill("B-1"); d.LateFee.From != "2026-05-01" || d.LateFee.PermillePerDay != 5 || d.LateFee.CapFen != MaxBillAmountFen || d.AmountFen != 15000 || d.Version != 3 {
+	if d := f.bill("B-1"); d.LateFee.From != "2026-05-01" || d.LateFee.PermillePerDay != 5*PermilleScale || d.LateFee.CapFen != MaxBillAmountFen || d.AmountFen != 15000 || d.Version != 3 {
 		t.Fatalf("late fee adjusted %+v", d)
 	}
 	f.receive(billBody("c-1", BillCancel, "B-1", nil))

@@ -90,6 +90,8 @@ func (f *fakeNotifier) PublishTo(_ context.Context, channel string, msgs []notif
 		id := m.ID + "|" + channel
 		if _, ok := f.dept[id]; !ok {
 			f.dept[id] = m
+		}
+		if _, ok := f.states[id]; !ok {
 			f.states[id] = notify.DeliveryView{ID: id, State: notify.StatePending}
 		}
 	}

@@ -36,12 +36,12 @@ type payerDoc struct {
 }
 
 // lateFeeDoc is a bill's late fee (滞纳金 / 加处罚款): from the day From
-// (YYYY-MM-DD, Asia/Shanghai) on, PermillePerDay ‰ of the amount per day,
+// (YYYY-MM-DD, Asia/Shanghai) on, PermillePerDay (in hundredths of ‰) of the amount per day,
 // never more than CapFen in all.
 type lateFeeDoc struct {
-	From           string `bson:"from" json:"from"`
-	PermillePerDay int64  `bson:"permille_per_day" json:"permille_per_day"`
-	CapFen         int64  `bson:"cap_fen" json:"cap_fen"`
+	From           string   `bson:"from" json:"from"`
+	PermillePerDay Permille `bson:"permille_e2_per_day" json:"permille_per_day"` // hundredths of ‰
+	CapFen         int64    `bson:"cap_fen" json:"cap_fen"`
 }
 
 // unitDoc is the collecting unit (执收单位).
