@@ -102,7 +102,9 @@ func (b *Bills) markPaid(ctx context.Context, billNo, orderNo string, paidFen in
 	if err != nil {
 		return billDoc{}, false, fmt.Errorf("mark bill paid: %w", err)
 	}
-	// Paid is final: what is read now is what the update saw or made.
+	// Paid ends only by unmarkPaid (the paying order refunded because the
+	// department did not handle it): what is read now is what the update
+	// saw or made, or, rarely, that unmarking, which a retry decides.
 	d, err := b.load(ctx, billNo)
 	if err != nil {
 		return billDoc{}, false, err
@@ -116,6 +118,24 @@ func (b *Bills) markPaid(ctx context.Context, billNo, orderNo string, paidFen in
 		return d, false, ErrBillPaidByOther
 	}
 	return billDoc{}, false, fmt.Errorf("payments: bill %s in unknown state %q", billNo, d.State)
+}
+
+// unmarkPaid makes a bill paid by orderNo payable again (unpaid, no paid
+// order): the department did not handle that payment and it is refunded in
+// full, so the bill is owed once more (and the department may cancel it).
+// A bill not paid by orderNo is left as it is. Idempotent; it returns the
+// bill as it then is. Errors: ErrBillNotFound, storage errors.
+func (b *Bills) unmarkPaid(ctx context.Context, billNo, orderNo string) (billDoc, error) {
+	if _, err := b.bills.UpdateOne(ctx,
+		bson.M{"_id": billNo, "state": BillPaid, "paid_order": orderNo},
+		bson.M{
+			"$set":   bson.M{"state": BillUnpaid, "updated_at": b.now()},
+			"$unset": bson.M{"paid_order": "", "paid_fen": "", "paid_at": ""},
+			"$inc":   bson.M{"version": int64(1)},
+		}); err != nil {
+		return billDoc{}, fmt.Errorf("mark bill unpaid: %w", err)
+	}
+	return b.load(ctx, billNo)
 }
 
 // now is the clock's time as stored (UTC, milliseconds).

@@ -303,6 +303,13 @@ func TestDepartmentOutcome(t *testing.T) {
 		if c.want == payments.OrderHandled && !f.note.has("payment_handled:"+o.OrderNo) {
 			t.Fatalf("%s: no handled message", c.bill)
 		}
+		// A payment not handled leaves the bill owed again (the department
+		// may cancel it); a handled one leaves it paid.
+		st, _, paidBy := f.billState(c.bill)
+		if c.want == payments.OrderHandled && (st != payments.BillPaid || paidBy != o.OrderNo) ||
+			c.want == payments.OrderRefunded && (st != payments.BillUnpaid || paidBy != "") {
+			t.Fatalf("%s: bill %s paid by %q", c.bill, st, paidBy)
+		}
 	}
 }
 

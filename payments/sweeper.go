@@ -96,8 +96,7 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 			}
 			return err
 		case OrderHandleFailed:
-			_, err := s.autoRefund(ctx, d, d.HandleNote)
-			return err
+			return s.refundUnhandled(ctx, d, d.HandleNote)
 		}
 		return nil
 	}))
@@ -159,14 +158,27 @@ func (s *Service) followDepartment(ctx context.Context, d orderDoc, now time.Tim
 	return "", nil
 }
 
-// failHandling marks the payment not handled and refunds it in full.
+// failHandling marks the payment not handled and refunds it in full; a
+// bill it paid is owed again.
 func (s *Service) failHandling(ctx context.Context, d orderDoc, why string) error {
 	nd, err := s.casOrder(ctx, d, bson.M{"state": OrderHandleFailed, "handle_note": why}, why)
 	if err != nil {
 		return ignoreChanged(err)
 	}
 	s.log.WarnContext(ctx, "payment not handled by the department; refunding", "order_no", nd.ID, "why", why)
-	_, err = s.autoRefund(ctx, nd, why)
+	return s.refundUnhandled(ctx, nd, why)
+}
+
+// refundUnhandled refunds a payment that was not handled (once) and frees
+// the bill it paid. Idempotent: the sweeper repeats it after a crash.
+func (s *Service) refundUnhandled(ctx context.Context, d orderDoc, why string) error {
+	if _, err := s.autoRefund(ctx, d, why); err != nil {
+		return err
+	}
+	_, err := s.bills.unmarkPaid(ctx, d.BillNo, d.ID)
+	if errors.Is(err, ErrBillNotFound) {
+		return nil
+	}
 	return err
 }
 
