@@ -42,6 +42,11 @@ func MessageKinds() []notify.KindInfo {
 	}
 }
 
+// FinishGrace is how long the delivery that recorded a payment has to store
+// its effects before a duplicate callback or the sweeper finishes them
+// instead.
+const FinishGrace = 30 * time.Second
+
 // EventPaymentSucceeded is the department event of a paid bill.
 const EventPaymentSucceeded = "payment.succeeded"
 
@@ -98,10 +103,15 @@ func (s *Service) ApplyTrade(ctx context.Context, provider string, t Trade, caus
 	}
 	for {
 		if d.State != OrderPaying && d.State != OrderClosed {
-			if !d.Published {
+			// A duplicate or a replay: the payment is recorded. Its effects
+			// are the business of the delivery that recorded it; only when
+			// that one seems to have died (FinishGrace) does a later one
+			// finish them — a thousand concurrent duplicates must not each
+			// redo the work of the first.
+			if !d.Published && s.now().Sub(d.UpdatedAt) >= FinishGrace {
 				return s.finishPaid(ctx, d)
 			}
-			return d, nil // a duplicate or a replay
+			return d, nil
 		}
 		c := cause
 		if d.State == OrderClosed {

@@ -32,9 +32,15 @@ func TestCrashAfterPaidBeforeEffects(t *testing.T) {
 	if st, _, _ := f.billState("K1"); st != payments.BillPaying {
 		t.Fatalf("bill %s", st)
 	}
+	// Within the grace the recording callback is presumed alive; after it
+	// the sweeper finishes.
+	f.sweep()
+	if st, _, _ := f.billState("K1"); st != payments.BillPaying {
+		t.Fatalf("finished within the grace: bill %s", st)
+	}
+	f.clock.Advance(payments.FinishGrace)
 	for range 2 {
-		rep := f.sweep()
-		_ = rep
+		f.sweep()
 	}
 	if st, _, paid := f.billState("K1"); st != payments.BillPaid || paid != o.OrderNo {
 		t.Fatalf("bill %s paid by %s", st, paid)

@@ -80,6 +80,9 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	}))
 	keep(s.eachOrder(ctx, bson.M{"state": bson.M{"$in": []string{OrderPaid, OrderHandleFailed}}}, func(d orderDoc) error {
 		if !d.Published {
+			if now.Sub(d.UpdatedAt) < FinishGrace {
+				return nil // the callback that recorded it is still at it
+			}
 			rep.Finished++
 			var err error
 			if d, err = s.finishPaid(ctx, d); err != nil {
