@@ -332,6 +332,28 @@ func mpDuplicateCallbacks(t *testing.B, loseFirst bool) {
 	t.ReportMetric(float64(readCost.Microseconds())/1000, "order-read-ms")
 }
 
+// mpSettle waits (at most 5 minutes) until the outbox has nothing queued
+// or sending — the citizens' messages of the bills just issued — so that
+// the dispatchers' work does not share the measured time. It returns how
+// long it waited.
+func mpSettle(t testing.TB, s *stack) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		depth, err := s.app.Outbox.Depth(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if depth["queued"]+depth["sending"] == 0 {
+			return time.Since(start)
+		}
+		if time.Since(start) > 5*time.Minute {
+			t.Fatalf("outbox not settled after 5 minutes: %v", depth)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // mpDrive runs conc closed-loop workers for at most d: worker w sends
 // next(w)'s request as soon as its previous answer is read, until d is over
 // or next has no more. Answers with status want count; any other answer or
@@ -394,7 +416,11 @@ func mpDrive(conc int, d time.Duration, want int, next func(w int) (*http.Reques
 // over HTTP by 16 level-3 citizens at once, each paying their own bills
 // (issued beforehand through the department simulator), beside the bare
 // Echo + one Redis GET handler (loadtest.Baseline) driven by the same
-// client code, with the same concurrency, for the same time.
+// client code, with the same concurrency, for the same time. Beside them,
+// to say where the time goes: one citizen's orders one at a time, the share
+// of the simulator's prepay in the handler's time, and what one bill read
+// costs on the store by _id and by the compare-and-swap's filter (_id and
+// version).
 func BenchmarkPaymentsOrderCreation(b *testing.B) {
 	for range b.N {
 		mpOrderCreation(b)
@@ -405,7 +431,7 @@ func mpOrderCreation(t *testing.B) {
 	s, tm := mpStack(t)
 	d := mpDept(t, s)
 	const conc, runFor = 16, 10 * time.Second
-	perCitizen := measureCount(4000) / conc
+	perCitizen := measureCount(800) / conc
 	type citizen struct {
 		token string
 		bills []string
@@ -441,7 +467,18 @@ func mpOrderCreation(t *testing.B) {
 		}
 	}
 	issued := conc * perCitizen
-	t.Logf("%d bills issued for %d citizens", issued, conc)
+	settled := mpSettle(t, s)
+	t.Logf("%d bills issued for %d citizens; their messages dispatched after %v", issued, conc, settled.Round(time.Millisecond))
+	// Unloaded: one citizen's first orders one after the other.
+	const alone = 10
+	var aloneLat []time.Duration
+	for range alone {
+		c := people[0]
+		t0 := time.Now()
+		mpOrder(t, s, c.token, c.bills[c.next])
+		aloneLat = append(aloneLat, time.Since(t0))
+		c.next++
+	}
 	tm.take("order")
 	tm.take("prepay")
 
@@ -464,7 +501,7 @@ func mpOrderCreation(t *testing.B) {
 	if failed > 0 || nOrders == 0 {
 		t.Errorf("%d orders created, %d failed (statuses at Banshi %v): %v", nOrders, failed, orderStatus, errs)
 	}
-	if nOrders == issued {
+	if nOrders+alone == issued {
 		t.Logf("every bill got its order before the %v were over: the run was shorter (%v)", runFor, took.Round(time.Millisecond))
 	}
 	orderRate := float64(nOrders) / took.Seconds()
@@ -486,6 +523,33 @@ func mpOrderCreation(t *testing.B) {
 	}
 	bareRate := float64(nBare) / bareTook.Seconds()
 
+	// Where the time goes on this store: a bill read by _id, and read with
+	// the filter the compare-and-swap updates use (_id and version).
+	ctx := context.Background()
+	bills := s.app.Mongo.DB.Collection(payments.CollBills)
+	nBills, err := bills.CountDocuments(ctx, bson.M{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var one struct {
+		ID      string `bson:"_id"`
+		Version int64  `bson:"version"`
+	}
+	if err := bills.FindOne(ctx, bson.M{"_id": people[conc-1].bills[perCitizen-1]}).Decode(&one); err != nil {
+		t.Fatal(err)
+	}
+	readCost := func(filter bson.M) time.Duration {
+		const n = 20
+		t0 := time.Now()
+		for range n {
+			if err := bills.FindOne(ctx, filter).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return time.Since(t0) / n
+	}
+	byID, byCAS := readCost(bson.M{"_id": one.ID}), readCost(bson.M{"_id": one.ID, "version": one.Version})
+
 	var sumOrder, sumPrepay time.Duration
 	for _, l := range orderLat {
 		sumOrder += l
@@ -499,12 +563,17 @@ func mpOrderCreation(t *testing.B) {
 	}
 	t.Logf("order creation: %d orders in %v = %.0f orders/s (client p50 %v, p99 %v; at Banshi p50 %v, p99 %v; statuses %v)",
 		nOrders, took.Round(time.Millisecond), orderRate, pct(lat, .5), pct(lat, .99), pct(orderLat, .5), pct(orderLat, .99), orderStatus)
-	t.Logf("the simulator's JSAPI prepay inside it: %d calls (statuses %v), p50 %v, p99 %v, %.0f%% of the handler time of order creation",
+	t.Logf("alone (one citizen, one order at a time): p50 %v, max %v", pct(aloneLat, .5), pct(aloneLat, 1))
+	t.Logf("the simulator's JSAPI prepay inside it: %d calls (statuses %v), p50 %v, p99 %v, %.1f%% of the handler time of order creation",
 		len(prepayLat), prepayStatus, pct(prepayLat, .5), pct(prepayLat, .99), 100*share)
+	t.Logf("store (%s, %d bills): a bill read by _id %v; by _id and version, the compare-and-swap's filter, %v",
+		map[bool]string{true: "embedded FerretDB", false: "MongoDB"}[s.app.Mongo.Embedded], nBills, byID, byCAS)
 	t.Logf("bare Echo + Redis GET: %d requests in %v = %.0f req/s (p50 %v, p99 %v); ratio %.4f (goal ≥ 0.3); concurrency %d; redis %s",
 		nBare, bareTook.Round(time.Millisecond), bareRate, pct(bareLat, .5), pct(bareLat, .99), orderRate/bareRate, conc,
 		map[bool]string{true: "real", false: "miniredis"}[platformtest.RealRedis()])
 	t.ReportMetric(orderRate, "orders/s")
 	t.ReportMetric(bareRate, "bare-req/s")
 	t.ReportMetric(orderRate/bareRate, "ratio")
+	t.ReportMetric(float64(pct(aloneLat, .5).Microseconds())/1000, "alone-p50-ms")
+	t.ReportMetric(float64(byCAS.Microseconds())/1000, "cas-read-ms")
 }
