@@ -62,6 +62,9 @@ const EventPaymentSucceeded = "payment.succeeded"
 func (s *Service) HandleNotification(ctx context.Context, provider string, n Notification) error {
 	switch n.Kind {
 	case NotifyPayment:
+		if s.knownPaid(ctx, provider, n.Trade) {
+			return nil // a duplicate of a payment recorded before
+		}
 		_, err := s.ApplyTrade(ctx, provider, n.Trade, "callback")
 		return err
 	case NotifyRefund:
@@ -132,6 +135,7 @@ func (s *Service) ApplyTrade(ctx context.Context, provider string, t Trade, caus
 			return orderDoc{}, err
 		}
 		s.log.InfoContext(ctx, "order paid", "order_no", nd.ID, "bill_no", nd.BillNo, "cause", c)
+		s.rememberPaid(ctx, nd)
 		return s.finishPaid(ctx, nd)
 	}
 }
@@ -142,6 +146,21 @@ func (s *Service) matches(provider string, d orderDoc, t Trade) error {
 	if d.Provider != provider {
 		return fmt.Errorf("%w: order of %s reported by %s", ErrMismatch, d.Provider, provider)
 	}
+	if err := s.matchesMerchant(provider, t); err != nil {
+		return err
+	}
+	if t.AmountFen != d.AmountFen {
+		return fmt.Errorf("%w: amount %d fen, order %d fen", ErrMismatch, t.AmountFen, d.AmountFen)
+	}
+	if t.PaidFen != 0 && t.PaidFen != d.AmountFen {
+		return fmt.Errorf("%w: paid %d fen, order %d fen", ErrMismatch, t.PaidFen, d.AmountFen)
+	}
+	return nil
+}
+
+// matchesMerchant checks that a trade names Banshi's merchant and one of
+// its apps at provider.
+func (s *Service) matchesMerchant(provider string, t Trade) error {
 	if m, ok := s.merchants[provider]; ok {
 		if m.ID != "" && t.MerchantID != "" && t.MerchantID != m.ID {
 			return fmt.Errorf("%w: merchant %q", ErrMismatch, t.MerchantID)
@@ -149,12 +168,6 @@ func (s *Service) matches(provider string, d orderDoc, t Trade) error {
 		if len(m.AppIDs) > 0 && t.AppID != "" && !slices.Contains(m.AppIDs, t.AppID) {
 			return fmt.Errorf("%w: app %q", ErrMismatch, t.AppID)
 		}
-	}
-	if t.AmountFen != d.AmountFen {
-		return fmt.Errorf("%w: amount %d fen, order %d fen", ErrMismatch, t.AmountFen, d.AmountFen)
-	}
-	if t.PaidFen != 0 && t.PaidFen != d.AmountFen {
-		return fmt.Errorf("%w: paid %d fen, order %d fen", ErrMismatch, t.PaidFen, d.AmountFen)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -181,6 +182,8 @@ type fixture struct {
 	sim    *sim.WeChatPay
 	simURL string
 	svc    *payments.Service
+	rdb    redis.UniversalClient
+	prefix string
 	note   *fakeNotifier
 	people *fakePeople
 	// refuseCallbacks makes the notify endpoint answer 500 (a lost callback).
@@ -228,6 +231,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
+	f.rdb, f.prefix = platformtest.Redis(t)
 	bills, err := payments.NewBills(payments.BillsDeps{DB: f.db, Clock: f.clock, Index: fakeIndex{}, Owners: f.people, Notifier: f.note})
 	if err != nil {
 		t.Fatal(err)
@@ -237,6 +241,7 @@ func newFixture(t *testing.T) *fixture {
 		Payers: f.people, Notifier: f.note, Providers: []payments.Provider{p},
 		Merchants:  map[string]payments.Merchant{payments.ProviderWeChatPay: {ID: fxMchID, AppIDs: []string{fxMiniApp, fxAppApp}}},
 		NotifyURLs: map[string]string{payments.ProviderWeChatPay: notifySrv.URL},
+		Redis:      f.rdb, RedisPrefix: f.prefix,
 	}, payments.Config{})
 	if err != nil {
 		t.Fatal(err)

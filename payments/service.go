@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
@@ -48,6 +49,10 @@ type Deps struct {
 	// NotifyURLs are the callback URLs given to the channels, by provider
 	// name (Banshi's /api/v1/hooks/wechatpay and /api/v1/hooks/alipay).
 	NotifyURLs map[string]string
+	// Redis, optional, remembers which orders are paid so that a channel's
+	// duplicate callbacks are acknowledged without reading MongoDB (paid.go).
+	Redis       redis.UniversalClient
+	RedisPrefix string
 }
 
 // Config tunes the service; zero fields take the defaults in brackets.
@@ -77,6 +82,8 @@ type Service struct {
 	merchants map[string]Merchant
 	notifyURL map[string]string
 	cfg       Config
+	rdb       redis.UniversalClient
+	rprefix   string
 }
 
 // NewService returns the service. Errors: a missing dependency.
@@ -104,6 +111,7 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 		orders: d.DB.Collection(CollOrders), refunds: d.DB.Collection(CollRefunds), idem: d.DB.Collection(CollOrderIdem),
 		bills: d.Bills, clock: d.Clock, log: log, index: d.Index, owners: d.Owners, payers: d.Payers, notify: d.Notifier,
 		providers: map[string]Provider{}, merchants: d.Merchants, notifyURL: d.NotifyURLs, cfg: cfg,
+		rdb: d.Redis, rprefix: d.RedisPrefix,
 	}
 	for _, p := range d.Providers {
 		s.providers[p.Name()] = p

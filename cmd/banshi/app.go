@@ -305,7 +305,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	paySvc, err := payments.NewService(payments.Deps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "payments"), Bills: bills, Index: cipher,
 		Owners: owners, Payers: payers{accounts}, Notifier: outbox, Providers: pay.providers,
-		Merchants: pay.merchants, NotifyURLs: pay.notify,
+		Merchants: pay.merchants, NotifyURLs: pay.notify, Redis: a.Redis.Client, RedisPrefix: redisPrefix,
 	}, payments.Config{HandleDeadline: cfg.PayHandleDeadline})
 	if err != nil {
 		return err
