@@ -65,7 +65,14 @@ func (s *Service) HandleNotification(ctx context.Context, provider string, n Not
 		if s.knownPaid(ctx, provider, n.Trade) {
 			return nil // a duplicate of a payment recorded before
 		}
-		_, err := s.ApplyTrade(ctx, provider, n.Trade, "callback")
+		// Concurrent deliveries of the same callback (a channel's burst of
+		// retries) share one application of it; each is verified already.
+		t := n.Trade
+		key := fmt.Sprintf("%s|%s|%s|%s|%d|%d|%s|%s", provider, t.OrderNo, t.ChannelTradeNo, t.State, t.AmountFen, t.PaidFen, t.MerchantID, t.AppID)
+		_, err, _ := s.flight.Do(key, func() (any, error) {
+			_, err := s.ApplyTrade(context.WithoutCancel(ctx), provider, t, "callback")
+			return nil, err
+		})
 		return err
 	case NotifyRefund:
 		return s.applyRefund(ctx, provider, n.Refund)

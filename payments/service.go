@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"golang.org/x/sync/singleflight"
 
 	"banshi/internal/platform"
 )
@@ -84,6 +85,9 @@ type Service struct {
 	cfg       Config
 	rdb       redis.UniversalClient
 	rprefix   string
+	// flight joins concurrent deliveries of the same callback in this
+	// process: one applies it, the others share its answer.
+	flight singleflight.Group
 }
 
 // NewService returns the service. Errors: a missing dependency.
