@@ -4,8 +4,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"banshi/internal/platform"
 	"banshi/internal/sim"
@@ -49,11 +51,25 @@ func (a *App) paymentChannels(cfg platform.Config, clock platform.Clock) (payCha
 		AppID: cfg.AlipayAppID, SellerID: cfg.AlipaySellerID, BaseURL: cfg.AlipayBaseURL,
 		NotifyURL: pc.notify[payments.ProviderAlipay], TempDir: filepath.Join(cfg.DataDir, "tmp"), Clock: clock, Log: log,
 	}
-	if cfg.Sim {
+	switch {
+	case cfg.Sim:
 		if err := a.paymentSimulators(cfg, clock, &wcfg, &acfg); err != nil {
 			return pc, err
 		}
-	} else {
+	case !cfg.Production() && strings.Contains(cfg.WeChatPayBaseURL+cfg.AlipayBaseURL, "/sim/") &&
+		cfg.WeChatPayMchID == "" && cfg.AlipayAppID == "":
+		// Development against `banshi sim` (the simulators alone): the data
+		// folder's identities, which that simulator knows too.
+		if err := devPayIdentities(cfg.DataDir, &wcfg, &acfg); err != nil {
+			return pc, err
+		}
+		if !strings.Contains(cfg.WeChatPayBaseURL, "/sim/") {
+			wcfg.MchID = ""
+		}
+		if !strings.Contains(cfg.AlipayBaseURL, "/sim/") {
+			acfg.AppID = ""
+		}
+	default:
 		var err error
 		if cfg.WeChatPayMchID != "" {
 			if wcfg.PrivateKeyPEM, err = readPEM("BANSHI_WECHATPAY_PRIVATE_KEY", cfg.WeChatPayPrivateKey); err != nil {
@@ -99,36 +115,69 @@ func (a *App) paymentChannels(cfg platform.Config, clock platform.Clock) (payCha
 // paymentSimulators builds development's WeChat Pay and Alipay simulators
 // with the data folder's keys and points the adapters' settings at them.
 func (a *App) paymentSimulators(cfg platform.Config, clock platform.Clock, w *wechatpay.Config, al *alipay.Config) error {
-	wk, err := sim.LoadOrCreateWeChatPayKeys(filepath.Join(cfg.DataDir, "keys", "wechatpay"))
+	ps, err := newPaySims(cfg.DataDir, nonEmpty(cfg.MiniAppID, cfg.OpenAppID), clock, a.log.With("component", "sim"))
 	if err != nil {
 		return err
 	}
-	a.WeChatPaySim, err = sim.NewWeChatPay(sim.WeChatPayOptions{
-		Clock: clock, Log: a.log.With("component", "sim"),
+	a.WeChatPaySim, a.AlipaySim = ps.wechat, ps.alipay
+	if err := devPayIdentities(cfg.DataDir, w, al); err != nil {
+		return err
+	}
+	w.BaseURL, al.BaseURL = cfg.PublicURL+"/sim/wechatpay", cfg.PublicURL+"/sim/alipay"
+	return nil
+}
+
+// paySims are development's payment channels.
+type paySims struct {
+	wechat *sim.WeChatPay
+	alipay *sim.Alipay
+}
+
+// newPaySims builds the WeChat Pay and Alipay simulators that know the
+// merchant identities of dataDir (minted there once; a Banshi started from
+// the same folder signs with them): in Banshi's process, or in `banshi sim`.
+func newPaySims(dataDir string, wechatApps []string, clock platform.Clock, log *slog.Logger) (paySims, error) {
+	var ps paySims
+	wk, err := sim.LoadOrCreateWeChatPayKeys(filepath.Join(dataDir, "keys", "wechatpay"))
+	if err != nil {
+		return ps, err
+	}
+	if ps.wechat, err = sim.NewWeChatPay(sim.WeChatPayOptions{
+		Clock: clock, Log: log,
 		Merchants: []sim.WeChatPayMerchant{{MchID: devWeChatPayMchID, SerialNo: wk.MerchantSerial,
-			PublicKey: &wk.MerchantKey.PublicKey, APIv3Key: wk.APIv3Key, AppIDs: nonEmpty(cfg.MiniAppID, cfg.OpenAppID)}},
+			PublicKey: &wk.MerchantKey.PublicKey, APIv3Key: wk.APIv3Key, AppIDs: wechatApps}},
 		PublicKey: wk.PublicKey, PublicKeyID: wk.PublicKeyID, CertificateKey: wk.CertificateKey,
 		SignWith: sim.WeChatPaySignPublicKey, BillsAnyDay: true,
-	})
+	}); err != nil {
+		return ps, err
+	}
+	ak, err := sim.LoadOrCreateAlipayKeys(filepath.Join(dataDir, "keys", "alipay"))
+	if err != nil {
+		return ps, err
+	}
+	if ps.alipay, err = sim.NewAlipay(sim.AlipayOptions{
+		Clock: clock, Log: log, AlipayKey: ak.AlipayKey, BillsAnyDay: true,
+		Apps: []sim.AlipayApp{{AppID: ak.AppID, PublicKey: &ak.AppKey.PublicKey, SellerID: ak.SellerID}},
+	}); err != nil {
+		return ps, err
+	}
+	return ps, nil
+}
+
+// devPayIdentities fills the adapters' merchant identities with the data
+// folder's development ones (those its simulators know).
+func devPayIdentities(dataDir string, w *wechatpay.Config, al *alipay.Config) error {
+	wk, err := sim.LoadOrCreateWeChatPayKeys(filepath.Join(dataDir, "keys", "wechatpay"))
 	if err != nil {
 		return err
 	}
 	w.MchID, w.SerialNo, w.PrivateKeyPEM, w.APIv3Key = devWeChatPayMchID, wk.MerchantSerial, wk.MerchantKeyPEM, wk.APIv3Key
-	w.PublicKeyID, w.PublicKeyPEM, w.BaseURL = wk.PublicKeyID, wk.PublicKeyPEM, cfg.PublicURL+"/sim/wechatpay"
-
-	ak, err := sim.LoadOrCreateAlipayKeys(filepath.Join(cfg.DataDir, "keys", "alipay"))
-	if err != nil {
-		return err
-	}
-	a.AlipaySim, err = sim.NewAlipay(sim.AlipayOptions{
-		Clock: clock, Log: a.log.With("component", "sim"), AlipayKey: ak.AlipayKey, BillsAnyDay: true,
-		Apps: []sim.AlipayApp{{AppID: ak.AppID, PublicKey: &ak.AppKey.PublicKey, SellerID: ak.SellerID}},
-	})
+	w.PublicKeyID, w.PublicKeyPEM = wk.PublicKeyID, wk.PublicKeyPEM
+	ak, err := sim.LoadOrCreateAlipayKeys(filepath.Join(dataDir, "keys", "alipay"))
 	if err != nil {
 		return err
 	}
 	al.AppID, al.SellerID, al.PrivateKey, al.AlipayPublicKey = ak.AppID, ak.SellerID, ak.AppPrivateKey, ak.AlipayPublic
-	al.BaseURL = cfg.PublicURL + "/sim/alipay"
 	return nil
 }
 

@@ -51,7 +51,7 @@ func defineSim(fs *flag.FlagSet, e env) func(context.Context) error {
 			miniApp: or(*miniApp, cfg.MiniAppID), miniSecret: or(*miniSecret, string(cfg.MiniAppSecret)),
 			openApp: or(*openApp, cfg.OpenAppID), openSecret: or(*openSecret, string(cfg.OpenAppSecret)),
 			push:      sim.PushConfig{URL: *pushURL, Token: string(cfg.PushToken), EncodingAESKey: string(cfg.PushAESKey), Safe: cfg.PushSafe},
-			banshiURL: *banshiURL,
+			banshiURL: *banshiURL, dataDir: cfg.DataDir,
 		}
 		// The FCM service account of this data folder: a Banshi started
 		// from it signs with the same key the simulator trusts.
@@ -73,6 +73,7 @@ func or(v, def string) string {
 // message push goes, and the Banshi its department simulator reports to.
 type simApps struct {
 	miniApp, miniSecret, openApp, openSecret, banshiURL string
+	dataDir                                             string // the payment simulators' merchant keys are this folder's
 	push                                                sim.PushConfig
 	fcmKey                                              []byte // the service account the FCM simulator trusts
 }
@@ -97,6 +98,15 @@ func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, lo
 		}
 		parts["/sim/fcm/"] = f
 	}
+	if apps.dataDir != "" {
+		ps, err := newPaySims(apps.dataDir, nonEmpty(apps.miniApp, apps.openApp), clock, log)
+		if err != nil {
+			return err
+		}
+		defer ps.wechat.Close()
+		defer ps.alipay.Close()
+		parts["/sim/wechatpay/"], parts["/sim/alipay/"] = ps.wechat, ps.alipay
+	}
 	h := sim.Mount(parts)
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
@@ -112,11 +122,13 @@ Simulators serving at http://%[1]s
   WeChat API base: http://%[1]s/sim/wechat   (the phone's control endpoints are under it too)
   clock control:   http://%[1]s/sim/clock    (moves the simulators' clock only, not another process's)
   FCM endpoint:    http://%[1]s/sim/fcm/v1    (messages a phone got: GET http://%[1]s/sim/fcm/messages?token=…)
+  WeChat Pay:      http://%[1]s/sim/wechatpay   Alipay: http://%[1]s/sim/alipay   (merchant keys of this folder's data directory)
   departments:     http://%[1]s/sim/department/{integration id}   signs events and posts them to %[4]s
                    (tell it an integration's secret first: PUT …/sim/department/{id} {"secret":"…"})
   apps: mini-program %[2]s, mobile app %[3]s, with the secrets of this folder's data directory
   Point a Banshi started from this folder at it:
-    BANSHI_SIM=false BANSHI_WECHAT_API_BASE=http://%[1]s/sim/wechat BANSHI_FCM_ENDPOINT=http://%[1]s/sim/fcm/v1 go run ./cmd/banshi
+    BANSHI_SIM=false BANSHI_WECHAT_API_BASE=http://%[1]s/sim/wechat BANSHI_FCM_ENDPOINT=http://%[1]s/sim/fcm/v1 \
+      BANSHI_WECHATPAY_BASE_URL=http://%[1]s/sim/wechatpay BANSHI_ALIPAY_BASE_URL=http://%[1]s/sim/alipay go run ./cmd/banshi
 
 `, host, apps.miniApp, apps.openApp, apps.banshiURL)
 	select {

@@ -25,7 +25,8 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 	waitUp(t, sim, simBase+"/sim/clock")
 	api := startProcess(t, dir, map[string]string{
 		"BANSHI_ADDR": apiAddr, "BANSHI_SIM": "false", "BANSHI_WECHAT_API_BASE": simBase + "/sim/wechat",
-		"BANSHI_FCM_ENDPOINT": simBase + "/sim/fcm/v1",
+		"BANSHI_FCM_ENDPOINT": simBase + "/sim/fcm/v1", "BANSHI_WECHATPAY_BASE_URL": simBase + "/sim/wechatpay",
+		"BANSHI_ALIPAY_BASE_URL": simBase + "/sim/alipay",
 	}, "serve")
 	base := "http://" + apiAddr
 	waitUp(t, api, base+"/readyz")
@@ -117,6 +118,41 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no push reached the standalone FCM simulator:\n%s", api.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Payments: the merchants' keys of the data folder are the simulators'
+	// too, so a demo bill is paid through the standalone WeChat Pay and its
+	// callback reaches this Banshi.
+	ordReq, _ := http.NewRequest("POST", base+"/api/v1/bills/DEMO-FS-20260001/orders", bytes.NewBufferString(`{"channel":"wechat_jsapi"}`))
+	ordReq.Header.Set("Authorization", "Bearer "+token)
+	ordReq.Header.Set("Idempotency-Key", "alone-1")
+	ordReq.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(ordReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order struct {
+		OrderNo   string          `json:"order_no"`
+		PayParams json.RawMessage `json:"pay_params"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || json.Unmarshal(raw, &order) != nil || order.OrderNo == "" {
+		t.Fatalf("order through the standalone WeChat Pay: %d %s", resp.StatusCode, raw)
+	}
+	if st, m := post(simBase+"/sim/wechatpay/pay", `{"pay_params":`+string(order.PayParams)+`,"outcome":"success"}`); st != 200 || m["trade_state"] != "SUCCESS" {
+		t.Fatalf("pay: %d %v", st, m)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		_, got := do("GET", base+"/api/v1/orders/"+order.OrderNo, token, "")
+		if got["status"] == "paid" || got["status"] == "handled" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standalone WeChat Pay's callback never paid the order: %v\n%s", got, api.Output())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

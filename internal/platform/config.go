@@ -332,6 +332,12 @@ func (c Config) CheckProduction() error {
 	if c.FCM && strings.Contains(c.FCMEndpoint, "/sim/") {
 		errs = append(errs, "BANSHI_FCM_ENDPOINT names a simulator")
 	}
+	if strings.Contains(c.WeChatPayBaseURL, "/sim/") {
+		errs = append(errs, "BANSHI_WECHATPAY_BASE_URL names a simulator")
+	}
+	if strings.Contains(c.AlipayBaseURL, "/sim/") {
+		errs = append(errs, "BANSHI_ALIPAY_BASE_URL names a simulator")
+	}
 	if len(missing) > 0 {
 		errs = append(errs, "missing settings: "+strings.Join(missing, ", "))
 	}
