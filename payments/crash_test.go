@@ -61,7 +61,7 @@ func TestCrashInRefund(t *testing.T) {
 	f.bill("K2", 7000)
 	o := f.order("K2", "k1")
 	f.pay(o.OrderNo)
-	f.waitStatus(o.OrderNo, payments.OrderPaid)
+	f.waitPaid(o.OrderNo)
 	v := f.status(o.OrderNo)
 	now := f.clock.Now()
 	// Reserved, never asked.

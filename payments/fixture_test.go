@@ -382,3 +382,18 @@ func countTo(v payments.FinanceOrderView, state string) int {
 }
 
 func deptID(orderNo string) string { return fmt.Sprintf("payment.succeeded:%s|department", orderNo) }
+
+// waitPaid waits for the order to be paid and for the effects of the
+// payment to be stored (the citizen's message is the last of them).
+func (f *fixture) waitPaid(orderNo string) payments.FinanceOrderView {
+	f.t.Helper()
+	f.waitStatus(orderNo, payments.OrderPaid)
+	deadline := time.Now().Add(10 * time.Second)
+	for !f.note.has("payment_paid:" + orderNo) {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("order %s paid but its effects were never stored", orderNo)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return f.status(orderNo)
+}

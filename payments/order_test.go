@@ -28,7 +28,7 @@ func TestOrderPaidByCallback(t *testing.T) {
 		t.Fatalf("bill = %s open %s", st, open)
 	}
 	f.pay(v.OrderNo)
-	got := f.waitStatus(v.OrderNo, payments.OrderPaid)
+	got := f.waitPaid(v.OrderNo)
 	if got.PaidFen != 20000 || got.ChannelTradeNo == "" || countTo(got, payments.OrderPaid) != 1 {
 		t.Fatalf("paid order = %+v", got)
 	}
@@ -288,7 +288,7 @@ func TestDepartmentOutcome(t *testing.T) {
 		f.bill(c.bill, 2500)
 		o := f.order(c.bill, "k-"+c.bill)
 		f.pay(o.OrderNo)
-		f.waitStatus(o.OrderNo, payments.OrderPaid)
+		f.waitPaid(o.OrderNo)
 		f.note.set(deptID(o.OrderNo), c.state, c.code)
 		f.clock.Advance(c.advance)
 		f.sweep()
@@ -321,7 +321,7 @@ func TestFinanceRefundLock(t *testing.T) {
 	f.bill("R1", 10000)
 	o := f.order("R1", "k1")
 	f.pay(o.OrderNo)
-	f.waitStatus(o.OrderNo, payments.OrderPaid)
+	f.waitPaid(o.OrderNo)
 	exp := func(n int64) *int64 { return &n }
 	bad := []struct {
 		name string

@@ -19,7 +19,7 @@ func TestDuplicateAnsweredFromRedis(t *testing.T) {
 		t.Fatal("remembered as paid before it was")
 	}
 	f.pay(o.OrderNo)
-	f.waitStatus(o.OrderNo, payments.OrderPaid)
+	f.waitPaid(o.OrderNo)
 	if v, err := f.rdb.Get(f.ctx, key).Result(); err != nil || v != "wechatpay|2300" {
 		t.Fatalf("paid key %q %v", v, err)
 	}

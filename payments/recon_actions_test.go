@@ -92,7 +92,7 @@ func TestRefundChannelOnly(t *testing.T) {
 	f.bill("C2", 5200)
 	o2 := f.order("C2", "k2")
 	f.pay(o2.OrderNo)
-	f.waitStatus(o2.OrderNo, payments.OrderPaid)
+	f.waitPaid(o2.OrderNo)
 	if err := f.svc.RefundChannelOnly(f.ctx, payments.ProviderWeChatPay, o2.OrderNo, "", 5200, "x"); !errors.Is(err, payments.ErrNotRefundable) {
 		t.Fatalf("channel-only refund of a paid order: %v", err)
 	}
