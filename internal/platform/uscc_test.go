@@ -109,8 +109,8 @@ func TestParseUSCCMalformed(t *testing.T) {
 		{"province 99", "91990100M000100Y43", USCCCheckDivision},
 		{"org code check", "91350100M000100Y53", USCCCheckOrgCode},
 		{"org code body changed", "91350100M000200Y43", USCCCheckOrgCode},
-		// payments.DemoUSCC: positions 9–16 MA5CXXXX give the check 7, not 0.
-		{"demo code of payments", "91440101MA5CXXXX0Y", USCCCheckOrgCode},
+		// The earlier demo code: positions 9–16 MA5CXXXX give the check 7, not 0.
+		{"earlier demo code", "91440101MA5CXXXX0Y", USCCCheckOrgCode},
 		// An ID number that passes its own check: 01 is no province. And one
 		// whose region is a real province: 1 then 3 is 机构编制's category 3,
 		// 1101xx a division, but the organisation code check fails.

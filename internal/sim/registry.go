@@ -114,9 +114,9 @@ var (
 	errRegistryFull    = errors.New("registry full")
 )
 
-// DemoUSCC is the demo enterprise's code: 91440101MA5CXXXX of payments'
-// demo code with the GB 11714 organisation code check (7) and the GB 32100
-// check (X) that payments.DemoUSCC ("91440101MA5CXXXX0Y") gets wrong.
+// DemoUSCC is the demo enterprise's code: 91440101MA5CXXXX with its GB 11714
+// organisation code check (7) and GB 32100 check (X). The earlier demo code
+// 91440101MA5CXXXX0Y fails the organisation code check.
 const DemoUSCC = "91440101MA5CXXXX7X"
 
 // DemoEnterprise is the demo enterprise, represented by the README's demo

@@ -137,7 +137,7 @@ func TestDemoEnterpriseIsValid(t *testing.T) {
 	if d.LegalRepresentative != (LegalRepresentative{Name: "张三", IDNumber: "11010519491231002X"}) {
 		t.Fatalf("legal representative %+v", d.LegalRepresentative)
 	}
-	// payments.DemoUSCC fails the organisation code check: the registry
+	// The earlier demo code fails the organisation code check: the registry
 	// refuses it, which is why the demo enterprise has another code.
 	e := d
 	e.USCC = "91440101MA5CXXXX0Y"
