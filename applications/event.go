@@ -52,9 +52,6 @@ var (
 	eventIDPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
 	applicationNoPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 	trackingNoPattern    = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
-	// usccPattern: 18 characters of the GB 32100 alphabet (digits and
-	// capital letters without I, O, S, V, Z). Only the shape is checked.
-	usccPattern = regexp.MustCompile(`^[0-9A-HJ-NPQRTUWXY]{18}$`)
 )
 
 // Material is one item of the one-time list of missing materials (一次性告知).
@@ -135,8 +132,9 @@ type applicantPayload struct {
 //   - application_no: 1–64 characters of [A-Za-z0-9_-], starting with a letter or digit;
 //   - service_code: platform.ServiceCodePattern;
 //   - applicant: {type: person, id_number (GB 11643, account.ValidateIDNumber),
-//     name (account.ValidateName)} or {type: enterprise, uscc (18 characters
-//     of the GB 32100 alphabet), name (1–100 characters)};
+//     name (account.ValidateName)} or {type: enterprise, uscc (GB 32100,
+//     platform.ParseUSCC: a malformed code is refused with the check named,
+//     a wrong final check character is accepted), name (1–100 characters)};
 //   - status: one of Statuses;
 //   - occurred_at: RFC 3339, from 2000 on, at most FutureSkew after now;
 //   - materials_missing: 1–50 items {name, reason?}, required for
@@ -311,12 +309,14 @@ func validateApplicant(p *applicantPayload, now time.Time) (Applicant, error) {
 		if p.IDNumber != "" {
 			return Applicant{}, platform.Invalid("applicant.id_number", "not_allowed", "企业申请人不应有身份证号")
 		}
+		// A code whose final check character does not match is accepted:
+		// the department's record stands, the registry decides.
 		uscc := strings.TrimSpace(p.USCC)
-		switch {
-		case uscc == "":
+		if uscc == "" {
 			return Applicant{}, platform.Invalid("applicant.uscc", "required", "缺少统一社会信用代码")
-		case !usccPattern.MatchString(uscc):
-			return Applicant{}, platform.Invalid("applicant.uscc", "format", "统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）")
+		}
+		if _, err := platform.ParseUSCC(uscc); err != nil {
+			return Applicant{}, underApplicant(err)
 		}
 		name := strings.TrimSpace(p.Name)
 		switch {

@@ -36,6 +36,13 @@ func TestParseEventAcceptsTheProtocol(t *testing.T) {
 	if err != nil || e.Applicant.USCC != uscc || e.Delivery == nil || e.Delivery.TrackingNo != "EMS1234567890" {
 		t.Fatalf("enterprise: %+v %v", e, err)
 	}
+	// A well-formed code whose final check character does not match (a
+	// genuine pre-2016 code) is the department's record: accepted.
+	e, err = ParseEvent(ev("e-4", StatusAccepted, "2026-03-16T09:30:00+08:00",
+		map[string]any{"applicant": map[string]any{"type": "enterprise", "uscc": "91350203M0001QKT19", "name": "厦门某某有限公司"}}), parseNow)
+	if err != nil || e.Applicant.USCC != "91350203M0001QKT19" {
+		t.Fatalf("check character mismatch: %+v %v", e, err)
+	}
 	e, err = ParseEvent(ev("e-3", StatusDelivered, "2026-03-16T09:30:00+08:00",
 		map[string]any{"delivery": map[string]any{"method": "pickup"}}), parseNow)
 	if err != nil || e.Delivery.Method != DeliveryPickup {
@@ -94,8 +101,12 @@ func TestParseEventRefusesEveryBadField(t *testing.T) {
 		{"name latin", ev("e", StatusAccepted, at, person("name", "Zhang San")), "applicant.name", "name_chars"},
 		{"person with uscc", ev("e", StatusAccepted, at, person("uscc", uscc)), "applicant.uscc", "not_allowed"},
 		{"uscc missing", ev("e", StatusAccepted, at, ent("uscc", "")), "applicant.uscc", "required"},
-		{"uscc short", ev("e", StatusAccepted, at, ent("uscc", "91440101MA5C")), "applicant.uscc", "format"},
-		{"uscc alphabet", ev("e", StatusAccepted, at, ent("uscc", "91440101MA5CXXXXOY")), "applicant.uscc", "format"},
+		{"uscc short", ev("e", StatusAccepted, at, ent("uscc", "91440101MA5C")), "applicant.uscc", "length"},
+		{"uscc alphabet", ev("e", StatusAccepted, at, ent("uscc", "91440101MA5CXXXXOY")), "applicant.uscc", "alphabet"},
+		{"uscc category", ev("e", StatusAccepted, at, ent("uscc", "94440101MA5CXXXX7X")), "applicant.uscc", "category"},
+		{"uscc division", ev("e", StatusAccepted, at, ent("uscc", "91004401MA5CXXXX7X")), "applicant.uscc", "division"},
+		{"uscc organisation code check", ev("e", StatusAccepted, at, ent("uscc", "91440101MA5CXXXX0Y")), "applicant.uscc", "org_code_check"},
+		{"uscc is an ID number", ev("e", StatusAccepted, at, ent("uscc", idZhang)), "applicant.uscc", "division"},
 		{"enterprise name missing", ev("e", StatusAccepted, at, ent("name", "")), "applicant.name", "required"},
 		{"enterprise name long", ev("e", StatusAccepted, at, ent("name", strings.Repeat("企", 101))), "applicant.name", "length"},
 		{"enterprise with id number", ev("e", StatusAccepted, at, ent("id_number", idZhang)), "applicant.id_number", "not_allowed"},
@@ -188,7 +199,7 @@ func FuzzParseEvent(f *testing.F) {
 				t.Fatalf("person %#v", e.Applicant)
 			}
 		case ApplicantEnterprise:
-			if !usccPattern.MatchString(e.Applicant.USCC) || e.Applicant.IDNumber != "" || e.Applicant.Name == "" {
+			if _, err := platform.ParseUSCC(e.Applicant.USCC); err != nil || e.Applicant.IDNumber != "" || e.Applicant.Name == "" {
 				t.Fatalf("enterprise %#v", e.Applicant)
 			}
 		default:

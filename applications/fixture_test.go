@@ -24,7 +24,7 @@ var (
 )
 
 const (
-	uscc   = "91440101MA5CXXXX0Y"
+	uscc   = "91440101MA5CXXXX7X"
 	source = "dept-a"
 )
 

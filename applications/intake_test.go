@@ -141,6 +141,8 @@ func TestBadEventStoresNothing(t *testing.T) {
 		ev("e-1", "done", "2026-03-16T09:30:00+08:00", nil),
 		ev("e-1", StatusNeedsMaterials, "2026-03-16T09:30:00+08:00", map[string]any{"materials_missing": nil}),
 		ev("e-1", StatusAccepted, "2026-03-16T09:30:00+08:00", map[string]any{"extra": true}),
+		// A malformed USCC: its organisation code check fails.
+		ev("e-1", StatusAccepted, "2026-03-16T09:30:00+08:00", map[string]any{"applicant": map[string]any{"type": "enterprise", "uscc": "91440101MA5CXXXX0Y", "name": "某公司"}}),
 	} {
 		_, err := f.svc.Receive(f.ctx, source, b)
 		if pe, ok := platform.AsError(err); !ok || pe.Code != platform.CodeInvalid {

@@ -13,7 +13,7 @@ import (
 const (
 	DemoIDNumber = "11010519491231002X" // 张三 of the README walkthrough
 	DemoName     = "张三"
-	DemoUSCC     = "91440101MA5CXXXX0Y"
+	DemoUSCC     = "91440101MA5CXXXX7X"
 )
 
 // DemoBill is a demo bill's number and the verification code printed on its

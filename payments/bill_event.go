@@ -59,9 +59,6 @@ var (
 	// BillCodePattern is the shape of a verification code (查验码).
 	BillCodePattern     = regexp.MustCompile(`^[A-Za-z0-9]{4,32}$`)
 	billUnitCodePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-	// billUSCCPattern: 18 characters of the GB 32100 alphabet (digits and
-	// capital letters without I, O, S, V, Z). Only the shape is checked.
-	billUSCCPattern = regexp.MustCompile(`^[0-9A-HJ-NPQRTUWXY]{18}$`)
 )
 
 // BillPayer is who owes a bill, validated: a person (ID number, normalised, and
@@ -182,9 +179,9 @@ var (
 //   - kind: one of BillKinds;
 //   - item: 1–200 characters, no control characters;
 //   - payer: {type: person, id_number (GB 11643, account.ValidateIDNumber),
-//     name (account.ValidateName)} or {type: enterprise, uscc (18 characters
-//     of the GB 32100 alphabet; the check character is not verified), name
-//     (1–100 characters)};
+//     name (account.ValidateName)} or {type: enterprise, uscc (GB 32100,
+//     platform.ParseUSCC: a malformed code is refused with the check named,
+//     a wrong final check character is accepted), name (1–100 characters)};
 //   - amount_fen: 1–10^10 (an integer: 1.5 or 1e3 are refused);
 //   - due_date: YYYY-MM-DD, a real date of 2000–2099;
 //   - late_fee (optional): {from: YYYY-MM-DD, permille_per_day: 0.01–1000 (‰
@@ -450,12 +447,14 @@ func validateBillPayer(p *payerPayload, now time.Time) (BillPayer, error) {
 		if p.IDNumber != "" {
 			return BillPayer{}, platform.Invalid("payer.id_number", "not_allowed", "企业缴款人不应有身份证号")
 		}
+		// A code whose final check character does not match is accepted:
+		// the department's record stands, the registry decides.
 		uscc := strings.TrimSpace(p.USCC)
-		switch {
-		case uscc == "":
+		if uscc == "" {
 			return BillPayer{}, platform.Invalid("payer.uscc", "required", "缺少统一社会信用代码")
-		case !billUSCCPattern.MatchString(uscc):
-			return BillPayer{}, platform.Invalid("payer.uscc", "format", "统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）")
+		}
+		if _, err := platform.ParseUSCC(uscc); err != nil {
+			return BillPayer{}, underBillPayer(err)
 		}
 		name, err := billOrgName("payer.name", p.Name, "缺少企业名称", "企业名称")
 		if err != nil {

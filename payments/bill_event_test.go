@@ -39,6 +39,13 @@ func TestParseBillEventAccepts(t *testing.T) {
 	if err != nil || e.Payer.USCC != billUSCC || e.LateFee != nil {
 		t.Fatalf("%+v %v", e, err)
 	}
+	// A well-formed code whose final check character does not match (a
+	// genuine pre-2016 code) is the department's record: accepted.
+	e, err = ParseBillEvent(billBody("e-4", BillIssue, "QY-2", map[string]any{
+		"payer": map[string]any{"type": "enterprise", "uscc": "91350203M0001QKT19", "name": "厦门某某有限公司"}}), billParseNow)
+	if err != nil || e.Payer.USCC != "91350203M0001QKT19" {
+		t.Fatalf("%+v %v", e, err)
+	}
 	e, err = ParseBillEvent([]byte(`{"event_id":"c-1","action":"cancel","bill_no":"JT-1"}`), billParseNow)
 	if err != nil || e.Action != BillCancel || e.AmountFen != 0 {
 		t.Fatalf("%+v %v", e, err)
@@ -93,7 +100,12 @@ func TestParseBillEventRefuses(t *testing.T) {
 		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "person", "id_number": billIDZhang, "name": "张三", "uscc": billUSCC}}), "payer.uscc", "not_allowed"},
 		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": billUSCC, "name": "某公司", "id_number": billIDZhang}}), "payer.id_number", "not_allowed"},
 		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "name": "某公司"}}), "payer.uscc", "required"},
-		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": "91440101MA5CXXXXOY", "name": "某公司"}}), "payer.uscc", "format"},
+		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": "91440101MA5C", "name": "某公司"}}), "payer.uscc", "length"},
+		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": "91440101MA5CXXXXOY", "name": "某公司"}}), "payer.uscc", "alphabet"},
+		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": "94440101MA5CXXXX7X", "name": "某公司"}}), "payer.uscc", "category"},
+		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": "91004401MA5CXXXX7X", "name": "某公司"}}), "payer.uscc", "division"},
+		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": "91440101MA5CXXXX0Y", "name": "某公司"}}), "payer.uscc", "org_code_check"},
+		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": "11010519491231002X", "name": "某公司"}}), "payer.uscc", "division"},
 		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": billUSCC}}), "payer.name", "required"},
 		{billBody("e", BillIssue, "B", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": billUSCC, "name": strings.Repeat("公", 101)}}), "payer.name", "length"},
 		{billBody("e", BillIssue, "B", map[string]any{"amount_fen": nil}), "amount_fen", "required"},
@@ -181,7 +193,7 @@ func FuzzParseBillEvent(f *testing.F) {
 			if !slices.Contains(BillKinds(), e.Kind) || e.Item == "" || e.AmountFen < 1 || e.DueDate == "" ||
 				!BillCodePattern.MatchString(e.VerificationCode) || e.Unit.Code == "" || e.Unit.Name == "" ||
 				(e.Payer.Type != PayerPerson && e.Payer.Type != PayerEnterprise) || e.Payer.Name == "" ||
-				(e.Payer.Type == PayerPerson && len(e.Payer.IDNumber) != 18) || (e.Payer.Type == PayerEnterprise && !billUSCCPattern.MatchString(e.Payer.USCC)) {
+				(e.Payer.Type == PayerPerson && len(e.Payer.IDNumber) != 18) || (e.Payer.Type == PayerEnterprise && !wellFormedUSCC(e.Payer.USCC)) {
 				t.Fatalf("issue %+v", e)
 			}
 		case BillCancel:
@@ -228,4 +240,10 @@ func TestPermilleJSON(t *testing.T) {
 			t.Fatalf("%s accepted as %d", in, p)
 		}
 	}
+}
+
+// wellFormedUSCC reports whether s passes platform.ParseUSCC.
+func wellFormedUSCC(s string) bool {
+	_, err := platform.ParseUSCC(s)
+	return err == nil
 }

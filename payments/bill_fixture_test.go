@@ -23,7 +23,7 @@ var (
 )
 
 const (
-	billUSCC   = "91440101MA5CXXXX0Y"
+	billUSCC   = "91440101MA5CXXXX7X"
 	billSource = "dept-a"
 )
 

@@ -105,10 +105,10 @@ func (b *Bills) ForUser(ctx context.Context, userID string) ([]BillView, error) 
 
 // ForEnterprise returns the bills of the enterprise uscc, ordered as
 // ForUser's. The caller decides who may see them. Errors: platform.Invalid
-// (uscc malformed); storage.
+// (field uscc, the check platform.ParseUSCC names: uscc malformed); storage.
 func (b *Bills) ForEnterprise(ctx context.Context, uscc string) ([]BillView, error) {
-	if !billUSCCPattern.MatchString(uscc) {
-		return nil, platform.Invalid("uscc", "format", "统一社会信用代码应为 18 位数字或大写字母（不含 I、O、S、V、Z）")
+	if _, err := platform.ParseUSCC(uscc); err != nil {
+		return nil, err
 	}
 	return b.list(ctx, bson.M{"uscc": uscc})
 }

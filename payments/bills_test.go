@@ -114,6 +114,8 @@ func TestReceiveRefusalsChangeNothing(t *testing.T) {
 		// A cap above the bill's amount is refused when applied.
 		{billSource, string(billBody("x-12", BillAdjust, "B-UNPAID", map[string]any{"late_fee": map[string]any{"from": "2026-04-01", "permille_per_day": 3, "cap_fen": 20001}})), "B-UNPAID", platform.Invalid("late_fee.cap_fen", "range", "")},
 		{billSource, `{"event_id":"x-13","action":"cancel","bill_no":"B-UNPAID","note":"x"}`, "B-UNPAID", platform.Invalid("note", "unknown_field", "")},
+		// A malformed USCC (its organisation code check fails) is refused.
+		{billSource, string(billBody("x-14", BillIssue, "B-QY", map[string]any{"payer": map[string]any{"type": "enterprise", "uscc": "91440101MA5CXXXX0Y", "name": "某公司"}})), "B-QY", platform.Invalid("payer.uscc", "", "")},
 	} {
 		before := f.snapshot(c.bill)
 		_, err := f.bills.Receive(f.ctx, c.source, []byte(c.body))

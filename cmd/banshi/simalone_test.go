@@ -83,7 +83,7 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 		t.Fatalf("tell the simulator: %d", st)
 	}
 	st, receipt := post(simBase+"/sim/department/demo-dept/applications", `{"application_no":"ALONE1","service_code":"S1","status":"accepted",
-		"applicant":{"type":"enterprise","uscc":"91440101MA5CXXXX0Y","name":"广州某某科技有限公司"}}`)
+		"applicant":{"type":"enterprise","uscc":"91440101MA5CXXXX7X","name":"广州某某科技有限公司"}}`)
 	if st != 200 || receipt["application_status"] != "accepted" {
 		t.Fatalf("an event through the standalone simulator: %d %v", st, receipt)
 	}
