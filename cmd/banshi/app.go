@@ -397,6 +397,13 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		if a.AlipaySim != nil {
 			parts["/sim/alipay/"] = a.AlipaySim
 		}
+		// The enterprise registry (市场监管), with the demo enterprise whose
+		// legal representative is the walkthrough's 张三.
+		registry := sim.NewRegistry()
+		if _, err := registry.Add(sim.DemoEnterprise()); err != nil {
+			return err
+		}
+		parts["/sim/registry/"] = registry
 		deps.Sim = sim.Mount(parts)
 	}
 	// Every process dispatches the outbox (a `banshi worker` too); the

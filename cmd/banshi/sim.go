@@ -107,6 +107,11 @@ func runSim(ctx context.Context, addr string, apps simApps, stdout io.Writer, lo
 		defer ps.alipay.Close()
 		parts["/sim/wechatpay/"], parts["/sim/alipay/"] = ps.wechat, ps.alipay
 	}
+	registry := sim.NewRegistry()
+	if _, err := registry.Add(sim.DemoEnterprise()); err != nil {
+		return err
+	}
+	parts["/sim/registry/"] = registry
 	h := sim.Mount(parts)
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
@@ -122,6 +127,7 @@ Simulators serving at http://%[1]s
   WeChat API base: http://%[1]s/sim/wechat   (the phone's control endpoints are under it too)
   clock control:   http://%[1]s/sim/clock    (moves the simulators' clock only, not another process's)
   FCM endpoint:    http://%[1]s/sim/fcm/v1    (messages a phone got: GET http://%[1]s/sim/fcm/messages?token=…)
+  registry:        http://%[1]s/sim/registry/enterprises/{uscc}   (市场监管; add: POST …/sim/registry/control/enterprises)
   WeChat Pay:      http://%[1]s/sim/wechatpay   Alipay: http://%[1]s/sim/alipay   (merchant keys of this folder's data directory)
   departments:     http://%[1]s/sim/department/{integration id}   signs events and posts them to %[4]s
                    (tell it an integration's secret first: PUT …/sim/department/{id} {"secret":"…"})
