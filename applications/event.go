@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"banshi/internal/account"
@@ -38,7 +37,6 @@ const (
 	MaxMaterials    = 50
 	maxMaterialName = 100 // runes
 	maxReason       = 200 // runes
-	maxOrgName      = 100 // runes
 	maxCarrier      = 50  // runes
 	// FutureSkew is how far after Banshi's clock an event may say it
 	// occurred (the clocks of departments and Banshi differ a little).
@@ -278,71 +276,15 @@ func (p *payload) validate(now time.Time) (Event, error) {
 	switch {
 	case utf8.RuneCountInString(e.Note) > MaxNote:
 		return Event{}, platform.Invalid("note", "length", "说明最多 500 个字")
-	case !plainText(e.Note, true):
+	case !account.PlainText(e.Note, true):
 		return Event{}, platform.Invalid("note", "format", "说明含有不可见的控制字符")
 	}
 	return e, nil
 }
 
 func validateApplicant(p *applicantPayload, now time.Time) (Applicant, error) {
-	if p == nil {
-		return Applicant{}, platform.Invalid("applicant", "required", "缺少申请人")
-	}
-	a := Applicant{Type: p.Type}
-	switch p.Type {
-	case "":
-		return Applicant{}, platform.Invalid("applicant.type", "required", "缺少申请人类型")
-	case ApplicantPerson:
-		if p.USCC != "" {
-			return Applicant{}, platform.Invalid("applicant.uscc", "not_allowed", "个人申请人不应有统一社会信用代码")
-		}
-		n, err := account.ValidateIDNumber(p.IDNumber, now)
-		if err != nil {
-			return Applicant{}, underApplicant(err)
-		}
-		name, err := account.ValidateName(p.Name)
-		if err != nil {
-			return Applicant{}, underApplicant(err)
-		}
-		a.IDNumber, a.Name = n, name
-	case ApplicantEnterprise:
-		if p.IDNumber != "" {
-			return Applicant{}, platform.Invalid("applicant.id_number", "not_allowed", "企业申请人不应有身份证号")
-		}
-		// A code whose final check character does not match is accepted:
-		// the department's record stands, the registry decides.
-		uscc := strings.TrimSpace(p.USCC)
-		if uscc == "" {
-			return Applicant{}, platform.Invalid("applicant.uscc", "required", "缺少统一社会信用代码")
-		}
-		if _, err := platform.ParseUSCC(uscc); err != nil {
-			return Applicant{}, underApplicant(err)
-		}
-		name := strings.TrimSpace(p.Name)
-		switch {
-		case name == "":
-			return Applicant{}, platform.Invalid("applicant.name", "required", "缺少企业名称")
-		case utf8.RuneCountInString(name) > maxOrgName:
-			return Applicant{}, platform.Invalid("applicant.name", "length", "企业名称最多 100 个字")
-		case !plainText(name, false):
-			return Applicant{}, platform.Invalid("applicant.name", "format", "企业名称含有控制字符")
-		}
-		a.USCC, a.Name = uscc, name
-	default:
-		return Applicant{}, platform.Invalid("applicant.type", "enum", "申请人类型应为 person 或 enterprise")
-	}
-	return a, nil
-}
-
-// underApplicant names an account validation error's field under applicant.
-func underApplicant(err error) error {
-	pe, ok := platform.AsError(err)
-	if !ok {
-		return err
-	}
-	c := *pe
-	c.Field = "applicant." + pe.Field
-	return &c
+	party, err := account.ValidateParty("applicant", "申请人", (*account.PartyInput)(p), now)
+	return Applicant(party), err
 }
 
 func validateOccurredAt(s string, now time.Time) (time.Time, error) {
@@ -383,11 +325,11 @@ func validateMaterials(status string, ms []Material) ([]Material, error) {
 			return nil, platform.Invalid(fmt.Sprintf("materials_missing[%d].name", i), "required", "缺少材料名称")
 		case utf8.RuneCountInString(m.Name) > maxMaterialName:
 			return nil, platform.Invalid(fmt.Sprintf("materials_missing[%d].name", i), "length", "材料名称最多 100 个字")
-		case !plainText(m.Name, false):
+		case !account.PlainText(m.Name, false):
 			return nil, platform.Invalid(fmt.Sprintf("materials_missing[%d].name", i), "format", "材料名称含有控制字符")
 		case utf8.RuneCountInString(m.Reason) > maxReason:
 			return nil, platform.Invalid(fmt.Sprintf("materials_missing[%d].reason", i), "length", "补正原因最多 200 个字")
-		case !plainText(m.Reason, true):
+		case !account.PlainText(m.Reason, true):
 			return nil, platform.Invalid(fmt.Sprintf("materials_missing[%d].reason", i), "format", "补正原因含有控制字符")
 		}
 		out[i] = m
@@ -418,7 +360,7 @@ func validateDelivery(status string, d *Delivery) (*Delivery, error) {
 		return nil, platform.Invalid("delivery.carrier", "required", "邮寄送达应写明快递公司")
 	case utf8.RuneCountInString(out.Carrier) > maxCarrier:
 		return nil, platform.Invalid("delivery.carrier", "length", "快递公司名称最多 50 个字")
-	case !plainText(out.Carrier, false):
+	case !account.PlainText(out.Carrier, false):
 		return nil, platform.Invalid("delivery.carrier", "format", "快递公司名称含有控制字符")
 	case out.Method == DeliveryPost && out.TrackingNo == "":
 		return nil, platform.Invalid("delivery.tracking_no", "required", "邮寄送达应写明运单号")
@@ -426,18 +368,4 @@ func validateDelivery(status string, d *Delivery) (*Delivery, error) {
 		return nil, platform.Invalid("delivery.tracking_no", "format", "运单号应为 1 至 64 个字母、数字或连字符")
 	}
 	return &out, nil
-}
-
-// plainText reports whether s has no control characters (but line breaks
-// where newlines are allowed) and no invalid UTF-8.
-func plainText(s string, newlines bool) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r == utf8.RuneError || (unicode.IsControl(r) && !(newlines && r == '\n')) {
-			return false
-		}
-	}
-	return true
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"banshi/internal/account"
@@ -331,7 +330,7 @@ func (p *billPayload) validate(top map[string]json.RawMessage, now time.Time) (B
 		return BillEvent{}, platform.Invalid("item", "required", "缺少缴费项目")
 	case utf8.RuneCountInString(e.Item) > maxBillItem:
 		return BillEvent{}, platform.Invalid("item", "length", "缴费项目最多 200 个字")
-	case !billPlainText(e.Item):
+	case !account.PlainText(e.Item, false):
 		return BillEvent{}, platform.Invalid("item", "format", "缴费项目含有控制字符")
 	}
 	e.Kind = p.Kind
@@ -423,48 +422,8 @@ func validBillDate(s string) bool {
 }
 
 func validateBillPayer(p *payerPayload, now time.Time) (BillPayer, error) {
-	if p == nil {
-		return BillPayer{}, platform.Invalid("payer", "required", "缺少缴款人")
-	}
-	out := BillPayer{Type: p.Type}
-	switch p.Type {
-	case "":
-		return BillPayer{}, platform.Invalid("payer.type", "required", "缺少缴款人类型")
-	case PayerPerson:
-		if p.USCC != "" {
-			return BillPayer{}, platform.Invalid("payer.uscc", "not_allowed", "个人缴款人不应有统一社会信用代码")
-		}
-		n, err := account.ValidateIDNumber(p.IDNumber, now)
-		if err != nil {
-			return BillPayer{}, underBillPayer(err)
-		}
-		name, err := account.ValidateName(p.Name)
-		if err != nil {
-			return BillPayer{}, underBillPayer(err)
-		}
-		out.IDNumber, out.Name = n, name
-	case PayerEnterprise:
-		if p.IDNumber != "" {
-			return BillPayer{}, platform.Invalid("payer.id_number", "not_allowed", "企业缴款人不应有身份证号")
-		}
-		// A code whose final check character does not match is accepted:
-		// the department's record stands, the registry decides.
-		uscc := strings.TrimSpace(p.USCC)
-		if uscc == "" {
-			return BillPayer{}, platform.Invalid("payer.uscc", "required", "缺少统一社会信用代码")
-		}
-		if _, err := platform.ParseUSCC(uscc); err != nil {
-			return BillPayer{}, underBillPayer(err)
-		}
-		name, err := billOrgName("payer.name", p.Name, "缺少企业名称", "企业名称")
-		if err != nil {
-			return BillPayer{}, err
-		}
-		out.USCC, out.Name = uscc, name
-	default:
-		return BillPayer{}, platform.Invalid("payer.type", "enum", "缴款人类型应为 person 或 enterprise")
-	}
-	return out, nil
+	party, err := account.ValidateParty("payer", "缴款人", (*account.PartyInput)(p), now)
+	return BillPayer(party), err
 }
 
 func validateBillUnit(u *CollectingUnit) (CollectingUnit, error) {
@@ -494,32 +453,8 @@ func billOrgName(field, name, missing, what string) (string, error) {
 		return "", platform.Invalid(field, "required", missing)
 	case utf8.RuneCountInString(name) > maxBillOrgName:
 		return "", platform.Invalid(field, "length", what+"最多 100 个字")
-	case !billPlainText(name):
+	case !account.PlainText(name, false):
 		return "", platform.Invalid(field, "format", what+"含有控制字符")
 	}
 	return name, nil
-}
-
-// underBillPayer names an account validation error's field under payer.
-func underBillPayer(err error) error {
-	pe, ok := platform.AsError(err)
-	if !ok {
-		return err
-	}
-	c := *pe
-	c.Field = "payer." + pe.Field
-	return &c
-}
-
-// billPlainText reports whether s is valid UTF-8 without control characters.
-func billPlainText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
 }
