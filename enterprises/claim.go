@@ -3,15 +3,17 @@ package enterprises
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"banshi/internal/platform"
 )
 
 // Claim makes userID the legal representative of the enterprise uscc in
 // Banshi. The checks, in this order:
-//   - uscc well-formed (platform.ParseUSCC; a wrong check character alone
-//     passes, the registry decides): else its invalid_argument error, field
-//     "uscc";
+//   - uscc, surrounding spaces trimmed, present (else invalid_argument,
+//     field "uscc", check "required") and well-formed (platform.ParseUSCC; a
+//     wrong check character alone passes, the registry decides): else its
+//     invalid_argument error, field "uscc", naming the check;
 //   - the user at real-name level 4: else ErrRealnameRequired;
 //   - the registry knows the enterprise: else ErrEnterpriseNotFound, or
 //     ErrRegistryUnavailable when it cannot tell;
@@ -27,6 +29,10 @@ import (
 // Nothing is stored on an error. Other errors: storage errors,
 // account.ErrNotFound for an unknown user.
 func (s *Service) Claim(ctx context.Context, userID, uscc string) (Membership, bool, error) {
+	uscc = strings.TrimSpace(uscc)
+	if uscc == "" {
+		return Membership{}, false, platform.Invalid("uscc", "required", "请填写统一社会信用代码")
+	}
 	code, err := platform.ParseUSCC(uscc)
 	if err != nil {
 		return Membership{}, false, err

@@ -99,7 +99,7 @@ func TestClaimRefusals(t *testing.T) {
 		want             error
 		check            string
 	}{
-		{"empty code", zhang4, "", platform.Invalid("uscc", "", ""), platform.USCCCheckLength},
+		{"empty code", zhang4, " ", platform.Invalid("uscc", "", ""), "required"},
 		{"short code", zhang4, "91440101MA5CXXXX7", platform.Invalid("uscc", "", ""), platform.USCCCheckLength},
 		{"lower case", zhang4, "91440101ma5cxxxx7x", platform.Invalid("uscc", "", ""), platform.USCCCheckAlphabet},
 		{"unknown category", zhang4, "99440101MA5CXXXX7X", platform.Invalid("uscc", "", ""), platform.USCCCheckCategory},
@@ -132,8 +132,8 @@ func TestClaimRefusals(t *testing.T) {
 	if _, err := f.svc.Mine(f.ctx, zhang4); err != nil {
 		t.Fatal(err)
 	}
-	// 在业 is claimable as 存续 is.
-	if _, created, err := f.svc.Claim(f.ctx, zhang4, operating.USCC); err != nil || !created {
+	// 在业 is claimable as 存续 is; surrounding spaces are trimmed.
+	if _, created, err := f.svc.Claim(f.ctx, zhang4, " "+operating.USCC+"\t"); err != nil || !created {
 		t.Fatalf("在业: created=%v err=%v", created, err)
 	}
 	if _, _, err := f.svc.Claim(f.ctx, "u_nobody", demo.USCC); !errors.Is(err, account.ErrNotFound) {
