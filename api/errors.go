@@ -102,6 +102,13 @@ var statusOf = map[string]int{
 	"reconciliation_action_not_allowed": http.StatusUnprocessableEntity,
 	"reconciliation_bill_unusable":      http.StatusBadGateway,
 
+	// Enterprises (api/enterprises.go, enterprises/).
+	"not_legal_representative": http.StatusForbidden,
+	"enterprise_not_found":     http.StatusNotFound,
+	"enterprise_claimed":       http.StatusConflict,
+	"enterprise_inactive":      http.StatusConflict,
+	"registry_unavailable":     http.StatusServiceUnavailable,
+
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,
 	"wechat_push_unverified": http.StatusUnauthorized,
@@ -116,6 +123,7 @@ var retryAfterOf = map[string]int{
 	"login_busy":           1,
 	"store_unavailable":    2,
 	"audit_unavailable":    2,
+	"registry_unavailable": 5,
 }
 
 // Errors of the HTTP layer itself.

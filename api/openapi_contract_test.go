@@ -47,6 +47,8 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/me/devices":                                        "registerDevice",
 	"GET /api/v1/me/devices":                                         "listDevices",
 	"DELETE /api/v1/me/devices/{token}":                              "deleteDevice",
+	"POST /api/v1/enterprises/claim":                                 "claimEnterprise",
+	"GET /api/v1/me/enterprises":                                     "listMyEnterprises",
 	"GET /api/v1/hooks/wechat":                                       "checkWeChatPushURL",
 	"POST /api/v1/hooks/wechat":                                      "receiveWeChatPush",
 	"PUT /api/v1/me/favorites":                                       "replaceFavorites",

@@ -16,6 +16,7 @@ import (
 	"banshi/api"
 	"banshi/applications"
 	"banshi/appointments"
+	"banshi/enterprises"
 	"banshi/integrations"
 	"banshi/internal/account"
 	"banshi/internal/pages"
@@ -334,6 +335,16 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, sweepEvery) })
 
+	// 企业专属网页: claims checked against the 市场监管 registry.
+	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Clock: clock,
+		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises")})
+	if err != nil {
+		return err
+	}
+	if err := ents.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
 		appointmentsSection{booking}, applicationsSection{apps}, billsSection{bills}, messagesSection{inbox})
@@ -364,7 +375,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps, Bills: bills},
 			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
-			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}},
+			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{

@@ -26,7 +26,7 @@ func TestSimulatorsAloneWorkWithABanshi(t *testing.T) {
 	api := startProcess(t, dir, map[string]string{
 		"BANSHI_ADDR": apiAddr, "BANSHI_SIM": "false", "BANSHI_WECHAT_API_BASE": simBase + "/sim/wechat",
 		"BANSHI_FCM_ENDPOINT": simBase + "/sim/fcm/v1", "BANSHI_WECHATPAY_BASE_URL": simBase + "/sim/wechatpay",
-		"BANSHI_ALIPAY_BASE_URL": simBase + "/sim/alipay",
+		"BANSHI_ALIPAY_BASE_URL": simBase + "/sim/alipay", "BANSHI_REGISTRY_BASE": simBase + "/sim/registry",
 	}, "serve")
 	base := "http://" + apiAddr
 	waitUp(t, api, base+"/readyz")

@@ -111,6 +111,12 @@ type Config struct {
 	AlipaySellerID      string        // BANSHI_ALIPAY_SELLER_ID: the merchant's PID (2088…)
 	AlipayBaseURL       string        // BANSHI_ALIPAY_BASE_URL: the gateway (default Alipay's)
 	PayHandleDeadline   time.Duration // BANSHI_PAY_HANDLE_DEADLINE: a department must accept a payment within this, else it is refunded (default 24h)
+
+	// RegistryBase is BANSHI_REGISTRY_BASE: the 市场监管 enterprise
+	// registry's base URL (GET {base}/enterprises/{uscc}); development's
+	// default is the simulator, <public URL>/sim/registry; required in
+	// production.
+	RegistryBase string
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -259,6 +265,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AlipaySellerID = str("BANSHI_ALIPAY_SELLER_ID", "")
 	c.AlipayBaseURL = str("BANSHI_ALIPAY_BASE_URL", "")
 	c.PayHandleDeadline = duration("BANSHI_PAY_HANDLE_DEADLINE", 24*time.Hour)
+	c.RegistryBase = strings.TrimRight(str("BANSHI_REGISTRY_BASE", ""), "/")
+	if c.RegistryBase == "" && dev {
+		c.RegistryBase = c.PublicURL + "/sim/registry"
+	}
+	if e := c.RegistryBase; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("BANSHI_REGISTRY_BASE must be an http(s) URL"))
+		}
+	}
 	if len(c.WeChatPayAPIv3Key) != 0 && len(c.WeChatPayAPIv3Key) != 32 {
 		errs = append(errs, errors.New("BANSHI_WECHATPAY_APIV3_KEY must be the 32-character APIv3 key"))
 	}
@@ -319,6 +334,7 @@ func (c Config) CheckProduction() error {
 	need("BANSHI_PII_KEY", string(c.PIIKey))
 	need("BANSHI_SESSION_SECRET", string(c.SessionSecret))
 	need("BANSHI_CHECKIN_KEY", string(c.CheckinKey))
+	need("BANSHI_REGISTRY_BASE", c.RegistryBase)
 	if c.Push {
 		need("BANSHI_WECHAT_PUSH_TOKEN", string(c.PushToken))
 		if c.PushSafe {
@@ -337,6 +353,9 @@ func (c Config) CheckProduction() error {
 	}
 	if strings.Contains(c.AlipayBaseURL, "/sim/") {
 		errs = append(errs, "BANSHI_ALIPAY_BASE_URL names a simulator")
+	}
+	if strings.Contains(c.RegistryBase, "/sim/") {
+		errs = append(errs, "BANSHI_REGISTRY_BASE names a simulator")
 	}
 	if len(missing) > 0 {
 		errs = append(errs, "missing settings: "+strings.Join(missing, ", "))
@@ -417,6 +436,7 @@ func (c Config) Printable() []any {
 		"alipay_seller_id", c.AlipaySellerID,
 		"alipay_base_url", or(c.AlipayBaseURL, "(default)"),
 		"pay_handle_deadline", c.PayHandleDeadline.String(),
+		"registry_base", or(RedactURL(c.RegistryBase), "(not set)"),
 	}
 }
 

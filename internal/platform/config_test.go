@@ -211,13 +211,37 @@ func TestExternalStoresNeedAnExplicitEnv(t *testing.T) {
 	}
 }
 
+// TestRegistryBase: development defaults to the simulator under the public
+// URL; a given base loses its trailing slash; a base that is not an http(s)
+// URL is refused, without quoting it.
+func TestRegistryBase(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{"BANSHI_PUBLIC_URL": "http://dev.local:8080/"}))
+	if err != nil || c.RegistryBase != "http://dev.local:8080/sim/registry" {
+		t.Fatalf("development default %q, %v", c.RegistryBase, err)
+	}
+	c, err = LoadConfig(env(map[string]string{"BANSHI_REGISTRY_BASE": "https://registry.example/api/"}))
+	if err != nil || c.RegistryBase != "https://registry.example/api" {
+		t.Fatalf("given base %q, %v", c.RegistryBase, err)
+	}
+	for _, bad := range []string{"registry.example", "ftp://registry.example", "https://", "http://u:Secret@%zz"} {
+		_, err := LoadConfig(env(map[string]string{"BANSHI_REGISTRY_BASE": bad}))
+		if err == nil || !strings.Contains(err.Error(), "BANSHI_REGISTRY_BASE") || strings.Contains(err.Error(), "Secret") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+	c, _ = LoadConfig(env(map[string]string{"BANSHI_REGISTRY_BASE": "https://u:RegPass@registry.example/api"}))
+	if all := fmt.Sprint(c.Printable()...); strings.Contains(all, "RegPass") || !strings.Contains(all, "registry.example/api") {
+		t.Fatalf("printed: %s", all)
+	}
+}
+
 func TestCheckProduction(t *testing.T) {
 	c, _ := LoadConfig(env(map[string]string{"BANSHI_ENV": "production"}))
 	err := c.CheckProduction()
 	if err == nil {
 		t.Fatal("production without settings accepted")
 	}
-	for _, n := range []string{"MONGODB_URI", "REDIS_URL", "BANSHI_WECHAT_API_BASE", "BANSHI_PII_KEY", "BANSHI_SESSION_SECRET", "BANSHI_CHECKIN_KEY", "BANSHI_WECHAT_MINI_SECRET"} {
+	for _, n := range []string{"MONGODB_URI", "REDIS_URL", "BANSHI_WECHAT_API_BASE", "BANSHI_PII_KEY", "BANSHI_SESSION_SECRET", "BANSHI_CHECKIN_KEY", "BANSHI_WECHAT_MINI_SECRET", "BANSHI_REGISTRY_BASE"} {
 		if !strings.Contains(err.Error(), n) {
 			t.Errorf("not named: %s", n)
 		}
@@ -226,7 +250,7 @@ func TestCheckProduction(t *testing.T) {
 		"BANSHI_ENV": "production", "MONGODB_URI": "mongodb://db", "REDIS_URL": "redis://r", "BANSHI_WECHAT_API_BASE": "https://api.weixin.qq.com",
 		"BANSHI_WECHAT_MINI_APPID": "wx1", "BANSHI_WECHAT_MINI_SECRET": "s", "BANSHI_WECHAT_APP_APPID": "wx2", "BANSHI_WECHAT_APP_SECRET": "s",
 		"BANSHI_PII_KEY": strings.Repeat("ab", 32), "BANSHI_SESSION_SECRET": "x", "BANSHI_CHECKIN_KEY": "y",
-		"BANSHI_FCM_CREDENTIALS": "/etc/banshi/fcm.json",
+		"BANSHI_FCM_CREDENTIALS": "/etc/banshi/fcm.json", "BANSHI_REGISTRY_BASE": "https://registry.example/api",
 	}
 	c, err = LoadConfig(env(full))
 	if err != nil {
@@ -252,6 +276,18 @@ func TestCheckProduction(t *testing.T) {
 		t.Fatalf("a simulated FCM accepted in production: %v", err)
 	}
 	delete(full, "BANSHI_FCM_ENDPOINT")
+	// The enterprise registry: required, and never the simulator.
+	full["BANSHI_REGISTRY_BASE"] = "http://sim:8080/sim/registry"
+	c, _ = LoadConfig(env(full))
+	if err := c.CheckProduction(); err == nil || !strings.Contains(err.Error(), "BANSHI_REGISTRY_BASE names a simulator") {
+		t.Fatalf("a simulated registry accepted in production: %v", err)
+	}
+	delete(full, "BANSHI_REGISTRY_BASE")
+	c, _ = LoadConfig(env(full))
+	if err := c.CheckProduction(); err == nil || !strings.Contains(err.Error(), "BANSHI_REGISTRY_BASE") || c.RegistryBase != "" {
+		t.Fatalf("production without a registry: %q %v", c.RegistryBase, err)
+	}
+	full["BANSHI_REGISTRY_BASE"] = "https://registry.example/api"
 	full["BANSHI_SIM"] = "true"
 	c, _ = LoadConfig(env(full))
 	if err := c.CheckProduction(); err == nil || !strings.Contains(err.Error(), "BANSHI_SIM") {
