@@ -105,6 +105,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`"kind":"payment_refunded","title":"退款成功","body":"缴费单 SB\d+ 的 380\.00 元已原路退回`),
 			regexp.MustCompile(`"summary":\{"matched":\d+,"channel_only":1,`),
 			regexp.MustCompile(`"kind":"channel_only"[^\n]*"resolution":\{"action":"explained","note":"测试商户号的补单，已与渠道核实","by":"demo-finance"`),
+			regexp.MustCompile(`\{"enterprises":\[\{"uscc":"91440101MA5CXXXX7X","name":"广州某某科技有限公司","role":"legal_representative"`),
 			regexp.MustCompile(`(?m)^204$`),
 			regexp.MustCompile(`"code":"unauthenticated"`),
 		} {
