@@ -112,27 +112,5 @@ func (f *fixture) claims() []bson.M {
 // digits, all in the GB 32100 set).
 func newUSCC() string {
 	org := strings.ToUpper(platformtest.RandomID()[:8])
-	return platform.USCCWithCheck("91440101" + org + string(orgCheck(org)))
-}
-
-// orgCheck is the GB 11714 check character of 8 organisation code characters.
-func orgCheck(org string) byte {
-	weights := []int{3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := 0; i < 8; i++ {
-		c := org[i]
-		v := int(c - '0')
-		if c >= 'A' {
-			v = int(c-'A') + 10
-		}
-		sum += v * weights[i]
-	}
-	switch c := 11 - sum%11; c {
-	case 10:
-		return 'X'
-	case 11:
-		return '0'
-	default:
-		return byte('0' + c)
-	}
+	return platform.USCCWithCheck("91440101" + org + string(platform.OrgCodeCheck(org)))
 }

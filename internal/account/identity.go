@@ -55,7 +55,7 @@ func ValidateIDNumber(id string, now time.Time) (string, error) {
 	if len(id) != 18 || !allDigits(id[:17]) || !(isDigit(id[17]) || id[17] == 'X') {
 		return "", idError("format", "身份证号前17位应为数字，最后一位为数字或X")
 	}
-	if !isProvince(id[:2]) || id[2:6] == "0000" {
+	if !platform.IsProvinceCode(id[:2]) || id[2:6] == "0000" {
 		return "", idError("region", "身份证号地区码无效")
 	}
 	birth, err := time.ParseInLocation("20060102", id[6:14], platform.Shanghai())
@@ -111,22 +111,6 @@ func allDigits(s string) bool {
 		}
 	}
 	return true
-}
-
-// isProvince reports whether code is a province-level code of GB/T 2260
-// (including 71 Taiwan, 81 Hong Kong, 82 Macao).
-func isProvince(code string) bool {
-	switch code {
-	case "11", "12", "13", "14", "15",
-		"21", "22", "23",
-		"31", "32", "33", "34", "35", "36", "37",
-		"41", "42", "43", "44", "45", "46",
-		"50", "51", "52", "53", "54",
-		"61", "62", "63", "64", "65",
-		"71", "81", "82":
-		return true
-	}
-	return false
 }
 
 // ValidateName checks a person's name as written on the resident ID card and

@@ -100,7 +100,7 @@ func ParseUSCC(s string) (USCC, error) {
 	if !usccDivision(s[2:8]) {
 		return USCC{}, Invalid(usccField, USCCCheckDivision, "统一社会信用代码的行政区划码无效")
 	}
-	if orgCodeCheck(s[8:16]) != s[16] {
+	if OrgCodeCheck(s[8:16]) != s[16] {
 		return USCC{}, Invalid(usccField, USCCCheckOrgCode, "统一社会信用代码中的组织机构代码校验位错误")
 	}
 	return USCC{
@@ -150,11 +150,11 @@ func usccCheck(vals []int) byte {
 	return usccAlphabet[(31-sum%31)%31]
 }
 
-// orgCodeCheck is the GB 11714 check character of an organisation code's 8
+// OrgCodeCheck is the GB 11714 check character of an organisation code's 8
 // body characters (digits, and letters valued A=10 … Z=35): 11 − (Σ mod 11),
 // 10 written X and 11 written 0. body is already known to be of the GB 32100
 // set.
-func orgCodeCheck(body string) byte {
+func OrgCodeCheck(body string) byte {
 	sum := 0
 	for i := 0; i < 8; i++ {
 		c := body[i]
@@ -183,10 +183,14 @@ func usccDivision(d string) bool {
 			return false
 		}
 	}
-	if d == "100000" {
-		return true
-	}
-	switch d[:2] {
+	return d == "100000" || IsProvinceCode(d[:2])
+}
+
+// IsProvinceCode reports whether code is a province-level code of GB/T 2260
+// (including 71 Taiwan, 81 Hong Kong, 82 Macao): the first two digits of an
+// ID number's or a USCC's division.
+func IsProvinceCode(code string) bool {
+	switch code {
 	case "11", "12", "13", "14", "15",
 		"21", "22", "23",
 		"31", "32", "33", "34", "35", "36", "37",

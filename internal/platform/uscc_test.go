@@ -19,9 +19,9 @@ func TestParseUSCCValid(t *testing.T) {
 		{"11320000MB151840XJ", '1', '1', "320000", "MB151840X"},
 		{"91512081MA62K0260E", '9', '1', "512081", "MA62K0260"},
 		{"11100000000013338W", '1', '1', "100000", "000013338"},
-		{USCCWithCheck(withOrgCheck("52440106MJ000000")), '5', '2', "440106", "MJ000000" + string(orgCodeCheck("MJ000000"))},
+		{USCCWithCheck(withOrgCheck("52440106MJ000000")), '5', '2', "440106", "MJ000000" + string(OrgCodeCheck("MJ000000"))},
 		{USCCWithCheck("Y1440101MA5CXXXX7"), 'Y', '1', "440101", "MA5CXXXX7"},
-		{USCCWithCheck(withOrgCheck("N265010012345678")), 'N', '2', "650100", "12345678" + string(orgCodeCheck("12345678"))},
+		{USCCWithCheck(withOrgCheck("N265010012345678")), 'N', '2', "650100", "12345678" + string(OrgCodeCheck("12345678"))},
 		{USCCWithCheck("93820000MA5CXXXX7"), '9', '3', "820000", "MA5CXXXX7"},
 	} {
 		u, err := ParseUSCC(tc.code)
@@ -39,7 +39,7 @@ func TestParseUSCCValid(t *testing.T) {
 // The reference's worked example: Σ = 1640, 1640 mod 31 = 28, check 31−28 = 3.
 // withOrgCheck appends the GB 11714 check character to 16 characters (the
 // first 8 of a code and the organisation code's body).
-func withOrgCheck(first16 string) string { return first16 + string(orgCodeCheck(first16[8:])) }
+func withOrgCheck(first16 string) string { return first16 + string(OrgCodeCheck(first16[8:])) }
 
 func TestUSCCCheckWorkedExample(t *testing.T) {
 	sum := 0
@@ -151,8 +151,8 @@ func TestOrgCodeCheckMapping(t *testing.T) {
 	// Σ mod 11 = 1 → 10 → X (9144030071526726XG); Σ mod 11 = 0 → 11 → 0
 	// (91512081MA62K0260E); otherwise the digit.
 	for body, want := range map[string]byte{"71526726": 'X', "MA62K026": '0', "19220382": '1', "M000100Y": '4'} {
-		if got := orgCodeCheck(body); got != want {
-			t.Errorf("orgCodeCheck(%s) = %c, want %c", body, got, want)
+		if got := OrgCodeCheck(body); got != want {
+			t.Errorf("OrgCodeCheck(%s) = %c, want %c", body, got, want)
 		}
 	}
 }
