@@ -230,6 +230,10 @@ func (s *Service) settleOpen(ctx context.Context, bill billDoc, userID string, m
 	now := s.now()
 	if open.State == OrderPaying && open.UserID == userID && open.Method == string(m) &&
 		open.ExpiresAt.Sub(now) > time.Minute && open.AmountFen == s.amountDue(bill, now) {
+		if open.PayParams == nil {
+			// A concurrent request is creating it at the channel.
+			return s.awaitParams(ctx, open)
+		}
 		return open, true, nil
 	}
 	if open.State == OrderPaying {
@@ -245,6 +249,30 @@ func (s *Service) settleOpen(ctx context.Context, bill billDoc, userID string, m
 		return orderDoc{}, false, ErrBillPaid
 	}
 	return orderDoc{}, false, nil
+}
+
+// awaitParams waits (a few seconds at most) for the request that opened d
+// to store its payment parameters, and returns it for reuse; ErrBillBusy if
+// it does not come, or the order changed meanwhile.
+func (s *Service) awaitParams(ctx context.Context, d orderDoc) (orderDoc, bool, error) {
+	for range 60 {
+		select {
+		case <-ctx.Done():
+			return orderDoc{}, false, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		cur, err := s.loadOrder(ctx, d.ID)
+		if err != nil {
+			return orderDoc{}, false, err
+		}
+		if cur.State != OrderPaying {
+			return orderDoc{}, false, ErrBillBusy
+		}
+		if cur.PayParams != nil {
+			return cur, true, nil
+		}
+	}
+	return orderDoc{}, false, ErrBillBusy
 }
 
 // amountDue is the bill's amount with its late fee as of now.

@@ -74,6 +74,9 @@ func TestOneOpenOrderPerBill(t *testing.T) {
 			defer wg.Done()
 			v, _, err := f.svc.CreateOrder(f.ctx, citizen, "B3", "race-"+string(rune('a'+i)), payments.OrderRequest{Channel: payments.WeChatJSAPI})
 			if err == nil {
+				if v.PayParams["paySign"] == nil {
+					t.Errorf("an order answered without its payment parameters: %+v", v)
+				}
 				orders <- v.OrderNo
 			} else if !errors.Is(err, payments.ErrBillBusy) {
 				t.Errorf("racing create: %v", err)
