@@ -30,15 +30,6 @@ func BillMessageID(source, billNo, eventID string) string {
 	return "bill:" + source + ":" + billNo + ":" + eventID
 }
 
-// billYuan formats fen as yuan with two decimals: 12345 → "123.45".
-func billYuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
-
 // billMessage is what the payer's owner is told about event ev, which left
 // the bill d.
 func billMessage(source string, ev BillEvent, d billDoc, owner string, now time.Time) notify.Message {
@@ -46,7 +37,7 @@ func billMessage(source string, ev BillEvent, d billDoc, owner string, now time.
 	switch ev.Action {
 	case BillIssue:
 		kind, title = MsgBillIssued, "您有一笔新账单"
-		body = fmt.Sprintf("%s开具了账单（编号 %s）：%s，金额 %s 元，缴款期限 %s。", d.Unit.Name, d.ID, d.Item, billYuan(d.AmountFen), d.DueDate)
+		body = fmt.Sprintf("%s开具了账单（编号 %s）：%s，金额 %s 元，缴款期限 %s。", d.Unit.Name, d.ID, d.Item, Yuan(d.AmountFen), d.DueDate)
 		if d.LateFee != nil {
 			body += fmt.Sprintf("自 %s 起每日加收金额的千分之%d。", d.LateFee.From, d.LateFee.PermillePerDay)
 		}
@@ -55,7 +46,7 @@ func billMessage(source string, ev BillEvent, d billDoc, owner string, now time.
 		body = fmt.Sprintf("%s撤销了账单（编号 %s）：%s，无需缴纳。", d.Unit.Name, d.ID, d.Item)
 	default:
 		kind, title = MsgBillAdjusted, "账单已调整"
-		body = fmt.Sprintf("%s调整了账单（编号 %s）：%s，金额 %s 元，缴款期限 %s。", d.Unit.Name, d.ID, d.Item, billYuan(d.AmountFen), d.DueDate)
+		body = fmt.Sprintf("%s调整了账单（编号 %s）：%s，金额 %s 元，缴款期限 %s。", d.Unit.Name, d.ID, d.Item, Yuan(d.AmountFen), d.DueDate)
 	}
 	return notify.Message{
 		ID: BillMessageID(source, d.ID, ev.EventID), UserID: owner, Kind: kind, Title: title, Body: body,

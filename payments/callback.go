@@ -267,15 +267,6 @@ func (s *Service) tell(ctx context.Context, d orderDoc, kind, key, title, body s
 	})
 }
 
-// Yuan formats fen as yuan with two decimals ("12.30"), exactly.
-func Yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
-
 // CallbackOutcome is how a callback must be answered.
 type CallbackOutcome int
 

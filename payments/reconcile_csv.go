@@ -61,7 +61,7 @@ func (r *Reconciler) WriteCSV(ctx context.Context, w io.Writer, date, channel st
 			at = platform.Local(res.At).Format("2006-01-02 15:04:05")
 		}
 		row := []string{it.ID, rec.Date, rec.Channel, reconKindLabels[it.Kind], it.OrderNo, it.RefundNo, it.ChannelTradeNo,
-			reconYuan(it.AmountFen), reconYuan(it.ChannelAmountFen), it.BanshiState, it.Detail, gone, action, note, by, at}
+			Yuan(it.AmountFen), Yuan(it.ChannelAmountFen), it.BanshiState, it.Detail, gone, action, note, by, at}
 		for i := range row {
 			row[i] = platform.CSVSafe(row[i])
 		}

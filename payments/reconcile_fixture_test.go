@@ -153,7 +153,7 @@ func (a *reconActions) RefundChannelOnly(_ context.Context, provider, orderNo, t
 	time.Sleep(a.delay)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.calls = append(a.calls, "refund|"+provider+"|"+orderNo+"|"+tradeNo+"|"+reconYuan(amount)+"|"+reason)
+	a.calls = append(a.calls, "refund|"+provider+"|"+orderNo+"|"+tradeNo+"|"+Yuan(amount)+"|"+reason)
 	return a.err
 }
 

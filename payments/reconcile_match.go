@@ -433,7 +433,7 @@ func (run *reconRun) payment(ctx context.Context, row BillRow) error {
 			return run.discrepancy(ctx, base)
 		case o.amount != row.AmountFen:
 			base.Kind = ReconAmountMismatch
-			base.Detail = "金额不一致：办事通 " + reconYuan(o.amount) + " 元，渠道 " + reconYuan(row.AmountFen) + " 元"
+			base.Detail = "金额不一致：办事通 " + Yuan(o.amount) + " 元，渠道 " + Yuan(row.AmountFen) + " 元"
 			return run.discrepancy(ctx, base)
 		}
 		run.sum.Matched++
@@ -499,7 +499,7 @@ func (run *reconRun) refund(ctx context.Context, row BillRow) error {
 	case f.orderNo != row.OrderNo:
 		base.Detail = "退款所属订单不一致：办事通 " + f.orderNo + "，渠道 " + row.OrderNo
 	case f.amount != row.AmountFen:
-		base.Detail = "退款金额不一致：办事通 " + reconYuan(f.amount) + " 元，渠道 " + reconYuan(row.AmountFen) + " 元"
+		base.Detail = "退款金额不一致：办事通 " + Yuan(f.amount) + " 元，渠道 " + Yuan(row.AmountFen) + " 元"
 	case reconRefundRowSucceeded(row.Status) && f.state == RefundFailed:
 		base.Detail = "渠道退款成功，办事通记为退款失败"
 	case reconRefundRowFailed(row.Status) && f.state == RefundSucceeded:
@@ -539,13 +539,4 @@ func (run *reconRun) leftovers(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// reconYuan formats fen as yuan with two decimals.
-func reconYuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
 }

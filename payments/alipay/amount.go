@@ -1,21 +1,11 @@
 package alipay
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
 	"banshi/internal/platform"
 )
-
-// yuanOf formats fen as Alipay's amount, "%d.%02d" ("-" for negatives).
-func yuanOf(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
 
 // maxYuanDigits bounds the integer part of an amount: 12 digits of yuan
 // keep every fen value far inside int64.

@@ -104,7 +104,7 @@ func (p *Provider) Prepay(ctx context.Context, r payments.PrepayRequest) (map[st
 	}
 	bm := make(gopay.BodyMap)
 	bm.Set("out_trade_no", r.OrderNo).
-		Set("total_amount", yuanOf(r.AmountFen)).
+		Set("total_amount", payments.Yuan(r.AmountFen)).
 		Set("subject", r.Subject).
 		Set("notify_url", notifyURL)
 	if !r.ExpiresAt.IsZero() {
@@ -247,7 +247,7 @@ func (p *Provider) Refund(ctx context.Context, r payments.RefundRequest) (paymen
 		return payments.Refund{}, errors.New("alipay refund: OrderNo, RefundNo and 0 < AmountFen ≤ TotalFen are required")
 	}
 	bm := make(gopay.BodyMap)
-	bm.Set("out_trade_no", r.OrderNo).Set("refund_amount", yuanOf(r.AmountFen)).Set("out_request_no", r.RefundNo)
+	bm.Set("out_trade_no", r.OrderNo).Set("refund_amount", payments.Yuan(r.AmountFen)).Set("out_request_no", r.RefundNo)
 	if r.Reason != "" {
 		bm.Set("refund_reason", r.Reason)
 	}
