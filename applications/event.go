@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -65,29 +64,10 @@ type Delivery struct {
 	TrackingNo string `json:"tracking_no,omitempty" bson:"tracking_no,omitempty"`
 }
 
-// Applicant is who an application is for, validated: a person (ID number,
-// normalised, and name) or an enterprise (USCC and name). Printing or
-// logging it shows the person's identity only masked.
-type Applicant struct {
-	Type     string
-	IDNumber string // person
-	USCC     string // enterprise
-	Name     string
-}
-
-// String shows the applicant with a person's identity masked.
-func (a Applicant) String() string {
-	if a.Type == ApplicantPerson {
-		return "{person " + account.MaskName(a.Name) + " " + account.MaskIDNumber(a.IDNumber) + "}"
-	}
-	return "{" + a.Type + " " + a.USCC + " " + a.Name + "}"
-}
-
-// GoString is String, for %#v.
-func (a Applicant) GoString() string { return "applications.Applicant" + a.String() }
-
-// LogValue makes slog record the masked form.
-func (a Applicant) LogValue() slog.Value { return slog.StringValue(a.String()) }
+// Applicant is who applied, validated: a person (ID number, normalised, and
+// name) or an enterprise (USCC and name). Printing or logging it shows a
+// person's identity only masked (account.Party).
+type Applicant = account.Party
 
 // Event is one validated progress event of an application.
 type Event struct {
@@ -284,7 +264,7 @@ func (p *payload) validate(now time.Time) (Event, error) {
 
 func validateApplicant(p *applicantPayload, now time.Time) (Applicant, error) {
 	party, err := account.ValidateParty("applicant", "申请人", (*account.PartyInput)(p), now)
-	return Applicant(party), err
+	return party, err
 }
 
 func validateOccurredAt(s string, now time.Time) (time.Time, error) {

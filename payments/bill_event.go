@@ -62,27 +62,8 @@ var (
 
 // BillPayer is who owes a bill, validated: a person (ID number, normalised, and
 // name) or an enterprise (USCC and name). Printing or logging it shows a
-// person's identity only masked.
-type BillPayer struct {
-	Type     string // PayerPerson or PayerEnterprise
-	IDNumber string // person
-	USCC     string // enterprise
-	Name     string
-}
-
-// String shows the payer with a person's identity masked.
-func (p BillPayer) String() string {
-	if p.Type == PayerPerson {
-		return "{person " + account.MaskName(p.Name) + " " + account.MaskIDNumber(p.IDNumber) + "}"
-	}
-	return "{" + p.Type + " " + p.USCC + " " + p.Name + "}"
-}
-
-// GoString is String, for %#v.
-func (p BillPayer) GoString() string { return "payments.BillPayer" + p.String() }
-
-// LogValue makes slog record the masked form.
-func (p BillPayer) LogValue() slog.Value { return slog.StringValue(p.String()) }
+// person's identity only masked (account.Party).
+type BillPayer = account.Party
 
 // BillLateFee is a bill's late fee (滞纳金 / 加处罚款) as an event states it:
 // from the day From (YYYY-MM-DD, Asia/Shanghai) on, PermillePerDay ‰ of the
@@ -423,7 +404,7 @@ func validBillDate(s string) bool {
 
 func validateBillPayer(p *payerPayload, now time.Time) (BillPayer, error) {
 	party, err := account.ValidateParty("payer", "缴款人", (*account.PartyInput)(p), now)
-	return BillPayer(party), err
+	return party, err
 }
 
 func validateBillUnit(u *CollectingUnit) (CollectingUnit, error) {

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"log/slog"
 	"strings"
 	"time"
 	"unicode"
@@ -27,6 +28,20 @@ type Party struct {
 	USCC     string // enterprise
 	Name     string
 }
+
+// String shows the party with a person's identity masked.
+func (p Party) String() string {
+	if p.Type == PartyPerson {
+		return "{person " + MaskName(p.Name) + " " + MaskIDNumber(p.IDNumber) + "}"
+	}
+	return "{" + p.Type + " " + p.USCC + " " + p.Name + "}"
+}
+
+// GoString is String, for %#v: a person's identity never prints whole.
+func (p Party) GoString() string { return "account.Party" + p.String() }
+
+// LogValue makes slog record the masked form.
+func (p Party) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
 // PartyInput is a party object as a department sent it.
 type PartyInput struct {
