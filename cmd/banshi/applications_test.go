@@ -36,11 +36,18 @@ func (s *stack) newDept(t testing.TB, admin string, scopes ...string) dept {
 	return dept{ID: id, Secret: a.str("secret")}
 }
 
-// hookReq is a signed request to the applications hook; mutate may spoil it.
+// hook is a signed request to the applications hook; mutate may spoil it.
 func (s *stack) hook(t testing.TB, d dept, body []byte, mutate func(h http.Header)) answer {
 	t.Helper()
+	return s.signedPost(t, d, hookPath, body, mutate)
+}
+
+// signedPost posts body to a department hook at path, signed by d as the
+// protocol says; mutate may spoil the headers.
+func (s *stack) signedPost(t testing.TB, d dept, path string, body []byte, mutate func(h http.Header)) answer {
+	t.Helper()
 	h := http.Header{}
-	platform.SignHook(h, d.ID, d.Secret, "POST", hookPath, s.app.Clock.Now(), body)
+	platform.SignHook(h, d.ID, d.Secret, "POST", path, s.app.Clock.Now(), body)
 	if mutate != nil {
 		mutate(h)
 	}
@@ -48,7 +55,7 @@ func (s *stack) hook(t testing.TB, d dept, body []byte, mutate func(h http.Heade
 	for k := range h {
 		hdr = append(hdr, k, h.Get(k))
 	}
-	return s.call(t, "POST", hookPath, "", body, hdr...)
+	return s.call(t, "POST", path, "", body, hdr...)
 }
 
 // appEvent is an application event body for the person with idNumber.

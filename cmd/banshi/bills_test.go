@@ -22,16 +22,7 @@ const billHookPath = apiV1 + "/hooks/bills"
 // billHook posts a bill event signed by d; mutate may spoil the headers.
 func (s *stack) billHook(t testing.TB, d dept, body []byte, mutate func(h http.Header)) answer {
 	t.Helper()
-	h := http.Header{}
-	platform.SignHook(h, d.ID, d.Secret, "POST", billHookPath, s.app.Clock.Now(), body)
-	if mutate != nil {
-		mutate(h)
-	}
-	var hdr []string
-	for k := range h {
-		hdr = append(hdr, k, h.Get(k))
-	}
-	return s.call(t, "POST", billHookPath, "", body, hdr...)
+	return s.signedPost(t, d, billHookPath, body, mutate)
 }
 
 // billEvent is a bill event body: an issue of no for idNumber by default;
