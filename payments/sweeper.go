@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"banshi/integrations"
 	"banshi/internal/platform"
@@ -110,16 +111,18 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	return rep, first
 }
 
-// eachOrder calls fn for the orders matching filter, logging (and
-// remembering the first of) its errors.
-func (s *Service) eachOrder(ctx context.Context, filter bson.M, fn func(orderDoc) error) error {
-	cur, err := s.orders.Find(ctx, filter)
+// sweepEach calls fn for every document of coll matching filter, read
+// first (the sweep changes what the filter matches), logging what fn could
+// not finish as what (the document's log attributes from attrs) and going on;
+// it returns the first error.
+func sweepEach[D any](ctx context.Context, s *Service, coll *mongo.Collection, filter bson.M, what string, attrs func(D) []any, fn func(D) error) error {
+	cur, err := coll.Find(ctx, filter)
 	if err != nil {
-		return fmt.Errorf("sweep orders: %w", err)
+		return fmt.Errorf("sweep %s: %w", coll.Name(), err)
 	}
-	var docs []orderDoc
+	var docs []D
 	if err := cur.All(ctx, &docs); err != nil {
-		return fmt.Errorf("sweep orders: %w", err)
+		return fmt.Errorf("sweep %s: %w", coll.Name(), err)
 	}
 	var first error
 	for _, d := range docs {
@@ -127,13 +130,19 @@ func (s *Service) eachOrder(ctx context.Context, filter bson.M, fn func(orderDoc
 			return ctx.Err()
 		}
 		if err := fn(d); err != nil {
-			s.log.WarnContext(ctx, "payments sweep: order not finished", "order_no", d.ID, "state", d.State, "err", err)
+			s.log.WarnContext(ctx, "payments sweep: "+what, append(attrs(d), "err", err)...)
 			if first == nil {
 				first = err
 			}
 		}
 	}
 	return first
+}
+
+// eachOrder calls fn for the orders matching filter (sweepEach).
+func (s *Service) eachOrder(ctx context.Context, filter bson.M, fn func(orderDoc) error) error {
+	return sweepEach(ctx, s, s.orders, filter, "order not finished",
+		func(d orderDoc) []any { return []any{"order_no", d.ID, "state", d.State} }, fn)
 }
 
 // followDepartment reads the state of the order's department event: sent →
@@ -194,26 +203,10 @@ func ignoreChanged(err error) error {
 	return err
 }
 
-// eachRefund calls fn for refunds not settled.
+// eachRefund calls fn for refunds not settled (sweepEach).
 func (s *Service) eachRefund(ctx context.Context, fn func(refundDoc) error) error {
-	cur, err := s.refunds.Find(ctx, bson.M{"state": bson.M{"$in": []string{RefundRequested, RefundProcessing}}})
-	if err != nil {
-		return fmt.Errorf("sweep refunds: %w", err)
-	}
-	var docs []refundDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return fmt.Errorf("sweep refunds: %w", err)
-	}
-	var first error
-	for _, r := range docs {
-		if err := fn(r); err != nil {
-			s.log.WarnContext(ctx, "payments sweep: refund not settled", "refund_no", r.ID, "err", err)
-			if first == nil {
-				first = err
-			}
-		}
-	}
-	return first
+	return sweepEach(ctx, s, s.refunds, bson.M{"state": bson.M{"$in": []string{RefundRequested, RefundProcessing}}},
+		"refund not settled", func(r refundDoc) []any { return []any{"refund_no", r.ID} }, fn)
 }
 
 // followRefund asks again for a refund the channel never accepted, or
