@@ -65,19 +65,21 @@ type fakeNotifier struct {
 	messages map[string]notify.Message
 	dept     map[string]notify.Message
 	calls    int
+	sends    map[string]int // Notify calls per message id
 	states   map[string]notify.DeliveryView
 }
 
 var _ payments.Notifier = (*fakeNotifier)(nil)
 
 func newFakeNotifier() *fakeNotifier {
-	return &fakeNotifier{messages: map[string]notify.Message{}, dept: map[string]notify.Message{}, states: map[string]notify.DeliveryView{}}
+	return &fakeNotifier{sends: map[string]int{}, messages: map[string]notify.Message{}, dept: map[string]notify.Message{}, states: map[string]notify.DeliveryView{}}
 }
 
 func (f *fakeNotifier) Notify(_ context.Context, m notify.Message) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.sends[m.ID]++
 	if _, ok := f.messages[m.ID]; !ok {
 		f.messages[m.ID] = m
 	}

@@ -1,0 +1,56 @@
+package payments_test
+
+import (
+	"sync"
+	"testing"
+
+	"banshi/payments"
+)
+
+// A refund's success reported many times at once (callbacks, replays, the
+// sweeper's query) moves the money once and tells the citizen once; a
+// report that does not match the refund changes nothing.
+func TestRefundOutcomeAppliedOnce(t *testing.T) {
+	f := newFixture(t)
+	f.bill("RC1", 9000)
+	o := f.order("RC1", "k1")
+	f.pay(o.OrderNo)
+	f.waitPaid(o.OrderNo)
+	f.mu.Lock()
+	f.refuseCallbacks = true // the channel's own refund callback is lost
+	f.mu.Unlock()
+	exp := int64(9000)
+	r, err := f.svc.Refund(f.ctx, "finance1", o.OrderNo, payments.RefundRequestBody{AmountFen: 3000, Reason: "多缴", ExpectedRefundableFen: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := payments.Notification{Kind: payments.NotifyRefund, Refund: payments.Refund{OrderNo: o.OrderNo, RefundNo: r.RefundNo,
+		State: payments.RefundSucceeded, AmountFen: 2999}}
+	if err := f.svc.HandleNotification(f.ctx, payments.ProviderWeChatPay, bad); err == nil {
+		t.Fatal("a refund report of another amount was accepted")
+	}
+	ok := bad
+	ok.Refund.AmountFen = 3000
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f.svc.HandleNotification(f.ctx, payments.ProviderWeChatPay, ok); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	f.sweep()
+	v := f.status(o.OrderNo)
+	if v.Status != payments.OrderPartiallyRefunded || v.RefundedFen != 3000 || v.RefundingFen != 0 || v.RefundableFen != 6000 {
+		t.Fatalf("order %+v", v)
+	}
+	f.note.mu.Lock()
+	n := f.note.sends["payment_refunded:"+r.RefundNo]
+	f.note.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("the refund was told %d times", n)
+	}
+}
