@@ -93,6 +93,14 @@ func (s *Store) LoginWeChat(ctx context.Context, ch Channel, unionID, openID str
 		if err != nil {
 			return User{}, err
 		}
+		if doc.DeletedAt != nil {
+			// The login raced with the person's deletion: it must not
+			// revive the tombstone; the next round creates a new account.
+			if err := s.unlinkDeleted(ctx, keys, winner); err != nil {
+				return User{}, err
+			}
+			continue
+		}
 		owners, err := s.loginOwners(ctx, keys)
 		if err != nil {
 			return User{}, err

@@ -46,9 +46,12 @@ type userDoc struct {
 	PIIFormat int `bson:"pii_format,omitempty"`
 	// RevokedBy is the identity event that last revoked this user's
 	// declaration (see finishRevocation).
-	RevokedBy string    `bson:"revoked_by,omitempty"`
-	CreatedAt time.Time `bson:"created_at"`
-	UpdatedAt time.Time `bson:"updated_at"`
+	RevokedBy string `bson:"revoked_by,omitempty"`
+	// DeletedAt is set when the person asked to be deleted (BeginForget):
+	// the document is then a tombstone no login leads to.
+	DeletedAt *time.Time `bson:"deleted_at,omitempty"`
+	CreatedAt time.Time  `bson:"created_at"`
+	UpdatedAt time.Time  `bson:"updated_at"`
 }
 
 func (d userDoc) user() User {
