@@ -102,6 +102,11 @@ var statusOf = map[string]int{
 	"reconciliation_action_not_allowed": http.StatusUnprocessableEntity,
 	"reconciliation_bill_unusable":      http.StatusBadGateway,
 
+	// Personal data (api/privacy.go, privacy/).
+	"fresh_check_required": http.StatusForbidden,
+	"consent_not_found":    http.StatusNotFound,
+	"consent_withdrawn":    http.StatusConflict,
+
 	// Enterprises (api/enterprises.go, enterprises/).
 	"not_legal_representative": http.StatusForbidden,
 	"enterprise_not_found":     http.StatusNotFound,

@@ -21,6 +21,10 @@ import (
 // after: changing one breaks every client. A new operation is added here; an
 // existing one is renamed only together with the clients.
 var stableOperationIDs = map[string]string{
+	"DELETE /api/v1/me":                              "deleteMe",
+	"POST /api/v1/me/export":                         "exportMyData",
+	"GET /api/v1/me/consents":                        "listMyConsents",
+	"POST /api/v1/me/consents/{id}/withdraw":         "withdrawMyConsent",
 	"POST /api/v1/bills/{bill_no}/orders":            "createOrder",
 	"GET /api/v1/orders/{order_no}":                  "getOrder",
 	"POST /api/v1/hooks/wechatpay":                   "wechatPayCallback",

@@ -7,6 +7,7 @@ import (
 
 	"banshi/internal/pages"
 	"banshi/internal/session"
+	"banshi/privacy"
 )
 
 type identityRequest struct {
@@ -67,6 +68,13 @@ func (s *Server) faceStart(c echo.Context) error {
 	id, err := s.deps.Realname.FaceStart(c.Request().Context(), userID(c), req.Name, req.IDNumber)
 	if err != nil {
 		return err
+	}
+	// Starting the check is the citizen's separate consent to it (PIPL art.
+	// 29: biometrics), recorded before the phone shows the camera.
+	if s.deps.Consents != nil {
+		if _, err := s.deps.Consents.Record(c.Request().Context(), userID(c), privacy.PurposeFace, id); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"verify_id": id})
 }

@@ -73,6 +73,9 @@ type Deps struct {
 	Pages       CitizenPages
 	Sim         http.Handler // mounted under /sim/ when not nil (development and tests)
 	WeChatPush  WeChatPush   // WeChat's message push; nil: push is off (the hook answers 404)
+	// Consents records the citizen's separate consents (face verification);
+	// nil: none are recorded (tests of other features).
+	Consents ConsentRecorder
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed
 	// (BANSHI_TRUSTED_PROXIES); none: the peer's address is the client's.
 	TrustedProxies []netip.Prefix

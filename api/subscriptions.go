@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"banshi/notify/subscribe"
+	"banshi/privacy"
 )
 
 // Subscriptions is what the subscribe-message routes need of the progress
@@ -23,6 +24,7 @@ var _ Subscriptions = (*subscribe.Service)(nil)
 // answers of wx.requestSubscribeMessage.
 type SubscribeRoutes struct {
 	Subscriptions Subscriptions
+	Consents      ConsentRecorder // nil: accepts are not recorded as consents
 }
 
 // Register adds the routes.
@@ -62,6 +64,16 @@ func (s SubscribeRoutes) record(c echo.Context) error {
 	subs, err := s.Subscriptions.Record(c.Request().Context(), userID(c), result)
 	if err != nil {
 		return err
+	}
+	if s.Consents != nil {
+		for _, sub := range subs {
+			if sub.Result != subscribe.ResultAccept {
+				continue
+			}
+			if _, err := s.Consents.Record(c.Request().Context(), userID(c), privacy.PurposeSubscribe, sub.TemplateID); err != nil {
+				return err
+			}
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"subscriptions": subs})
 }

@@ -29,6 +29,7 @@ import (
 	"banshi/notify/fcm"
 	"banshi/notify/subscribe"
 	"banshi/payments"
+	"banshi/privacy"
 )
 
 // App is Banshi wired: the stores, the services and the HTTP server.
@@ -44,6 +45,7 @@ type App struct {
 	WeChatPaySim *sim.WeChatPay
 	AlipaySim    *sim.Alipay
 	Payments     *payments.Service
+	Privacy      *privacy.Service
 	Clock        *platform.OffsetClock // development's movable clock; nil unless simulators are on
 	Accounts     *account.Store
 	Sessions     *session.Store
@@ -345,8 +347,28 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 
+	// Personal-data rights (PIPL): consents, export, deletion.
+	realname := account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log)
+	pageStore := pages.NewStore(a.Mongo.DB, clock)
+	parts := privacyParts{db: a.Mongo.DB, clock: clock, log: log.With("component", "privacy"), accounts: accounts,
+		realname: realname, sessions: sessions, booking: booking, inbox: inbox, prefs: prefs, subs: subs,
+		devices: devices, pages: pageStore, apps: apps, bills: bills, ents: ents}
+	consents := parts.consents()
+	if err := consents.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	rights, err := parts.service(consents)
+	if err != nil {
+		return err
+	}
+	a.Privacy = rights
+	if err := rights.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	a.tasks = append(a.tasks, func(ctx context.Context) { rights.RunSweeper(ctx, leases, time.Minute) })
+
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
-	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
+	citizenPages := pages.NewCitizens(pageStore, accounts, booking, inbox,
 		appointmentsSection{booking}, applicationsSection{apps}, billsSection{bills}, messagesSection{inbox})
 	a.Accounts, a.Sessions, a.Booking, a.Apps, a.Registry = accounts, sessions, booking, apps, registry
 	staffRoutes := api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}
@@ -364,18 +386,20 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Mongo:          a.Mongo,
 		RedisPing:      a.Redis,
 		Auth:           account.NewAuth(wc, accounts, sessions, log),
-		Realname:       account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log),
+		Realname:       realname,
+		Consents:       consents,
 		Sessions:       sessions,
 		Pages:          citizenPages,
 		Features: []api.Feature{apptRoutes, staffRoutes, api.MessageRoutes{Inbox: inbox},
 			api.PreferenceRoutes{Preferences: prefs},
-			api.SubscribeRoutes{Subscriptions: subs}, api.DeviceRoutes{Devices: devices},
+			api.SubscribeRoutes{Subscriptions: subs, Consents: consents}, api.DeviceRoutes{Devices: devices},
 			api.OutboxRoutes{Staff: staffRoutes, Outbox: outbox},
 			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps, Bills: bills},
 			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
-			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents}},
+			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents},
+			api.PrivacyRoutes{Consents: consents, Privacy: rights}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{
