@@ -106,6 +106,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`"summary":\{"matched":\d+,"channel_only":1,`),
 			regexp.MustCompile(`"kind":"channel_only"[^\n]*"resolution":\{"action":"explained","note":"测试商户号的补单，已与渠道核实","by":"demo-finance"`),
 			regexp.MustCompile(`\{"enterprises":\[\{"uscc":"91440101MA5CXXXX7X","name":"广州某某科技有限公司","role":"legal_representative"`),
+			regexp.MustCompile(`\{"format":"banshi-personal-data/1","user_id":"u_[a-z0-9]+"`),
+			regexp.MustCompile(`"purpose":"face_verification","version":"face-2026-01"`),
 			regexp.MustCompile(`(?m)^204$`),
 			regexp.MustCompile(`"code":"unauthenticated"`),
 		} {
