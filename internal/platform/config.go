@@ -302,7 +302,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	if c.RedisURL != "" {
-		if _, err := parseRedisURL(string(c.RedisURL)); err != nil {
+		if _, err := parseRedisTarget(string(c.RedisURL)); err != nil {
 			errs = append(errs, fmt.Errorf("REDIS_URL: %w", err))
 		}
 	}

@@ -68,7 +68,51 @@ func secretOption(name string) bool {
 // URL: text it cannot tell apart is treated as credentials.
 //
 //	mongodb://user:pw@h1:27017,h2:27017/db?replicaSet=rs0 → mongodb://user:***@h1:27017,h2:27017/db?replicaSet=rs0
+//
+// A list of URLs (a Redis Cluster's seeds, "redis://…,redis://…") is
+// redacted URL by URL.
 func RedactURL(raw string) string {
+	list := urlList(raw)
+	if len(list) == 1 {
+		return redactOne(raw)
+	}
+	for i, u := range list {
+		list[i] = redactOne(u)
+	}
+	return strings.Join(list, ",")
+}
+
+// urlList splits a comma-separated list of URLs, each with its scheme,
+// into its URLs. Commas not followed by a scheme (MongoDB's and the
+// Sentinels' host lists) stay inside their URL.
+func urlList(raw string) []string {
+	var out []string
+	for _, part := range strings.Split(raw, ",") {
+		if len(out) > 0 && !hasScheme(part) {
+			out[len(out)-1] += "," + part
+			continue
+		}
+		out = append(out, part)
+	}
+	return out
+}
+
+// hasScheme reports whether s starts with a URL scheme and "://".
+func hasScheme(s string) bool {
+	i := strings.Index(s, "://")
+	if i <= 0 {
+		return false
+	}
+	for _, r := range s[:i] {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// redactOne is RedactURL of one URL.
+func redactOne(raw string) string {
 	p := splitURL(raw)
 	rest := p.rest
 	var b strings.Builder
@@ -110,14 +154,17 @@ func RedactURL(raw string) string {
 // forms an error text may quote it in: as written, percent-decoded, and
 // escaped as by %q.
 func urlSecrets(raw string) []string {
-	p := splitURL(raw)
-	rest := p.rest
-	plain := []string{p.secret}
-	if q := strings.IndexByte(rest, '?'); q >= 0 {
-		query, _, _ := strings.Cut(rest[q+1:], "#")
-		for _, pair := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
-			if name, v, ok := strings.Cut(pair, "="); ok && secretOption(name) {
-				plain = append(plain, v)
+	var plain []string
+	for _, one := range urlList(raw) {
+		p := splitURL(one)
+		rest := p.rest
+		plain = append(plain, p.secret)
+		if q := strings.IndexByte(rest, '?'); q >= 0 {
+			query, _, _ := strings.Cut(rest[q+1:], "#")
+			for _, pair := range strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' }) {
+				if name, v, ok := strings.Cut(pair, "="); ok && secretOption(name) {
+					plain = append(plain, v)
+				}
 			}
 		}
 	}

@@ -33,7 +33,9 @@ func (r *Redis) Close() error {
 // Ping checks Redis answers.
 func (r *Redis) Ping(ctx context.Context) error { return r.Client.Ping(ctx).Err() }
 
-// OpenRedis connects to url (redis://, rediss:// or unix://) and pings it,
+// OpenRedis connects to url (one server: redis://, rediss:// or unix://; a
+// Redis Cluster: several redis:// seeds separated by commas; Sentinels:
+// redis-sentinel://; see parseRedisTarget) and pings it,
 // or when url is empty starts an embedded miniredis on loopback. Commands
 // on an external Redis give up after about a second (see StoreTimeout)
 // unless url says otherwise; the in-process miniredis keeps go-redis's
@@ -43,19 +45,18 @@ func (r *Redis) Ping(ctx context.Context) error { return r.Client.Ping(ctx).Err(
 // failed start of the embedded server. No error carries the URL's password.
 func OpenRedis(ctx context.Context, url string, log *slog.Logger) (*Redis, error) {
 	if url != "" {
-		opt, err := parseRedisURL(url)
+		target, err := parseRedisTarget(url)
 		if err != nil {
 			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
-		redisDeadlines(opt)
-		c := redis.NewClient(opt)
+		c := target.client()
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		if err := c.Ping(pctx).Err(); err != nil {
 			_ = c.Close()
 			return nil, fmt.Errorf("ping Redis at %s: %w", RedactURL(url), redactError(err, url))
 		}
-		log.Info("store in use", "redis", "external", "addr", opt.Addr)
+		log.Info("store in use", "redis", "external ("+target.kind+")", "addr", target.addrs())
 		return &Redis{Client: c}, nil
 	}
 	m := miniredis.NewMiniRedis()

@@ -84,26 +84,15 @@ func Redis(t testing.TB) (redis.UniversalClient, string) {
 	t.Helper()
 	prefix := "banshitest:" + RandomID() + ":"
 	if url := os.Getenv("BANSHI_TEST_REDIS_URL"); url != "" {
-		opt, err := redis.ParseURL(url)
+		c, err := platform.NewRedisClient(url)
 		if err != nil {
 			t.Fatalf("BANSHI_TEST_REDIS_URL: %v", err)
 		}
-		c := redis.NewClient(opt)
 		if err := c.Ping(context.Background()).Err(); err != nil {
 			t.Fatalf("BANSHI_TEST_REDIS_URL: %v", err)
 		}
 		t.Cleanup(func() {
-			ctx := context.Background()
-			iter := c.Scan(ctx, 0, prefix+"*", 500).Iterator()
-			var keys []string
-			for iter.Next(ctx) {
-				keys = append(keys, iter.Val())
-			}
-			for len(keys) > 0 {
-				n := min(len(keys), 500)
-				c.Del(ctx, keys[:n]...)
-				keys = keys[n:]
-			}
+			deletePrefix(context.Background(), c, prefix)
 			c.Close()
 		})
 		return c, prefix
@@ -126,3 +115,29 @@ func MiniRedis(t testing.TB) (*miniredis.Miniredis, redis.UniversalClient) {
 
 // RealRedis reports whether tests run against a real Redis server.
 func RealRedis() bool { return strings.TrimSpace(os.Getenv("BANSHI_TEST_REDIS_URL")) != "" }
+
+// deletePrefix deletes the keys under prefix: on every master of a Redis
+// Cluster (a SCAN sees one node's keys), one key at a time there (keys of
+// one DEL must share a slot).
+func deletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) {
+	scanDel := func(ctx context.Context, node redis.Cmdable, batch int) {
+		iter := node.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), batch)
+			node.Del(ctx, keys[:n]...)
+			keys = keys[n:]
+		}
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		_ = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			scanDel(ctx, node, 1)
+			return nil
+		})
+		return
+	}
+	scanDel(ctx, c, 500)
+}
