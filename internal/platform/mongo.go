@@ -14,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 )
 
 // Mongo is an open MongoDB database, real or embedded.
@@ -54,9 +55,7 @@ func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Log
 		if err := checkMongoURI(uri); err != nil {
 			return nil, fmt.Errorf("MONGODB_URI: %w", err)
 		}
-		// Deadlines first, so that the URI's own settings win.
-		client, err := mongo.Connect(options.Client().SetTimeout(StoreTimeout).
-			SetServerSelectionTimeout(StoreTimeout).SetConnectTimeout(StoreTimeout).ApplyURI(uri))
+		client, err := mongo.Connect(mongoClientOptions(uri))
 		if err != nil {
 			return nil, fmt.Errorf("connect MongoDB at %s: %w", RedactURL(uri), redactError(err, uri))
 		}
@@ -218,4 +217,19 @@ func IsDuplicateKey(err error) bool {
 		}
 	}
 	return false
+}
+
+// mongoClientOptions are the options of a client of an external MongoDB:
+// Banshi's defaults first, so that the URI's own settings win. Writes wait
+// for a majority of the replica set and the journal (a booking or a payment
+// acknowledged survives a failover), are retried once on a failover
+// (retryable writes; every write Banshi makes is idempotent or
+// conditional), and reads go to the primary (decisions read what was
+// written).
+func mongoClientOptions(uri string) *options.ClientOptions {
+	return options.Client().SetTimeout(StoreTimeout).
+		SetServerSelectionTimeout(StoreTimeout).SetConnectTimeout(StoreTimeout).
+		SetWriteConcern(writeconcern.Majority()).SetRetryWrites(true).SetRetryReads(true).
+		SetReadPreference(readpref.Primary()).
+		ApplyURI(uri)
 }
