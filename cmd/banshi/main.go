@@ -70,6 +70,7 @@ func commands() []command {
 		{name: "serve", summary: "serve the API (the default); settings come from the environment (README.md, Configuration)", define: defineServe},
 		{name: "worker", summary: "run the background work (outbox dispatch, sweepers) without the API; /healthz, /readyz and /metrics on BANSHI_ADDR", define: defineWorker},
 		{name: "sim", summary: "serve the protocol simulators alone, for a Banshi with BANSHI_SIM=false or a client", define: defineSim},
+		{name: "healthcheck", summary: "exit 0 when the Banshi on BANSHI_ADDR (or --url) is ready (/readyz; --live: /healthz): the container health check", define: defineHealthcheck},
 		{name: "loadtest", summary: "measure Banshi's routes against a bare Echo + one Redis GET, then a booking flash crowd (BENCHMARKS.md)", define: defineLoadTest},
 		{name: "help", args: "[command]", summary: "print this usage, or one command's", maxArgs: 1, define: defineHelp},
 	}
@@ -157,7 +158,7 @@ environment (README.md). Stop it with Ctrl-C (SIGINT) or SIGTERM.
 commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 		if f := flagDefaults(c); f != "" {
 			fmt.Fprint(w, indent(f, "    "))
 		}
