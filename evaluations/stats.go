@@ -257,3 +257,63 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, q StatsQuery, codin
 	cw.Flush()
 	return cw.Error()
 }
+
+// DefaultPeriodDays is the period statistics cover when no dates are given:
+// the last 30 days, today included.
+const DefaultPeriodDays = 30
+
+// Period reads a statistics period from dates "YYYY-MM-DD" (Asia/Shanghai,
+// both included): [from 00:00, the day after to 00:00). A missing to is
+// today (at now); a missing from is DefaultPeriodDays days before to.
+// Errors: platform.Invalid (from, to: format; to before from).
+func Period(from, to string, now time.Time) (time.Time, time.Time, error) {
+	day := func(field, v string) (time.Time, error) {
+		t, err := time.ParseInLocation("2006-01-02", v, platform.Shanghai())
+		if err != nil {
+			return time.Time{}, platform.Invalid(field, "format", "日期格式应为 YYYY-MM-DD")
+		}
+		return t, nil
+	}
+	local := now.In(platform.Shanghai())
+	end := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, platform.Shanghai())
+	if to != "" {
+		t, err := day("to", to)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		end = t
+	}
+	begin := end.AddDate(0, 0, -(DefaultPeriodDays - 1))
+	if from != "" {
+		t, err := day("from", from)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		begin = t
+	}
+	end = end.AddDate(0, 0, 1)
+	if !end.After(begin) {
+		return time.Time{}, time.Time{}, platform.Invalid("to", "range", "结束日期不能早于开始日期")
+	}
+	return begin.UTC(), end.UTC(), nil
+}
+
+// StatsFor is Statistics over the period of the dates from and to (Period,
+// today by the service's clock). Errors: as Period and Statistics.
+func (s *Service) StatsFor(ctx context.Context, by, from, to string) (Stats, error) {
+	b, e, err := Period(from, to, s.clock.Now())
+	if err != nil {
+		return Stats{}, err
+	}
+	return s.Statistics(ctx, StatsQuery{By: by, From: b, To: e})
+}
+
+// ExportFor is WriteCSV over the period of the dates from and to.
+// Errors: as Period and WriteCSV.
+func (s *Service) ExportFor(ctx context.Context, w io.Writer, coding, from, to string) error {
+	b, e, err := Period(from, to, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	return s.WriteCSV(ctx, w, StatsQuery{From: b, To: e}, coding)
+}

@@ -199,3 +199,30 @@ func TestStatisticsAndExport(t *testing.T) {
 		t.Fatal("bad coding accepted")
 	}
 }
+
+func TestPeriod(t *testing.T) {
+	now := time.Date(2026, 3, 16, 17, 0, 0, 0, time.UTC) // 17 March 01:00 in Guangzhou
+	for _, c := range []struct {
+		from, to string
+		begin    string
+		end      string
+		bad      bool
+	}{
+		{"", "", "2026-02-15T16:00:00Z", "2026-03-17T16:00:00Z", false},
+		{"2026-03-01", "2026-03-01", "2026-02-28T16:00:00Z", "2026-03-01T16:00:00Z", false},
+		{"2026-03-02", "2026-03-01", "", "", true},
+		{"2026/03/01", "", "", "", true},
+		{"", "tomorrow", "", "", true},
+	} {
+		b, e, err := Period(c.from, c.to, now)
+		if c.bad {
+			if err == nil {
+				t.Fatalf("%q..%q accepted", c.from, c.to)
+			}
+			continue
+		}
+		if err != nil || b.Format(time.RFC3339) != c.begin || e.Format(time.RFC3339) != c.end {
+			t.Fatalf("%q..%q: %v %v %v", c.from, c.to, b, e, err)
+		}
+	}
+}
