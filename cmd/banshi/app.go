@@ -17,6 +17,7 @@ import (
 	"banshi/applications"
 	"banshi/appointments"
 	"banshi/enterprises"
+	"banshi/evaluations"
 	"banshi/integrations"
 	"banshi/internal/account"
 	"banshi/internal/pages"
@@ -51,6 +52,7 @@ type App struct {
 	Apps         *applications.Service
 	Registry     *integrations.Registry
 	Outbox       *notify.Outbox
+	Evals        *evaluations.Service
 	DemoLines    []string // what start-up prints about demo data
 
 	log        *slog.Logger
@@ -345,6 +347,12 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 
+	// 好差评: ratings of finished applications and completed visits, their
+	// default ratings and the rectification of 差评s.
+	evals, err := a.evaluations(ctx, cfg, clock, apps, booking, ents, owners, leases)
+	if err != nil {
+		return err
+	}
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
 		appointmentsSection{booking}, applicationsSection{apps}, billsSection{bills}, messagesSection{inbox})
@@ -375,7 +383,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps, Bills: bills},
 			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
-			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents}},
+			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents},
+			api.EvaluationRoutes{Staff: staffRoutes, Evals: evals}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{
@@ -554,4 +563,25 @@ func weChatBase(cfg platform.Config) string {
 // a second Banshi in the same process must use the same WeChat base.
 func configureWeChatSDK(cfg platform.Config) {
 	wechat.ConfigureSDK(weChatBase(cfg), wechat.NewHTTPClient(5*time.Second))
+}
+
+// evaluations wires 好差评 (its service, the indexes of the queries it makes
+// of applications and appointments, its sweeper) and keeps it on the App.
+func (a *App) evaluations(ctx context.Context, cfg platform.Config, clock platform.Clock, apps *applications.Service,
+	booking *appointments.Service, ents *enterprises.Service, owners provenOwners, leases *platform.Leases) (*evaluations.Service, error) {
+	evals, err := evaluations.NewService(evaluations.Deps{DB: a.Mongo.DB, Clock: clock, Log: a.log.With("component", "evaluations"),
+		Subjects: evalSubjects{apps: apps, booking: booking}, Identities: owners, Acting: enterpriseActing{ents},
+		Calendar: booking}, evaluations.Config{DefaultAfterDays: cfg.EvalDefaultDays,
+		RectifyWorkingDays: cfg.EvalRectifyDays, Region: cfg.EvalRegion})
+	if err != nil {
+		return nil, err
+	}
+	for _, ensure := range []func(context.Context) error{evals.EnsureIndexes, apps.EnsureEvaluationIndexes, booking.EnsureEvaluationIndexes} {
+		if err := ensure(ctx); err != nil {
+			return nil, err
+		}
+	}
+	a.tasks = append(a.tasks, func(ctx context.Context) { evals.RunSweeper(ctx, leases, time.Minute) })
+	a.Evals = evals
+	return evals, nil
 }
