@@ -13,6 +13,7 @@
 // interfaces use the reverse.
 //
 // Race arbiters are unique keys (DESIGN.md invariant 1): an evaluation's _id
-// is "<subject kind>:<subject key>#<sequence>", so of concurrent evaluations
-// of one result exactly one is stored; a ticket's _id is its evaluation's.
+// is derived from "<subject kind>:<subject key>#<sequence>" (evalID), so of
+// concurrent evaluations of one result exactly one is stored; a ticket's _id
+// is its evaluation's.
 package evaluations

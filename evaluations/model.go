@@ -1,6 +1,8 @@
 package evaluations
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -9,7 +11,7 @@ import (
 
 // Collections.
 const (
-	collEvaluations = "evaluations"      // evalDoc, _id "<kind>:<key>#<sequence>"
+	collEvaluations = "evaluations"      // evalDoc, _id evalID(kind, key, sequence)
 	collTickets     = "eval_tickets"     // ticketDoc, _id = the evaluation's
 	collCursors     = "eval_sweep_marks" // cursorDoc, _id = subject kind
 )
@@ -33,7 +35,7 @@ type evaluatorDoc struct {
 // evalDoc is an evaluation record (GB/T 39046 table 9 fields and the
 // provincial ones).
 type evalDoc struct {
-	ID          string       `bson:"_id"`
+	ID          string       `bson:"_id"` // evalID(kind, subject key, sequence)
 	Kind        string       `bson:"kind"`
 	SubjectKey  string       `bson:"subject_key"`
 	SubjectRef  string       `bson:"subject_ref"`
@@ -63,7 +65,14 @@ type evalDoc struct {
 	TicketPending bool `bson:"ticket_pending"`
 }
 
-func evalID(kind, key string, seq int) string { return kind + ":" + key + "#" + strconv.Itoa(seq) }
+// evalID is the _id of the evaluation of subject (kind, key) with sequence
+// seq: deterministic, so that it is the arbiter of (subject, sequence), and
+// safe in a URL path (tickets are addressed by it): "ev" and 32 hex digits
+// of the SHA-256 of "<kind>:<key>#<seq>".
+func evalID(kind, key string, seq int) string {
+	sum := sha256.Sum256([]byte(kind + ":" + key + "#" + strconv.Itoa(seq)))
+	return "ev" + hex.EncodeToString(sum[:16])
+}
 
 // Evaluation is an evaluation as its citizen and staff see it.
 type Evaluation struct {
