@@ -32,6 +32,7 @@ type SweepReport struct {
 	Defaults    int // default ratings recorded
 	Tickets     int // tickets opened that a crash had left
 	Ineffective int // upheld appeals whose evaluation was marked
+	Replies     int // replies whose message a crash had left unpublished
 }
 
 // Sweep records the default ratings that are due, opens the tickets of 差评s
@@ -54,6 +55,10 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 		return rep, err
 	}
 	rep.Ineffective, err = s.sweepIneffective(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.Replies, err = s.sweepReplies(ctx)
 	return rep, err
 }
 
@@ -63,7 +68,7 @@ func (s *Service) RunSweeper(ctx context.Context, leases *platform.Leases, every
 	leases.RunEvery(ctx, "evaluations.sweep", platform.LeaseRun{Log: s.log}, every, func(ctx context.Context) error {
 		rep, err := s.Sweep(ctx)
 		if rep != (SweepReport{}) {
-			s.log.InfoContext(ctx, "evaluations sweep", "defaults", rep.Defaults, "tickets", rep.Tickets, "ineffective", rep.Ineffective)
+			s.log.InfoContext(ctx, "evaluations sweep", "defaults", rep.Defaults, "tickets", rep.Tickets, "ineffective", rep.Ineffective, "replies", rep.Replies)
 		}
 		return err
 	})
@@ -182,4 +187,28 @@ func (s *Service) sweepIneffective(ctx context.Context) (int, error) {
 		}
 	}
 	return len(docs), nil
+}
+
+// sweepReplies publishes the reply messages of tickets replied more than a
+// minute ago whose message is not known to be published.
+func (s *Service) sweepReplies(ctx context.Context) (int, error) {
+	cur, err := s.tickets.Find(ctx, bson.M{"reply_pending": true}, options.Find().SetLimit(sweepPage))
+	if err != nil {
+		return 0, fmt.Errorf("find unpublished replies: %w", err)
+	}
+	var docs []ticketDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, fmt.Errorf("find unpublished replies: %w", err)
+	}
+	n := 0
+	for _, t := range docs {
+		if t.Reply == nil || s.now().Sub(t.Reply.At) < time.Minute {
+			continue
+		}
+		if err := s.tellReply(ctx, t); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

@@ -3,6 +3,7 @@ package evaluations
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
+	"banshi/notify"
 )
 
 // subjects is a fake Subjects: applications and appointments in memory.
@@ -119,7 +121,37 @@ const (
 	usccDemo  = "91440101MA5CXXXX7X"
 )
 
+// notifier records the messages published, and can be made to fail.
+type notifier struct {
+	mu   sync.Mutex
+	msgs map[string]notify.Message
+	fail error
+}
+
+func (n *notifier) Notify(_ context.Context, m notify.Message) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fail != nil {
+		return n.fail
+	}
+	n.msgs[m.ID] = m
+	return nil
+}
+
+func (n *notifier) setFail(err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.fail = err
+}
+
+func (n *notifier) sent() map[string]notify.Message {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.msgs)
+}
+
 type fixture struct {
+	notes *notifier
 	t     *testing.T
 	ctx   context.Context
 	clock *platform.ManualClock
@@ -135,12 +167,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db := platformtest.Mongo(t)
 	clock := platform.NewManualClock(start)
-	f := &fixture{t: t, ctx: context.Background(), clock: clock, db: db,
+	f := &fixture{t: t, ctx: context.Background(), clock: clock, db: db, notes: &notifier{msgs: map[string]notify.Message{}},
 		subs: &subjects{apps: map[string]Subject{}, appts: map[string]Subject{}}}
 	p := people{index: map[string]string{userZhang: idxZhang, userLi: idxLi},
 		acts: map[string]map[string]bool{userWang: {usccDemo: true}}}
 	svc, err := NewService(Deps{DB: db, Clock: clock, Log: platformtest.Logger(), Subjects: f.subs,
-		Identities: p, Acting: p, Calendar: weekdays{holidays: map[string]bool{"2026-03-18": true}}}, Config{})
+		Identities: p, Acting: p, Notifier: f.notes, Calendar: weekdays{holidays: map[string]bool{"2026-03-18": true}}}, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

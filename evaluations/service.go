@@ -42,6 +42,7 @@ type Deps struct {
 	Identities Identities
 	Acting     Acting
 	Calendar   Calendar
+	Notifier   Notifier // tells citizens the departments' replies; optional
 }
 
 // Service records evaluations, default ratings and rectification tickets.
@@ -55,6 +56,7 @@ type Service struct {
 	ids      Identities
 	acting   Acting
 	calendar Calendar
+	notify   Notifier
 	cfg      Config
 }
 
@@ -83,7 +85,7 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	return &Service{
 		evals: d.DB.Collection(collEvaluations), tickets: d.DB.Collection(collTickets),
 		cursors: d.DB.Collection(collCursors), clock: d.Clock, log: log, subjects: d.Subjects,
-		ids: d.Identities, acting: d.Acting, calendar: d.Calendar, cfg: cfg,
+		ids: d.Identities, acting: d.Acting, calendar: d.Calendar, notify: d.Notifier, cfg: cfg,
 	}, nil
 }
 
@@ -100,6 +102,7 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.evals, bson.D{{Key: "created_at", Value: 1}}},
 		{s.tickets, bson.D{{Key: "state", Value: 1}, {Key: "deadline", Value: 1}}},
 		{s.tickets, bson.D{{Key: "created_at", Value: -1}}},
+		{s.tickets, bson.D{{Key: "reply_pending", Value: 1}}},
 	} {
 		if _, err := ix.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys}); err != nil {
 			return fmt.Errorf("evaluations indexes: %w", err)

@@ -104,6 +104,7 @@ type ticketDoc struct {
 	HallID      string        `bson:"hall_id,omitempty"`
 	StaffID     string        `bson:"staff_id,omitempty"`
 	Channel     string        `bson:"channel"`
+	UserID      string        `bson:"user_id,omitempty"` // the citizen who rated, told the reply
 	State       string        `bson:"state"`
 	Deadline    time.Time     `bson:"deadline"`
 	CreatedAt   time.Time     `bson:"created_at"`
@@ -114,8 +115,11 @@ type ticketDoc struct {
 	Appeal      *Appeal       `bson:"appeal,omitempty"`
 	// IneffectivePending: the appeal was upheld and the evaluation not yet
 	// marked ineffective (the sweeper finishes it).
-	IneffectivePending bool  `bson:"ineffective_pending"`
-	Version            int64 `bson:"version"`
+	IneffectivePending bool `bson:"ineffective_pending"`
+	// ReplyPending: replied, and the citizen not yet known to be told (the
+	// sweeper tells what a crash left).
+	ReplyPending bool  `bson:"reply_pending"`
+	Version      int64 `bson:"version"`
 }
 
 // Ticket is a rectification ticket as staff see it.
@@ -211,7 +215,7 @@ func (s *Service) openTicket(ctx context.Context, d evalDoc) (ticketDoc, error) 
 	t := ticketDoc{ID: d.ID, Kind: d.Kind, SubjectRef: d.SubjectRef, Source: d.Source, Level: d.Level,
 		Indicators: d.Indicators, Text: d.Text, Mode: d.Mode, ServiceCode: d.ServiceCode,
 		Department: d.Department, DeptName: d.DeptName, HallID: d.HallID, StaffID: d.StaffID,
-		Channel: d.Channel, State: StateOpen, Deadline: deadline.UTC(), CreatedAt: d.CreatedAt, Version: 1}
+		Channel: d.Channel, UserID: d.Evaluator.UserID, State: StateOpen, Deadline: deadline.UTC(), CreatedAt: d.CreatedAt, Version: 1}
 	if _, err := s.tickets.InsertOne(ctx, t); err != nil {
 		if !platform.IsDuplicateKey(err) {
 			return ticketDoc{}, fmt.Errorf("store ticket: %w", err)
@@ -392,16 +396,26 @@ func (s *Service) Rectify(ctx context.Context, actor Actor, id, text string) (Ti
 	})
 }
 
-// Reply answers the citizen (反馈), who sees it with their evaluation:
-// rectified → replied. Errors: as Verify.
+// Reply answers the citizen (反馈), who sees it with their evaluation and is
+// told in a message (KindReply): rectified → replied. Errors: as Verify. A
+// message that could not be published is logged; the sweeper publishes it.
 func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Ticket, error) {
 	n, err := note("reply", text, true)
 	if err != nil {
 		return Ticket{}, err
 	}
-	return s.step(ctx, actor, id, []string{StateRectified}, func(t *ticketDoc, now time.Time) {
-		t.State, t.Reply = StateReplied, &Step{By: actor.ID, At: now, Note: n}
+	var replied ticketDoc
+	v, err := s.step(ctx, actor, id, []string{StateRectified}, func(t *ticketDoc, now time.Time) {
+		t.State, t.Reply, t.ReplyPending = StateReplied, &Step{By: actor.ID, At: now, Note: n}, true
+		replied = *t
 	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	if err := s.tellReply(ctx, replied); err != nil {
+		s.log.WarnContext(ctx, "reply message not published; the sweeper publishes it", "ticket", id, "err", err)
+	}
+	return v, nil
 }
 
 // Callback records the call-back to the citizen (回访) and its outcome

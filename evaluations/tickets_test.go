@@ -3,6 +3,7 @@ package evaluations
 import (
 	"bytes"
 	"encoding/csv"
+	"errors"
 	"testing"
 	"time"
 )
@@ -82,6 +83,10 @@ func TestTicketLifecycle(t *testing.T) {
 	}
 	if _, err := f.svc.FileAppeal(f.ctx, hallStaff, v.ID, AppealMistaken, "误评"); !isErr(err, ErrTicketState) {
 		t.Fatalf("appeal after the reply: %v", err)
+	}
+	sent := f.notes.sent()
+	if m, ok := sent[replyMessageID(v.ID)]; len(sent) != 1 || !ok || m.UserID != userZhang || m.Kind != KindReply || m.Body != "您好，已整改，感谢监督" {
+		t.Fatalf("reply messages %+v", sent)
 	}
 	mine, err := f.svc.ForUser(f.ctx, userZhang)
 	if err != nil || len(mine) != 1 || mine[0].Ticket == nil || mine[0].Ticket.Reply != "您好，已整改，感谢监督" || mine[0].Ticket.RepliedAt == nil {
@@ -224,5 +229,35 @@ func TestPeriod(t *testing.T) {
 		if err != nil || b.Format(time.RFC3339) != c.begin || e.Format(time.RFC3339) != c.end {
 			t.Fatalf("%q..%q: %v %v %v", c.from, c.to, b, e, err)
 		}
+	}
+}
+
+// TestReplyMessageLost: a reply whose message cannot be published is still
+// stored; the sweep publishes the message once the outbox is back.
+func TestReplyMessageLost(t *testing.T) {
+	f := newFixture(t)
+	v := f.badReview()
+	for _, st := range []func() (Ticket, error){
+		func() (Ticket, error) { return f.svc.Verify(f.ctx, admin, v.ID, "核实") },
+		func() (Ticket, error) { return f.svc.Rectify(f.ctx, admin, v.ID, "整改") },
+	} {
+		if _, err := st(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.notes.setFail(errors.New("outbox down"))
+	if tk, err := f.svc.Reply(f.ctx, admin, v.ID, "已整改"); err != nil || tk.State != StateReplied {
+		t.Fatalf("%+v %v", tk, err)
+	}
+	if rep, err := f.svc.Sweep(f.ctx); err != nil || rep.Replies != 0 {
+		t.Fatalf("sweep within the minute: %+v %v", rep, err)
+	}
+	f.notes.setFail(nil)
+	f.clock.Advance(2 * time.Minute)
+	if rep, err := f.svc.Sweep(f.ctx); err != nil || rep.Replies != 1 || len(f.notes.sent()) != 1 {
+		t.Fatalf("sweep: %+v %v %v", rep, err, f.notes.sent())
+	}
+	if rep, _ := f.svc.Sweep(f.ctx); rep.Replies != 0 {
+		t.Fatal("reply told twice")
 	}
 }

@@ -117,7 +117,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	channelNames := enabledChannels(cfg)
 	prefs := notify.NewPreferenceStore(a.Mongo.DB, clock, notify.PreferencesConfig{
 		Kinds: slices.Concat(appointments.MessageKinds(), applications.MessageKinds(), payments.BillMessageKinds(),
-			payments.MessageKinds()),
+			payments.MessageKinds(), evaluations.MessageKinds()),
 		Channels: channelNames, QuietChannels: quietChannels,
 	})
 	outbox := notify.NewOutbox(notify.OutboxDeps{
@@ -349,7 +349,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 
 	// 好差评: ratings of finished applications and completed visits, their
 	// default ratings and the rectification of 差评s.
-	evals, err := a.evaluations(ctx, cfg, clock, apps, booking, ents, owners, leases)
+	evals, err := a.evaluations(ctx, cfg, clock, apps, booking, ents, owners, leases, outbox)
 	if err != nil {
 		return err
 	}
@@ -568,10 +568,10 @@ func configureWeChatSDK(cfg platform.Config) {
 // evaluations wires 好差评 (its service, the indexes of the queries it makes
 // of applications and appointments, its sweeper) and keeps it on the App.
 func (a *App) evaluations(ctx context.Context, cfg platform.Config, clock platform.Clock, apps *applications.Service,
-	booking *appointments.Service, ents *enterprises.Service, owners provenOwners, leases *platform.Leases) (*evaluations.Service, error) {
+	booking *appointments.Service, ents *enterprises.Service, owners provenOwners, leases *platform.Leases, outbox *notify.Outbox) (*evaluations.Service, error) {
 	evals, err := evaluations.NewService(evaluations.Deps{DB: a.Mongo.DB, Clock: clock, Log: a.log.With("component", "evaluations"),
 		Subjects: evalSubjects{apps: apps, booking: booking}, Identities: owners, Acting: enterpriseActing{ents},
-		Calendar: booking}, evaluations.Config{DefaultAfterDays: cfg.EvalDefaultDays,
+		Calendar: booking, Notifier: outbox}, evaluations.Config{DefaultAfterDays: cfg.EvalDefaultDays,
 		RectifyWorkingDays: cfg.EvalRectifyDays, Region: cfg.EvalRegion})
 	if err != nil {
 		return nil, err

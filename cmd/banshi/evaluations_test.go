@@ -119,6 +119,11 @@ func TestEvaluationBadReviewHandled(t *testing.T) {
 		mine.Evaluations[0].Ticket.State != "closed" {
 		t.Fatalf("citizen's evaluations: %+v", mine.Evaluations)
 	}
+	// …and is told in the inbox.
+	msgs := s.must(t, 200, s.call(t, "GET", apiV1+"/me/messages", token, nil))
+	if !strings.Contains(string(msgs.Raw), "evaluation_reply") || !strings.Contains(string(msgs.Raw), reply) {
+		t.Fatalf("inbox lacks the reply: %s", msgs.Raw)
+	}
 	// Every step is in the audit log.
 	for _, action := range []string{"evaluations.tickets.verify", "evaluations.tickets.reply", "evaluations.tickets.callback"} {
 		a := s.must(t, 200, s.call(t, "GET", apiV1+"/staff/audit?action="+action, admin, nil))
