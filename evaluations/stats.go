@@ -1,6 +1,7 @@
 package evaluations
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/csv"
@@ -98,17 +99,28 @@ func (d evalDoc) dimension(by string) string {
 	return ""
 }
 
-func (s *Service) between(ctx context.Context, from, to time.Time) ([]evalDoc, error) {
+// each calls fn with every evaluation created in [from, to), oldest first,
+// reading them one by one.
+func (s *Service) each(ctx context.Context, from, to time.Time, fn func(evalDoc) error) error {
 	cur, err := s.evals.Find(ctx, bson.M{"created_at": bson.M{"$gte": from.UTC(), "$lt": to.UTC()}},
 		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}, {Key: "_id", Value: 1}}))
 	if err != nil {
-		return nil, fmt.Errorf("read evaluations: %w", err)
+		return fmt.Errorf("read evaluations: %w", err)
 	}
-	var docs []evalDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read evaluations: %w", err)
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d evalDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("read evaluations: %w", err)
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
 	}
-	return docs, nil
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("read evaluations: %w", err)
+	}
+	return nil
 }
 
 func newGroup(key string) *Group {
@@ -127,14 +139,10 @@ func (s *Service) Statistics(ctx context.Context, q StatsQuery) (Stats, error) {
 	if err := q.check(true); err != nil {
 		return Stats{}, err
 	}
-	docs, err := s.between(ctx, q.From, q.To)
-	if err != nil {
-		return Stats{}, err
-	}
 	now := s.now()
 	groups := map[string]*Group{}
 	total := newGroup("")
-	for _, d := range docs {
+	err := s.each(ctx, q.From, q.To, func(d evalDoc) error {
 		key := d.dimension(q.By)
 		g := groups[key]
 		if g == nil {
@@ -147,12 +155,16 @@ func (s *Service) Statistics(ctx context.Context, q StatsQuery) (Stats, error) {
 			if err == nil {
 				t = &td
 			} else if !errors.Is(err, ErrTicketNotFound) {
-				return Stats{}, err
+				return err
 			}
 		}
 		for _, g := range []*Group{g, total} {
 			g.add(d, t, now)
 		}
+		return nil
+	})
+	if err != nil {
+		return Stats{}, err
 	}
 	out := Stats{By: q.By, From: platform.Local(q.From), To: platform.Local(q.To), Groups: []Group{}}
 	for _, g := range groups {
@@ -210,8 +222,11 @@ var ExportHeader = []string{"评价编号", "办件编号", "预约编号", "事
 // WriteCSV exports the evaluations created in [q.From, q.To) with levels in
 // coding (CodingGBT39046 or CodingReversed) and channels in their GB/T
 // 39046 codes; every text cell is made safe for spreadsheets
-// (platform.CSVSafe). Nothing is written on an error.
-// Errors: platform.Invalid (coding, from, to), storage errors.
+// (platform.CSVSafe); UTF-8 with a BOM, CRLF line ends, as the other
+// exports. At most MaxExportRows rows. What was written before an error is
+// to be dropped by the caller.
+// Errors: platform.Invalid (coding, from, to; from check too_many_rows),
+// storage errors.
 func (s *Service) WriteCSV(ctx context.Context, w io.Writer, q StatsQuery, coding string) error {
 	if coding != CodingGBT39046 && coding != CodingReversed {
 		return platform.Invalid("coding", "enum", "编码应为 gbt39046 或 reversed")
@@ -219,11 +234,12 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, q StatsQuery, codin
 	if err := q.check(false); err != nil {
 		return err
 	}
-	docs, err := s.between(ctx, q.From, q.To)
-	if err != nil {
+	bw := bufio.NewWriter(w)
+	if _, err := bw.WriteString("\ufeff"); err != nil { // Excel reads UTF-8 with its BOM
 		return err
 	}
-	cw := csv.NewWriter(w)
+	cw := csv.NewWriter(bw)
+	cw.UseCRLF = true
 	if err := cw.Write(ExportHeader); err != nil {
 		return err
 	}
@@ -233,7 +249,11 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, q StatsQuery, codin
 		}
 		return "0"
 	}
-	for _, d := range docs {
+	rows := 0
+	err := s.each(ctx, q.From, q.To, func(d evalDoc) error {
+		if rows++; rows > MaxExportRows {
+			return platform.Invalid("from", "too_many_rows", "导出记录超过 "+strconv.Itoa(MaxExportRows)+" 条，请缩短时段")
+		}
 		var appNo, apptID string
 		if d.Kind == KindApplication {
 			appNo = d.SubjectRef
@@ -250,13 +270,20 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, q StatsQuery, codin
 		for i := range row {
 			row[i] = platform.CSVSafe(row[i])
 		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+		return cw.Write(row)
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
-	return cw.Error()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
+
+// MaxExportRows is the most evaluations one export carries.
+const MaxExportRows = 100000
 
 // DefaultPeriodDays is the period statistics cover when no dates are given:
 // the last 30 days, today included.
