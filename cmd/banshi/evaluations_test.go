@@ -321,3 +321,63 @@ func TestEvaluationDefault(t *testing.T) {
 		t.Fatalf("swept twice: %d", n)
 	}
 }
+
+// TestEvaluationVisitAppealUpheld: a completed visit rated 非常不满意 opens a
+// ticket of its hall, which that hall's staff handle; the hall appeals it as
+// malicious, only an admin reviews, and the upheld appeal makes the
+// evaluation ineffective (left out of the counts).
+func TestEvaluationVisitAppealUpheld(t *testing.T) {
+	s := getStack(t)
+	admin := s.staffLogin(t, staff.DemoAdmin)
+	desk := s.staffLogin(t, staff.DemoStaff) // hall_staff of hall-tianhe
+	_, token := levelThree(t, s)
+	_, sl := s.openSlot(t, appointments.DemoHallTianhe, thRSJ, 0, 1, true)
+	appt := s.must(t, 201, s.book(t, token, sl.ID, thRSJ)).str("id")
+	// Check-in is for the visit's day, which the shared clock does not reach:
+	// the visit is marked served as Complete marks it.
+	done := s.app.Clock.Now().UTC().Truncate(time.Millisecond)
+	if _, err := s.app.Mongo.DB.Collection("appointments").UpdateOne(context.Background(), bson.M{"_id": appt},
+		bson.M{"$set": bson.M{"status": "completed", "completed_at": done, "completed_by": staff.DemoStaff}}); err != nil {
+		t.Fatal(err)
+	}
+	sub := map[string]string{"appointment_id": appt}
+	// An online indicator is not in the on-site set.
+	if x := s.call(t, "POST", apiV1+"/evaluations", token, map[string]any{"subject": sub, "level": "very_dissatisfied",
+		"indicators": []string{"ease_of_use"}}); x.Status != 400 || x.errField("check") != "not_in_level_set" {
+		t.Fatalf("online indicator on site: %d %s", x.Status, x.Raw)
+	}
+	ev := s.must(t, 201, s.call(t, "POST", apiV1+"/evaluations", token, map[string]any{"subject": sub,
+		"level": "very_dissatisfied", "indicators": []string{"attitude"}, "text": "窗口人员不耐烦"}))
+	if ev.str("mode") != "onsite" || ev.str("hall_id") != appointments.DemoHallTianhe || ev.str("ticket", "state") != "open" {
+		t.Fatalf("visit evaluation: %s", ev.Raw)
+	}
+	tp := apiV1 + "/staff/evaluation-tickets/" + ev.str("id")
+	tk := s.must(t, 200, s.call(t, "GET", tp, desk, nil))
+	if tk.str("staff_id") != staff.DemoStaff || tk.str("hall_id") != appointments.DemoHallTianhe {
+		t.Fatalf("ticket: %s", tk.Raw)
+	}
+	if x := s.call(t, "POST", tp+"/appeal", desk, map[string]string{"kind": "angry", "reason": "x"}); x.Status != 400 || x.errField("field") != "kind" {
+		t.Fatalf("bad appeal kind: %d %s", x.Status, x.Raw)
+	}
+	s.must(t, 200, s.call(t, "POST", tp+"/appeal", desk, map[string]string{"kind": "malicious", "reason": "监控显示该市民未到窗口"}))
+	if x := s.call(t, "POST", tp+"/review", desk, map[string]any{"upheld": true, "note": "自行复核"}); x.Status != 403 {
+		t.Fatalf("hall staff review: %d %s", x.Status, x.Raw)
+	}
+	if x := s.call(t, "POST", tp+"/review", admin, map[string]any{"note": "缺少结论"}); x.Status != 400 || x.errField("field") != "upheld" {
+		t.Fatalf("review without a decision: %d %s", x.Status, x.Raw)
+	}
+	r := s.must(t, 200, s.call(t, "POST", tp+"/review", admin, map[string]any{"upheld": true, "note": "经核查，申诉成立"}))
+	if r.str("state") != "annulled" || r.str("appeal", "review", "upheld") != "true" {
+		t.Fatalf("review: %s", r.Raw)
+	}
+	var mine struct {
+		Evaluations []evaluations.Evaluation `json:"evaluations"`
+	}
+	decodeInto(t, s.must(t, 200, s.call(t, "GET", apiV1+"/me/evaluations", token, nil)), &mine)
+	if len(mine.Evaluations) != 1 || mine.Evaluations[0].Effective || mine.Evaluations[0].Ticket.State != "annulled" {
+		t.Fatalf("citizen's evaluations: %+v", mine.Evaluations)
+	}
+	if x := s.call(t, "POST", tp+"/verify", desk, map[string]string{"note": "x"}); x.Status != 409 {
+		t.Fatalf("verify an annulled ticket: %d %s", x.Status, x.Raw)
+	}
+}
