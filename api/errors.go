@@ -117,6 +117,13 @@ var statusOf = map[string]int{
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,
 	"wechat_push_unverified": http.StatusUnauthorized,
+
+	// 好差评 (api/evaluations.go, evaluations/).
+	"evaluation_subject_not_found": http.StatusNotFound,
+	"ticket_not_found":             http.StatusNotFound,
+	"evaluation_not_open":          http.StatusConflict,
+	"already_evaluated":            http.StatusConflict,
+	"ticket_state":                 http.StatusConflict,
 }
 
 // retryAfterOf gives the Retry-After (seconds) of answers worth retrying

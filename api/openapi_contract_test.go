@@ -106,6 +106,19 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/hooks/bills":                                       "receiveBillEvent",
 	"GET /api/v1/me/bills":                                           "listMyBills",
 	"GET /api/v1/bills/{bill_no}":                                    "lookupBill",
+	// 好差评 (api/evaluations.go).
+	"POST /api/v1/evaluations":                            "createEvaluation",
+	"GET /api/v1/me/evaluations":                          "listMyEvaluations",
+	"GET /api/v1/staff/evaluation-tickets":                "staffListEvaluationTickets",
+	"GET /api/v1/staff/evaluation-tickets/{id}":           "staffGetEvaluationTicket",
+	"POST /api/v1/staff/evaluation-tickets/{id}/verify":   "staffVerifyEvaluationTicket",
+	"POST /api/v1/staff/evaluation-tickets/{id}/rectify":  "staffRectifyEvaluationTicket",
+	"POST /api/v1/staff/evaluation-tickets/{id}/reply":    "staffReplyEvaluationTicket",
+	"POST /api/v1/staff/evaluation-tickets/{id}/callback": "staffCallbackEvaluationTicket",
+	"POST /api/v1/staff/evaluation-tickets/{id}/appeal":   "staffAppealEvaluationTicket",
+	"POST /api/v1/staff/evaluation-tickets/{id}/review":   "adminReviewEvaluationAppeal",
+	"GET /api/v1/staff/admin/evaluations/stats":           "adminEvaluationStats",
+	"GET /api/v1/staff/admin/evaluations/export":          "adminExportEvaluations",
 }
 
 type obj = map[string]any

@@ -17,6 +17,7 @@ import (
 	"banshi/applications"
 	"banshi/appointments"
 	"banshi/enterprises"
+	"banshi/evaluations"
 	"banshi/integrations"
 	"banshi/internal/account"
 	"banshi/internal/pages"
@@ -53,6 +54,7 @@ type App struct {
 	Apps         *applications.Service
 	Registry     *integrations.Registry
 	Outbox       *notify.Outbox
+	Evals        *evaluations.Service
 	DemoLines    []string // what start-up prints about demo data
 
 	log        *slog.Logger
@@ -117,7 +119,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	channelNames := enabledChannels(cfg)
 	prefs := notify.NewPreferenceStore(a.Mongo.DB, clock, notify.PreferencesConfig{
 		Kinds: slices.Concat(appointments.MessageKinds(), applications.MessageKinds(), payments.BillMessageKinds(),
-			payments.MessageKinds()),
+			payments.MessageKinds(), evaluations.MessageKinds()),
 		Channels: channelNames, QuietChannels: quietChannels,
 	})
 	outbox := notify.NewOutbox(notify.OutboxDeps{
@@ -347,6 +349,13 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 
+	// 好差评: ratings of finished applications and completed visits, their
+	// default ratings and the rectification of 差评s.
+	evals, err := a.evaluations(ctx, cfg, clock, apps, booking, ents, owners, leases, outbox)
+	if err != nil {
+		return err
+	}
+
 	// Personal-data rights (PIPL): consents, export, deletion.
 	realname := account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log)
 	pageStore := pages.NewStore(a.Mongo.DB, clock)
@@ -399,7 +408,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
 			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents},
-			api.PrivacyRoutes{Consents: consents, Privacy: rights}},
+			api.PrivacyRoutes{Consents: consents, Privacy: rights},
+			api.EvaluationRoutes{Staff: staffRoutes, Evals: evals}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{
@@ -578,4 +588,25 @@ func weChatBase(cfg platform.Config) string {
 // a second Banshi in the same process must use the same WeChat base.
 func configureWeChatSDK(cfg platform.Config) {
 	wechat.ConfigureSDK(weChatBase(cfg), wechat.NewHTTPClient(5*time.Second))
+}
+
+// evaluations wires 好差评 (its service, the indexes of the queries it makes
+// of applications and appointments, its sweeper) and keeps it on the App.
+func (a *App) evaluations(ctx context.Context, cfg platform.Config, clock platform.Clock, apps *applications.Service,
+	booking *appointments.Service, ents *enterprises.Service, owners provenOwners, leases *platform.Leases, outbox *notify.Outbox) (*evaluations.Service, error) {
+	evals, err := evaluations.NewService(evaluations.Deps{DB: a.Mongo.DB, Clock: clock, Log: a.log.With("component", "evaluations"),
+		Subjects: evalSubjects{apps: apps, booking: booking}, Identities: owners, Acting: enterpriseActing{ents},
+		Calendar: booking, Notifier: outbox}, evaluations.Config{DefaultAfterDays: cfg.EvalDefaultDays,
+		RectifyWorkingDays: cfg.EvalRectifyDays, Region: cfg.EvalRegion})
+	if err != nil {
+		return nil, err
+	}
+	for _, ensure := range []func(context.Context) error{evals.EnsureIndexes, apps.EnsureEvaluationIndexes, booking.EnsureEvaluationIndexes} {
+		if err := ensure(ctx); err != nil {
+			return nil, err
+		}
+	}
+	a.tasks = append(a.tasks, func(ctx context.Context) { evals.RunSweeper(ctx, leases, time.Minute) })
+	a.Evals = evals
+	return evals, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -117,6 +118,11 @@ type Config struct {
 	// default is the simulator, <public URL>/sim/registry; required in
 	// production.
 	RegistryBase string
+
+	// 好差评 (evaluations).
+	EvalDefaultDays int    // BANSHI_EVAL_DEFAULT_DAYS: natural days after a result before an unrated one is rated 基本满意 by default (default 7)
+	EvalRectifyDays int    // BANSHI_EVAL_RECTIFY_DAYS: working days a department has to answer a 差评 (default 5)
+	EvalRegion      string // BANSHI_EVAL_REGION: the GB/T 2260 division code recorded on evaluations (default 440100)
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -273,6 +279,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("BANSHI_REGISTRY_BASE must be an http(s) URL"))
 		}
+	}
+	c.EvalDefaultDays = integer("BANSHI_EVAL_DEFAULT_DAYS", 7)
+	c.EvalRectifyDays = integer("BANSHI_EVAL_RECTIFY_DAYS", 5)
+	c.EvalRegion = str("BANSHI_EVAL_REGION", "440100")
+	if !regionCode.MatchString(c.EvalRegion) {
+		errs = append(errs, errors.New("BANSHI_EVAL_REGION must be a 6-digit GB/T 2260 division code such as 440100"))
 	}
 	if len(c.WeChatPayAPIv3Key) != 0 && len(c.WeChatPayAPIv3Key) != 32 {
 		errs = append(errs, errors.New("BANSHI_WECHATPAY_APIV3_KEY must be the 32-character APIv3 key"))
@@ -437,6 +449,9 @@ func (c Config) Printable() []any {
 		"alipay_base_url", or(c.AlipayBaseURL, "(default)"),
 		"pay_handle_deadline", c.PayHandleDeadline.String(),
 		"registry_base", or(RedactURL(c.RegistryBase), "(not set)"),
+		"eval_default_days", c.EvalDefaultDays,
+		"eval_rectify_days", c.EvalRectifyDays,
+		"eval_region", c.EvalRegion,
 	}
 }
 
@@ -444,3 +459,6 @@ func validAESKey(k string) bool {
 	_, err := DecodeEncodingAESKey(k)
 	return err == nil
 }
+
+// regionCode is a GB/T 2260 administrative division code.
+var regionCode = regexp.MustCompile(`^[1-9][0-9]{5}$`)

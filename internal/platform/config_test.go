@@ -358,3 +358,22 @@ func TestTrustedProxies(t *testing.T) {
 		}
 	}
 }
+
+// TestEvalSettings: the 好差评 settings default to 7 natural days, 5 working
+// days and 440100; a region that is not a 6-digit code and a non-positive
+// number of days are refused.
+func TestEvalSettings(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{}))
+	if err != nil || c.EvalDefaultDays != 7 || c.EvalRectifyDays != 5 || c.EvalRegion != "440100" {
+		t.Fatalf("defaults %d %d %q, %v", c.EvalDefaultDays, c.EvalRectifyDays, c.EvalRegion, err)
+	}
+	c, err = LoadConfig(env(map[string]string{"BANSHI_EVAL_DEFAULT_DAYS": "15", "BANSHI_EVAL_RECTIFY_DAYS": "15", "BANSHI_EVAL_REGION": "310000"}))
+	if err != nil || c.EvalDefaultDays != 15 || c.EvalRectifyDays != 15 || c.EvalRegion != "310000" {
+		t.Fatalf("given %d %d %q, %v", c.EvalDefaultDays, c.EvalRectifyDays, c.EvalRegion, err)
+	}
+	for k, v := range map[string]string{"BANSHI_EVAL_DEFAULT_DAYS": "0", "BANSHI_EVAL_RECTIFY_DAYS": "five", "BANSHI_EVAL_REGION": "44010"} {
+		if _, err := LoadConfig(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: %v", k, v, err)
+		}
+	}
+}
