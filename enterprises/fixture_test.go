@@ -25,9 +25,11 @@ type fixture struct {
 	db       *mongo.Database
 	clock    *platform.ManualClock
 	accounts *account.Store
+	cipher   *account.Cipher
 	reg      *sim.Registry
 	client   *RegistryClient
 	svc      *Service
+	page     PageSources // set before service() to fill the page
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -38,7 +40,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, ctx: context.Background(), db: db, clock: clock, accounts: account.NewStore(db, cipher, clock), reg: sim.NewRegistry()}
+	f := &fixture{t: t, ctx: context.Background(), db: db, clock: clock, accounts: account.NewStore(db, cipher, clock), cipher: cipher, reg: sim.NewRegistry()}
 	if err := f.accounts.EnsureIndexes(f.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 // service is a service of f's database, clock and registry over people.
 func (f *fixture) service(people People) *Service {
 	f.t.Helper()
-	svc, err := NewService(Deps{DB: f.db, Registry: f.client, People: people, Clock: f.clock, Log: platformtest.Logger()})
+	svc, err := NewService(Deps{DB: f.db, Registry: f.client, People: people, Sealer: f.cipher, Clock: f.clock, Log: platformtest.Logger(), Page: f.page})
 	if err != nil {
 		f.t.Fatal(err)
 	}

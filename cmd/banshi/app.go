@@ -336,7 +336,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, sweepEvery) })
 
 	// 企业专属网页: claims checked against the 市场监管 registry.
-	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Clock: clock,
+	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Sealer: cipher, Clock: clock,
 		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises")})
 	if err != nil {
 		return err
