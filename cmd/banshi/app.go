@@ -303,10 +303,22 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return err
 	}
+	// 企业专属网页: claims checked against the 市场监管 registry.
+	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Sealer: cipher, Clock: clock,
+		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises"),
+		Page: enterprises.PageSources{Applications: enterpriseApplications{apps}, Bills: enterpriseBills{bills}}})
+	if err != nil {
+		return err
+	}
+	if err := ents.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+
 	paySvc, err := payments.NewService(payments.Deps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "payments"), Bills: bills, Index: cipher,
 		Owners: owners, Payers: payers{accounts}, Notifier: outbox, Providers: pay.providers,
 		Merchants: pay.merchants, NotifyURLs: pay.notify, Redis: a.Redis.Client, RedisPrefix: redisPrefix,
+		Members: ents,
 	}, payments.Config{HandleDeadline: cfg.PayHandleDeadline})
 	if err != nil {
 		return err
@@ -334,16 +346,6 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		sweepEvery = 2 * time.Second // development: the walkthrough sees handling within moments
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, sweepEvery) })
-
-	// 企业专属网页: claims checked against the 市场监管 registry.
-	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Sealer: cipher, Clock: clock,
-		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises")})
-	if err != nil {
-		return err
-	}
-	if err := ents.EnsureIndexes(ctx); err != nil {
-		return err
-	}
 
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
@@ -375,7 +377,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps, Bills: bills},
 			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
-			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents}},
+			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents, Staff: staffRoutes}},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{
