@@ -119,6 +119,8 @@ var statusOf = map[string]int{
 	"member_busy":               http.StatusConflict,
 	"policy_not_found":          http.StatusNotFound,
 	"policy_limit":              http.StatusConflict,
+	"not_acting_for_enterprise": http.StatusForbidden,
+	"enterprise_booking_limit":  http.StatusConflict,
 
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,

@@ -149,10 +149,14 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)
 	}
+	// The booking engine asks the enterprises service (wired later) who acts
+	// for an enterprise.
+	entMembers := &lateMembers{}
 	booking, err := appointments.NewService(appointments.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
 		Log: log.With("component", "appointments"), Notifier: outbox, People: peopleDirectory{accounts},
 		Levels: levels{accounts}, LevelRaised: sessionLevels{sessions, log}.raised, CheckinKey: checkinKey,
+		Enterprises: entMembers, MaxPerEnterpriseDay: cfg.EnterpriseBookingsPerDay,
 	})
 	if err != nil {
 		return err
@@ -306,13 +310,15 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// 企业专属网页: claims checked against the 市场监管 registry.
 	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Sealer: cipher, Clock: clock,
 		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises"),
-		Page: enterprises.PageSources{Applications: enterpriseApplications{apps}, Bills: enterpriseBills{bills}}})
+		Page: enterprises.PageSources{Applications: enterpriseApplications{apps}, Bills: enterpriseBills{bills},
+			Appointments: enterpriseAppointments{booking}}})
 	if err != nil {
 		return err
 	}
 	if err := ents.EnsureIndexes(ctx); err != nil {
 		return err
 	}
+	entMembers.svc = ents
 
 	paySvc, err := payments.NewService(payments.Deps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "payments"), Bills: bills, Index: cipher,

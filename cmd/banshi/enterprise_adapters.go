@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"banshi/applications"
+	"banshi/appointments"
 	"banshi/enterprises"
 	"banshi/payments"
 )
@@ -46,4 +47,28 @@ func (b enterpriseBills) ForEnterprise(ctx context.Context, uscc string, scope e
 		}
 	}
 	return out, nil
+}
+
+// enterpriseAppointments fills the enterprise page's appointments: the
+// upcoming ones booked on its behalf, within the viewer's scope.
+type enterpriseAppointments struct{ booking *appointments.Service }
+
+var _ enterprises.ScopedSection = enterpriseAppointments{}
+
+func (a enterpriseAppointments) ForEnterprise(ctx context.Context, uscc string, scope enterprises.Scope) (any, error) {
+	return a.booking.ListForEnterprise(ctx, uscc, scope.Covers, 20)
+}
+
+// lateMembers tells the booking engine who acts for an enterprise: the
+// engine is built before the enterprises service, which is set here once
+// wired (before anything is served). Until then nobody acts for any.
+type lateMembers struct{ svc *enterprises.Service }
+
+var _ appointments.Enterprises = (*lateMembers)(nil)
+
+func (l *lateMembers) MayActFor(ctx context.Context, userID, uscc, item string) (bool, error) {
+	if l.svc == nil {
+		return false, nil
+	}
+	return l.svc.MayActFor(ctx, userID, uscc, item)
 }

@@ -443,3 +443,61 @@ func TestEnterpriseMembersBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestEnterpriseBookOnBehalf: an agent whose scope lists a service's item
+// code books it for the enterprise; the legal representative's page lists
+// the booking without its check-in code; the same agent for another
+// service, and a stranger, are refused 403 and nothing is booked.
+func TestEnterpriseBookOnBehalf(t *testing.T) {
+	s := getStack(t)
+	_, repToken, uscc := claimedEnterprise(t, s, "冯一")
+	agent, agentToken := levelThreeAs(t, s, "陈二")
+	_, strangerToken := levelThreeAs(t, s, "褚三")
+	until := s.app.Clock.Now().Add(60 * 24 * time.Hour).Format(time.RFC3339)
+	const scjgCode = "11440106MB2C8922XK4442110013000" // thSCJG's item code (appointments/seed.go)
+	g := s.must(t, 201, s.call(t, "POST", apiV1+"/enterprises/"+uscc+"/members", repToken, map[string]any{"role": "agent",
+		"invitee": map[string]string{"name": agent.Name, "id_number": agent.IDNumber},
+		"scope":   map[string]any{"items": []string{scjgCode}}, "valid_until": until}))
+	s.must(t, 200, s.call(t, "POST", apiV1+"/me/enterprise-invitations/"+g.str("id")+"/accept", agentToken, nil))
+
+	_, slot := s.openSlot(t, "hall-tianhe", thSCJG, 0, 1, true)
+	body := func(svc string) map[string]any {
+		return map[string]any{"slot_id": slot.ID, "service_id": svc, "on_behalf_of": map[string]string{"uscc": uscc}}
+	}
+	for _, tc := range []struct {
+		name, token string
+		body        map[string]any
+		status      int
+		code        string
+	}{
+		{"another service", agentToken, body(thTZJC), 403, "not_acting_for_enterprise"},
+		{"a stranger", strangerToken, body(thSCJG), 403, "not_acting_for_enterprise"},
+		{"malformed code", agentToken, map[string]any{"slot_id": slot.ID, "service_id": thSCJG, "on_behalf_of": map[string]string{"uscc": "91440101MA5CXXXX8X"}}, 400, "invalid_argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.countWhere(t, "appointments", bson.M{"on_behalf_of": uscc})
+			a := s.call(t, "POST", apiV1+"/appointments", tc.token, tc.body)
+			if a.Status != tc.status || a.errCode() != tc.code {
+				t.Fatalf("got %d %s", a.Status, a.Raw)
+			}
+			if after := s.countWhere(t, "appointments", bson.M{"on_behalf_of": uscc}); after != before {
+				t.Fatalf("appointments for the enterprise: %d → %d", before, after)
+			}
+		})
+	}
+	a := s.must(t, 201, s.call(t, "POST", apiV1+"/appointments", agentToken, body(thSCJG)))
+	if a.str("on_behalf_of", "uscc") != uscc {
+		t.Fatalf("booked: %s", a.Raw)
+	}
+	var page struct {
+		Sections struct {
+			Appointments []map[string]any `json:"appointments"`
+		} `json:"sections"`
+	}
+	decodeInto(t, s.must(t, 200, s.call(t, "GET", apiV1+"/enterprises/"+uscc+"/page", repToken, nil)), &page)
+	if len(page.Sections.Appointments) != 1 || page.Sections.Appointments[0]["id"] != a.str("id") ||
+		page.Sections.Appointments[0]["checkin_code"] != "" {
+		t.Fatalf("page appointments: %+v", page.Sections.Appointments)
+	}
+	s.must(t, 200, s.call(t, "POST", apiV1+"/appointments/"+a.str("id")+"/cancel", agentToken, nil))
+}

@@ -117,6 +117,9 @@ type Config struct {
 	// default is the simulator, <public URL>/sim/registry; required in
 	// production.
 	RegistryBase string
+	// EnterpriseBookingsPerDay is BANSHI_ENTERPRISE_BOOKINGS_PER_DAY: booked
+	// appointments one enterprise may hold on a day (default 5).
+	EnterpriseBookingsPerDay int
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -266,6 +269,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AlipayBaseURL = str("BANSHI_ALIPAY_BASE_URL", "")
 	c.PayHandleDeadline = duration("BANSHI_PAY_HANDLE_DEADLINE", 24*time.Hour)
 	c.RegistryBase = strings.TrimRight(str("BANSHI_REGISTRY_BASE", ""), "/")
+	c.EnterpriseBookingsPerDay = integer("BANSHI_ENTERPRISE_BOOKINGS_PER_DAY", 5)
 	if c.RegistryBase == "" && dev {
 		c.RegistryBase = c.PublicURL + "/sim/registry"
 	}
@@ -437,6 +441,7 @@ func (c Config) Printable() []any {
 		"alipay_base_url", or(c.AlipayBaseURL, "(default)"),
 		"pay_handle_deadline", c.PayHandleDeadline.String(),
 		"registry_base", or(RedactURL(c.RegistryBase), "(not set)"),
+		"enterprise_bookings_per_day", c.EnterpriseBookingsPerDay,
 	}
 }
 
