@@ -473,3 +473,56 @@ func TestAcceptRace(t *testing.T) {
 		t.Fatalf("%d acceptances audited", a)
 	}
 }
+
+// TestFinishCascades: an administrator ended by a process that died before
+// its cascade (cascaded false, its agent still active) leaves the agent
+// without rights at once; a minute later the sweeper revokes the agent,
+// frees its arbiters and records it, once.
+func TestFinishCascades(t *testing.T) {
+	f := newFixture(t)
+	rep := f.claimed()
+	admin := f.newPerson("李四", 1, 3)
+	agent := f.newPerson("王五", 2, 3)
+	m, err := f.svc.Invite(f.ctx, rep.uid, sim.DemoUSCC, Grant{Role: RoleAdministrator, Invitee: Invitee{Name: admin.name, IDNumber: admin.id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Accept(f.ctx, admin.uid, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.svc.Invite(f.ctx, admin.uid, sim.DemoUSCC, Grant{Role: RoleAgent, Invitee: Invitee{Name: agent.name, IDNumber: agent.id},
+		Scope: Scope{All: true}, ValidUntil: f.until(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Accept(f.ctx, agent.uid, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The end without its cascade, as a dying process leaves it.
+	d, _ := f.svc.loadMember(f.ctx, m.ID)
+	if _, changed, err := f.svc.end(f.ctx, rep.uid, d, false); err != nil || !changed {
+		t.Fatalf("end: %v %v", changed, err)
+	}
+	if ok, _ := f.svc.ActsFor(f.ctx, agent.uid, sim.DemoUSCC); ok {
+		t.Fatal("the agent of an ended administrator acts")
+	}
+	if n, err := f.svc.FinishCascades(f.ctx); n != 0 || err != nil {
+		t.Fatalf("within the grace: %d %v", n, err)
+	}
+	f.clock.Advance(2 * time.Minute)
+	if n, err := f.svc.FinishCascades(f.ctx); n != 1 || err != nil {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if n, err := f.svc.FinishCascades(f.ctx); n != 0 || err != nil {
+		t.Fatalf("sweep again: %d %v", n, err)
+	}
+	if a, _ := f.svc.loadMember(f.ctx, g.ID); a.State != MemberRevoked {
+		t.Fatalf("agent %s", a.State)
+	}
+	if n := f.count(CollSeats, bson.M{}); n != 0 {
+		t.Fatalf("%d arbiters left", n)
+	}
+	if n := f.count(CollAudit, bson.M{"action": AuditCascade}); n != 1 {
+		t.Fatalf("%d cascades audited", n)
+	}
+}

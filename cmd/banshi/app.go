@@ -319,6 +319,15 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	entMembers.svc = ents
+	a.tasks = append(a.tasks, func(ctx context.Context) {
+		leases.RunEvery(ctx, "enterprises.cascades", platform.LeaseRun{Log: log}, time.Minute, func(ctx context.Context) error {
+			n, err := ents.FinishCascades(ctx)
+			if n > 0 {
+				log.Info("enterprise member cascades finished", "members", n)
+			}
+			return err
+		})
+	})
 
 	paySvc, err := payments.NewService(payments.Deps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "payments"), Bills: bills, Index: cipher,
