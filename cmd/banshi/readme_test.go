@@ -106,6 +106,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`"summary":\{"matched":\d+,"channel_only":1,`),
 			regexp.MustCompile(`"kind":"channel_only"[^\n]*"resolution":\{"action":"explained","note":"测试商户号的补单，已与渠道核实","by":"demo-finance"`),
 			regexp.MustCompile(`\{"enterprises":\[\{"uscc":"91440101MA5CXXXX7X","name":"广州某某科技有限公司","role":"legal_representative"`),
+			// Members: an agent invited, seen on the page, withdrawn, audited.
+			regexp.MustCompile(`"role":"agent","state":"pending","name_masked":"\*四","id_number_masked":"4401\*{10}0015"`),
+			regexp.MustCompile(`"viewer":\{"role":"legal_representative"`),
+			regexp.MustCompile(`"state":"withdrawn"`),
+			regexp.MustCompile(`"action":"withdraw"[^\n]*"action":"invite_agent"`),
 			regexp.MustCompile(`(?m)^204$`),
 			regexp.MustCompile(`"code":"unauthenticated"`),
 		} {
