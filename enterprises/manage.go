@@ -203,16 +203,12 @@ func (s *Service) ChangeValidity(ctx context.Context, userID, uscc, id string, u
 		if d.ValidUntil != nil {
 			filter["valid_until"] = bson.M{"$gt": now}
 		}
-		res, err := s.members.UpdateOne(ctx, filter, bson.M{"$set": set, "$inc": bson.M{"version": 1}})
-		if err != nil {
-			return Member{}, fmt.Errorf("enterprises: update member: %w", err)
-		}
-		if res.MatchedCount == 0 {
-			continue
-		}
-		next, err := s.loadMember(ctx, d.ID)
+		next, changed, err := s.swapWhere(ctx, filter, set)
 		if err != nil {
 			return Member{}, err
+		}
+		if !changed {
+			continue
 		}
 		s.record(ctx, userID, AuditValidity, next)
 		return next.member(s.clock.Now()), nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/account"
@@ -157,17 +158,21 @@ const casAttempts = 5
 // swap sets set on d's document if it is still at d's version, raising the
 // version, and returns the new document; changed false when it moved on.
 func (s *Service) swap(ctx context.Context, d memberDoc, set bson.M) (memberDoc, bool, error) {
-	res, err := s.members.UpdateOne(ctx, bson.M{"_id": d.ID, "version": d.Version},
-		bson.M{"$set": set, "$inc": bson.M{"version": 1}})
-	if err != nil {
-		return memberDoc{}, false, fmt.Errorf("enterprises: update member: %w", err)
-	}
-	if res.MatchedCount == 0 {
+	return s.swapWhere(ctx, bson.M{"_id": d.ID, "version": d.Version}, set)
+}
+
+// swapWhere applies set (and raises the version) to the one member filter
+// names, returning the document as this update left it (not a later one,
+// so its audit entry is this change's); changed false when none matched.
+func (s *Service) swapWhere(ctx context.Context, filter, set bson.M) (memberDoc, bool, error) {
+	var next memberDoc
+	err := s.members.FindOneAndUpdate(ctx, filter, bson.M{"$set": set, "$inc": bson.M{"version": 1}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&next)
+	if errors.Is(err, mongo.ErrNoDocuments) {
 		return memberDoc{}, false, nil
 	}
-	next, err := s.loadMember(ctx, d.ID)
 	if err != nil {
-		return memberDoc{}, false, err
+		return memberDoc{}, false, fmt.Errorf("enterprises: update member: %w", err)
 	}
 	return next, true, nil
 }
