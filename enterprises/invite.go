@@ -107,6 +107,7 @@ func (s *Service) Invite(ctx context.Context, userID, uscc string, g Grant) (Mem
 		action = AuditAppoint
 	}
 	s.record(ctx, userID, action, d)
+	s.tellInvitee(ctx, d, g.Invitee)
 	return d.member(s.clock.Now()), nil
 }
 

@@ -526,3 +526,34 @@ func TestFinishCascades(t *testing.T) {
 		t.Fatalf("%d cascades audited", n)
 	}
 }
+
+// TestInvitationMessage: a citizen who proved the invited identity is told
+// (once per invitation, naming the enterprise and role, no personal data);
+// nobody is told of an invitation of an unregistered number or of another
+// name.
+func TestInvitationMessage(t *testing.T) {
+	f := newFixture(t)
+	rep := f.claimed()
+	li := f.newPerson("李四", 1, 3)
+	zhao := f.newPerson("赵六", 2, 3)
+	m, err := f.svc.Invite(f.ctx, rep.uid, sim.DemoUSCC, Grant{Role: RoleAdministrator, Invitee: Invitee{Name: li.name, IDNumber: li.id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inv := range []Invitee{
+		{Name: "周八", IDNumber: account.WithCheckDigit("44010619920202005")}, // nobody proved it
+		{Name: "钱七", IDNumber: zhao.id},                                     // another name
+	} {
+		if _, err := f.svc.Invite(f.ctx, rep.uid, sim.DemoUSCC, Grant{Role: RoleAgent, Invitee: inv, Scope: Scope{All: true}, ValidUntil: f.until(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := f.notes.all()
+	if len(msgs) != 1 || msgs[0].UserID != li.uid || msgs[0].Kind != KindInvitation || msgs[0].ID != invitationMessageID(m.ID) ||
+		!strings.Contains(msgs[0].Body, "广州某某科技有限公司") || !strings.Contains(msgs[0].Body, "管理员") || msgs[0].Data["invitation_id"] != m.ID {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	if s := fmt.Sprint(msgs[0]); strings.Contains(s, li.id) || strings.Contains(s, li.name) {
+		t.Fatalf("the message carries personal data: %s", s)
+	}
+}

@@ -60,6 +60,10 @@ type Deps struct {
 	// Page fills the enterprise page's sections; nil fields are sections
 	// left empty.
 	Page PageSources
+	// Notifier and Owners, both optional, tell an invitee who already
+	// proved the invited identity of the invitation (messages.go).
+	Notifier Notifier
+	Owners   Owners
 }
 
 // Service claims enterprises and lists a citizen's enterprises. Safe for
@@ -72,6 +76,8 @@ type Service struct {
 	policies *mongo.Collection
 	sealer   Sealer
 	page     PageSources
+	notifier Notifier
+	owners   Owners
 	registry Registry
 	people   People
 	clock    platform.Clock
@@ -89,7 +95,7 @@ func NewService(d Deps) (*Service, error) {
 	}
 	return &Service{claims: d.DB.Collection(CollClaims), members: d.DB.Collection(CollMembers),
 		seats: d.DB.Collection(CollSeats), audit: d.DB.Collection(CollAudit), policies: d.DB.Collection(CollPolicies),
-		sealer: d.Sealer, page: d.Page, registry: d.Registry, people: d.People, clock: d.Clock, log: log}, nil
+		sealer: d.Sealer, page: d.Page, notifier: d.Notifier, owners: d.Owners, registry: d.Registry, people: d.People, clock: d.Clock, log: log}, nil
 }
 
 // EnsureIndexes creates enterprise_claims.user_id_1_claimed_at_1 (Mine),

@@ -115,7 +115,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	channelNames := enabledChannels(cfg)
 	prefs := notify.NewPreferenceStore(a.Mongo.DB, clock, notify.PreferencesConfig{
 		Kinds: slices.Concat(appointments.MessageKinds(), applications.MessageKinds(), payments.BillMessageKinds(),
-			payments.MessageKinds()),
+			payments.MessageKinds(), enterprises.MessageKinds()),
 		Channels: channelNames, QuietChannels: quietChannels,
 	})
 	outbox := notify.NewOutbox(notify.OutboxDeps{
@@ -309,6 +309,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	// 企业专属网页: claims checked against the 市场监管 registry.
 	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Sealer: cipher, Clock: clock,
+		Notifier: outbox, Owners: accounts,
 		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises"),
 		Page: enterprises.PageSources{Applications: enterpriseApplications{apps}, Bills: enterpriseBills{bills},
 			Appointments: enterpriseAppointments{booking}}})

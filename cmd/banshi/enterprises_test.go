@@ -276,6 +276,10 @@ func TestEnterpriseMembers(t *testing.T) {
 		t.Fatalf("appoint: %s", m.Raw)
 	}
 	adminID := m.str("id")
+	if msgs := s.must(t, 200, s.call(t, "GET", apiV1+"/me/messages?limit=5", adminToken, nil)); !strings.Contains(string(msgs.Raw), `"kind":"enterprise_invitation"`) ||
+		!strings.Contains(string(msgs.Raw), adminID) {
+		t.Fatalf("the invitee's messages: %s", msgs.Raw)
+	}
 	inv := s.must(t, 200, s.call(t, "GET", apiV1+"/me/enterprise-invitations", adminToken, nil))
 	if !strings.Contains(string(inv.Raw), adminID) || !strings.Contains(string(inv.Raw), uscc) {
 		t.Fatalf("invitations: %s", inv.Raw)
