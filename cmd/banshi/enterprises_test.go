@@ -505,3 +505,54 @@ func TestEnterpriseBookOnBehalf(t *testing.T) {
 	}
 	s.must(t, 200, s.call(t, "POST", apiV1+"/appointments/"+a.str("id")+"/cancel", agentToken, nil))
 }
+
+// TestEnterpriseAdministratorRace: with four administrators appointed, six
+// appointments of six people race over HTTP for the fifth seat: one 201,
+// five 409 administrator_limit, five administrators stored.
+func TestEnterpriseAdministratorRace(t *testing.T) {
+	s := getStack(t)
+	_, repToken, uscc := claimedEnterprise(t, s, "蒋一")
+	members := apiV1 + "/enterprises/" + uscc + "/members"
+	appoint := func(id string) map[string]any {
+		return map[string]any{"role": "administrator", "invitee": map[string]string{"name": "管理员", "id_number": id}}
+	}
+	for range enterprises.MaxAdministrators - 1 {
+		s.must(t, 201, s.call(t, "POST", members, repToken, appoint(newIDNumber())))
+	}
+	const n = 6
+	answers := make([]answer, n)
+	errs := make([]error, n)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = newIDNumber()
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			answers[i], errs[i] = s.try("POST", members, repToken, appoint(ids[i]))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	created, limited := 0, 0
+	for i := range n {
+		switch {
+		case errs[i] != nil:
+			t.Fatal(errs[i])
+		case answers[i].Status == 201:
+			created++
+		case answers[i].Status == 409 && answers[i].errCode() == "administrator_limit":
+			limited++
+		default:
+			t.Fatalf("appointment %d: %d %s", i, answers[i].Status, answers[i].Raw)
+		}
+	}
+	stored := s.countWhere(t, enterprises.CollMembers, bson.M{"uscc": uscc, "role": "administrator"})
+	if created != 1 || limited != n-1 || stored != enterprises.MaxAdministrators {
+		t.Fatalf("%d created, %d limited, %d stored", created, limited, stored)
+	}
+}
