@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
 )
@@ -46,28 +47,33 @@ func (s *Service) ActorOf(ctx context.Context, userID, uscc string) (Actor, erro
 	if claim.UserID == userID {
 		return Actor{USCC: code, Name: claim.Name, UserID: userID, Role: RoleLegalRepresentative, Scope: Scope{All: true}}, nil
 	}
-	var d memberDoc
-	err = s.members.FindOne(ctx, bson.M{"uscc": code, "user_id": userID, "state": MemberActive}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return Actor{}, ErrNotMember
-	}
+	// One live binding per person, but an expired one stays "active" beside
+	// a newer binding: take the one in force.
+	cur, err := s.members.Find(ctx, bson.M{"uscc": code, "user_id": userID, "state": MemberActive}, options.Find().SetLimit(maxMembersListed))
 	if err != nil {
 		return Actor{}, fmt.Errorf("enterprises: read membership: %w", err)
 	}
+	var docs []memberDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return Actor{}, fmt.Errorf("enterprises: read membership: %w", err)
+	}
 	now := s.clock.Now()
-	if !d.inForce(now) {
-		return Actor{}, ErrNotMember
-	}
-	if d.GrantedByMember != "" {
-		g, err := s.loadMember(ctx, d.GrantedByMember)
-		if err != nil && !errors.Is(err, ErrMemberNotFound) {
-			return Actor{}, err
+	for _, d := range docs {
+		if !d.inForce(now) {
+			continue
 		}
-		if err != nil || !g.inForce(now) {
-			return Actor{}, ErrNotMember
+		if d.GrantedByMember != "" {
+			g, err := s.loadMember(ctx, d.GrantedByMember)
+			if err != nil && !errors.Is(err, ErrMemberNotFound) {
+				return Actor{}, err
+			}
+			if err != nil || !g.inForce(now) {
+				continue
+			}
 		}
+		return Actor{USCC: code, Name: claim.Name, UserID: userID, Role: d.Role, MemberID: d.ID, Scope: d.scope(), ValidUntil: d.ValidUntil}, nil
 	}
-	return Actor{USCC: code, Name: claim.Name, UserID: userID, Role: d.Role, MemberID: d.ID, Scope: d.scope(), ValidUntil: d.ValidUntil}, nil
+	return Actor{}, ErrNotMember
 }
 
 // ActsFor reports whether userID acts for the enterprise uscc now (any

@@ -360,6 +360,13 @@ func TestValidity(t *testing.T) {
 	if m, err := f.svc.ChangeValidity(f.ctx, rep.uid, sim.DemoUSCC, g2.ID, f.until(48*time.Hour)); err != nil || !m.ValidUntil.Equal(*f.until(48 * time.Hour)) {
 		t.Fatalf("extend: %+v %v", m, err)
 	}
+	// Accepted, the new binding is in force beside the expired one.
+	if _, err := f.svc.Accept(f.ctx, agent.uid, g2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := f.svc.ActorOf(f.ctx, agent.uid, sim.DemoUSCC); err != nil || a.MemberID != g2.ID || !a.Scope.Covers("A1") {
+		t.Fatalf("after a new binding: %+v %v", a, err)
+	}
 	before := f.snapshot()
 	if _, err := f.svc.ChangeValidity(f.ctx, rep.uid, sim.DemoUSCC, g2.ID, f.until(-time.Minute)); !errors.Is(err, platform.Invalid("", "", "")) {
 		t.Fatalf("shorten to the past: %v", err)
@@ -367,20 +374,31 @@ func TestValidity(t *testing.T) {
 	if _, err := f.svc.ChangeValidity(f.ctx, rep.uid, sim.DemoUSCC, g2.ID, nil); !errors.Is(err, platform.Invalid("", "", "")) {
 		t.Fatalf("agent without end: %v", err)
 	}
-	if _, err := f.svc.ChangeValidity(f.ctx, agent.uid, sim.DemoUSCC, g2.ID, f.until(time.Hour)); !errors.Is(err, ErrNotMember) {
-		t.Fatalf("changed by a pending invitee: %v", err)
+	if _, err := f.svc.ChangeValidity(f.ctx, agent.uid, sim.DemoUSCC, g2.ID, f.until(time.Hour)); !errors.Is(err, ErrNotPermitted) {
+		t.Fatalf("changed by the agent: %v", err)
 	}
 	if after := f.snapshot(); after != before {
 		t.Fatalf("changed: %v → %v", before, after)
 	}
-	// Withdraw the pending one; the invitee no longer sees it.
-	if m, err := f.svc.End(f.ctx, rep.uid, sim.DemoUSCC, g2.ID); err != nil || m.State != MemberWithdrawn {
+	// Revoked: no rights; a pending invitation withdrawn is no longer shown.
+	if m, err := f.svc.End(f.ctx, rep.uid, sim.DemoUSCC, g2.ID); err != nil || m.State != MemberRevoked {
+		t.Fatalf("revoke: %+v %v", m, err)
+	}
+	if ok, _ := f.svc.ActsFor(f.ctx, agent.uid, sim.DemoUSCC); ok {
+		t.Fatal("revoked acts")
+	}
+	g3, err := f.svc.Invite(f.ctx, rep.uid, sim.DemoUSCC, Grant{Role: RoleAgent, Invitee: Invitee{Name: agent.name, IDNumber: agent.id},
+		Scope: Scope{All: true}, ValidUntil: f.until(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := f.svc.End(f.ctx, rep.uid, sim.DemoUSCC, g3.ID); err != nil || m.State != MemberWithdrawn {
 		t.Fatalf("withdraw: %+v %v", m, err)
 	}
 	if inv, _ := f.svc.Invitations(f.ctx, agent.uid); len(inv) != 0 {
 		t.Fatalf("withdrawn still shown: %+v", inv)
 	}
-	if _, err := f.svc.Accept(f.ctx, agent.uid, g2.ID); !errors.Is(err, ErrInvitationNotFound) {
+	if _, err := f.svc.Accept(f.ctx, agent.uid, g3.ID); !errors.Is(err, ErrInvitationNotFound) {
 		t.Fatalf("accept withdrawn: %v", err)
 	}
 }
