@@ -28,6 +28,18 @@ func (matchingPeople) CheckIdentity(context.Context, string, account.Identity) (
 	return true, nil
 }
 
+func (matchingPeople) ProvenIndex(context.Context, string) (string, error) { return "", nil }
+
+// testCipher is a PII cipher of a fixed key.
+func testCipher(t *testing.T) *account.Cipher {
+	t.Helper()
+	c, err := account.NewCipher([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestEnterpriseRegistryDown: a claim while the registry fails is 503
 // registry_unavailable with Retry-After 5 whose answer names neither the
 // registry's URL nor its status, and nothing is stored.
@@ -36,7 +48,7 @@ func TestEnterpriseRegistryDown(t *testing.T) {
 	defer registry.Close()
 	db := platformtest.Mongo(t)
 	svc, err := enterprises.NewService(enterprises.Deps{
-		DB: db, People: matchingPeople{}, Clock: platform.NewManualClock(time.Date(2026, 3, 16, 6, 0, 0, 0, time.UTC)),
+		DB: db, People: matchingPeople{}, Sealer: testCipher(t), Clock: platform.NewManualClock(time.Date(2026, 3, 16, 6, 0, 0, 0, time.UTC)),
 		Registry: enterprises.NewRegistryClient(registry.URL+"/registry-token", nil),
 	})
 	if err != nil {

@@ -113,6 +113,19 @@ var statusOf = map[string]int{
 	"enterprise_claimed":       http.StatusConflict,
 	"enterprise_inactive":      http.StatusConflict,
 	"registry_unavailable":     http.StatusServiceUnavailable,
+	// Enterprise members, page and policies (api/enterprise_*.go).
+	"not_enterprise_member":     http.StatusForbidden,
+	"enterprise_role_forbidden": http.StatusForbidden,
+	"administrator_limit":       http.StatusConflict,
+	"already_member":            http.StatusConflict,
+	"member_not_found":          http.StatusNotFound,
+	"invitation_not_found":      http.StatusNotFound,
+	"member_state_conflict":     http.StatusConflict,
+	"member_busy":               http.StatusConflict,
+	"policy_not_found":          http.StatusNotFound,
+	"policy_limit":              http.StatusConflict,
+	"not_acting_for_enterprise": http.StatusForbidden,
+	"enterprise_booking_limit":  http.StatusConflict,
 
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,

@@ -19,6 +19,7 @@ import (
 //	appt_seats      "<slot id>#<n>"           a seat, n in [0, capacity)
 //	appt_daylocks   "<user>|<service>|<date>" one active booking per person, service and day
 //	appt_userslots  "<user>|<k>"              k in [0, MaxActive): at most MaxActive active bookings
+//	                "ent|<uscc>|<date>|<k>"   k in [0, MaxPerEnterpriseDay): an enterprise's bookings of a day
 //	appt_codes      "<check-in code>"         check-in codes are unique
 //
 // A booking inserts its arbiters first and its appointment document last (the
@@ -161,6 +162,11 @@ func (s *Service) releasePersonal(ctx context.Context, d *apptDoc) {
 	}
 	if err := s.release(ctx, s.userslots, userSlotID(d.UserID, d.LimitSlot), d.ID); err != nil {
 		s.log.Warn("user slot not released; it repairs itself", "appointment", d.ID, "err", err)
+	}
+	if d.EntSlotID != "" {
+		if err := s.release(ctx, s.userslots, d.EntSlotID, d.ID); err != nil {
+			s.log.Warn("enterprise slot not released; it repairs itself", "appointment", d.ID, "err", err)
+		}
 	}
 }
 

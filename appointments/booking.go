@@ -21,6 +21,9 @@ import (
 type BookRequest struct {
 	SlotID    string `json:"slot_id"`
 	ServiceID string `json:"service_id"`
+	// OnBehalfOf books for an enterprise the citizen acts for (optional;
+	// enterprise.go).
+	OnBehalfOf *OnBehalfOf `json:"on_behalf_of,omitempty"`
 }
 
 func (r BookRequest) validate() error {
@@ -33,7 +36,10 @@ func (r BookRequest) validate() error {
 	if r.ServiceID == "" {
 		return invalid("service_id", "required", "请选择办理事项")
 	}
-	return checkID("service_id", r.ServiceID)
+	if err := checkID("service_id", r.ServiceID); err != nil {
+		return err
+	}
+	return r.OnBehalfOf.validate()
 }
 
 // errAbandoned: the booking took so long that a repairer declared it
@@ -115,6 +121,9 @@ func (s *Service) book(ctx context.Context, who Citizen, req BookRequest, ik *id
 		}
 		who.RealnameLevel = level
 	}
+	if err := s.checkOnBehalf(ctx, who, req.OnBehalfOf, v); err != nil {
+		return Appointment{}, err
+	}
 	sl, found, closed := cat.lookupSlot(req.SlotID)
 	if !found {
 		return Appointment{}, ErrNotFound
@@ -130,6 +139,9 @@ func (s *Service) book(ctx context.Context, who Citizen, req BookRequest, ik *id
 		return Appointment{}, ErrOutsideWindow
 	}
 	b := &booking{s: s, cat: cat, who: who, svc: v, sl: sl, id: newAppointmentID(), ik: ik, limitSlot: -1, seat: -1}
+	if req.OnBehalfOf != nil {
+		b.uscc = req.OnBehalfOf.USCC
+	}
 	return b.run(ctx)
 }
 
@@ -164,6 +176,8 @@ type booking struct {
 	idemInserted bool
 	dayLock      bool
 	limitSlot    int
+	uscc         string // on behalf of this enterprise ("" for none)
+	entSlot      string // the enterprise's day slot held ("" for none)
 	seat         int
 	code         string
 	committed    bool // the appointment document is stored, booked
@@ -232,6 +246,9 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 	if b.limitSlot < 0 {
 		return Appointment{}, ErrBookingLimit, false
 	}
+	if err := b.takeEnterpriseSlot(ctx, arb); err != nil {
+		return Appointment{}, err, false
+	}
 	if err := b.takeSeat(ctx); err != nil {
 		return Appointment{}, err, false
 	}
@@ -254,6 +271,7 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 		ServiceID: b.svc.ID, SlotID: b.sl.ID, Capacity: b.sl.Capacity, Seat: b.seat, LimitSlot: b.limitSlot,
 		Date: b.sl.Date, Start: ms(b.sl.Start), End: ms(b.sl.End), Status: StatusBooked,
 		CheckinCode: b.code, CreatedAt: ms(s.clock.Now()), Notice: KindBooked,
+		OnBehalfOf: b.uscc, EntSlotID: b.entSlot,
 	}
 	if err := b.commit(ctx, doc); err != nil {
 		return Appointment{}, err, false
@@ -458,6 +476,9 @@ func (b *booking) undo(ctx context.Context, cause error) {
 	}
 	if b.limitSlot >= 0 {
 		_ = s.release(ctx, s.userslots, userSlotID(b.who.ID, b.limitSlot), b.id)
+	}
+	if b.entSlot != "" {
+		_ = s.release(ctx, s.userslots, b.entSlot, b.id)
 	}
 	if b.dayLock {
 		_ = s.release(ctx, s.daylocks, dayLockID(b.who.ID, b.svc.ID, b.sl.Date), b.id)

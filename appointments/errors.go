@@ -45,6 +45,7 @@ func suspended(until time.Time) error { return ErrBookingSuspended.WithUntil(unt
 var replayable = []*platform.Error{
 	ErrNotFound, ErrInvalid, ErrRealnameRequired, ErrOutsideWindow, ErrDuplicateBooking,
 	ErrBookingLimit, ErrSlotFull, ErrSlotClosed, ErrSlotMismatch, ErrBookingSuspended,
+	ErrNotActingFor, ErrEnterpriseLimit,
 }
 
 // Code returns the code of err ("slot_full", "booking_suspended", ...), or ""

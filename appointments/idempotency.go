@@ -64,7 +64,11 @@ func sha(s string) string {
 }
 
 func newIdemKey(user, key string, req BookRequest) *idemKey {
-	return &idemKey{user: user, keyHash: sha(key), bodyHash: sha(req.SlotID + "\x00" + req.ServiceID)}
+	body := req.SlotID + "\x00" + req.ServiceID
+	if req.OnBehalfOf != nil {
+		body += "\x00" + req.OnBehalfOf.USCC
+	}
+	return &idemKey{user: user, keyHash: sha(key), bodyHash: sha(body)}
 }
 
 func (s *Service) idemRedisKey(k *idemKey) string { return s.key("idem", k.user, k.keyHash) }

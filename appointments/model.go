@@ -43,8 +43,10 @@ type apptDoc struct {
 	CompletedBy    string     `bson:"completed_by,omitempty"`
 	NoShowAt       *time.Time `bson:"no_show_at,omitempty"`
 	Penalized      bool       `bson:"penalized"`
-	Reminded       bool       `bson:"reminded"`    // the day-before reminder was published
-	RemindedSoon   bool       `bson:"reminded_2h"` // the 2-hours-before reminder was published
+	OnBehalfOf     string     `bson:"on_behalf_of,omitempty"` // the enterprise's USCC when booked for one
+	EntSlotID      string     `bson:"ent_slot_id,omitempty"`  // the enterprise's day slot it holds
+	Reminded       bool       `bson:"reminded"`               // the day-before reminder was published
+	RemindedSoon   bool       `bson:"reminded_2h"`            // the 2-hours-before reminder was published
 	// Notice is the kind of message a state change still owes the citizen
 	// (KindBooked, KindCancelled): written with the change, removed once the
 	// message is published, so a crash in between never loses it.
@@ -54,25 +56,26 @@ type apptDoc struct {
 // Appointment is a citizen's booking as the citizen API returns it. Times are
 // RFC 3339 in Asia/Shanghai (+08:00).
 type Appointment struct {
-	ID             string     `json:"id"`
-	Status         string     `json:"status"`
-	HallID         string     `json:"hall_id"`
-	HallName       string     `json:"hall_name"`
-	DepartmentID   string     `json:"department_id"`
-	DepartmentName string     `json:"department_name"`
-	ServiceID      string     `json:"service_id"`
-	ServiceName    string     `json:"service_name"`
-	Date           string     `json:"date"`
-	Slot           SlotTime   `json:"slot"`
-	CheckinCode    string     `json:"checkin_code"`
-	CheckinQR      string     `json:"checkin_qr"`
-	QueueNumber    string     `json:"queue_number,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	CancelledAt    *time.Time `json:"cancelled_at,omitempty"`
-	CancelReason   string     `json:"cancel_reason,omitempty"` // when the hall cancelled it
-	CheckedInAt    *time.Time `json:"checked_in_at,omitempty"`
-	CompletedAt    *time.Time `json:"completed_at,omitempty"`
-	NoShowAt       *time.Time `json:"no_show_at,omitempty"`
+	ID             string      `json:"id"`
+	Status         string      `json:"status"`
+	HallID         string      `json:"hall_id"`
+	HallName       string      `json:"hall_name"`
+	DepartmentID   string      `json:"department_id"`
+	DepartmentName string      `json:"department_name"`
+	ServiceID      string      `json:"service_id"`
+	ServiceName    string      `json:"service_name"`
+	Date           string      `json:"date"`
+	Slot           SlotTime    `json:"slot"`
+	CheckinCode    string      `json:"checkin_code"`
+	CheckinQR      string      `json:"checkin_qr"`
+	QueueNumber    string      `json:"queue_number,omitempty"`
+	CreatedAt      time.Time   `json:"created_at"`
+	CancelledAt    *time.Time  `json:"cancelled_at,omitempty"`
+	CancelReason   string      `json:"cancel_reason,omitempty"` // when the hall cancelled it
+	CheckedInAt    *time.Time  `json:"checked_in_at,omitempty"`
+	CompletedAt    *time.Time  `json:"completed_at,omitempty"`
+	NoShowAt       *time.Time  `json:"no_show_at,omitempty"`
+	OnBehalfOf     *OnBehalfOf `json:"on_behalf_of,omitempty"` // the enterprise it was booked for
 }
 
 // SlotTime is the time of an appointment.
@@ -100,6 +103,9 @@ func (s *Service) view(cat *catalog, d *apptDoc) Appointment {
 		CreatedAt:   d.CreatedAt.In(shanghai()),
 		CancelledAt: local(d.CancelledAt), CancelReason: d.CancelReason, CheckedInAt: local(d.CheckedInAt),
 		CompletedAt: local(d.CompletedAt), NoShowAt: local(d.NoShowAt),
+	}
+	if d.OnBehalfOf != "" {
+		a.OnBehalfOf = &OnBehalfOf{USCC: d.OnBehalfOf}
 	}
 	if cat != nil {
 		if h := cat.halls[d.HallID]; h != nil {

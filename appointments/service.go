@@ -31,13 +31,18 @@ type Deps struct {
 	LevelRaised func(ctx context.Context, userID string, level int)
 	CheckinKey  []byte // HMAC key of check-in QR payloads, at least 16 bytes
 
-	MaxActive      int           // active bookings per person [3]
-	NoShowLimit    int           // no-shows within NoShowPeriod that suspend booking [2]
-	NoShowPeriod   time.Duration // [30 days]
-	SuspendFor     time.Duration // [30 days]
-	AbandonAfter   time.Duration // an unfinished booking older than this is repaired [2 minutes]
-	SeatLease      time.Duration // a seat handed out by Redis returns unless confirmed within [30 s]
-	IdempotencyTTL time.Duration // how long Idempotency-Key answers are kept [24 h]
+	MaxActive int // active bookings per person [3]
+	// Enterprises says who may book for an enterprise; nil refuses every
+	// booking on behalf of one.
+	Enterprises Enterprises
+	// MaxPerEnterpriseDay: booked appointments per enterprise and day [5].
+	MaxPerEnterpriseDay int
+	NoShowLimit         int           // no-shows within NoShowPeriod that suspend booking [2]
+	NoShowPeriod        time.Duration // [30 days]
+	SuspendFor          time.Duration // [30 days]
+	AbandonAfter        time.Duration // an unfinished booking older than this is repaired [2 minutes]
+	SeatLease           time.Duration // a seat handed out by Redis returns unless confirmed within [30 s]
+	IdempotencyTTL      time.Duration // how long Idempotency-Key answers are kept [24 h]
 }
 
 // Service is the booking engine and catalog of halls. Safe for concurrent use,
@@ -52,6 +57,7 @@ type Service struct {
 	people  PeopleDirectory
 	levels  Levels
 	raised  func(ctx context.Context, userID string, level int)
+	ents    Enterprises
 	ckey    []byte
 	cfg     tuning
 	cat     *catalogCache
@@ -67,6 +73,7 @@ type Service struct {
 
 type tuning struct {
 	maxActive      int
+	maxPerEntDay   int
 	noShowLimit    int
 	noShowPeriod   time.Duration
 	suspendFor     time.Duration
@@ -106,9 +113,10 @@ func NewService(d Deps) (*Service, error) {
 	}
 	s := &Service{
 		db: d.DB, rdb: d.Redis, prefix: d.RedisPrefix, clock: d.Clock, log: log,
-		notify: d.Notifier, people: d.People, levels: d.Levels, raised: d.LevelRaised, ckey: append([]byte(nil), d.CheckinKey...),
+		notify: d.Notifier, people: d.People, levels: d.Levels, raised: d.LevelRaised, ents: d.Enterprises, ckey: append([]byte(nil), d.CheckinKey...),
 		cfg: tuning{
 			maxActive:      defInt(d.MaxActive, 3),
+			maxPerEntDay:   defInt(d.MaxPerEnterpriseDay, 5),
 			noShowLimit:    defInt(d.NoShowLimit, 2),
 			noShowPeriod:   def(d.NoShowPeriod, 30*24*time.Hour),
 			suspendFor:     def(d.SuspendFor, 30*24*time.Hour),

@@ -30,7 +30,7 @@ func TestClaimByLegalRepresentative(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("claim: %+v created=%v err=%v", m, created, err)
 	}
-	want := Membership{USCC: sim.DemoUSCC, Name: "广州某某科技有限公司", Role: RoleLegalRepresentative, ClaimedAt: f.clock.Now()}
+	want := Membership{USCC: sim.DemoUSCC, Name: "广州某某科技有限公司", Role: RoleLegalRepresentative, ClaimedAt: f.clock.Now(), InForce: true}
 	if m != want {
 		t.Fatalf("claim = %+v, want %+v", m, want)
 	}
@@ -219,6 +219,8 @@ func (everyone) Get(_ context.Context, id string) (account.User, error) {
 func (everyone) CheckIdentity(context.Context, string, account.Identity) (bool, error) {
 	return true, nil
 }
+
+func (everyone) ProvenIndex(context.Context, string) (string, error) { return "", nil }
 
 // TestClaimRaceDifferentUsers: 20 different users who all pass the checks
 // claim at once: exactly one owns the enterprise, the others are told it is

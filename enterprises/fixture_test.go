@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
 	"banshi/internal/sim"
+	"banshi/notify"
 )
 
 // fixture is the service on the embedded database with the real citizen
@@ -25,9 +27,31 @@ type fixture struct {
 	db       *mongo.Database
 	clock    *platform.ManualClock
 	accounts *account.Store
+	cipher   *account.Cipher
 	reg      *sim.Registry
 	client   *RegistryClient
 	svc      *Service
+	page     PageSources // set before service() to fill the page
+	notes    *notes      // messages the service published
+}
+
+// notes records published messages.
+type notes struct {
+	mu   sync.Mutex
+	msgs []notify.Message
+}
+
+func (n *notes) Notify(_ context.Context, m notify.Message) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.msgs = append(n.msgs, m)
+	return nil
+}
+
+func (n *notes) all() []notify.Message {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]notify.Message(nil), n.msgs...)
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -38,7 +62,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, ctx: context.Background(), db: db, clock: clock, accounts: account.NewStore(db, cipher, clock), reg: sim.NewRegistry()}
+	f := &fixture{t: t, ctx: context.Background(), db: db, clock: clock, accounts: account.NewStore(db, cipher, clock), cipher: cipher, reg: sim.NewRegistry(), notes: &notes{}}
 	if err := f.accounts.EnsureIndexes(f.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +76,8 @@ func newFixture(t *testing.T) *fixture {
 // service is a service of f's database, clock and registry over people.
 func (f *fixture) service(people People) *Service {
 	f.t.Helper()
-	svc, err := NewService(Deps{DB: f.db, Registry: f.client, People: people, Clock: f.clock, Log: platformtest.Logger()})
+	svc, err := NewService(Deps{DB: f.db, Registry: f.client, People: people, Sealer: f.cipher, Clock: f.clock, Log: platformtest.Logger(), Page: f.page,
+		Notifier: f.notes, Owners: f.accounts})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -31,6 +31,13 @@ type Record struct {
 	// number, in clear. It is compared, never stored or logged
 	// (account.Identity prints masked).
 	LegalRepresentative account.Identity
+	// Optional fields the enterprise page and policy matching read (empty
+	// when the registry gave none or something not displayable).
+	Address       string
+	BusinessScope string
+	Industry      string // GB/T 4754-2017 code, e.g. I6513
+	Size          string // 大型, 中型, 小型, 微型
+	RegisteredAt  string // YYYY-MM-DD
 }
 
 // Active reports whether the enterprise is 存续 or 在业.
@@ -141,6 +148,28 @@ type wireRecord struct {
 		Name     string `json:"name"`
 		IDNumber string `json:"id_number"`
 	} `json:"legal_representative"`
+	Address       string `json:"address"`
+	BusinessScope string `json:"business_scope"`
+	Industry      string `json:"industry"`
+	Size          string `json:"size"`
+	RegisteredAt  string `json:"registered_at"`
+}
+
+// Bounds of the optional fields, in runes.
+const (
+	maxAddressRunes = 200
+	maxScopeRunes   = 2000
+	maxCodeRunes    = 20
+)
+
+// optional is s trimmed when it is displayable text of at most max runes,
+// else "".
+func optional(s string, max int) string {
+	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 || utf8.RuneCountInString(s) > max {
+		return ""
+	}
+	return s
 }
 
 // parseRecord decodes a registry answer for uscc. Errors (never quoting the
@@ -160,6 +189,11 @@ func parseRecord(body []byte, uscc string) (Record, error) {
 			Name:     strings.TrimSpace(w.LegalRepresentative.Name),
 			IDNumber: strings.ToUpper(strings.TrimSpace(w.LegalRepresentative.IDNumber)),
 		},
+		Address:       optional(w.Address, maxAddressRunes),
+		BusinessScope: optional(w.BusinessScope, maxScopeRunes),
+		Industry:      optional(w.Industry, maxCodeRunes),
+		Size:          optional(w.Size, maxCodeRunes),
+		RegisteredAt:  optional(w.RegisteredAt, maxCodeRunes),
 	}
 	switch {
 	case rec.USCC != uscc:

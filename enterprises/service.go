@@ -32,7 +32,20 @@ type People interface {
 	// CheckIdentity reports whether id equals the user's recorded identity
 	// (name compared decrypted, ID number by blind index).
 	CheckIdentity(ctx context.Context, userID string, id account.Identity) (bool, error)
+	// ProvenIndex returns the blind index of the ID number the user proved
+	// (level 3 or 4), "" when none. Errors: account.ErrNotFound.
+	ProvenIndex(ctx context.Context, userID string) (string, error)
 }
+
+// Sealer encrypts invitees' names and ID numbers and indexes ID numbers
+// (*account.Cipher).
+type Sealer interface {
+	Seal(plaintext string, b account.Binding) ([]byte, error)
+	Open(sealed []byte, b account.Binding) (string, error)
+	BlindIndex(kind, value string) string
+}
+
+var _ Sealer = (*account.Cipher)(nil)
 
 var _ People = (*account.Store)(nil)
 
@@ -41,14 +54,30 @@ type Deps struct {
 	DB       *mongo.Database
 	Registry Registry
 	People   People
+	Sealer   Sealer
 	Clock    platform.Clock
 	Log      *slog.Logger // nil: discard
+	// Page fills the enterprise page's sections; nil fields are sections
+	// left empty.
+	Page PageSources
+	// Notifier and Owners, both optional, tell an invitee who already
+	// proved the invited identity of the invitation (messages.go).
+	Notifier Notifier
+	Owners   Owners
 }
 
 // Service claims enterprises and lists a citizen's enterprises. Safe for
 // concurrent use, also from several processes.
 type Service struct {
 	claims   *mongo.Collection
+	members  *mongo.Collection
+	seats    *mongo.Collection
+	audit    *mongo.Collection
+	policies *mongo.Collection
+	sealer   Sealer
+	page     PageSources
+	notifier Notifier
+	owners   Owners
 	registry Registry
 	people   People
 	clock    platform.Clock
@@ -57,34 +86,61 @@ type Service struct {
 
 // NewService returns the service. Errors: a missing dependency.
 func NewService(d Deps) (*Service, error) {
-	if d.DB == nil || d.Registry == nil || d.People == nil || d.Clock == nil {
-		return nil, errors.New("enterprises: the service needs DB, Registry, People and Clock")
+	if d.DB == nil || d.Registry == nil || d.People == nil || d.Sealer == nil || d.Clock == nil {
+		return nil, errors.New("enterprises: the service needs DB, Registry, People, Sealer and Clock")
 	}
 	log := d.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{claims: d.DB.Collection(CollClaims), registry: d.Registry, people: d.People, clock: d.Clock, log: log}, nil
+	return &Service{claims: d.DB.Collection(CollClaims), members: d.DB.Collection(CollMembers),
+		seats: d.DB.Collection(CollSeats), audit: d.DB.Collection(CollAudit), policies: d.DB.Collection(CollPolicies),
+		sealer: d.Sealer, page: d.Page, notifier: d.Notifier, owners: d.Owners, registry: d.Registry, people: d.People, clock: d.Clock, log: log}, nil
 }
 
-// EnsureIndexes creates enterprise_claims.user_id_1_claimed_at_1 (Mine).
-// The arbiter of a claim is the _id and needs none. Idempotent.
+// EnsureIndexes creates enterprise_claims.user_id_1_claimed_at_1 (Mine),
+// the members' indexes by enterprise, user, invitee and grantor, and the
+// audit trail's and policies' indexes. The arbiters (claims, seats) are _ids
+// and need none. Idempotent.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
-	model := mongo.IndexModel{
-		Keys:    bson.D{{Key: "user_id", Value: 1}, {Key: "claimed_at", Value: 1}},
-		Options: options.Index().SetName("user_id_1_claimed_at_1"),
-	}
-	var err error
-	for range 3 {
-		// A concurrent creator may make ours fail once; the retry is a no-op.
-		if _, err = s.claims.Indexes().CreateOne(ctx, model); err == nil || ctx.Err() != nil {
-			break
+	for _, ix := range []struct {
+		coll *mongo.Collection
+		keys bson.D
+	}{
+		{s.claims, bson.D{{Key: "user_id", Value: 1}, {Key: "claimed_at", Value: 1}}},
+		{s.members, bson.D{{Key: "uscc", Value: 1}, {Key: "created_at", Value: 1}}},
+		{s.members, bson.D{{Key: "user_id", Value: 1}}},
+		{s.members, bson.D{{Key: "id_index", Value: 1}}},
+		{s.members, bson.D{{Key: "granted_by_member", Value: 1}}},
+		{s.audit, bson.D{{Key: "uscc", Value: 1}, {Key: "at", Value: -1}}},
+		{s.policies, bson.D{{Key: "updated_at", Value: -1}}},
+	} {
+		name := indexName(ix.keys)
+		model := mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(name)}
+		var err error
+		for range 3 {
+			// A concurrent creator may make ours fail once; the retry is a no-op.
+			if _, err = ix.coll.Indexes().CreateOne(ctx, model); err == nil || ctx.Err() != nil {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("enterprises: create index %s.%s: %w", ix.coll.Name(), name, err)
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("enterprises: create index %s.user_id_1_claimed_at_1: %w", CollClaims, err)
-	}
 	return nil
+}
+
+// indexName is MongoDB's default name of an index on keys.
+func indexName(keys bson.D) string {
+	name := ""
+	for i, k := range keys {
+		if i > 0 {
+			name += "_"
+		}
+		name += fmt.Sprintf("%s_%v", k.Key, k.Value)
+	}
+	return name
 }
 
 // claimDoc is an enterprise_claims document: no personal data but the
@@ -100,10 +156,16 @@ type claimDoc struct {
 type Membership struct {
 	USCC      string
 	Name      string
-	Role      string // RoleLegalRepresentative
-	ClaimedAt time.Time
+	Role      string    // RoleLegalRepresentative, RoleAdministrator or RoleAgent
+	ClaimedAt time.Time // the claim, or the member's acceptance
+	// Members only (nil and zero for the legal representative):
+	MemberID   string
+	Scope      *Scope
+	ValidFrom  *time.Time
+	ValidUntil *time.Time // nil: no end
+	InForce    bool       // the legal representative: always
 }
 
 func (d claimDoc) membership() Membership {
-	return Membership{USCC: d.USCC, Name: d.Name, Role: RoleLegalRepresentative, ClaimedAt: d.ClaimedAt}
+	return Membership{USCC: d.USCC, Name: d.Name, Role: RoleLegalRepresentative, ClaimedAt: d.ClaimedAt, InForce: true}
 }

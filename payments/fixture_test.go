@@ -188,6 +188,8 @@ type fixture struct {
 	prefix string
 	note   *fakeNotifier
 	people *fakePeople
+	// members says who acts for which enterprise, with which items.
+	members *fakeMembers
 	// refuseCallbacks makes the notify endpoint answer 500 (a lost callback).
 	mu              sync.Mutex
 	refuseCallbacks bool
@@ -202,7 +204,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	fxKeys(t)
 	f := &fixture{t: t, ctx: context.Background(), db: platformtest.Mongo(t),
-		clock: platform.NewManualClock(time.Now()), note: newFakeNotifier(),
+		clock: platform.NewManualClock(time.Now()), note: newFakeNotifier(), members: &fakeMembers{},
 		people: &fakePeople{proven: map[string]string{citizen: fakeIndex{}.BlindIndex(payments.IDNumberKind, "440106199001011234")},
 			level: map[string]int{citizen: 3, other: 2}, openid: map[string]string{citizen: fxOpenID, other: "oOther"}}}
 	w, err := sim.NewWeChatPay(sim.WeChatPayOptions{
@@ -243,7 +245,7 @@ func newFixture(t *testing.T) *fixture {
 		Payers: f.people, Notifier: f.note, Providers: []payments.Provider{p},
 		Merchants:  map[string]payments.Merchant{payments.ProviderWeChatPay: {ID: fxMchID, AppIDs: []string{fxMiniApp, fxAppApp}}},
 		NotifyURLs: map[string]string{payments.ProviderWeChatPay: notifySrv.URL},
-		Redis:      f.rdb, RedisPrefix: f.prefix,
+		Redis:      f.rdb, RedisPrefix: f.prefix, Members: f.members,
 	}, payments.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -180,8 +180,9 @@ func (s *Service) CreateOrder(ctx context.Context, userID, billNo, key string, r
 }
 
 // mayPay checks that payer may pay bill: the proven owner of a person's
-// bill, or anyone holding its verification code; a person's bill needs
-// real-name level 2.
+// bill, a member of an enterprise whose scope covers an enterprise's bill
+// (memberMayPay), or anyone holding its verification code; a person's bill
+// needs real-name level 2.
 func (s *Service) mayPay(ctx context.Context, payer Payer, bill billDoc, code string) error {
 	owner := false
 	if bill.Payer.Type == PayerPerson && bill.Payer.IDIndex != "" {
@@ -190,6 +191,13 @@ func (s *Service) mayPay(ctx context.Context, payer Payer, bill billDoc, code st
 			return err
 		}
 		owner = idx != "" && subtle.ConstantTimeCompare([]byte(idx), []byte(bill.Payer.IDIndex)) == 1
+	}
+	if !owner && code == "" {
+		ok, err := s.memberMayPay(ctx, payer.UserID, bill)
+		if err != nil {
+			return err
+		}
+		owner = ok
 	}
 	if !owner {
 		want := s.index.BlindIndex(CodeKind, bill.ID+"|"+code)

@@ -54,6 +54,9 @@ type Deps struct {
 	// duplicate callbacks are acknowledged without reading MongoDB (paid.go).
 	Redis       redis.UniversalClient
 	RedisPrefix string
+	// Members, optional, lets members of an enterprise pay its bills
+	// without the notice's code (enterprise_payers.go).
+	Members EnterpriseMembers
 }
 
 // Config tunes the service; zero fields take the defaults in brackets.
@@ -77,6 +80,7 @@ type Service struct {
 	log       *slog.Logger
 	index     Indexer
 	owners    Owners
+	members   EnterpriseMembers
 	payers    Payers
 	notify    Notifier
 	providers map[string]Provider
@@ -113,7 +117,7 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		orders: d.DB.Collection(CollOrders), refunds: d.DB.Collection(CollRefunds), idem: d.DB.Collection(CollOrderIdem),
-		bills: d.Bills, clock: d.Clock, log: log, index: d.Index, owners: d.Owners, payers: d.Payers, notify: d.Notifier,
+		bills: d.Bills, clock: d.Clock, log: log, index: d.Index, owners: d.Owners, members: d.Members, payers: d.Payers, notify: d.Notifier,
 		providers: map[string]Provider{}, merchants: d.Merchants, notifyURL: d.NotifyURLs, cfg: cfg,
 		rdb: d.Redis, rprefix: d.RedisPrefix,
 	}

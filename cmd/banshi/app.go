@@ -119,7 +119,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	channelNames := enabledChannels(cfg)
 	prefs := notify.NewPreferenceStore(a.Mongo.DB, clock, notify.PreferencesConfig{
 		Kinds: slices.Concat(appointments.MessageKinds(), applications.MessageKinds(), payments.BillMessageKinds(),
-			payments.MessageKinds(), evaluations.MessageKinds()),
+			payments.MessageKinds(), evaluations.MessageKinds(), enterprises.MessageKinds()),
 		Channels: channelNames, QuietChannels: quietChannels,
 	})
 	outbox := notify.NewOutbox(notify.OutboxDeps{
@@ -153,10 +153,14 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)
 	}
+	// The booking engine asks the enterprises service (wired later) who acts
+	// for an enterprise.
+	entMembers := &lateMembers{}
 	booking, err := appointments.NewService(appointments.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
 		Log: log.With("component", "appointments"), Notifier: outbox, People: peopleDirectory{accounts},
 		Levels: levels{accounts}, LevelRaised: sessionLevels{sessions, log}.raised, CheckinKey: checkinKey,
+		Enterprises: entMembers, MaxPerEnterpriseDay: cfg.EnterpriseBookingsPerDay,
 	})
 	if err != nil {
 		return err
@@ -307,10 +311,34 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return err
 	}
+	// 企业专属网页: claims checked against the 市场监管 registry.
+	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Sealer: cipher, Clock: clock,
+		Notifier: outbox, Owners: accounts,
+		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises"),
+		Page: enterprises.PageSources{Applications: enterpriseApplications{apps}, Bills: enterpriseBills{bills},
+			Appointments: enterpriseAppointments{booking}}})
+	if err != nil {
+		return err
+	}
+	if err := ents.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	entMembers.svc = ents
+	a.tasks = append(a.tasks, func(ctx context.Context) {
+		leases.RunEvery(ctx, "enterprises.cascades", platform.LeaseRun{Log: log}, time.Minute, func(ctx context.Context) error {
+			n, err := ents.FinishCascades(ctx)
+			if n > 0 {
+				log.Info("enterprise member cascades finished", "members", n)
+			}
+			return err
+		})
+	})
+
 	paySvc, err := payments.NewService(payments.Deps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "payments"), Bills: bills, Index: cipher,
 		Owners: owners, Payers: payers{accounts}, Notifier: outbox, Providers: pay.providers,
 		Merchants: pay.merchants, NotifyURLs: pay.notify, Redis: a.Redis.Client, RedisPrefix: redisPrefix,
+		Members: ents,
 	}, payments.Config{HandleDeadline: cfg.PayHandleDeadline})
 	if err != nil {
 		return err
@@ -338,16 +366,6 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		sweepEvery = 2 * time.Second // development: the walkthrough sees handling within moments
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, sweepEvery) })
-
-	// 企业专属网页: claims checked against the 市场监管 registry.
-	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Clock: clock,
-		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises")})
-	if err != nil {
-		return err
-	}
-	if err := ents.EnsureIndexes(ctx); err != nil {
-		return err
-	}
 
 	// 好差评: ratings of finished applications and completed visits, their
 	// default ratings and the rectification of 差评s.
@@ -407,7 +425,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps, Bills: bills},
 			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
-			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents},
+			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents, Staff: staffRoutes},
 			api.PrivacyRoutes{Consents: consents, Privacy: rights},
 			api.EvaluationRoutes{Staff: staffRoutes, Evals: evals}},
 	}
@@ -595,7 +613,7 @@ func configureWeChatSDK(cfg platform.Config) {
 func (a *App) evaluations(ctx context.Context, cfg platform.Config, clock platform.Clock, apps *applications.Service,
 	booking *appointments.Service, ents *enterprises.Service, owners provenOwners, leases *platform.Leases, outbox *notify.Outbox) (*evaluations.Service, error) {
 	evals, err := evaluations.NewService(evaluations.Deps{DB: a.Mongo.DB, Clock: clock, Log: a.log.With("component", "evaluations"),
-		Subjects: evalSubjects{apps: apps, booking: booking}, Identities: owners, Acting: enterpriseActing{ents},
+		Subjects: evalSubjects{apps: apps, booking: booking}, Identities: owners, Acting: ents,
 		Calendar: booking, Notifier: outbox}, evaluations.Config{DefaultAfterDays: cfg.EvalDefaultDays,
 		RectifyWorkingDays: cfg.EvalRectifyDays, Region: cfg.EvalRegion})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 
 	"banshi/applications"
 	"banshi/appointments"
-	"banshi/enterprises"
 	"banshi/evaluations"
 )
 
@@ -77,24 +76,4 @@ func (e evalSubjects) Finished(ctx context.Context, kind string, afterAt time.Ti
 		}
 	}
 	return out, nil
-}
-
-// enterpriseActing says whether a citizen acts for an enterprise: for now,
-// whether they claimed it as its legal representative (enterprises.Mine).
-// Administrators and agents join when enterprise members are built.
-type enterpriseActing struct{ ents *enterprises.Service }
-
-var _ evaluations.Acting = enterpriseActing{}
-
-func (e enterpriseActing) ActsFor(ctx context.Context, userID, uscc string) (bool, error) {
-	list, err := e.ents.Mine(ctx, userID)
-	if err != nil {
-		return false, err
-	}
-	for _, m := range list {
-		if m.USCC == uscc {
-			return true, nil
-		}
-	}
-	return false, nil
 }

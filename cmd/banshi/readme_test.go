@@ -108,6 +108,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`\{"enterprises":\[\{"uscc":"91440101MA5CXXXX7X","name":"广州某某科技有限公司","role":"legal_representative"`),
 			regexp.MustCompile(`\{"format":"banshi-personal-data/1","user_id":"u_[a-z0-9]+"`),
 			regexp.MustCompile(`"purpose":"face_verification","version":"face-2026-01"`),
+			// Members: an agent invited, seen on the page, withdrawn, audited.
+			regexp.MustCompile(`"role":"agent","state":"pending","name_masked":"\*四","id_number_masked":"4401\*{10}0015"`),
+			regexp.MustCompile(`"viewer":\{"role":"legal_representative"`),
+			regexp.MustCompile(`"state":"withdrawn"`),
+			regexp.MustCompile(`"action":"withdraw"[^\n]*"action":"invite_agent"`),
 			regexp.MustCompile(`(?m)^204$`),
 			regexp.MustCompile(`"code":"unauthenticated"`),
 		} {

@@ -123,6 +123,9 @@ type Config struct {
 	EvalDefaultDays int    // BANSHI_EVAL_DEFAULT_DAYS: natural days after a result before an unrated one is rated 基本满意 by default (default 7)
 	EvalRectifyDays int    // BANSHI_EVAL_RECTIFY_DAYS: working days a department has to answer a 差评 (default 5)
 	EvalRegion      string // BANSHI_EVAL_REGION: the GB/T 2260 division code recorded on evaluations (default 440100)
+	// EnterpriseBookingsPerDay is BANSHI_ENTERPRISE_BOOKINGS_PER_DAY: booked
+	// appointments one enterprise may hold on a day (default 5).
+	EnterpriseBookingsPerDay int
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -272,6 +275,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AlipayBaseURL = str("BANSHI_ALIPAY_BASE_URL", "")
 	c.PayHandleDeadline = duration("BANSHI_PAY_HANDLE_DEADLINE", 24*time.Hour)
 	c.RegistryBase = strings.TrimRight(str("BANSHI_REGISTRY_BASE", ""), "/")
+	c.EnterpriseBookingsPerDay = integer("BANSHI_ENTERPRISE_BOOKINGS_PER_DAY", 5)
 	if c.RegistryBase == "" && dev {
 		c.RegistryBase = c.PublicURL + "/sim/registry"
 	}
@@ -452,6 +456,7 @@ func (c Config) Printable() []any {
 		"eval_default_days", c.EvalDefaultDays,
 		"eval_rectify_days", c.EvalRectifyDays,
 		"eval_region", c.EvalRegion,
+		"enterprise_bookings_per_day", c.EnterpriseBookingsPerDay,
 	}
 }
 
