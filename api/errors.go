@@ -112,6 +112,21 @@ var statusOf = map[string]int{
 	// WeChat's message push (POST /api/v1/hooks/wechat).
 	"wechat_push_malformed":  http.StatusBadRequest,
 	"wechat_push_unverified": http.StatusUnauthorized,
+
+	// 电子证照 (api/licences.go, licences/).
+	"licence_not_found":          http.StatusNotFound,
+	"licence_exists":             http.StatusConflict,
+	"issuer_key_missing":         http.StatusForbidden,
+	"licence_signature_invalid":  http.StatusUnprocessableEntity,
+	"licence_not_valid":          http.StatusConflict,
+	"licence_revoked":            http.StatusConflict,
+	"licence_token_invalid":      http.StatusBadRequest,
+	"licence_token_expired":      http.StatusGone,
+	"licence_token_used":         http.StatusConflict,
+	"licence_signer_unavailable": http.StatusServiceUnavailable,
+	"authorization_not_found":    http.StatusNotFound,
+	"authorization_inactive":     http.StatusConflict,
+	"integration_not_found":      http.StatusNotFound,
 }
 
 // retryAfterOf gives the Retry-After (seconds) of answers worth retrying

@@ -53,7 +53,7 @@ func sm2Key(d keyDoc) SM2Key {
 func (r *Registry) SetSM2Key(ctx context.Context, id, pemText string) (SM2Key, error) {
 	pub, err := licences.ParsePublicKeyPEM(strings.TrimSpace(pemText))
 	if err != nil {
-		return SM2Key{}, platform.Invalid("sm2_public_key", "format", "应为 PEM 格式（PUBLIC KEY）的 SM2 公钥")
+		return SM2Key{}, platform.Invalid("sm2_public_key", "format", "应为 PEM 格式的 SM2 公钥")
 	}
 	now := r.clock.Now().UTC().Truncate(time.Millisecond)
 	var d keyDoc

@@ -1,6 +1,7 @@
 package licences
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,14 +18,29 @@ import (
 // <, > and & would change the bytes.
 
 // canonical writes v, a map[string]any whose values are strings,
-// map[string]string or map[string]any of the same kind.
+// map[string]string or map[string]any of the same kind (built by this
+// package: anything else is a programming error).
 func canonical(v map[string]any) []byte {
-	var b strings.Builder
-	writeObject(&b, v)
-	return []byte(b.String())
+	b, err := CanonicalJSON(v)
+	if err != nil {
+		panic("licences: " + err.Error())
+	}
+	return b
 }
 
-func writeObject(b *strings.Builder, m map[string]any) {
+// CanonicalJSON returns the canonical form of v, whose values must be
+// strings or objects (map[string]any, map[string]string) of the same kind:
+// what a licence's issuer, or a department checking a copy, signs and
+// verifies. Errors: a value of another type (a number, an array, null).
+func CanonicalJSON(v map[string]any) ([]byte, error) {
+	var b strings.Builder
+	if err := writeObject(&b, v); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+func writeObject(b *strings.Builder, m map[string]any) error {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -45,14 +61,19 @@ func writeObject(b *strings.Builder, m map[string]any) {
 			for k, v := range x {
 				sub[k] = v
 			}
-			writeObject(b, sub)
+			if err := writeObject(b, sub); err != nil {
+				return err
+			}
 		case map[string]any:
-			writeObject(b, x)
+			if err := writeObject(b, x); err != nil {
+				return err
+			}
 		default:
-			panic("licences: canonical JSON of " + k + ": only strings and objects")
+			return errors.New("canonical JSON: " + k + " is neither a string nor an object")
 		}
 	}
 	b.WriteByte('}')
+	return nil
 }
 
 func writeString(b *strings.Builder, s string) {

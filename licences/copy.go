@@ -148,7 +148,3 @@ func (s *Service) Copy(ctx context.Context, source string, body []byte) (Copy, e
 		SignedAt: platform.Local(at).Format(time.RFC3339), Signer: "banshi", Fingerprint: s.signer.Fingerprint(),
 	}}, nil
 }
-
-// CanonicalCopy returns the bytes a copy's signature covers: the canonical
-// JSON of its "copy" object (for departments and tests verifying it).
-func CanonicalCopy(copyObject map[string]any) []byte { return canonical(copyObject) }

@@ -25,6 +25,7 @@ import (
 	"banshi/internal/sim"
 	"banshi/internal/staff"
 	"banshi/internal/wechat"
+	"banshi/licences"
 	"banshi/notify"
 	"banshi/notify/fcm"
 	"banshi/notify/subscribe"
@@ -51,6 +52,7 @@ type App struct {
 	Apps         *applications.Service
 	Registry     *integrations.Registry
 	Outbox       *notify.Outbox
+	Licences     *licences.Service
 	DemoLines    []string // what start-up prints about demo data
 
 	log        *slog.Logger
@@ -345,12 +347,37 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 
+	// 电子证照: licences departments issue, signed with SM2 (cmd/banshi/licences.go).
+	licSigner, err := licenceSigner(cfg, log)
+	if err != nil {
+		return err
+	}
+	lics, err := licences.NewService(licences.Deps{DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "licences"),
+		Cipher: cipher, Owners: owners, Keys: registry, Scopes: registry, Signer: licSigner})
+	if err != nil {
+		return err
+	}
+	if err := lics.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if cfg.SeedDemo {
+		if err := a.seedDemoLicenceKey(ctx, registry); err != nil {
+			return err
+		}
+	}
+	a.Licences = lics
+	licRoutes := api.LicenceRoutes{Hooks: api.HookRoutes{Verifier: verifier, Scopes: registry}, Licences: lics, Keys: registry}
+	if licSigner != nil {
+		licRoutes.SigningKey, licRoutes.SigningFingerprint = licSigner.PublicKeyPEM(), licSigner.Fingerprint()
+	}
+
 	apptRoutes := api.NewAppointmentRoutes(booking, time.Second)
 	citizenPages := pages.NewCitizens(pages.NewStore(a.Mongo.DB, clock), accounts, booking, inbox,
 		appointmentsSection{booking}, applicationsSection{apps}, billsSection{bills}, messagesSection{inbox})
 	a.Accounts, a.Sessions, a.Booking, a.Apps, a.Registry = accounts, sessions, booking, apps, registry
 	staffRoutes := api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}
 
+	licRoutes.Staff = staffRoutes
 	trusted, err := platform.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("BANSHI_TRUSTED_PROXIES: %w", err)
@@ -375,7 +402,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps, Bills: bills},
 			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
-			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents}},
+			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents},
+			licRoutes},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{

@@ -117,6 +117,12 @@ type Config struct {
 	// default is the simulator, <public URL>/sim/registry; required in
 	// production.
 	RegistryBase string
+
+	// LicenceSM2Key is BANSHI_LICENCE_SM2_KEY: the PEM text (PKCS#8) of
+	// Banshi's SM2 private key, which signs licence show tokens and annotated
+	// copies. Development mints one into <data dir>/keys/licences/ when it is
+	// not set; production without it refuses showing and copies (503).
+	LicenceSM2Key Secret
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -269,6 +275,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.RegistryBase == "" && dev {
 		c.RegistryBase = c.PublicURL + "/sim/registry"
 	}
+	c.LicenceSM2Key = Secret(str("BANSHI_LICENCE_SM2_KEY", ""))
 	if e := c.RegistryBase; e != "" {
 		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("BANSHI_REGISTRY_BASE must be an http(s) URL"))
@@ -437,6 +444,7 @@ func (c Config) Printable() []any {
 		"alipay_base_url", or(c.AlipayBaseURL, "(default)"),
 		"pay_handle_deadline", c.PayHandleDeadline.String(),
 		"registry_base", or(RedactURL(c.RegistryBase), "(not set)"),
+		"licence_sm2_key", or(c.LicenceSM2Key.String(), "(development: minted in the data folder)"),
 	}
 }
 
