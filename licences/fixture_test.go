@@ -59,7 +59,7 @@ type fixture struct {
 	owners fakeOwners
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	cipher, err := account.NewCipher(make([]byte, 32))
 	if err != nil {
@@ -98,7 +98,7 @@ func licence(serial string) map[string]any {
 }
 
 // event signs lic (after over) with key as an event body.
-func event(t *testing.T, key *sm2.PrivateKey, eventID, action string, lic map[string]any) []byte {
+func event(t testing.TB, key *sm2.PrivateKey, eventID, action string, lic map[string]any) []byte {
 	t.Helper()
 	b, _ := json.Marshal(lic)
 	var back map[string]any

@@ -10,7 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-func (f *fixture) issued(t *testing.T, serial string) string {
+func (f *fixture) issued(t testing.TB, serial string) string {
 	t.Helper()
 	r, err := f.svc.Receive(t.Context(), testSource, event(t, testKey, "i-"+serial, ActionIssue, licence(serial)))
 	if err != nil {
