@@ -361,7 +361,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	if cfg.SeedDemo {
-		if err := a.seedDemoLicenceKey(ctx, registry); err != nil {
+		if err := a.seedDemoLicenceKey(ctx, registry, cfg.PublicURL); err != nil {
 			return err
 		}
 	}

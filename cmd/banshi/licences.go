@@ -37,7 +37,7 @@ func licenceSigner(cfg platform.Config, log *slog.Logger) (*licences.Signer, err
 
 // seedDemoLicenceKey registers the in-process department simulator's SM2
 // key on the demo integration, so the simulator's licences verify.
-func (a *App) seedDemoLicenceKey(ctx context.Context, registry *integrations.Registry) error {
+func (a *App) seedDemoLicenceKey(ctx context.Context, registry *integrations.Registry, publicURL string) error {
 	if a.DeptSim == nil {
 		return nil
 	}
@@ -48,5 +48,7 @@ func (a *App) seedDemoLicenceKey(ctx context.Context, registry *integrations.Reg
 	if _, err := registry.SetSM2Key(ctx, integrations.DemoID, pub); err != nil {
 		return fmt.Errorf("seed demo integration sm2 key: %w", err)
 	}
+	a.DemoLines = append(a.DemoLines, "demo licences: the department simulator issues one, signed with its SM2 key: POST "+
+		publicURL+"/sim/department/"+integrations.DemoID+`/licences {"licence":{"holder":{"name":"<name>","code":"<ID number>","code_type":"111"}}}`)
 	return nil
 }
