@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"banshi/internal/platform"
 	"banshi/internal/staff"
 	"banshi/licences"
 )
@@ -266,5 +268,46 @@ func TestLicenceBadInput(t *testing.T) {
 	}
 	if a := s.call(t, "PUT", apiV1+"/staff/admin/integrations/"+d.ID+"/sm2-key", admin, map[string]string{"sm2_public_key": "not a key"}); a.Status != 400 {
 		t.Errorf("bad key: %d %s", a.Status, a.Raw)
+	}
+}
+
+// TestLicenceSignerSetting: BANSHI_LICENCE_SM2_KEY is used as given and
+// printed masked; a bad one is refused without quoting it; development
+// without it mints one key into the data folder and keeps it.
+func TestLicenceSignerSetting(t *testing.T) {
+	key, err := licences.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemText := licences.PrivateKeyPEM(key)
+	cfg, err := platform.LoadConfig(getenv(map[string]string{"BANSHI_DATA_DIR": t.TempDir(), "BANSHI_LICENCE_SM2_KEY": pemText}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := cfg.Printable()
+	if printed := fmt.Sprint(pairs...); strings.Contains(printed, "PRIVATE KEY") {
+		t.Fatalf("printed: %s", printed)
+	}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] == "licence_sm2_key" && pairs[i+1] != "******" {
+			t.Fatalf("licence_sm2_key printed as %v", pairs[i+1])
+		}
+	}
+	s, err := licenceSigner(cfg, testLog())
+	if err != nil || s.PublicKeyPEM() != licences.PublicKeyPEM(&key.PublicKey) {
+		t.Fatalf("configured key not used: %v", err)
+	}
+	cfg.LicenceSM2Key = platform.Secret(strings.Replace(pemText, "PRIVATE KEY", "PUBLIC KEY", -1))
+	if _, err := licenceSigner(cfg, testLog()); err == nil || strings.Contains(err.Error(), "MI") {
+		t.Fatalf("bad key: %v", err)
+	}
+	cfg.LicenceSM2Key = ""
+	first, err := licenceSigner(cfg, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := licenceSigner(cfg, testLog())
+	if err != nil || again.Fingerprint() != first.Fingerprint() {
+		t.Fatalf("development key not kept: %v", err)
 	}
 }

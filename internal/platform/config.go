@@ -444,7 +444,7 @@ func (c Config) Printable() []any {
 		"alipay_base_url", or(c.AlipayBaseURL, "(default)"),
 		"pay_handle_deadline", c.PayHandleDeadline.String(),
 		"registry_base", or(RedactURL(c.RegistryBase), "(not set)"),
-		"licence_sm2_key", or(c.LicenceSM2Key.String(), "(development: minted in the data folder)"),
+		"licence_sm2_key", or(c.LicenceSM2Key.String(), "(not set: development mints one in the data folder)"),
 	}
 }
 
