@@ -3,6 +3,7 @@ package licences
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -149,5 +150,36 @@ func TestReceiveRefusesBadEvents(t *testing.T) {
 	}
 	if n, m := f.count(t, CollLicences), f.count(t, CollEvents); n != 0 || m != 0 {
 		t.Fatalf("stored %d licences, %d events", n, m)
+	}
+}
+
+// The same issue event delivered ten times at once (a department's retries)
+// stores one licence and one event; every answer is 200-worthy, exactly one
+// not a duplicate.
+func TestReceiveSameEventConcurrently(t *testing.T) {
+	f := newFixture(t)
+	body := event(t, testKey, "race-1", ActionIssue, licence("500001"))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fresh := 0
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := f.svc.Receive(t.Context(), testSource, body)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("receive: %v", err)
+				return
+			}
+			if !r.Duplicate {
+				fresh++
+			}
+		}()
+	}
+	wg.Wait()
+	if fresh != 1 || f.count(t, CollLicences) != 1 || f.count(t, CollEvents) != 1 {
+		t.Fatalf("%d fresh answers, %d licences, %d events", fresh, f.count(t, CollLicences), f.count(t, CollEvents))
 	}
 }
