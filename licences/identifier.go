@@ -4,11 +4,12 @@ import (
 	"strings"
 
 	"banshi/internal/platform"
+	"banshi/licences/licsig"
 )
 
 // IdentifierPrefix starts every licence identifier (证照标识, GB/T 36903):
 // the OID arc of China's e-licences.
-const IdentifierPrefix = "1.2.156.3005.2"
+const IdentifierPrefix = licsig.IdentifierPrefix
 
 // MaxIdentifier bounds an identifier's length in bytes.
 const MaxIdentifier = 128
@@ -41,39 +42,13 @@ func (id Identifier) String() string { return id.Full }
 // DefiningAuthority is the USCC the type code starts with.
 func (id Identifier) DefiningAuthority() string { return id.TypeCode[:18] }
 
-// mod3736Alphabet is ISO/IEC 7064 MOD 37,36's character set; a character's
-// value is its index.
-const mod3736Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+// CheckCharacter returns the ISO/IEC 7064 MOD 37,36 check character of s
+// (licsig.CheckCharacter).
+func CheckCharacter(s string) (byte, bool) { return licsig.CheckCharacter(s) }
 
-// CheckCharacter returns the ISO/IEC 7064 MOD 37,36 (hybrid system, M = 36)
-// check character of s, or false when s is empty or has a character outside
-// 0-9 A-Z.
-func CheckCharacter(s string) (byte, bool) {
-	const m = 36
-	if s == "" {
-		return 0, false
-	}
-	p := m
-	for i := 0; i < len(s); i++ {
-		v := strings.IndexByte(mod3736Alphabet, s[i])
-		if v < 0 {
-			return 0, false
-		}
-		p = (p + v) % m
-		if p == 0 {
-			p = m
-		}
-		p = (p * 2) % (m + 1)
-	}
-	return mod3736Alphabet[(m+1-p)%m], true
-}
-
-// WithCheck builds an identifier from its parts, computing the check
-// character (for issuers: the department simulator, tests). It does not
-// validate the parts.
+// WithCheck builds an identifier from its parts (licsig.WithCheck).
 func WithCheck(typeCode, issuer, serial, version string) string {
-	c, _ := CheckCharacter(typeCode + issuer + serial + version)
-	return IdentifierPrefix + "." + typeCode + "." + issuer + "." + serial + "." + version + "." + string(c)
+	return licsig.WithCheck(typeCode, issuer, serial, version)
 }
 
 // ParseIdentifier checks s as a licence identifier
@@ -146,7 +121,7 @@ func allDigits(s string) bool {
 
 func alnumUpper(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(mod3736Alphabet, s[i]) < 0 {
+		if strings.IndexByte(licsig.Mod3736Alphabet, s[i]) < 0 {
 			return false
 		}
 	}

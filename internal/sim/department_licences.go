@@ -15,11 +15,17 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 
 	"banshi/internal/platform"
-	"banshi/licences"
+	"banshi/licences/licsig"
 )
 
 // LicencesHookPath is Banshi's licence hook the department posts to.
 const LicencesHookPath = "/api/v1/hooks/licences"
+
+// Licence event actions the simulator fills defaults for (the protocol's).
+const (
+	simLicenceIssue  = "issue"
+	simLicenceRevoke = "revoke"
+)
 
 // The demo licence type the simulator issues when the body names none: the
 // reference's test vector's defining and issuing authorities.
@@ -40,7 +46,7 @@ type deptLicenceKey struct {
 
 func (d *Department) licenceKey() (*sm2.PrivateKey, error) {
 	k := &d.licence
-	k.once.Do(func() { k.key, k.err = licences.GenerateKey() })
+	k.once.Do(func() { k.key, k.err = licsig.GenerateKey() })
 	return k.key, k.err
 }
 
@@ -52,7 +58,7 @@ func (d *Department) LicencePublicKey() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return licences.PublicKeyPEM(&k.PublicKey), nil
+	return licsig.PublicKeyPEM(&k.PublicKey), nil
 }
 
 // handleLicencePublicKey serves GET /sim/department/licence-key → 200
@@ -100,7 +106,7 @@ func (d *Department) handleLicence(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Action == "" {
-		req.Action = licences.ActionIssue
+		req.Action = simLicenceIssue
 	}
 	if req.EventID == "" {
 		b := make([]byte, 8)
@@ -108,7 +114,7 @@ func (d *Department) handleLicence(rw http.ResponseWriter, r *http.Request) {
 		req.EventID = "sim-" + hex.EncodeToString(b)
 	}
 	d.fillLicence(req.Licence, req.Action)
-	msg, err := licences.CanonicalJSON(req.Licence)
+	msg, err := licsig.CanonicalJSON(req.Licence)
 	if err != nil {
 		writeControlError(rw, http.StatusBadRequest, "invalid_argument", "licence: every value must be a string or an object")
 		return
@@ -118,13 +124,13 @@ func (d *Department) handleLicence(rw http.ResponseWriter, r *http.Request) {
 		writeControlError(rw, http.StatusInternalServerError, "internal", "no key")
 		return
 	}
-	sig, err := licences.Sign(key, msg)
+	sig, err := licsig.Sign(key, msg)
 	if err != nil {
 		writeControlError(rw, http.StatusInternalServerError, "internal", "signing failed")
 		return
 	}
 	body, _ := json.Marshal(map[string]any{"event_id": req.EventID, "action": req.Action, "licence": req.Licence,
-		"signature": map[string]any{"algorithm": licences.SignatureAlgorithm, "value": base64.StdEncoding.EncodeToString(sig),
+		"signature": map[string]any{"algorithm": licsig.SignatureAlgorithm, "value": base64.StdEncoding.EncodeToString(sig),
 			"signed_at": platform.Local(d.clock.Now()).Truncate(time.Second).Format(time.RFC3339)}})
 	status, header, answer, err := d.post(r, id, secret, LicencesHookPath, body)
 	if err != nil {
@@ -149,7 +155,7 @@ func (d *Department) fillLicence(l map[string]any, action string) {
 	if _, ok := l["identifier"]; !ok {
 		b := make([]byte, 5)
 		_, _ = rand.Read(b)
-		l["identifier"] = licences.WithCheck(simLicenceTypeCode, simLicenceIssuer, strings.ToUpper(hex.EncodeToString(b)), "001")
+		l["identifier"] = licsig.WithCheck(simLicenceTypeCode, simLicenceIssuer, strings.ToUpper(hex.EncodeToString(b)), "001")
 	}
 	set := func(k string, v any) {
 		if _, ok := l[k]; !ok {
@@ -167,9 +173,9 @@ func (d *Department) fillLicence(l map[string]any, action string) {
 	set("valid_from", today.Format(time.DateOnly))
 	set("valid_until", today.AddDate(10, 0, -1).Format(time.DateOnly))
 	set("area_code", "220000")
-	status := licences.StatusValid
-	if action == licences.ActionRevoke {
-		status = licences.StatusRevoked
+	status := "valid"
+	if action == simLicenceRevoke {
+		status = "revoked"
 	}
 	set("status", status)
 	set("extensions", map[string]any{})
