@@ -137,6 +137,20 @@ var statusOf = map[string]int{
 	"evaluation_not_open":          http.StatusConflict,
 	"already_evaluated":            http.StatusConflict,
 	"ticket_state":                 http.StatusConflict,
+	// 电子证照 (api/licences.go, licences/).
+	"licence_not_found":          http.StatusNotFound,
+	"licence_exists":             http.StatusConflict,
+	"issuer_key_missing":         http.StatusForbidden,
+	"licence_signature_invalid":  http.StatusUnprocessableEntity,
+	"licence_not_valid":          http.StatusConflict,
+	"licence_revoked":            http.StatusConflict,
+	"licence_token_invalid":      http.StatusBadRequest,
+	"licence_token_expired":      http.StatusGone,
+	"licence_token_used":         http.StatusConflict,
+	"licence_signer_unavailable": http.StatusServiceUnavailable,
+	"authorization_not_found":    http.StatusNotFound,
+	"authorization_inactive":     http.StatusConflict,
+	"integration_not_found":      http.StatusNotFound,
 }
 
 // retryAfterOf gives the Retry-After (seconds) of answers worth retrying

@@ -132,6 +132,19 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/staff/evaluation-tickets/{id}/review":   "adminReviewEvaluationAppeal",
 	"GET /api/v1/staff/admin/evaluations/stats":           "adminEvaluationStats",
 	"GET /api/v1/staff/admin/evaluations/export":          "adminExportEvaluations",
+	// 电子证照 (api/licences.go).
+	"POST /api/v1/hooks/licences":                                 "receiveLicenceEvent",
+	"POST /api/v1/hooks/licences/copies":                          "fetchLicenceCopy",
+	"GET /api/v1/licences/signing-key":                            "getLicenceSigningKey",
+	"GET /api/v1/me/licences":                                     "listMyLicences",
+	"GET /api/v1/me/licences/{id}":                                "getMyLicence",
+	"POST /api/v1/me/licences/{id}/show":                          "showLicence",
+	"GET /api/v1/me/licences/{id}/uses":                           "listLicenceUses",
+	"POST /api/v1/me/licences/{id}/authorizations":                "createLicenceAuthorization",
+	"GET /api/v1/me/licences/{id}/authorizations":                 "listLicenceAuthorizations",
+	"POST /api/v1/me/licences/{id}/authorizations/{aid}/withdraw": "withdrawLicenceAuthorization",
+	"POST /api/v1/staff/licences/verify":                          "verifyLicenceToken",
+	"PUT /api/v1/staff/admin/integrations/{id}/sm2-key":           "adminSetIntegrationSM2Key",
 }
 
 type obj = map[string]any

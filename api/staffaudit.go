@@ -27,6 +27,7 @@ var piiActions = map[string]bool{
 	"appointments.checkin":  true,
 	"appointments.complete": true,
 	"appointments.cancel":   true, // a staff cancel answers the staff view, with the name
+	"licences.verify":       true, // the licence face, the holder's name masked
 }
 
 // heldResponse is an http.ResponseWriter that keeps the answer (status,

@@ -26,6 +26,7 @@ import (
 	"banshi/internal/sim"
 	"banshi/internal/staff"
 	"banshi/internal/wechat"
+	"banshi/licences"
 	"banshi/notify"
 	"banshi/notify/fcm"
 	"banshi/notify/subscribe"
@@ -55,6 +56,7 @@ type App struct {
 	Registry     *integrations.Registry
 	Outbox       *notify.Outbox
 	Evals        *evaluations.Service
+	Licences     *licences.Service
 	DemoLines    []string // what start-up prints about demo data
 
 	log        *slog.Logger
@@ -374,6 +376,30 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 
+	// 电子证照: licences departments issue, signed with SM2 (cmd/banshi/licences.go).
+	licSigner, err := licenceSigner(cfg, log)
+	if err != nil {
+		return err
+	}
+	lics, err := licences.NewService(licences.Deps{DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "licences"),
+		Cipher: cipher, Owners: owners, Keys: registry, Scopes: registry, Signer: licSigner})
+	if err != nil {
+		return err
+	}
+	if err := lics.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if cfg.SeedDemo {
+		if err := a.seedDemoLicenceKey(ctx, registry, cfg.PublicURL); err != nil {
+			return err
+		}
+	}
+	a.Licences = lics
+	licRoutes := api.LicenceRoutes{Hooks: api.HookRoutes{Verifier: verifier, Scopes: registry}, Licences: lics, Keys: registry}
+	if licSigner != nil {
+		licRoutes.SigningKey, licRoutes.SigningFingerprint = licSigner.PublicKeyPEM(), licSigner.Fingerprint()
+	}
+
 	// Personal-data rights (PIPL): consents, export, deletion.
 	realname := account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log)
 	pageStore := pages.NewStore(a.Mongo.DB, clock)
@@ -400,6 +426,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	a.Accounts, a.Sessions, a.Booking, a.Apps, a.Registry = accounts, sessions, booking, apps, registry
 	staffRoutes := api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}
 
+	licRoutes.Staff = staffRoutes
 	trusted, err := platform.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("BANSHI_TRUSTED_PROXIES: %w", err)
@@ -427,7 +454,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
 			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents, Staff: staffRoutes},
 			api.PrivacyRoutes{Consents: consents, Privacy: rights},
-			api.EvaluationRoutes{Staff: staffRoutes, Evals: evals}},
+			api.EvaluationRoutes{Staff: staffRoutes, Evals: evals},
+			licRoutes},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{

@@ -126,6 +126,11 @@ type Config struct {
 	// EnterpriseBookingsPerDay is BANSHI_ENTERPRISE_BOOKINGS_PER_DAY: booked
 	// appointments one enterprise may hold on a day (default 5).
 	EnterpriseBookingsPerDay int
+	// LicenceSM2Key is BANSHI_LICENCE_SM2_KEY: the PEM text (PKCS#8) of
+	// Banshi's SM2 private key, which signs licence show tokens and annotated
+	// copies. Development mints one into <data dir>/keys/licences/ when it is
+	// not set; production without it refuses showing and copies (503).
+	LicenceSM2Key Secret
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -279,6 +284,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.RegistryBase == "" && dev {
 		c.RegistryBase = c.PublicURL + "/sim/registry"
 	}
+	c.LicenceSM2Key = Secret(str("BANSHI_LICENCE_SM2_KEY", ""))
 	if e := c.RegistryBase; e != "" {
 		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("BANSHI_REGISTRY_BASE must be an http(s) URL"))
@@ -457,6 +463,7 @@ func (c Config) Printable() []any {
 		"eval_rectify_days", c.EvalRectifyDays,
 		"eval_region", c.EvalRegion,
 		"enterprise_bookings_per_day", c.EnterpriseBookingsPerDay,
+		"licence_sm2_key", or(c.LicenceSM2Key.String(), "(not set: development mints one in the data folder)"),
 	}
 }
 

@@ -61,6 +61,8 @@ type Department struct {
 
 	mu           sync.Mutex
 	integrations map[string]*deptIntegration
+
+	licence deptLicenceKey // the SM2 key licences are signed with (department_licences.go)
 }
 
 // deptIntegration is what the simulator knows of one integration.
@@ -171,6 +173,8 @@ func (d *Department) Handler() http.Handler {
 	mux.HandleFunc("GET /sim/department/{integration_id}/events", d.handleEvents)
 	mux.HandleFunc("POST /sim/department/{integration_id}/applications", d.forward(ApplicationsHookPath, true))
 	mux.HandleFunc("POST /sim/department/{integration_id}/bills", d.forward(BillsHookPath, false))
+	mux.HandleFunc("POST /sim/department/{integration_id}/licences", d.handleLicence)
+	mux.HandleFunc("GET /sim/department/licence-key", d.handleLicencePublicKey)
 	return mux
 }
 
