@@ -9,6 +9,7 @@ import (
 	"banshi/integrations"
 	"banshi/internal/staff"
 	"banshi/licences"
+	"banshi/privacy"
 )
 
 // Licences is what the licence routes call (licences.Service).
@@ -41,6 +42,11 @@ var (
 // authorisations and uses, the counter's verification, and the admin route
 // registering an integration's SM2 key.
 type LicenceRoutes struct {
+	// Consents records authorisations as consents (nil: not recorded).
+	Consents interface {
+		ConsentRecorder
+		MarkWithdrawn(ctx context.Context, userID, purpose, ref string) error
+	}
 	Staff    StaffRoutes
 	Hooks    HookRoutes // its Verifier and Scopes sign the licence hooks
 	Licences Licences
@@ -135,6 +141,14 @@ func (l LicenceRoutes) authorize(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The authorisation is the holder's separate consent to the department's
+	// use of the licence (PIPL art. 14), listed under /me/consents.
+	if l.Consents != nil {
+		if _, err := l.Consents.Record(c.Request().Context(), userID(c), privacy.PurposeLicenceAuthorization,
+			privacy.LicenceRef(c.Param("id"), a.ID)); err != nil {
+			return err
+		}
+	}
 	return c.JSON(http.StatusCreated, a)
 }
 
@@ -150,6 +164,12 @@ func (l LicenceRoutes) withdraw(c echo.Context) error {
 	a, err := l.Licences.Withdraw(c.Request().Context(), userID(c), c.Param("id"), c.Param("aid"))
 	if err != nil {
 		return err
+	}
+	if l.Consents != nil {
+		if err := l.Consents.MarkWithdrawn(c.Request().Context(), userID(c), privacy.PurposeLicenceAuthorization,
+			privacy.LicenceRef(c.Param("id"), a.ID)); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, a)
 }

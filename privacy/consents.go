@@ -180,6 +180,24 @@ func (c *Consents) Withdraw(ctx context.Context, userID, id string) (Consent, er
 	return cur.local(), nil
 }
 
+// MarkWithdrawn records that the person withdrew their consent to purpose
+// for ref through the feature itself (the processing already stopped
+// there): the consent shows withdrawn. A consent never recorded, or
+// withdrawn before, is left as it is. Errors: storage errors.
+func (c *Consents) MarkWithdrawn(ctx context.Context, userID, purpose, ref string) error {
+	now := c.clock.Now().UTC().Truncate(time.Millisecond)
+	_, err := c.coll.UpdateOne(ctx, bson.M{"_id": consentID(userID, purpose, ref), "withdrawn_at": bson.M{"$exists": false}},
+		bson.M{"$set": bson.M{"withdrawn_at": now}})
+	if err != nil {
+		return fmt.Errorf("privacy: withdraw consent: %w", err)
+	}
+	return nil
+}
+
+// LicenceRef is the consent ref of a licence authorisation: the licence
+// and the authorisation.
+func LicenceRef(licenceID, authorizationID string) string { return licenceID + "/" + authorizationID }
+
 // Export is the person's consents for the export package (a Source).
 func (c *Consents) Export(ctx context.Context, userID string) (any, error) {
 	return c.List(ctx, userID)

@@ -313,12 +313,36 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return err
 	}
+	// 电子证照: licences departments issue, signed with SM2 (cmd/banshi/licences.go).
+	licSigner, err := licenceSigner(cfg, log)
+	if err != nil {
+		return err
+	}
+	lics, err := licences.NewService(licences.Deps{DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "licences"),
+		Cipher: cipher, Owners: owners, Keys: registry, Scopes: registry, Signer: licSigner})
+	if err != nil {
+		return err
+	}
+	if err := lics.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	if cfg.SeedDemo {
+		if err := a.seedDemoLicenceKey(ctx, registry, cfg.PublicURL); err != nil {
+			return err
+		}
+	}
+	a.Licences = lics
+	licRoutes := api.LicenceRoutes{Hooks: api.HookRoutes{Verifier: verifier, Scopes: registry}, Licences: lics, Keys: registry}
+	if licSigner != nil {
+		licRoutes.SigningKey, licRoutes.SigningFingerprint = licSigner.PublicKeyPEM(), licSigner.Fingerprint()
+	}
+
 	// 企业专属网页: claims checked against the 市场监管 registry.
 	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Sealer: cipher, Clock: clock,
 		Notifier: outbox, Owners: accounts,
 		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises"),
 		Page: enterprises.PageSources{Applications: enterpriseApplications{apps}, Bills: enterpriseBills{bills},
-			Appointments: enterpriseAppointments{booking}}})
+			Appointments: enterpriseAppointments{booking}, Licences: enterpriseLicences{lics}}})
 	if err != nil {
 		return err
 	}
@@ -376,37 +400,14 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 
-	// 电子证照: licences departments issue, signed with SM2 (cmd/banshi/licences.go).
-	licSigner, err := licenceSigner(cfg, log)
-	if err != nil {
-		return err
-	}
-	lics, err := licences.NewService(licences.Deps{DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "licences"),
-		Cipher: cipher, Owners: owners, Keys: registry, Scopes: registry, Signer: licSigner})
-	if err != nil {
-		return err
-	}
-	if err := lics.EnsureIndexes(ctx); err != nil {
-		return err
-	}
-	if cfg.SeedDemo {
-		if err := a.seedDemoLicenceKey(ctx, registry, cfg.PublicURL); err != nil {
-			return err
-		}
-	}
-	a.Licences = lics
-	licRoutes := api.LicenceRoutes{Hooks: api.HookRoutes{Verifier: verifier, Scopes: registry}, Licences: lics, Keys: registry}
-	if licSigner != nil {
-		licRoutes.SigningKey, licRoutes.SigningFingerprint = licSigner.PublicKeyPEM(), licSigner.Fingerprint()
-	}
-
 	// Personal-data rights (PIPL): consents, export, deletion.
 	realname := account.NewRealname(wc, accounts, a.Redis.Client, redisPrefix, cipher, clock, log)
 	pageStore := pages.NewStore(a.Mongo.DB, clock)
 	parts := privacyParts{db: a.Mongo.DB, clock: clock, log: log.With("component", "privacy"), accounts: accounts,
 		realname: realname, sessions: sessions, booking: booking, inbox: inbox, prefs: prefs, subs: subs,
-		devices: devices, pages: pageStore, apps: apps, bills: bills, ents: ents}
+		devices: devices, pages: pageStore, apps: apps, bills: bills, ents: ents, lics: lics, evals: evals}
 	consents := parts.consents()
+	licRoutes.Consents = consents
 	if err := consents.EnsureIndexes(ctx); err != nil {
 		return err
 	}

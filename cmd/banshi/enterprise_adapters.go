@@ -6,6 +6,7 @@ import (
 	"banshi/applications"
 	"banshi/appointments"
 	"banshi/enterprises"
+	"banshi/licences"
 	"banshi/payments"
 )
 
@@ -71,4 +72,14 @@ func (l *lateMembers) MayActFor(ctx context.Context, userID, uscc, item string) 
 		return false, nil
 	}
 	return l.svc.MayActFor(ctx, userID, uscc, item)
+}
+
+// enterpriseLicences fills the enterprise page's licences (电子证照) held by
+// the enterprise's code.
+type enterpriseLicences struct{ lics *licences.Service }
+
+var _ enterprises.LicenceSection = enterpriseLicences{}
+
+func (e enterpriseLicences) ForEnterprise(ctx context.Context, uscc string) (any, error) {
+	return e.lics.ForEnterprise(ctx, uscc)
 }

@@ -3,17 +3,21 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"banshi/applications"
 	"banshi/appointments"
 	"banshi/enterprises"
+	"banshi/evaluations"
 	"banshi/internal/account"
 	"banshi/internal/pages"
 	"banshi/internal/platform"
 	"banshi/internal/session"
+	"banshi/licences"
 	"banshi/notify"
 	"banshi/notify/fcm"
 	"banshi/notify/subscribe"
@@ -39,6 +43,8 @@ type privacyParts struct {
 	apps     *applications.Service
 	bills    *payments.Bills
 	ents     *enterprises.Service
+	lics     *licences.Service
+	evals    *evaluations.Service
 }
 
 // exportLimit bounds each list of the export package: far above what one
@@ -49,8 +55,9 @@ const exportLimit = 10000
 // stops.
 func (p privacyParts) consents() *privacy.Consents {
 	return privacy.NewConsents(p.db, p.clock, map[string]privacy.Withdrawer{
-		privacy.PurposeFace:      faceWithdrawer{p.accounts, p.sessions},
-		privacy.PurposeSubscribe: subscribeWithdrawer{p.subs},
+		privacy.PurposeFace:                 faceWithdrawer{p.accounts, p.sessions},
+		privacy.PurposeSubscribe:            subscribeWithdrawer{p.subs},
+		privacy.PurposeLicenceAuthorization: licenceWithdrawer{p.lics},
 	})
 }
 
@@ -75,6 +82,8 @@ func (p privacyParts) service(consents *privacy.Consents) (*privacy.Service, err
 		}},
 		source{"bills_and_payments", func(ctx context.Context, uid string) (any, error) { return p.bills.ForUser(ctx, uid) }},
 		source{"enterprises", func(ctx context.Context, uid string) (any, error) { return p.ents.Mine(ctx, uid) }},
+		source{"licences", p.exportLicences},
+		source{"evaluations", func(ctx context.Context, uid string) (any, error) { return p.evals.ForUser(ctx, uid) }},
 		consents,
 	}
 	erasers := []privacy.Eraser{
@@ -85,6 +94,11 @@ func (p privacyParts) service(consents *privacy.Consents) (*privacy.Service, err
 		privacy.DeleteWhere{Category: "subscriptions", Coll: p.db.Collection("subscribe_credits"), Field: "user_id"},
 		privacy.DeleteWhere{Category: "devices", Coll: p.db.Collection("devices"), Field: "user_id"},
 		privacy.DeleteWhere{Category: "device_settings", Coll: p.db.Collection("device_users"), Field: "_id"},
+		eraser(func(ctx context.Context, uid string) (privacy.Outcome, error) {
+			return privacy.Outcome{Category: "enterprise_memberships", Erased: true}, p.ents.Forget(ctx, uid)
+		}),
+		eraser(p.endLicenceUse),
+		privacy.Kept{Category: "evaluations", Reason: "已提交的好差评依政务服务评价规则留存并上报；已解除与您账号的关联"},
 		privacy.Kept{Category: "applications", Reason: "办件记录由审批部门依法归档保存；已解除与您账号的关联，不再用于其他处理"},
 		privacy.Kept{Category: "bills_and_payments", Reason: "缴费与退款记录属于会计档案，须依《会计档案管理办法》保存；已解除与您账号的关联"},
 		privacy.Kept{Category: "audit_logs", Reason: "依《网络安全法》第二十一条，网络日志至少保存六个月；期满后删除"},
@@ -152,4 +166,77 @@ type subscribeWithdrawer struct{ subs *subscribe.Service }
 
 func (s subscribeWithdrawer) Withdraw(ctx context.Context, userID, templateID string) error {
 	return s.subs.Withdraw(ctx, userID, templateID)
+}
+
+// eraser is a privacy.Eraser from a function.
+type eraser func(ctx context.Context, userID string) (privacy.Outcome, error)
+
+func (e eraser) Erase(ctx context.Context, userID string) (privacy.Outcome, error) {
+	return e(ctx, userID)
+}
+
+// licenceRecord is one licence in the export: the licence as the wallet
+// shows it, with every use and authorisation of it.
+type licenceRecord struct {
+	Licence        licences.LicenceView         `json:"licence"`
+	Uses           []licences.UseView           `json:"uses"`
+	Authorizations []licences.AuthorizationView `json:"authorizations"`
+}
+
+func (p privacyParts) exportLicences(ctx context.Context, userID string) (any, error) {
+	list, err := p.lics.ForUser(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]licenceRecord, 0, len(list))
+	for _, l := range list {
+		uses, err := p.lics.Uses(ctx, userID, l.ID)
+		if err != nil {
+			return nil, err
+		}
+		auths, err := p.lics.Authorizations(ctx, userID, l.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, licenceRecord{Licence: l, Uses: uses, Authorizations: auths})
+	}
+	return out, nil
+}
+
+// endLicenceUse withdraws every authorisation a deleted person gave: no
+// department takes a copy of their licences any more. The licences are the
+// issuing departments' records: they stay, unlinked.
+func (p privacyParts) endLicenceUse(ctx context.Context, userID string) (privacy.Outcome, error) {
+	list, err := p.lics.ForUser(ctx, userID)
+	if err != nil {
+		return privacy.Outcome{}, err
+	}
+	for _, l := range list {
+		auths, err := p.lics.Authorizations(ctx, userID, l.ID)
+		if err != nil {
+			return privacy.Outcome{}, err
+		}
+		for _, a := range auths {
+			if a.WithdrawnAt != nil {
+				continue
+			}
+			if _, err := p.lics.Withdraw(ctx, userID, l.ID, a.ID); err != nil {
+				return privacy.Outcome{}, err
+			}
+		}
+	}
+	return privacy.Outcome{Category: "licences",
+		Reason: "电子证照由发证部门签发和保存；您给出的用证授权已全部撤回，证照已解除与您账号的关联"}, nil
+}
+
+// licenceWithdrawer ends one licence authorisation (ref: licence/authorisation).
+type licenceWithdrawer struct{ lics *licences.Service }
+
+func (l licenceWithdrawer) Withdraw(ctx context.Context, userID, ref string) error {
+	lid, aid, ok := strings.Cut(ref, "/")
+	if !ok {
+		return fmt.Errorf("licence authorisation consent: malformed ref %q", ref)
+	}
+	_, err := l.lics.Withdraw(ctx, userID, lid, aid)
+	return err
 }

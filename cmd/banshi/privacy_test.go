@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"banshi/internal/staff"
 )
 
 // demoFavorite is a service item code the demo halls serve.
@@ -117,7 +120,7 @@ func TestExportNeedsAFreshCheckAndHoldsEverything(t *testing.T) {
 	}
 	cats, _ := a.Body["categories"].(map[string]any)
 	for _, want := range []string{"favorites", "notification_preferences", "devices", "appointments", "messages",
-		"applications", "bills_and_payments", "enterprises", "consents"} {
+		"applications", "bills_and_payments", "enterprises", "licences", "evaluations", "consents"} {
 		if _, ok := cats[want]; !ok {
 			t.Errorf("export lacks %s", want)
 		}
@@ -162,12 +165,12 @@ func TestDeleteErasesAndANewLoginStartsAfresh(t *testing.T) {
 			kept[m["category"].(string)], _ = m["reason"].(string)
 		}
 	}
-	for _, c := range []string{"favorites", "messages", "subscriptions", "consents", "account"} {
+	for _, c := range []string{"favorites", "messages", "subscriptions", "enterprise_memberships", "consents", "account"} {
 		if !erased[c] {
 			t.Errorf("%s not erased: %s", c, d.Raw)
 		}
 	}
-	for _, c := range []string{"applications", "bills_and_payments", "audit_logs"} {
+	for _, c := range []string{"applications", "bills_and_payments", "licences", "evaluations", "audit_logs"} {
 		if kept[c] == "" {
 			t.Errorf("%s not reported kept with a reason: %s", c, d.Raw)
 		}
@@ -254,5 +257,55 @@ func TestFaceConsentWithdrawnLowersTheLevel(t *testing.T) {
 	again := s.loginFrom(t, p)
 	if lvl := s.must(t, 200, s.call(t, "GET", apiV1+"/me", again, nil)).str("user", "realname_level"); lvl != "3" {
 		t.Fatalf("level after withdrawing the face consent: %s", lvl)
+	}
+}
+
+// TestLicenceAuthorizationIsAConsent: authorising a department's use of a
+// licence records a consent; withdrawing that consent ends the
+// authorisation (the department's copy is refused); withdrawing the
+// authorisation in the wallet marks the consent withdrawn; deleting the
+// account withdraws every authorisation.
+func TestLicenceAuthorizationIsAConsent(t *testing.T) {
+	s := getStack(t)
+	admin := s.staffLogin(t, staff.DemoAdmin)
+	d := s.licenceDept(t, admin, true)
+	p, token := levelThree(t, s)
+	id := s.must(t, 200, s.issueLicence(t, d, p, "issue", nil)).Header.Get("X-Sim-Licence-Id")
+	exp := s.app.Clock.Now().Add(48 * time.Hour).Format(time.RFC3339)
+	authorize := func() string {
+		return s.must(t, 201, s.call(t, "POST", apiV1+"/me/licences/"+id+"/authorizations", token,
+			map[string]string{"integration_id": d.ID, "cause": "住房公积金提取", "expires_at": exp})).str("id")
+	}
+	consentOf := func(aid string) map[string]any {
+		for _, c := range s.must(t, 200, s.call(t, "GET", apiV1+"/me/consents", token, nil)).Body["consents"].([]any) {
+			if m := c.(map[string]any); m["purpose"] == "licence_authorization" && m["ref"] == id+"/"+aid {
+				return m
+			}
+		}
+		t.Fatalf("no consent recorded for authorisation %s", aid)
+		return nil
+	}
+	copyStatus := func(aid, event string) int {
+		body, _ := json.Marshal(map[string]string{"event_id": event, "authorization_id": aid})
+		return s.signedPost(t, d, apiV1+"/hooks/licences/copies", body, nil).Status
+	}
+
+	a1 := authorize()
+	c1 := consentOf(a1)
+	s.must(t, 200, s.call(t, "POST", apiV1+"/me/consents/"+c1["id"].(string)+"/withdraw", token, nil))
+	if st := copyStatus(a1, "c-"+a1); st == 200 {
+		t.Fatal("a copy was made after the consent was withdrawn")
+	}
+
+	a2 := authorize()
+	s.must(t, 200, s.call(t, "POST", apiV1+"/me/licences/"+id+"/authorizations/"+a2+"/withdraw", token, nil))
+	if c := consentOf(a2); c["withdrawn_at"] == nil {
+		t.Fatalf("withdrawn in the wallet, the consent is not: %v", c)
+	}
+
+	a3 := authorize()
+	s.must(t, 200, s.call(t, "DELETE", apiV1+"/me", token, map[string]string{"code": s.realnameCode(t, p)}))
+	if st := copyStatus(a3, "c-"+a3); st == 200 {
+		t.Fatal("a copy was made after the holder deleted the account")
 	}
 }
