@@ -106,6 +106,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`"summary":\{"matched":\d+,"channel_only":1,`),
 			regexp.MustCompile(`"kind":"channel_only"[^\n]*"resolution":\{"action":"explained","note":"测试商户号的补单，已与渠道核实","by":"demo-finance"`),
 			regexp.MustCompile(`\{"enterprises":\[\{"uscc":"91440101MA5CXXXX7X","name":"广州某某科技有限公司","role":"legal_representative"`),
+			// 电子证照: issued, shown, verified once at the counter.
+			regexp.MustCompile(`"identifier":"1\.2\.156\.3005\.2\.[0-9A-Z.]+","status":"valid","duplicate":false`),
+			regexp.MustCompile(`\{"token":"BSL1\.`),
+			regexp.MustCompile(`\{"licence":\{"id":"1\.2\.156\.3005\.2\.[^"]+"[^\n]*"holder":\{"name":"\*三","code":"1101\*{10}002X"[^\n]*"status":"valid"`),
+			regexp.MustCompile(`"code":"licence_token_used"`),
+			regexp.MustCompile(`\{"uses":\[\{`),
+			// 好差评: a 差评 whose ticket is handled; the citizen sees the reply.
+			regexp.MustCompile(`"level":"dissatisfied","level_name":"不满意"[^\n]*"ticket":\{"state":"open"\}`),
+			regexp.MustCompile(`"state":"closed"[^\n]*"callback":\{"by":"demo-admin"[^\n]*"outcome":"satisfied"`),
+			regexp.MustCompile(`"ticket":\{"state":"closed","reply":"您好，已在办事指南中补充材料示例，感谢您的监督。"`),
 			regexp.MustCompile(`\{"format":"banshi-personal-data/1","user_id":"u_[a-z0-9]+"`),
 			regexp.MustCompile(`"purpose":"face_verification","version":"face-2026-01"`),
 			// Members: an agent invited, seen on the page, withdrawn, audited.
