@@ -18,21 +18,7 @@ func TestForget(t *testing.T) {
 	admin := f.newPerson("李四", 1, 3)
 	agent := f.newPerson("王五", 2, 3)
 	other := f.newPerson("赵六", 3, 3)
-	m, err := f.svc.Invite(f.ctx, rep.uid, sim.DemoUSCC, Grant{Role: RoleAdministrator, Invitee: Invitee{Name: admin.name, IDNumber: admin.id}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Accept(f.ctx, admin.uid, m.ID); err != nil {
-		t.Fatal(err)
-	}
-	g, err := f.svc.Invite(f.ctx, admin.uid, sim.DemoUSCC, Grant{Role: RoleAgent, Invitee: Invitee{Name: agent.name, IDNumber: agent.id},
-		Scope: Scope{All: true}, ValidUntil: f.until(24 * 3600e9)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Accept(f.ctx, agent.uid, g.ID); err != nil {
-		t.Fatal(err)
-	}
+	f.adminWithAgent(rep, admin, agent)
 	o, err := f.svc.Invite(f.ctx, rep.uid, sim.DemoUSCC, Grant{Role: RoleAgent, Invitee: Invitee{Name: other.name, IDNumber: other.id},
 		Scope: Scope{All: true}, ValidUntil: f.until(24 * 3600e9)})
 	if err != nil {

@@ -492,6 +492,28 @@ func TestAcceptRace(t *testing.T) {
 	}
 }
 
+// adminWithAgent has rep appoint admin, who accepts and invites agent
+// (all business, for an hour), who accepts: the two active bindings.
+func (f *fixture) adminWithAgent(rep, admin, agent person) (Member, Member) {
+	f.t.Helper()
+	m, err := f.svc.Invite(f.ctx, rep.uid, sim.DemoUSCC, Grant{Role: RoleAdministrator, Invitee: Invitee{Name: admin.name, IDNumber: admin.id}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.svc.Accept(f.ctx, admin.uid, m.ID); err != nil {
+		f.t.Fatal(err)
+	}
+	g, err := f.svc.Invite(f.ctx, admin.uid, sim.DemoUSCC, Grant{Role: RoleAgent, Invitee: Invitee{Name: agent.name, IDNumber: agent.id},
+		Scope: Scope{All: true}, ValidUntil: f.until(time.Hour)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.svc.Accept(f.ctx, agent.uid, g.ID); err != nil {
+		f.t.Fatal(err)
+	}
+	return m, g
+}
+
 // TestFinishCascades: an administrator ended by a process that died before
 // its cascade (cascaded false, its agent still active) leaves the agent
 // without rights at once; a minute later the sweeper revokes the agent,
@@ -501,21 +523,7 @@ func TestFinishCascades(t *testing.T) {
 	rep := f.claimed()
 	admin := f.newPerson("李四", 1, 3)
 	agent := f.newPerson("王五", 2, 3)
-	m, err := f.svc.Invite(f.ctx, rep.uid, sim.DemoUSCC, Grant{Role: RoleAdministrator, Invitee: Invitee{Name: admin.name, IDNumber: admin.id}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Accept(f.ctx, admin.uid, m.ID); err != nil {
-		t.Fatal(err)
-	}
-	g, err := f.svc.Invite(f.ctx, admin.uid, sim.DemoUSCC, Grant{Role: RoleAgent, Invitee: Invitee{Name: agent.name, IDNumber: agent.id},
-		Scope: Scope{All: true}, ValidUntil: f.until(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Accept(f.ctx, agent.uid, g.ID); err != nil {
-		t.Fatal(err)
-	}
+	m, g := f.adminWithAgent(rep, admin, agent)
 	// The end without its cascade, as a dying process leaves it.
 	d, _ := f.svc.loadMember(f.ctx, m.ID)
 	if _, changed, err := f.svc.end(f.ctx, rep.uid, d, false); err != nil || !changed {

@@ -119,7 +119,7 @@ func TestOperationalEndpoints(t *testing.T) {
 	if a := s.call(t, "GET", "/api/v1/no-such-thing", "", nil); a.Status != 404 || a.errCode() != "not_found" {
 		t.Fatalf("404: %d %s", a.Status, a.Raw)
 	}
-	if a := s.call(t, "DELETE", "/api/v1/me", "", nil); a.Status != 405 || a.errCode() != "method_not_allowed" {
+	if a := s.call(t, "PATCH", "/api/v1/me", "", nil); a.Status != 405 || a.errCode() != "method_not_allowed" {
 		t.Fatalf("405: %d %s", a.Status, a.Raw)
 	}
 	if a.Header.Get("X-Request-Id") == "" {

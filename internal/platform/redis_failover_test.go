@@ -115,9 +115,12 @@ func TestSentinelFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := c.Do(ctx, "WAIT", 1, 5000).Int(); err != nil || n != 1 {
-		t.Fatalf("WAIT: %d replicas, %v", n, err)
-	}
+	// The replica acknowledges them (WAIT blocks at most 500 ms a call: less
+	// than the client's read deadline; the first sync may take longer).
+	waitFor(t, 20*time.Second, "the replica to acknowledge the writes", func() bool {
+		n, err := c.Do(ctx, "WAIT", 1, 500).Int()
+		return err == nil && n == 1
+	})
 
 	if err := master.Process.Kill(); err != nil {
 		t.Fatal(err)
