@@ -152,6 +152,9 @@ func TestComposeStoresWired(t *testing.T) {
 	p := mustLoadCompose(t)
 	for _, name := range banshiServices {
 		env := p.Services[name].Environment
+		if env["MONGODB_URI"] == nil || env["REDIS_URL"] == nil {
+			t.Fatalf("%s: MONGODB_URI or REDIS_URL is not set", name)
+		}
 		mongo := *env["MONGODB_URI"]
 		for _, want := range []string{"mongo1:27017,mongo2:27017,mongo3:27017/", "replicaSet=rs0"} {
 			if !strings.Contains(mongo, want) {
@@ -164,7 +167,7 @@ func TestComposeStoresWired(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"sentinel1", "sentinel2", "sentinel3"} {
-		if !slices.Contains(p.Services[s].Entrypoint, "--sentinel") && !strings.Contains(strings.Join(p.Services[s].Entrypoint, " "), "--sentinel") {
+		if !strings.Contains(strings.Join(p.Services[s].Entrypoint, " "), "redis-server /data/sentinel.conf --sentinel") {
 			t.Errorf("%s does not run redis-server --sentinel", s)
 		}
 	}
