@@ -3,7 +3,6 @@ package applications
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -129,7 +128,7 @@ func ParseEvent(body []byte, now time.Time) (Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return Event{}, jsonError(err)
+		return Event{}, platform.JSONError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return Event{}, platform.Invalid("body", "format", "请求体只能包含一个 JSON 对象")
@@ -188,30 +187,6 @@ func keysIn(m map[string]json.RawMessage, prefix string, names []string) error {
 		}
 	}
 	return nil
-}
-
-func jsonError(err error) error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "body"
-		}
-		return platform.Invalid(field, "type", "字段类型错误")
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return platform.Invalid("body", "format", "JSON 格式错误")
-	case errors.Is(err, io.EOF):
-		return platform.Invalid("body", "required", "请求体为空")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if f == "" {
-			f = "body"
-		}
-		return platform.Invalid(f, "unknown_field", "未知字段")
-	}
-	return platform.Invalid("body", "format", "无法解析请求体")
 }
 
 func (p *payload) validate(now time.Time) (Event, error) {

@@ -62,7 +62,7 @@ func parseCopyRequest(body []byte) (CopyRequest, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		return r, jsonError(err)
+		return r, platform.JSONError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return r, platform.Invalid("body", "format", "请求体只能包含一个 JSON 对象")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"regexp"
@@ -135,36 +134,12 @@ func ParseEvent(body []byte, now time.Time) (Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return Event{}, jsonError(err)
+		return Event{}, platform.JSONError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return Event{}, platform.Invalid("body", "format", "请求体只能包含一个 JSON 对象")
 	}
 	return p.validate(now)
-}
-
-func jsonError(err error) error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "body"
-		}
-		return platform.Invalid(field, "type", "字段类型错误")
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return platform.Invalid("body", "format", "JSON 格式错误")
-	case errors.Is(err, io.EOF):
-		return platform.Invalid("body", "required", "请求体为空")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if f == "" {
-			f = "body"
-		}
-		return platform.Invalid(f, "unknown_field", "未知字段")
-	}
-	return platform.Invalid("body", "format", "无法解析请求体")
 }
 
 func (p eventPayload) validate(now time.Time) (Event, error) {

@@ -242,29 +242,10 @@ func billKeysIn(m map[string]json.RawMessage, prefix string, names []string) err
 }
 
 func billJSONError(err error) error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.Is(err, errPermilleSyntax):
+	if errors.Is(err, errPermilleSyntax) {
 		return platform.Invalid("late_fee.permille_per_day", "type", "滞纳金日费率应为以千分之一为单位、最多两位小数的数字")
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "body"
-		}
-		return platform.Invalid(field, "type", "字段类型错误")
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return platform.Invalid("body", "format", "JSON 格式错误")
-	case errors.Is(err, io.EOF):
-		return platform.Invalid("body", "required", "请求体为空")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		if f == "" {
-			f = "body"
-		}
-		return platform.Invalid(f, "unknown_field", "未知字段")
 	}
-	return platform.Invalid("body", "format", "无法解析请求体")
+	return platform.JSONError(err)
 }
 
 func (p *billPayload) validate(top map[string]json.RawMessage, now time.Time) (BillEvent, error) {
