@@ -85,6 +85,26 @@ func (f payFixture) waitOrder(t *testing.T, orderNo, state string) answer {
 	}
 }
 
+// waitBill reads the bill from the store until it is in state: a payment
+// settles the order first and its bill a moment later.
+func (f payFixture) waitBill(t *testing.T, state string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var bill bson.M
+		if err := f.s.app.Mongo.DB.Collection(payments.CollBills).FindOne(t.Context(), bson.M{"_id": f.billNo}).Decode(&bill); err != nil {
+			t.Fatal(err)
+		}
+		if bill["state"] == state {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bill %s: %v, want %s", f.billNo, bill["state"], state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestOrderBadInput: every malformed or refused order request answers its
 // 4xx and changes nothing.
 func TestOrderBadInput(t *testing.T) {
@@ -157,6 +177,7 @@ func TestFinanceRefundBadInput(t *testing.T) {
 	decodeInto(t, answer{Raw: mustJSON(t, o.Body["pay_params"])}, &params)
 	s.must(t, 200, s.call(t, "POST", "/sim/wechatpay/pay", "", map[string]any{"pay_params": params, "outcome": "success"}))
 	f.waitOrder(t, no, payments.OrderPaid)
+	f.waitBill(t, payments.BillPaid)
 	detail := s.must(t, 200, s.call(t, "GET", apiV1+"/finance/orders/"+no, finance, nil))
 	if detail.Body["refundable_fen"] != float64(21200) {
 		t.Fatalf("finance view: %s", detail.Raw)
