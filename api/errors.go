@@ -54,6 +54,8 @@ var statusOf = map[string]int{
 	"not_cancellable":            http.StatusConflict,
 	"not_active":                 http.StatusConflict,
 	"not_checked_in":             http.StatusConflict,
+	"queue_empty":                http.StatusConflict,
+	"not_called":                 http.StatusConflict,
 	"checkin_not_today":          http.StatusConflict,
 	"idempotency_in_progress":    http.StatusConflict,
 	"capacity_in_use":            http.StatusConflict,

@@ -150,6 +150,7 @@ func (s *Service) CheckIn(ctx context.Context, actor StaffActor, code string) (S
 		return StaffAppointment{}, fmt.Errorf("check in: %w", err)
 	}
 	s.releasePersonal(ctx, &out)
+	s.queueChanged(ctx, out.HallID) // one more waits: the displays' count
 	return s.staffView(ctx, cat, &out, nil), nil
 }
 

@@ -28,6 +28,7 @@ func MessageKinds() []notify.KindInfo {
 		{Kind: KindReminder, Name: "预约提醒", Deferred: true},
 		{Kind: KindNoShow, Name: "爽约提醒"},
 		{Kind: KindSuspended, Name: "预约受限"},
+		{Kind: KindCalled, Name: "叫号提醒"},
 	}
 }
 

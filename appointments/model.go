@@ -47,6 +47,13 @@ type apptDoc struct {
 	EntSlotID      string     `bson:"ent_slot_id,omitempty"`  // the enterprise's day slot it holds
 	Reminded       bool       `bson:"reminded"`               // the day-before reminder was published
 	RemindedSoon   bool       `bson:"reminded_2h"`            // the 2-hours-before reminder was published
+	// Queue calling (queue.go): the counter (window) that called the
+	// checked-in citizen, when, how often, and whether it was skipped.
+	CallState string     `bson:"call_state,omitempty"` // "", queueCalled, queueSkipped
+	Window    string     `bson:"window,omitempty"`
+	CalledAt  *time.Time `bson:"called_at,omitempty"`
+	CalledBy  string     `bson:"called_by,omitempty"`
+	CallCount int        `bson:"call_count,omitempty"`
 	// Notice is the kind of message a state change still owes the citizen
 	// (KindBooked, KindCancelled): written with the change, removed once the
 	// message is published, so a crash in between never loses it.

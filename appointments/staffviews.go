@@ -34,6 +34,11 @@ type StaffAppointment struct {
 	CancelledBy    string     `json:"cancelled_by,omitempty"`  // the staff member, or "system" (a closed day)
 	CancelReason   string     `json:"cancel_reason,omitempty"` // as the citizen was told
 	NoShowAt       *time.Time `json:"no_show_at,omitempty"`
+	// CallState is "called" or "skipped" once a counter called the
+	// checked-in citizen (Window, CalledAt); empty while waiting.
+	CallState string     `json:"call_state,omitempty"`
+	Window    string     `json:"window,omitempty"`
+	CalledAt  *time.Time `json:"called_at,omitempty"`
 }
 
 // StaffListQuery selects a hall's appointments of one day. Date defaults to
@@ -170,7 +175,7 @@ func (s *Service) staffView(ctx context.Context, cat *catalog, d *apptDoc, peopl
 		UserID: d.UserID, QueueNumber: d.QueueNumber,
 		CheckedInAt: local(d.CheckedInAt), CompletedAt: local(d.CompletedAt),
 		CancelledAt: local(d.CancelledAt), CancelledBy: d.CancelledBy, CancelReason: d.CancelReason,
-		NoShowAt: local(d.NoShowAt),
+		NoShowAt: local(d.NoShowAt), CallState: d.CallState, Window: d.Window, CalledAt: local(d.CalledAt),
 	}
 	if dp := cat.depts[d.DepartmentID]; dp != nil {
 		v.DepartmentName = dp.Name

@@ -452,7 +452,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.IntegrationRoutes{Staff: staffRoutes, Registry: registry},
 			api.HookRoutes{Verifier: verifier, Scopes: registry, Applications: apps, Bills: bills},
 			api.ApplicationRoutes{Apps: apps}, api.BillRoutes{Bills: bills, LookupPerIP: cfg.RateBillLookup},
-			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc},
+			api.PaymentRoutes{Staff: staffRoutes, Orders: paySvc}, api.QueueRoutes{Staff: staffRoutes, Queue: booking},
 			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents, Staff: staffRoutes},
 			api.PrivacyRoutes{Consents: consents, Privacy: rights},
 			api.EvaluationRoutes{Staff: staffRoutes, Evals: evals},
