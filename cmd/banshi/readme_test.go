@@ -78,6 +78,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 			regexp.MustCompile(`"status":"booked"`),
 			regexp.MustCompile(`"code":"checkin_not_today"`),
 			regexp.MustCompile(`"status":"checked_in","queue_number":"A\d{3}"|"queue_number":"A\d{3}"`),
+			regexp.MustCompile(`"call_state":"called","window":"3"`),
 			regexp.MustCompile(`"status":"completed"`),
 			regexp.MustCompile(`"status":"cancelled"`),
 			regexp.MustCompile(`"event_id":"sim-[0-9a-f]{16}","application_no":"GZ\d+","duplicate":false,"application_status":"accepted"`),
