@@ -55,6 +55,7 @@ var statusOf = map[string]int{
 	"not_active":                 http.StatusConflict,
 	"not_checked_in":             http.StatusConflict,
 	"queue_empty":                http.StatusConflict,
+	"no_show_too_early":          http.StatusConflict,
 	"not_called":                 http.StatusConflict,
 	"checkin_not_today":          http.StatusConflict,
 	"idempotency_in_progress":    http.StatusConflict,

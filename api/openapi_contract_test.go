@@ -86,6 +86,7 @@ var stableOperationIDs = map[string]string{
 	"POST /api/v1/staff/logout":                                      "staffLogout",
 	"POST /api/v1/staff/checkin":                                     "staffCheckIn",
 	"GET /api/v1/staff/halls/{hall_id}/appointments":                 "staffListAppointments",
+	"POST /api/v1/staff/appointments/{id}/no-show":                   "staffMarkNoShow",
 	"GET /api/v1/staff/halls/{hall_id}/queue":                        "staffQueueBoard",
 	"POST /api/v1/staff/halls/{hall_id}/queue/call-next":             "staffQueueCallNext",
 	"POST /api/v1/staff/halls/{hall_id}/queue/{id}/recall":           "staffQueueRecall",

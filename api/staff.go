@@ -30,6 +30,7 @@ type HallDesk interface {
 	ListForStaff(ctx context.Context, actor appointments.StaffActor, q appointments.StaffListQuery) (appointments.StaffPage, error)
 	WriteStaffCSV(ctx context.Context, w io.Writer, actor appointments.StaffActor, q appointments.StaffListQuery) error
 	Complete(ctx context.Context, actor appointments.StaffActor, appointmentID string) (appointments.StaffAppointment, error)
+	MarkNoShow(ctx context.Context, actor appointments.StaffActor, appointmentID string) (appointments.StaffAppointment, error)
 	CancelByStaff(ctx context.Context, actor appointments.StaffActor, appointmentID, reason string) (appointments.StaffAppointment, error)
 
 	CreateHall(ctx context.Context, h appointments.Hall) (appointments.Hall, error)
@@ -84,6 +85,7 @@ func (st StaffRoutes) Register(r Router) {
 	g.POST("/checkin", st.checkin, st.require(s, "appointments.checkin", desk...))
 	g.GET("/halls/:hall_id/appointments", st.list, st.require(s, "appointments.list", desk...))
 	g.POST("/appointments/:id/complete", st.complete, st.require(s, "appointments.complete", desk...))
+	g.POST("/appointments/:id/no-show", st.noShow, st.require(s, "appointments.no_show", desk...))
 	g.POST("/appointments/:id/cancel", st.cancelAppointment(s), st.require(s, "appointments.cancel", desk...))
 	g.GET("/audit", st.audit, st.require(s, "audit.list", admin...))
 
@@ -272,6 +274,14 @@ func (st StaffRoutes) list(c echo.Context) error {
 
 func (st StaffRoutes) complete(c echo.Context) error {
 	a, err := st.Desk.Complete(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+func (st StaffRoutes) noShow(c echo.Context) error {
+	a, err := st.Desk.MarkNoShow(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}

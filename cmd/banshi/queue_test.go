@@ -124,3 +124,34 @@ func TestQueueCallingAPI(t *testing.T) {
 		t.Fatalf("department A after everyone: %d %s", x.Status, x.Raw)
 	}
 }
+
+// TestMarkNoShowAPI: the hall marks a missed booking only after its slot;
+// refusals answer their 4xx and change nothing.
+func TestMarkNoShowAPI(t *testing.T) {
+	s := getStack(t)
+	desk := s.staffLogin(t, staff.DemoStaff)
+	finance := s.staffLogin(t, staff.DemoFinance)
+	_, token := levelThree(t, s)
+	_, sl := s.openSlot(t, appointments.DemoHallTianhe, thRSJ, 0, 1, true)
+	id := s.must(t, 201, s.book(t, token, sl.ID, thRSJ)).str("id")
+	p := apiV1 + "/staff/appointments/" + id + "/no-show"
+	for _, c := range []struct {
+		name, path, token string
+		status            int
+		code              string
+	}{
+		{"citizen token", p, token, 401, "unauthenticated"},
+		{"finance", p, finance, 403, "forbidden"},
+		{"malformed id", apiV1 + "/staff/appointments/x/no-show", desk, 400, "invalid_argument"},
+		{"unknown", apiV1 + "/staff/appointments/ap00000000000000000000/no-show", desk, 404, "not_found"},
+		{"slot not ended", p, desk, 409, "no_show_too_early"},
+	} {
+		a := s.call(t, "POST", c.path, c.token, nil)
+		if a.Status != c.status || a.errCode() != c.code {
+			t.Errorf("%s: %d %s, want %d %s", c.name, a.Status, a.Raw, c.status, c.code)
+		}
+		if n := s.countWhere(t, "appointments", bson.M{"_id": id, "status": "booked"}); n != 1 {
+			t.Fatalf("%s changed the appointment", c.name)
+		}
+	}
+}
