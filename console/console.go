@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"embed"
 	"errors"
@@ -70,8 +71,9 @@ type Deps struct {
 	// Boards feeds the hall queue displays; nil: the display pages answer
 	// 404 (the queue board is not there yet).
 	Boards QueueBoards
-	// Secret keys the CSRF tokens (at least 16 bytes); the console derives
-	// its own key from it, so the session secret can be passed.
+	// Secret keys the CSRF tokens; the console derives its own key from
+	// it, so the session secret can be passed. Required unless Development
+	// (then a random key is used when it is empty).
 	Secret []byte
 	// Development drops the Secure attribute of the cookies (plain HTTP on
 	// localhost).
@@ -92,6 +94,7 @@ type Console struct {
 	heartbeat time.Duration
 	pages     map[string]*template.Template
 	static    fs.FS
+	e         *echo.Echo // the console's own router
 }
 
 var _ api.Feature = (*Console)(nil)
@@ -104,10 +107,19 @@ func New(d Deps) (*Console, error) {
 	if d.Log == nil || d.Auth == nil || d.Desk == nil {
 		return nil, errors.New("console: Log, Auth and Desk are required")
 	}
-	if len(d.Secret) < 16 {
-		return nil, errors.New("console: Secret must have at least 16 bytes")
+	secret := d.Secret
+	if len(secret) == 0 {
+		if !d.Development {
+			return nil, errors.New("console: Secret is required")
+		}
+		// Development without a session secret: a key for this process
+		// only (forms open across a restart are refused once).
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
 	}
-	mac := hmac.New(sha256.New, d.Secret)
+	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("banshi console csrf v1"))
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards,
@@ -135,18 +147,31 @@ func New(d Deps) (*Console, error) {
 		return nil, err
 	}
 	c.static = st
+	c.e = echo.New()
+	c.e.HideBanner, c.e.HidePort = true, true
+	c.e.IPExtractor = echo.ExtractIPDirect() // Register sets the server's
+	c.e.HTTPErrorHandler = c.httpError
+	c.e.Use(c.headers)
+	c.routes(c.e.Group("/console"))
 	return c, nil
 }
 
-// Register adds the console's routes under /console on the server's echo
-// instance.
+// Register mounts the console under /console/ on the server's echo
+// instance: one catch-all route handing every /console/ request to the
+// console's own router, which answers errors as HTML pages (not the API's
+// JSON) and is not part of the API's OpenAPI contract. Client IPs are read
+// as the server reads them (its trusted proxies).
 func (c *Console) Register(r api.Router) {
-	c.Routes(r.Server().Echo().Group("/console"))
+	outer := r.Server().Echo()
+	c.e.IPExtractor = outer.IPExtractor
+	outer.Group("/console").Any("/*", echo.WrapHandler(c.e))
 }
 
-// Routes adds the console's routes to g (the /console group).
-func (c *Console) Routes(g *echo.Group) {
-	g.Use(c.headers)
+// Handler returns the console's router (paths start with /console/).
+func (c *Console) Handler() http.Handler { return c.e }
+
+// routes adds the console's routes to g (the /console group).
+func (c *Console) routes(g *echo.Group) {
 	static := http.StripPrefix("/console/static/", http.FileServerFS(c.static))
 	g.GET("/static/*", echo.WrapHandler(static))
 	g.GET("/login", c.loginPage)
@@ -161,6 +186,32 @@ func (c *Console) Routes(g *echo.Group) {
 	g.POST("/appointments/:id/complete", c.complete, c.requirePost)
 	g.GET("/halls/:hall_id/display", c.display)
 	g.GET("/halls/:hall_id/display/events", c.displayEvents)
+}
+
+// httpError answers the router's own errors (unknown page, wrong method) as
+// an HTML page.
+func (c *Console) httpError(err error, ec echo.Context) {
+	if ec.Response().Committed {
+		return
+	}
+	status, msg := http.StatusInternalServerError, "系统繁忙，请稍后重试"
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+		switch status {
+		case http.StatusNotFound:
+			msg = "页面不存在"
+		case http.StatusMethodNotAllowed:
+			msg = "不支持该请求方式"
+		case http.StatusRequestEntityTooLarge:
+			msg = "提交的内容过大"
+		}
+	} else {
+		c.log.ErrorContext(ec.Request().Context(), "console request failed", "path", ec.Path(), "err", err)
+	}
+	if rerr := c.errorPage(ec, status, msg); rerr != nil {
+		c.log.ErrorContext(ec.Request().Context(), "console error page failed", "err", rerr)
+	}
 }
 
 // csp is the Content-Security-Policy of every console answer.

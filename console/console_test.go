@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"banshi/appointments"
 	"banshi/internal/staff"
 )
@@ -188,7 +186,7 @@ const (
 
 type fixture struct {
 	c      *Console
-	e      *echo.Echo
+	h      http.Handler
 	auth   *fakeAuth
 	desk   *fakeDesk
 	boards *fakeBoards
@@ -211,8 +209,7 @@ func newFixture(t *testing.T, dev bool) *fixture {
 		t.Fatal(err)
 	}
 	f.c = c
-	f.e = echo.New()
-	c.Routes(f.e.Group("/console"))
+	f.h = c.Handler()
 	return f
 }
 
@@ -230,7 +227,7 @@ func (f *fixture) do(method, target, token string, form url.Values) *httptest.Re
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
 	}
 	rec := httptest.NewRecorder()
-	f.e.ServeHTTP(rec, req)
+	f.h.ServeHTTP(rec, req)
 	return rec
 }
 
@@ -260,7 +257,7 @@ func TestConsoleLoginCookie(t *testing.T) {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.AddCookie(csrf)
 			rec = httptest.NewRecorder()
-			f.e.ServeHTTP(rec, req)
+			f.h.ServeHTTP(rec, req)
 			if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/console/halls/h1/today" {
 				t.Fatalf("login: %d %q", rec.Code, rec.Header().Get("Location"))
 			}
@@ -287,7 +284,7 @@ func TestConsoleLoginBadCredentialsShowsMessage(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.AddCookie(csrf)
 	rec = httptest.NewRecorder()
-	f.e.ServeHTTP(rec, req)
+	f.h.ServeHTTP(rec, req)
 	body := rec.Body.String()
 	if rec.Code != http.StatusUnauthorized || !strings.Contains(body, "用户名或密码错误") || !strings.Contains(body, `value="lisi"`) {
 		t.Fatalf("bad login: %d %s", rec.Code, body)
@@ -395,7 +392,7 @@ func TestConsoleExpiredSessionRedirectsKeepingNext(t *testing.T) {
 	req.Header.Set("HX-Current-URL", "http://example.test"+target)
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: "bss_expired"})
 	rec = httptest.NewRecorder()
-	f.e.ServeHTTP(rec, req)
+	f.h.ServeHTTP(rec, req)
 	if rec.Header().Get("HX-Redirect") != want {
 		t.Fatalf("htmx: %q", rec.Header().Get("HX-Redirect"))
 	}
@@ -474,7 +471,7 @@ func TestConsoleDisplayHasNoNames(t *testing.T) {
 
 func TestConsoleDisplayEvents(t *testing.T) {
 	f := newFixture(t, false)
-	srv := httptest.NewServer(f.e)
+	srv := httptest.NewServer(f.h)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
