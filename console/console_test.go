@@ -417,6 +417,25 @@ func TestConsoleTodayPage(t *testing.T) {
 	}
 }
 
+func TestConsoleTodayFiltersKeptInLinks(t *testing.T) {
+	f := newFixture(t, false)
+	rec := f.do(http.MethodGet, "/console/halls/h1/today?department_id=d1&status=booked", tokStaff, nil)
+	body := rec.Body.String()
+	for _, want := range []string{
+		`hx-get="/console/halls/h1/today/table?department_id=d1&amp;status=booked"`,
+		`href="/console/halls/h1/today.csv?department_id=d1&amp;status=booked"`,
+		`<option value="booked" selected>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("today page lacks %s", want)
+		}
+	}
+	rec = f.do(http.MethodGet, "/console/halls/h1/today.csv", tokStaff, nil)
+	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") || !strings.Contains(rec.Body.String(), "A007") {
+		t.Fatalf("csv: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
 func TestConsoleCheckIn(t *testing.T) {
 	f := newFixture(t, false)
 	csrf := f.c.csrfFor(tokStaff)

@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"context"
+	"html/template"
 	"net/http"
 	"net/url"
 
@@ -78,8 +79,9 @@ type todayData struct {
 	Status       string
 	Statuses     []string
 	Page         appointments.StaffPage
-	Query        string // the filters as a query string, for the table and CSV links
-	Code         string // the typed check-in code, kept on error
+	TableURL     template.URL // the table fragment with the filters, for htmx
+	CSVURL       template.URL // the CSV export with the filters
+	Code         string       // the typed check-in code, kept on error
 	CodeError    string
 	Notice       string
 	ActionError  string
@@ -108,7 +110,15 @@ func (c *Console) loadToday(ec echo.Context, q appointments.StaffListQuery) (tod
 	if q.Status != "" {
 		v.Set("status", q.Status)
 	}
-	d.Query = v.Encode()
+	base := "/console/halls/" + url.PathEscape(q.HallID) + "/today"
+	qs := ""
+	if len(v) > 0 {
+		qs = "?" + v.Encode()
+	}
+	// Built here, escaped once: html/template would escape a query string
+	// placed after "?" a second time.
+	d.TableURL = template.URL(base + "/table" + qs)
+	d.CSVURL = template.URL(base + ".csv" + qs)
 	var err error
 	if !a.CanAccessHall(q.HallID) {
 		err = appointments.ErrForbidden
