@@ -548,3 +548,45 @@ func TestConsoleDisplayEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleHomeByRole(t *testing.T) {
+	f := newFixture(t, false)
+	for _, tc := range []struct {
+		token     string
+		want, not []string
+	}{
+		{tokStaff, []string{`href="/console/halls/h1/today"`}, []string{`id="h-finance"`, `id="h-admin"`}},
+		{tokFinance, []string{`id="h-finance"`}, []string{`id="h-halls"`, `id="h-admin"`}},
+		{tokAdmin, []string{`id="h-halls"`, `id="h-admin"`, `<label for="hall">`}, []string{`id="h-finance"`}},
+	} {
+		body := f.do(http.MethodGet, "/console/", tc.token, nil).Body.String()
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: home lacks %s", tc.token, w)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(body, n) {
+				t.Errorf("%s: home shows %s", tc.token, n)
+			}
+		}
+	}
+}
+
+func TestConsoleLogout(t *testing.T) {
+	f := newFixture(t, false)
+	rec := f.do(http.MethodPost, "/console/logout", tokStaff, url.Values{"csrf": {f.c.csrfFor(tokStaff)}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/console/login" || f.auth.logouts != 1 {
+		t.Fatalf("logout: %d %q, logouts %d", rec.Code, rec.Header().Get("Location"), f.auth.logouts)
+	}
+	var cleared bool
+	for _, ck := range rec.Result().Cookies() {
+		cleared = cleared || (ck.Name == sessionCookie && ck.MaxAge < 0)
+	}
+	if !cleared {
+		t.Fatal("session cookie not cleared")
+	}
+	if rec := f.do(http.MethodGet, "/console/", tokStaff, nil); rec.Code != http.StatusSeeOther {
+		t.Fatalf("after logout: %d", rec.Code)
+	}
+}

@@ -1,11 +1,14 @@
 package console
 
 import (
+	"bufio"
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"banshi/api"
 )
@@ -37,5 +40,20 @@ func TestConsoleRegisteredOnServer(t *testing.T) {
 		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.want) || rec.Header().Get("Content-Security-Policy") != csp {
 			t.Errorf("%s %s: %d %q", tc.method, tc.target, rec.Code, rec.Body.String())
 		}
+	}
+	// The stream flushes through the server's middleware.
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/console/halls/h1/display/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != "event: board\n" {
+		t.Fatalf("stream through the server: %q %v", line, err)
 	}
 }
