@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -227,7 +228,7 @@ func (c *Console) headers(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
-		if len(ec.Path()) >= len("/console/static/") && ec.Path()[:len("/console/static/")] == "/console/static/" {
+		if strings.HasPrefix(ec.Path(), "/console/static/") {
 			h.Set("Cache-Control", "public, max-age=300")
 		} else {
 			h.Set("Cache-Control", "no-store")

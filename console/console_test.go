@@ -396,8 +396,10 @@ func TestConsoleExpiredSessionRedirectsKeepingNext(t *testing.T) {
 	if rec.Header().Get("HX-Redirect") != want {
 		t.Fatalf("htmx: %q", rec.Header().Get("HX-Redirect"))
 	}
-	if got := safeNext("//evil.example/"); got != "/console/" {
-		t.Fatalf("open redirect: %q", got)
+	for _, bad := range []string{"//evil.example/", "https://evil.example/console/", "/console/../api/v1/me", "/api/v1/me", "/console/\\evil"} {
+		if got := safeNext(bad); got != "/console/" {
+			t.Errorf("next %q kept as %q", bad, got)
+		}
 	}
 }
 

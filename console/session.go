@@ -68,7 +68,7 @@ func accountOf(ec echo.Context) staff.Account {
 // safeNext is next when it is a console path, else the console home (no
 // open redirect).
 func safeNext(next string) string {
-	if strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
+	if strings.HasPrefix(next, "/console/") && !strings.Contains(next, "..") && !strings.ContainsAny(next, "\\\r\n") {
 		return next
 	}
 	return "/console/"

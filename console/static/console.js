@@ -53,8 +53,24 @@
     });
   }
 
+  // Today's list: the 5 s refresh stops after 10 minutes without keyboard
+  // or pointer input, so an unattended console does not keep extending the
+  // staff session (each refresh is an authenticated request); the next
+  // input resumes it (and an expired session then goes to the login page).
+  var idleLimit = 10 * 60 * 1000;
+  var lastInput = Date.now();
+  function pausePolling() {
+    ["keydown", "pointerdown", "wheel", "touchstart"].forEach(function (name) {
+      document.addEventListener(name, function () { lastInput = Date.now(); }, { passive: true, capture: true });
+    });
+    document.addEventListener("htmx:beforeRequest", function (e) {
+      if (Date.now() - lastInput > idleLimit) { e.preventDefault(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     startBoard();
     startScan();
+    pausePolling();
   });
 })();
