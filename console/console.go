@@ -100,9 +100,6 @@ type Console struct {
 
 var _ api.Feature = (*Console)(nil)
 
-// page templates, each parsed with layout.html.
-var pageNames = []string{"login", "home", "today", "error", "display"}
-
 // New checks deps and parses the templates.
 func New(d Deps) (*Console, error) {
 	if d.Log == nil || d.Auth == nil || d.Desk == nil {
@@ -136,7 +133,8 @@ func New(d Deps) (*Console, error) {
 		"statusLabel": statusLabel,
 		"roleLabel":   roleLabel,
 	}
-	for _, name := range pageNames {
+	// Each page is parsed with the layout and the fragments.
+	for _, name := range []string{"login", "home", "today", "error", "display"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
