@@ -16,6 +16,7 @@ import (
 	"banshi/api"
 	"banshi/applications"
 	"banshi/appointments"
+	"banshi/console"
 	"banshi/enterprises"
 	"banshi/evaluations"
 	"banshi/integrations"
@@ -428,6 +429,12 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	staffRoutes := api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}
 
 	licRoutes.Staff = staffRoutes
+	// The staff console (/console/); its queue displays wait for the queue board.
+	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking,
+		Secret: []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment})
+	if err != nil {
+		return err
+	}
 	trusted, err := platform.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		return fmt.Errorf("BANSHI_TRUSTED_PROXIES: %w", err)
@@ -456,7 +463,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 			api.ReconcileRoutes{Staff: staffRoutes, Recon: recon}, api.EnterpriseRoutes{Enterprises: ents, Staff: staffRoutes},
 			api.PrivacyRoutes{Consents: consents, Privacy: rights},
 			api.EvaluationRoutes{Staff: staffRoutes, Evals: evals},
-			licRoutes},
+			licRoutes, con},
 	}
 	if cfg.Push {
 		push, err := wechat.NewPush(wechat.PushConfig{

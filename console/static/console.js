@@ -1,0 +1,76 @@
+// Banshi staff console: the queue display's live board and the optional
+// camera scan of check-in codes. No inline scripts; CSP allows 'self' only.
+(function () {
+  "use strict";
+
+  // Queue display: swap in each board the server sends.
+  function startBoard() {
+    var root = document.getElementById("board");
+    if (!root || !window.EventSource) { return; }
+    var es = new EventSource(root.getAttribute("data-events"));
+    es.addEventListener("board", function (e) {
+      var cur = document.getElementById("board-content");
+      if (!cur) { return; }
+      var tpl = document.createElement("template");
+      tpl.innerHTML = e.data;
+      var next = tpl.content.firstElementChild;
+      if (next) { cur.replaceWith(next); }
+    });
+  }
+
+  // Check-in: scan a QR code with the camera where BarcodeDetector exists.
+  function startScan() {
+    var btn = document.getElementById("scan");
+    var input = document.getElementById("code");
+    var form = document.getElementById("checkin-form");
+    var video = document.getElementById("scan-video");
+    if (!btn || !input || !form || !video) { return; }
+    if (!("BarcodeDetector" in window) || !navigator.mediaDevices) { return; }
+    btn.hidden = false;
+    btn.addEventListener("click", function () {
+      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } }).then(function (stream) {
+        video.srcObject = stream;
+        video.hidden = false;
+        video.play();
+        var stop = function () {
+          stream.getTracks().forEach(function (t) { t.stop(); });
+          video.hidden = true;
+        };
+        var tick = function () {
+          detector.detect(video).then(function (codes) {
+            if (codes.length > 0) {
+              stop();
+              input.value = codes[0].rawValue;
+              form.requestSubmit();
+              return;
+            }
+            window.requestAnimationFrame(tick);
+          }, function () { stop(); });
+        };
+        tick();
+      }, function () { /* no camera or refused: typing still works */ });
+    });
+  }
+
+  // Today's list: the 5 s refresh stops after 10 minutes without keyboard
+  // or pointer input, so an unattended console does not keep extending the
+  // staff session (each refresh is an authenticated request); the next
+  // input resumes it (and an expired session then goes to the login page).
+  var idleLimit = 10 * 60 * 1000;
+  var lastInput = Date.now();
+  function pausePolling() {
+    ["keydown", "pointerdown", "wheel", "touchstart"].forEach(function (name) {
+      document.addEventListener(name, function () { lastInput = Date.now(); }, { passive: true, capture: true });
+    });
+    document.addEventListener("htmx:beforeRequest", function (e) {
+      if (Date.now() - lastInput > idleLimit) { e.preventDefault(); }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    startBoard();
+    startScan();
+    pausePolling();
+  });
+})();
