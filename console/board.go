@@ -9,25 +9,16 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"banshi/appointments"
 )
 
 // QueueBoard is what a hall's queue display shows: the latest calls and how
-// many wait. It carries no names. (It moves to package appointments when
-// the queue board lands there.)
-type QueueBoard struct {
-	HallID    string
-	HallName  string
-	Calls     []QueueCall // latest first, at most 10
-	Waiting   int
-	UpdatedAt time.Time
-}
+// many wait. It carries no names.
+type QueueBoard = appointments.QueueBoard
 
 // QueueCall is one call of a queue number to a window.
-type QueueCall struct {
-	QueueNumber, Window, DepartmentName string
-	CalledAt                            time.Time
-	Recall                              bool
-}
+type QueueCall = appointments.QueueCall
 
 // QueueBoards feeds the hall displays.
 type QueueBoards interface {

@@ -72,6 +72,9 @@ type Deps struct {
 	// Boards feeds the hall queue displays; nil: the display pages answer
 	// 404 (the queue board is not there yet).
 	Boards QueueBoards
+	// Counter calls the queue and marks missed bookings; nil: the hall page
+	// has no queue calling.
+	Counter Counter
 	// Secret keys the CSRF tokens; the console derives its own key from
 	// it, so the session secret can be passed. Required unless Development
 	// (then a random key is used when it is empty).
@@ -90,6 +93,7 @@ type Console struct {
 	auth      Auth
 	desk      Desk
 	boards    QueueBoards
+	counter   Counter
 	csrfKey   []byte
 	secure    bool
 	heartbeat time.Duration
@@ -120,7 +124,7 @@ func New(d Deps) (*Console, error) {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("banshi console csrf v1"))
 	c := &Console{
-		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards,
+		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -183,6 +187,12 @@ func (c *Console) routes(g *echo.Group) {
 	g.GET("/halls/:hall_id/today.csv", c.todayCSV, c.requireSession)
 	g.POST("/checkin", c.checkin, c.requirePost)
 	g.POST("/appointments/:id/complete", c.complete, c.requirePost)
+	if c.counter != nil {
+		g.POST("/halls/:hall_id/queue/call-next", c.callNext, c.requirePost)
+		g.POST("/appointments/:id/recall", c.queueAction(actionRecall, "已重呼", c.recall), c.requirePost)
+		g.POST("/appointments/:id/skip", c.queueAction(actionSkip, "已过号", c.skip), c.requirePost)
+		g.POST("/appointments/:id/no-show", c.queueAction(actionNoShow, "已标记爽约", c.noShow), c.requirePost)
+	}
 	g.GET("/halls/:hall_id/display", c.display)
 	g.GET("/halls/:hall_id/display/events", c.displayEvents)
 }

@@ -79,9 +79,42 @@ type fakeDesk struct {
 	mu         sync.Mutex
 	calls      int
 	checkinErr error
+	callErr    error // of the counter's actions
 }
 
-var _ Desk = (*fakeDesk)(nil)
+var (
+	_ Desk    = (*fakeDesk)(nil)
+	_ Counter = (*fakeDesk)(nil)
+)
+
+// counterAction counts one action of the counter and answers it.
+func (f *fakeDesk) counterAction() (appointments.StaffAppointment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.callErr != nil {
+		return appointments.StaffAppointment{}, f.callErr
+	}
+	a := sample
+	a.CallState, a.Window = "called", "3"
+	return a, nil
+}
+
+func (f *fakeDesk) CallNext(context.Context, appointments.StaffActor, string, string, string) (appointments.StaffAppointment, error) {
+	return f.counterAction()
+}
+
+func (f *fakeDesk) Recall(context.Context, appointments.StaffActor, string, string, string) (appointments.StaffAppointment, error) {
+	return f.counterAction()
+}
+
+func (f *fakeDesk) Skip(context.Context, appointments.StaffActor, string, string) (appointments.StaffAppointment, error) {
+	return f.counterAction()
+}
+
+func (f *fakeDesk) MarkNoShow(context.Context, appointments.StaffActor, string) (appointments.StaffAppointment, error) {
+	return f.counterAction()
+}
 
 var sample = appointments.StaffAppointment{
 	ID: "ap0123456789abcdef0123", Status: appointments.StatusCheckedIn, HallID: "h1", DepartmentName: "户籍科",
@@ -146,7 +179,7 @@ func (f *fakeBoards) QueueBoard(_ context.Context, hallID string) (QueueBoard, e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return QueueBoard{HallID: "h1", HallName: "天河大厅", Waiting: 3, UpdatedAt: time.Now(),
-		Calls: []QueueCall{{QueueNumber: f.number, Window: "5号窗口", DepartmentName: "户籍科", CalledAt: time.Now()}}}, nil
+		Calls: []QueueCall{{QueueNumber: f.number, Window: "5", DepartmentName: "户籍科", CalledAt: time.Now()}}}, nil
 }
 
 func (f *fakeBoards) WatchQueue(ctx context.Context, hallID string) (<-chan struct{}, error) {
@@ -203,7 +236,7 @@ func newFixture(t *testing.T, dev bool) *fixture {
 		desk:   &fakeDesk{},
 		boards: &fakeBoards{number: "A001", tick: make(chan struct{})},
 	}
-	c, err := New(Deps{Log: slog.New(slog.DiscardHandler), Auth: f.auth, Desk: f.desk, Boards: f.boards,
+	c, err := New(Deps{Log: slog.New(slog.DiscardHandler), Auth: f.auth, Desk: f.desk, Boards: f.boards, Counter: f.desk,
 		Secret: []byte("0123456789abcdef0123456789abcdef"), Development: dev, Heartbeat: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -332,6 +365,10 @@ func TestConsoleCSRF(t *testing.T) {
 		{"complete without token", "/console/appointments/ap0123456789abcdef0123/complete", ""},
 		{"complete wrong token", "/console/appointments/ap0123456789abcdef0123/complete", strings.Repeat("0", 64)},
 		{"logout wrong token", "/console/logout", "x"},
+		{"call next without token", "/console/halls/h1/queue/call-next", ""},
+		{"recall wrong token", "/console/appointments/ap0123456789abcdef0123/recall", "y"},
+		{"skip without token", "/console/appointments/ap0123456789abcdef0123/skip", ""},
+		{"no-show without token", "/console/appointments/ap0123456789abcdef0123/no-show", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, false)
@@ -480,7 +517,7 @@ func TestConsoleDisplayHasNoNames(t *testing.T) {
 	f := newFixture(t, false)
 	rec := f.do(http.MethodGet, "/console/halls/h1/display", "", nil)
 	body := rec.Body.String()
-	if rec.Code != http.StatusOK || !strings.Contains(body, "A001") || !strings.Contains(body, "5号窗口") {
+	if rec.Code != http.StatusOK || !strings.Contains(body, "A001") || !strings.Contains(body, `<span class="win">5</span> 号窗口`) {
 		t.Fatalf("%d %s", rec.Code, body)
 	}
 	for _, name := range []string{sample.Name, sample.IDNumberMasked, "退出登录"} {
@@ -590,5 +627,28 @@ func TestConsoleLogout(t *testing.T) {
 	}
 	if rec := f.do(http.MethodGet, "/console/", tokStaff, nil); rec.Code != http.StatusSeeOther {
 		t.Fatalf("after logout: %d", rec.Code)
+	}
+}
+
+// TestConsoleCallNext: the counter's call answers with the window in the
+// notice and keeps department and window filled in; a refusal is shown next
+// to the window field with what was typed.
+func TestConsoleCallNext(t *testing.T) {
+	f := newFixture(t, false)
+	form := url.Values{"csrf": {f.c.csrfFor(tokStaff)}, "department_id": {"d1"}, "window": {"3"}}
+	rec := f.do(http.MethodPost, "/console/halls/h1/queue/call-next", tokStaff, form)
+	loc := rec.Header().Get("Location")
+	if rec.Code != http.StatusSeeOther || !strings.Contains(loc, "window=3") || !strings.Contains(loc, "call_department=d1") {
+		t.Fatalf("%d %s", rec.Code, loc)
+	}
+	if a := f.auth.audited(); len(a) != 1 || a[0].Action != actionCallNext || a[0].Outcome != "ok" {
+		t.Fatalf("audit: %+v", a)
+	}
+	f.desk.callErr = appointments.ErrQueueEmpty
+	rec = f.do(http.MethodPost, "/console/halls/h1/queue/call-next", tokStaff, form)
+	body := rec.Body.String()
+	if rec.Code != http.StatusConflict || !strings.Contains(body, `id="call-error"`) || !strings.Contains(body, "当前没有等候叫号的群众") ||
+		!strings.Contains(body, `value="d1"`) {
+		t.Fatalf("%d %s", rec.Code, body)
 	}
 }

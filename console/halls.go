@@ -85,6 +85,12 @@ type todayData struct {
 	CodeError    string
 	Notice       string
 	ActionError  string
+	// Queue calling: shown when the console has a Counter; the department
+	// and window stay filled in between calls.
+	Counter        bool
+	CallDepartment string
+	Window         string
+	CallError      string
 }
 
 func (c *Console) query(ec echo.Context) appointments.StaffListQuery {
@@ -99,7 +105,8 @@ func (c *Console) query(ec echo.Context) appointments.StaffListQuery {
 func (c *Console) loadToday(ec echo.Context, q appointments.StaffListQuery) (todayData, bool, error) {
 	a := accountOf(ec)
 	d := todayData{
-		HallID: q.HallID, DepartmentID: q.DepartmentID, Status: q.Status,
+		HallID: q.HallID, DepartmentID: q.DepartmentID, Status: q.Status, Counter: c.counter != nil,
+		CallDepartment: ec.QueryParam("call_department"), Window: ec.QueryParam("window"),
 		Statuses: []string{appointments.StatusBooked, appointments.StatusCheckedIn, appointments.StatusCompleted,
 			appointments.StatusNoShow, appointments.StatusCancelled},
 	}

@@ -429,8 +429,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	staffRoutes := api.StaffRoutes{Auth: staffSvc, Desk: booking, CatalogChanged: apptRoutes.Changed}
 
 	licRoutes.Staff = staffRoutes
-	// The staff console (/console/); its queue displays wait for the queue board.
-	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking,
+	// The staff console (/console/) and the halls' queue displays.
+	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking, Boards: booking, Counter: booking,
 		Secret: []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment})
 	if err != nil {
 		return err
