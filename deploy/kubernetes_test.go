@@ -420,8 +420,8 @@ func TestKubernetesBase(t *testing.T) {
 					if !slices.ContainsFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return sp.Name == p.Backend.Service.Port.Name }) {
 						t.Errorf("Ingress %s routes to port %q, which Service %s lacks", ing.Name, p.Backend.Service.Port.Name, svc.Name)
 					}
-					if p.Path != "/api/" {
-						t.Errorf("Ingress %s exposes %s: only /api/ is public", ing.Name, p.Path)
+					if p.Path != "/api/" && p.Path != "/console/" {
+						t.Errorf("Ingress %s exposes %s: only /api/ and /console/ are public", ing.Name, p.Path)
 					}
 				}
 			}
