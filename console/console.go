@@ -72,6 +72,11 @@ type Deps struct {
 	// Boards feeds the hall queue displays; nil: the display pages answer
 	// 404 (the queue board is not there yet).
 	Boards QueueBoards
+	// Calendar sets holidays and hall closures (administrators); nil: no
+	// calendar page. CatalogChanged runs after a change (drops cached
+	// availability, as the API's admin routes do); optional.
+	Calendar       Calendar
+	CatalogChanged func()
 	// Counter calls the queue and marks missed bookings; nil: the hall page
 	// has no queue calling.
 	Counter Counter
@@ -89,17 +94,20 @@ type Deps struct {
 
 // Console is the staff console. Register it as an api.Feature.
 type Console struct {
-	log       *slog.Logger
-	auth      Auth
-	desk      Desk
-	boards    QueueBoards
-	counter   Counter
-	csrfKey   []byte
-	secure    bool
-	heartbeat time.Duration
-	pages     map[string]*template.Template
-	static    fs.FS
-	e         *echo.Echo // the console's own router
+	log      *slog.Logger
+	auth     Auth
+	desk     Desk
+	boards   QueueBoards
+	counter  Counter
+	calendar Calendar
+	// catalogChanged runs after a calendar change; may be nil.
+	catalogChanged func()
+	csrfKey        []byte
+	secure         bool
+	heartbeat      time.Duration
+	pages          map[string]*template.Template
+	static         fs.FS
+	e              *echo.Echo // the console's own router
 }
 
 var _ api.Feature = (*Console)(nil)
@@ -125,6 +133,7 @@ func New(d Deps) (*Console, error) {
 	mac.Write([]byte("banshi console csrf v1"))
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
+		calendar: d.Calendar, catalogChanged: d.CatalogChanged,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -136,9 +145,10 @@ func New(d Deps) (*Console, error) {
 		"hms":         func(t time.Time) string { return platform.Local(t).Format("15:04:05") },
 		"statusLabel": statusLabel,
 		"roleLabel":   roleLabel,
+		"kindLabel":   kindLabel,
 	}
 	// Each page is parsed with the layout and the fragments.
-	for _, name := range []string{"login", "home", "today", "error", "display"} {
+	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -193,6 +203,7 @@ func (c *Console) routes(g *echo.Group) {
 		g.POST("/appointments/:id/skip", c.queueAction(actionSkip, "已过号", c.skip), c.requirePost)
 		g.POST("/appointments/:id/no-show", c.queueAction(actionNoShow, "已标记爽约", c.noShow), c.requirePost)
 	}
+	c.adminRoutes(g)
 	g.GET("/halls/:hall_id/display", c.display)
 	g.GET("/halls/:hall_id/display/events", c.displayEvents)
 }

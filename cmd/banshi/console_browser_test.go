@@ -197,3 +197,50 @@ func docsScreenshot(t *testing.T, tab context.Context, url, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestConsoleAdminClosureInBrowser: an administrator closes a hall's day in
+// the console; the booking of that day is cancelled and its citizen told
+// the reason; axe-core finds nothing on the calendar page.
+func TestConsoleAdminClosureInBrowser(t *testing.T) {
+	tab := browserTab(t)
+	s := getStack(t)
+	admin := s.staffLogin(t, staff.DemoAdmin)
+	h := s.newE2EHall(t, admin, 2)
+	day := s.windowDates(t, h.hall, h.svc)[0].Date
+	_, token := levelThree(t, s)
+	id := s.must(t, 201, s.book(t, token, s.daySlots(t, h.hall, h.svc, day)[0].ID, h.svc)).str("id")
+
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(s.url+"/console/login"),
+		chromedp.WaitVisible(`#username`, chromedp.ByID),
+		chromedp.SendKeys(`#username`, staff.DemoAdmin, chromedp.ByID),
+		chromedp.SendKeys(`#password`, staff.DemoPassword, chromedp.ByID),
+		chromedp.Submit(`#password`, chromedp.ByID),
+		chromedp.WaitVisible(`#h-admin`, chromedp.ByID),
+		chromedp.Click(`a[href="/console/admin/calendar"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#cal_date`, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("open the calendar: %v", err)
+	}
+	if v := axeViolations(t, tab); len(v) > 0 {
+		t.Fatalf("accessibility (axe-core):\n%s", strings.Join(v, "\n"))
+	}
+	if err := chromedp.Run(tab,
+		chromedp.SendKeys(`#cal_hall`, h.hall, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("cal_date").value = "`+day+`"; true`, nil),
+		chromedp.SendKeys(`#cal_name`, "设备检修", chromedp.ByID),
+		chromedp.Click(`#calendar-save`, chromedp.ByID),
+		chromedp.WaitVisible(`p.notice`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("close the day: %v", err)
+	}
+	s.eventually(t, "the booking cancelled", func() bool {
+		return s.countWhere(t, "appointments", bson.M{"_id": id, "status": appointments.StatusCancelled}) == 1
+	})
+	if n := s.countWhere(t, "inbox", bson.M{"kind": appointments.KindCancelled, "data.appointment_id": id}); n != 1 {
+		t.Fatalf("%d cancellation messages", n)
+	}
+	if n := s.countWhere(t, "staff_audit", bson.M{"action": "catalog.calendar.put", "actor": staff.DemoAdmin, "hall_id": h.hall, "outcome": "ok"}); n != 1 {
+		t.Fatalf("%d audit records of the closure", n)
+	}
+}
