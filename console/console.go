@@ -75,7 +75,9 @@ type Deps struct {
 	// Calendar sets holidays and hall closures (administrators); nil: no
 	// calendar page. CatalogChanged runs after a change (drops cached
 	// availability, as the API's admin routes do); optional.
-	Calendar       Calendar
+	Calendar Calendar
+	// Licences verifies 亮证 tokens at the counter; nil: no such page.
+	Licences       LicenceVerifier
 	CatalogChanged func()
 	// Counter calls the queue and marks missed bookings; nil: the hall page
 	// has no queue calling.
@@ -100,6 +102,7 @@ type Console struct {
 	boards   QueueBoards
 	counter  Counter
 	calendar Calendar
+	licences LicenceVerifier
 	// catalogChanged runs after a calendar change; may be nil.
 	catalogChanged func()
 	csrfKey        []byte
@@ -133,7 +136,7 @@ func New(d Deps) (*Console, error) {
 	mac.Write([]byte("banshi console csrf v1"))
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
-		calendar: d.Calendar, catalogChanged: d.CatalogChanged,
+		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -148,7 +151,7 @@ func New(d Deps) (*Console, error) {
 		"kindLabel":   kindLabel,
 	}
 	// Each page is parsed with the layout and the fragments.
-	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar"} {
+	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -204,6 +207,7 @@ func (c *Console) routes(g *echo.Group) {
 		g.POST("/appointments/:id/no-show", c.queueAction(actionNoShow, "已标记爽约", c.noShow), c.requirePost)
 	}
 	c.adminRoutes(g)
+	c.licenceRoutes(g)
 	g.GET("/halls/:hall_id/display", c.display)
 	g.GET("/halls/:hall_id/display/events", c.displayEvents)
 }

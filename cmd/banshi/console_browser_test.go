@@ -244,3 +244,52 @@ func TestConsoleAdminClosureInBrowser(t *testing.T) {
 		t.Fatalf("%d audit records of the closure", n)
 	}
 }
+
+// TestConsoleLicenceVerifyInBrowser: hall staff paste a citizen's 亮证 token
+// and see the licence face once; the same token again is refused by the
+// field.
+func TestConsoleLicenceVerifyInBrowser(t *testing.T) {
+	tab := browserTab(t)
+	s := getStack(t)
+	admin := s.staffLogin(t, staff.DemoAdmin)
+	d := s.licenceDept(t, admin, true)
+	p, token := levelThree(t, s)
+	id := s.must(t, 200, s.issueLicence(t, d, p, "issue", nil)).Header.Get("X-Sim-Licence-Id")
+	shown := s.must(t, 200, s.call(t, "POST", apiV1+"/me/licences/"+id+"/show", token, nil)).str("token")
+
+	var face, refusal string
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(s.url+"/console/login"),
+		chromedp.WaitVisible(`#username`, chromedp.ByID),
+		chromedp.SendKeys(`#username`, staff.DemoStaff, chromedp.ByID),
+		chromedp.SendKeys(`#password`, staff.DemoPassword, chromedp.ByID),
+		chromedp.Submit(`#password`, chromedp.ByID),
+		chromedp.WaitVisible(`#h-halls`, chromedp.ByID),
+		chromedp.Click(`a[href="/console/licences/verify"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#token`, chromedp.ByID),
+		chromedp.SendKeys(`#token`, shown, chromedp.ByID),
+		chromedp.Click(`#verify`, chromedp.ByID),
+		chromedp.WaitVisible(`#licence-face`, chromedp.ByID),
+		chromedp.Text(`#licence-face`, &face, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if !strings.Contains(face, "有效") || strings.Contains(face, p.IDNumber) {
+		t.Fatalf("licence face (valid, masked holder): %s", face)
+	}
+	if v := axeViolations(t, tab); len(v) > 0 {
+		t.Fatalf("accessibility (axe-core):\n%s", strings.Join(v, "\n"))
+	}
+	if err := chromedp.Run(tab,
+		chromedp.SendKeys(`#token`, shown, chromedp.ByID),
+		chromedp.Click(`#verify`, chromedp.ByID),
+		chromedp.WaitVisible(`#token-error`, chromedp.ByID),
+		chromedp.Text(`#token-error`, &refusal, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("verify again: %v", err)
+	}
+	if refusal == "" {
+		t.Fatal("the second verification shows no refusal")
+	}
+	t.Logf("second verification: %s", refusal)
+}
