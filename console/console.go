@@ -75,10 +75,13 @@ type Deps struct {
 	// Calendar sets holidays and hall closures (administrators); nil: no
 	// calendar page. CatalogChanged runs after a change (drops cached
 	// availability, as the API's admin routes do); optional.
-	Calendar Calendar
-	// Licences verifies 亮证 tokens at the counter; nil: no such page.
-	Licences       LicenceVerifier
+	Calendar       Calendar
 	CatalogChanged func()
+	// Licences verifies 亮证 tokens at the counter; nil: no such page.
+	Licences LicenceVerifier
+	// Tickets handles the 差评 tickets of the account's halls; nil: no
+	// such page.
+	Tickets Tickets
 	// Counter calls the queue and marks missed bookings; nil: the hall page
 	// has no queue calling.
 	Counter Counter
@@ -103,6 +106,7 @@ type Console struct {
 	counter  Counter
 	calendar Calendar
 	licences LicenceVerifier
+	tickets  Tickets
 	// catalogChanged runs after a calendar change; may be nil.
 	catalogChanged func()
 	csrfKey        []byte
@@ -136,7 +140,7 @@ func New(d Deps) (*Console, error) {
 	mac.Write([]byte("banshi console csrf v1"))
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
-		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences,
+		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -144,14 +148,17 @@ func New(d Deps) (*Console, error) {
 		c.heartbeat = 15 * time.Second
 	}
 	funcs := template.FuncMap{
-		"hm":          func(t time.Time) string { return platform.Local(t).Format("15:04") },
-		"hms":         func(t time.Time) string { return platform.Local(t).Format("15:04:05") },
-		"statusLabel": statusLabel,
-		"roleLabel":   roleLabel,
-		"kindLabel":   kindLabel,
+		"hm":               func(t time.Time) string { return platform.Local(t).Format("15:04") },
+		"hms":              func(t time.Time) string { return platform.Local(t).Format("15:04:05") },
+		"statusLabel":      statusLabel,
+		"roleLabel":        roleLabel,
+		"kindLabel":        kindLabel,
+		"ymd":              func(t time.Time) string { return platform.Local(t).Format(time.DateOnly) },
+		"ticketStateLabel": ticketStateLabel,
+		"nextTicketStep":   nextTicketStep,
 	}
 	// Each page is parsed with the layout and the fragments.
-	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify"} {
+	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify", "tickets"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -208,6 +215,7 @@ func (c *Console) routes(g *echo.Group) {
 	}
 	c.adminRoutes(g)
 	c.licenceRoutes(g)
+	c.ticketRoutes(g)
 	g.GET("/halls/:hall_id/display", c.display)
 	g.GET("/halls/:hall_id/display/events", c.displayEvents)
 }

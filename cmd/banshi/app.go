@@ -430,7 +430,9 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 
 	licRoutes.Staff = staffRoutes
 	// The staff console (/console/) and the halls' queue displays.
-	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking, Boards: booking, Counter: booking, Calendar: booking, CatalogChanged: apptRoutes.Changed, Licences: lics,
+	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking,
+		Boards: booking, Counter: booking, Calendar: booking, CatalogChanged: apptRoutes.Changed,
+		Licences: lics, Tickets: evals,
 		Secret: []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment})
 	if err != nil {
 		return err

@@ -293,3 +293,54 @@ func TestConsoleLicenceVerifyInBrowser(t *testing.T) {
 	}
 	t.Logf("second verification: %s", refusal)
 }
+
+// TestConsoleTicketsInBrowser: a 差评 of a visit to the hall appears among
+// the hall's tickets; the staff verify it with a note; the page shows the
+// next step.
+func TestConsoleTicketsInBrowser(t *testing.T) {
+	tab := browserTab(t)
+	s := getStack(t)
+	_, token := levelThree(t, s)
+	_, sl := s.openSlot(t, appointments.DemoHallTianhe, thRSJ, 0, 1, true)
+	appt := s.must(t, 201, s.book(t, token, sl.ID, thRSJ)).str("id")
+	// The visit's day is beyond the shared clock: marked served as Complete marks it.
+	done := s.app.Clock.Now().UTC().Truncate(time.Millisecond)
+	if _, err := s.app.Mongo.DB.Collection("appointments").UpdateOne(context.Background(), bson.M{"_id": appt},
+		bson.M{"$set": bson.M{"status": "completed", "completed_at": done, "completed_by": staff.DemoStaff}}); err != nil {
+		t.Fatal(err)
+	}
+	ev := s.must(t, 201, s.call(t, "POST", apiV1+"/evaluations", token, map[string]any{"subject": map[string]string{"appointment_id": appt},
+		"level": "very_dissatisfied", "indicators": []string{"attitude"}, "text": "浏览器测试差评" + appt[len(appt)-6:]}))
+	id := ev.str("id")
+	var state string
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(s.url+"/console/login"),
+		chromedp.WaitVisible(`#username`, chromedp.ByID),
+		chromedp.SendKeys(`#username`, staff.DemoStaff, chromedp.ByID),
+		chromedp.SendKeys(`#password`, staff.DemoPassword, chromedp.ByID),
+		chromedp.Submit(`#password`, chromedp.ByID),
+		chromedp.WaitVisible(`#h-halls`, chromedp.ByID),
+		chromedp.Click(`a[href="/console/evaluation-tickets"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#note-`+id, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("open the tickets: %v", err)
+	}
+	if v := axeViolations(t, tab); len(v) > 0 {
+		t.Fatalf("accessibility (axe-core):\n%s", strings.Join(v, "\n"))
+	}
+	if err := chromedp.Run(tab,
+		chromedp.SendKeys(`#note-`+id, "已调取录像核实", chromedp.ByID),
+		chromedp.Click(`#step-`+id, chromedp.ByID),
+		chromedp.WaitVisible(`p.notice`, chromedp.ByQuery),
+		chromedp.Text(`#step-`+id, &state, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("verify the ticket: %v", err)
+	}
+	if state != "整改" {
+		t.Fatalf("the next step shown is %q, want 整改", state)
+	}
+	tk := s.must(t, 200, s.call(t, "GET", apiV1+"/staff/evaluation-tickets/"+id, s.staffLogin(t, staff.DemoStaff), nil))
+	if tk.str("state") != "verified" || tk.str("verify", "note") != "已调取录像核实" {
+		t.Fatalf("ticket after the console: %s", tk.Raw)
+	}
+}
