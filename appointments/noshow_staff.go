@@ -25,23 +25,7 @@ var ErrNoShowTooEarly = platform.NewError("no_show_too_early", "预约时段结�
 // ErrWrongHall, ErrNoShowTooEarly (its slot has not ended), ErrNotActive
 // (cancelled), ErrAlreadyCheckedIn (checked in or completed).
 func (s *Service) MarkNoShow(ctx context.Context, actor StaffActor, appointmentID string) (StaffAppointment, error) {
-	if actor.Role != RoleAdmin && actor.Role != RoleHallStaff {
-		return StaffAppointment{}, ErrForbidden
-	}
-	if !validAppointmentID(appointmentID) {
-		return StaffAppointment{}, invalid("id", "format", "预约编号格式错误")
-	}
-	d, err := s.findAppt(ctx, appointmentID)
-	if err != nil {
-		return StaffAppointment{}, err
-	}
-	if d.Status == statusFailed {
-		return StaffAppointment{}, ErrNotFound
-	}
-	if !actor.mayWork(d.HallID) {
-		return StaffAppointment{}, ErrWrongHall
-	}
-	cat, err := s.cat.get(ctx)
+	cat, d, err := s.deskAppt(ctx, actor, appointmentID)
 	if err != nil {
 		return StaffAppointment{}, err
 	}

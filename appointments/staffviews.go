@@ -208,23 +208,7 @@ func (s *Service) staffView(ctx context.Context, cat *catalog, d *apptDoc, peopl
 // ErrWrongHall (staff of another hall), ErrNotCheckedIn (still booked),
 // ErrNotActive (cancelled or no-show).
 func (s *Service) Complete(ctx context.Context, actor StaffActor, appointmentID string) (StaffAppointment, error) {
-	if actor.Role != RoleAdmin && actor.Role != RoleHallStaff {
-		return StaffAppointment{}, ErrForbidden
-	}
-	if !validAppointmentID(appointmentID) {
-		return StaffAppointment{}, invalid("id", "format", "预约编号格式错误")
-	}
-	d, err := s.findAppt(ctx, appointmentID)
-	if err != nil {
-		return StaffAppointment{}, err
-	}
-	if d.Status == statusFailed {
-		return StaffAppointment{}, ErrNotFound
-	}
-	if !actor.mayWork(d.HallID) {
-		return StaffAppointment{}, ErrWrongHall
-	}
-	cat, err := s.cat.get(ctx)
+	cat, d, err := s.deskAppt(ctx, actor, appointmentID)
 	if err != nil {
 		return StaffAppointment{}, err
 	}
@@ -250,6 +234,33 @@ func (s *Service) Complete(ctx context.Context, actor StaffActor, appointmentID 
 		return StaffAppointment{}, fmt.Errorf("complete: %w", err)
 	}
 	return s.staffView(ctx, cat, &out, nil), nil
+}
+
+// deskAppt loads appointmentID for a desk action of actor (admin, or hall
+// staff of its hall) with the catalog. Errors: ErrForbidden, ErrInvalid
+// (field "id"), ErrNotFound, ErrWrongHall, storage errors.
+func (s *Service) deskAppt(ctx context.Context, actor StaffActor, appointmentID string) (*catalog, *apptDoc, error) {
+	if actor.Role != RoleAdmin && actor.Role != RoleHallStaff {
+		return nil, nil, ErrForbidden
+	}
+	if !validAppointmentID(appointmentID) {
+		return nil, nil, invalid("id", "format", "预约编号格式错误")
+	}
+	d, err := s.findAppt(ctx, appointmentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.Status == statusFailed {
+		return nil, nil, ErrNotFound
+	}
+	if !actor.mayWork(d.HallID) {
+		return nil, nil, ErrWrongHall
+	}
+	cat, err := s.cat.get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cat, d, nil
 }
 
 func validAppointmentID(id string) bool {

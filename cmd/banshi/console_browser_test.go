@@ -210,13 +210,8 @@ func TestConsoleAdminClosureInBrowser(t *testing.T) {
 	_, token := levelThree(t, s)
 	id := s.must(t, 201, s.book(t, token, s.daySlots(t, h.hall, h.svc, day)[0].ID, h.svc)).str("id")
 
+	consoleLogin(t, tab, s, staff.DemoAdmin, `#h-admin`)
 	if err := chromedp.Run(tab,
-		chromedp.Navigate(s.url+"/console/login"),
-		chromedp.WaitVisible(`#username`, chromedp.ByID),
-		chromedp.SendKeys(`#username`, staff.DemoAdmin, chromedp.ByID),
-		chromedp.SendKeys(`#password`, staff.DemoPassword, chromedp.ByID),
-		chromedp.Submit(`#password`, chromedp.ByID),
-		chromedp.WaitVisible(`#h-admin`, chromedp.ByID),
 		chromedp.Click(`a[href="/console/admin/calendar"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#cal_date`, chromedp.ByID),
 	); err != nil {
@@ -258,13 +253,8 @@ func TestConsoleLicenceVerifyInBrowser(t *testing.T) {
 	shown := s.must(t, 200, s.call(t, "POST", apiV1+"/me/licences/"+id+"/show", token, nil)).str("token")
 
 	var face, refusal string
+	consoleLogin(t, tab, s, staff.DemoStaff, `#h-halls`)
 	if err := chromedp.Run(tab,
-		chromedp.Navigate(s.url+"/console/login"),
-		chromedp.WaitVisible(`#username`, chromedp.ByID),
-		chromedp.SendKeys(`#username`, staff.DemoStaff, chromedp.ByID),
-		chromedp.SendKeys(`#password`, staff.DemoPassword, chromedp.ByID),
-		chromedp.Submit(`#password`, chromedp.ByID),
-		chromedp.WaitVisible(`#h-halls`, chromedp.ByID),
 		chromedp.Click(`a[href="/console/licences/verify"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#token`, chromedp.ByID),
 		chromedp.SendKeys(`#token`, shown, chromedp.ByID),
@@ -301,25 +291,13 @@ func TestConsoleTicketsInBrowser(t *testing.T) {
 	tab := browserTab(t)
 	s := getStack(t)
 	_, token := levelThree(t, s)
-	_, sl := s.openSlot(t, appointments.DemoHallTianhe, thRSJ, 0, 1, true)
-	appt := s.must(t, 201, s.book(t, token, sl.ID, thRSJ)).str("id")
-	// The visit's day is beyond the shared clock: marked served as Complete marks it.
-	done := s.app.Clock.Now().UTC().Truncate(time.Millisecond)
-	if _, err := s.app.Mongo.DB.Collection("appointments").UpdateOne(context.Background(), bson.M{"_id": appt},
-		bson.M{"$set": bson.M{"status": "completed", "completed_at": done, "completed_by": staff.DemoStaff}}); err != nil {
-		t.Fatal(err)
-	}
+	appt := s.completedVisit(t, token)
 	ev := s.must(t, 201, s.call(t, "POST", apiV1+"/evaluations", token, map[string]any{"subject": map[string]string{"appointment_id": appt},
 		"level": "very_dissatisfied", "indicators": []string{"attitude"}, "text": "浏览器测试差评" + appt[len(appt)-6:]}))
 	id := ev.str("id")
 	var state string
+	consoleLogin(t, tab, s, staff.DemoStaff, `#h-halls`)
 	if err := chromedp.Run(tab,
-		chromedp.Navigate(s.url+"/console/login"),
-		chromedp.WaitVisible(`#username`, chromedp.ByID),
-		chromedp.SendKeys(`#username`, staff.DemoStaff, chromedp.ByID),
-		chromedp.SendKeys(`#password`, staff.DemoPassword, chromedp.ByID),
-		chromedp.Submit(`#password`, chromedp.ByID),
-		chromedp.WaitVisible(`#h-halls`, chromedp.ByID),
 		chromedp.Click(`a[href="/console/evaluation-tickets"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#note-`+id, chromedp.ByID),
 	); err != nil {
@@ -342,5 +320,21 @@ func TestConsoleTicketsInBrowser(t *testing.T) {
 	tk := s.must(t, 200, s.call(t, "GET", apiV1+"/staff/evaluation-tickets/"+id, s.staffLogin(t, staff.DemoStaff), nil))
 	if tk.str("state") != "verified" || tk.str("verify", "note") != "已调取录像核实" {
 		t.Fatalf("ticket after the console: %s", tk.Raw)
+	}
+}
+
+// consoleLogin logs username in on the console's login page and waits for
+// the home page (the section waitFor).
+func consoleLogin(t *testing.T, tab context.Context, s *stack, username, waitFor string) {
+	t.Helper()
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(s.url+"/console/login"),
+		chromedp.WaitVisible(`#username`, chromedp.ByID),
+		chromedp.SendKeys(`#username`, username, chromedp.ByID),
+		chromedp.SendKeys(`#password`, staff.DemoPassword, chromedp.ByID),
+		chromedp.Submit(`#password`, chromedp.ByID),
+		chromedp.WaitVisible(waitFor, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("log in as %s: %v", username, err)
 	}
 }

@@ -331,15 +331,7 @@ func TestEvaluationVisitAppealUpheld(t *testing.T) {
 	admin := s.staffLogin(t, staff.DemoAdmin)
 	desk := s.staffLogin(t, staff.DemoStaff) // hall_staff of hall-tianhe
 	_, token := levelThree(t, s)
-	_, sl := s.openSlot(t, appointments.DemoHallTianhe, thRSJ, 0, 1, true)
-	appt := s.must(t, 201, s.book(t, token, sl.ID, thRSJ)).str("id")
-	// Check-in is for the visit's day, which the shared clock does not reach:
-	// the visit is marked served as Complete marks it.
-	done := s.app.Clock.Now().UTC().Truncate(time.Millisecond)
-	if _, err := s.app.Mongo.DB.Collection("appointments").UpdateOne(context.Background(), bson.M{"_id": appt},
-		bson.M{"$set": bson.M{"status": "completed", "completed_at": done, "completed_by": staff.DemoStaff}}); err != nil {
-		t.Fatal(err)
-	}
+	appt := s.completedVisit(t, token)
 	sub := map[string]string{"appointment_id": appt}
 	// An online indicator is not in the on-site set.
 	if x := s.call(t, "POST", apiV1+"/evaluations", token, map[string]any{"subject": sub, "level": "very_dissatisfied",
@@ -380,4 +372,20 @@ func TestEvaluationVisitAppealUpheld(t *testing.T) {
 	if x := s.call(t, "POST", tp+"/verify", desk, map[string]string{"note": "x"}); x.Status != 409 {
 		t.Fatalf("verify an annulled ticket: %d %s", x.Status, x.Raw)
 	}
+}
+
+// completedVisit books a visit to hall-tianhe for the citizen of token and
+// marks it served by demo-staff. Check-in is for the visit's day, which the
+// shared clock does not reach: the visit is marked served as Complete marks
+// it.
+func (s *stack) completedVisit(t *testing.T, token string) string {
+	t.Helper()
+	_, sl := s.openSlot(t, appointments.DemoHallTianhe, thRSJ, 0, 1, true)
+	appt := s.must(t, 201, s.book(t, token, sl.ID, thRSJ)).str("id")
+	done := s.app.Clock.Now().UTC().Truncate(time.Millisecond)
+	if _, err := s.app.Mongo.DB.Collection("appointments").UpdateOne(context.Background(), bson.M{"_id": appt},
+		bson.M{"$set": bson.M{"status": "completed", "completed_at": done, "completed_by": staff.DemoStaff}}); err != nil {
+		t.Fatal(err)
+	}
+	return appt
 }
