@@ -210,15 +210,7 @@ func (c *Console) checkin(ec echo.Context) error {
 		return ec.Redirect(http.StatusSeeOther, "/console/halls/"+url.PathEscape(hallID)+"/today?notice="+
 			url.QueryEscape("已签到，排队号 "+appt.QueueNumber))
 	}
-	if hallID == "" || !a.CanAccessHall(hallID) {
-		return c.errorPage(ec, statusOf(err), c.messageOf(ec, err))
-	}
-	d, ok, lerr := c.loadToday(ec, appointments.StaffListQuery{HallID: hallID, PageSize: 100})
-	if !ok {
-		return lerr
-	}
-	d.Code, d.CodeError = code, c.messageOf(ec, err)
-	return c.showToday(ec, statusOf(err), d)
+	return c.todayFailed(ec, hallID, err, func(d *todayData) { d.Code, d.CodeError = code, c.messageOf(ec, err) })
 }
 
 // complete marks a checked-in appointment served.
@@ -235,13 +227,5 @@ func (c *Console) complete(ec echo.Context) error {
 		return ec.Redirect(http.StatusSeeOther, "/console/halls/"+url.PathEscape(hallID)+"/today?notice="+
 			url.QueryEscape("已办结 "+appt.QueueNumber))
 	}
-	if hallID == "" || !a.CanAccessHall(hallID) {
-		return c.errorPage(ec, statusOf(err), c.messageOf(ec, err))
-	}
-	d, ok, lerr := c.loadToday(ec, appointments.StaffListQuery{HallID: hallID, PageSize: 100})
-	if !ok {
-		return lerr
-	}
-	d.ActionError = c.messageOf(ec, err)
-	return c.showToday(ec, statusOf(err), d)
+	return c.todayFailed(ec, hallID, err, func(d *todayData) { d.ActionError = c.messageOf(ec, err) })
 }

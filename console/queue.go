@@ -42,7 +42,7 @@ func (c *Console) callNext(ec echo.Context) error {
 		keep.Set("notice", "已叫号 "+appt.QueueNumber+"，请到 "+appt.Window+" 号窗口")
 		return ec.Redirect(http.StatusSeeOther, "/console/halls/"+url.PathEscape(hallID)+"/today?"+keep.Encode())
 	}
-	return c.counterFailed(ec, hallID, err, func(d *todayData) {
+	return c.todayFailed(ec, hallID, err, func(d *todayData) {
 		d.CallDepartment, d.Window, d.CallError = dept, window, c.messageOf(ec, err)
 	})
 }
@@ -59,7 +59,7 @@ func (c *Console) queueAction(action, done string, do func(ctx context.Context, 
 			return ec.Redirect(http.StatusSeeOther, "/console/halls/"+url.PathEscape(hallID)+"/today?notice="+
 				url.QueryEscape(done+" "+appt.QueueNumber))
 		}
-		return c.counterFailed(ec, hallID, err, func(d *todayData) { d.ActionError = c.messageOf(ec, err) })
+		return c.todayFailed(ec, hallID, err, func(d *todayData) { d.ActionError = c.messageOf(ec, err) })
 	}
 }
 
@@ -75,9 +75,10 @@ func (c *Console) noShow(ctx context.Context, actor appointments.StaffActor, _, 
 	return c.counter.MarkNoShow(ctx, actor, id)
 }
 
-// counterFailed shows the hall's page again with the refusal (set), or the
-// error page when the hall is not the account's.
-func (c *Console) counterFailed(ec echo.Context, hallID string, err error, set func(*todayData)) error {
+// todayFailed shows the hall's page again with a refused action's message
+// (set puts it by its field), or the error page when the hall is not the
+// account's.
+func (c *Console) todayFailed(ec echo.Context, hallID string, err error, set func(*todayData)) error {
 	if hallID == "" || !accountOf(ec).CanAccessHall(hallID) {
 		return c.errorPage(ec, statusOf(err), c.messageOf(ec, err))
 	}
