@@ -51,12 +51,20 @@ func (s *Server) allow(c echo.Context, key string, perMinute int, open bool) err
 	return nil
 }
 
+// AllowLogin applies the per-IP login limit (BANSHI_RATE_LOGIN, failing
+// closed) to a login that does not come through the API's routes, such as
+// the console's login form. Errors: a rate_limited error (retry later),
+// store_unavailable.
+func (s *Server) AllowLogin(c echo.Context) error {
+	return s.allow(c, "rl:login:"+c.RealIP(), s.deps.Limits.LoginPerIP, failClosed)
+}
+
 // limitLoginByIP limits logins per client IP; it fails closed. Every login
 // route has it, and it marks the answer no-store.
 func (s *Server) limitLoginByIP(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		noStore(c) // a login answers a token
-		if err := s.allow(c, "rl:login:"+c.RealIP(), s.deps.Limits.LoginPerIP, failClosed); err != nil {
+		if err := s.AllowLogin(c); err != nil {
 			return err
 		}
 		return next(c)

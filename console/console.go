@@ -107,6 +107,8 @@ type Console struct {
 	calendar Calendar
 	licences LicenceVerifier
 	tickets  Tickets
+	// loginLimit is the API server's per-IP login limit (set by Register).
+	loginLimit func(echo.Context) error
 	// catalogChanged runs after a calendar change; may be nil.
 	catalogChanged func()
 	csrfKey        []byte
@@ -187,6 +189,7 @@ func New(d Deps) (*Console, error) {
 func (c *Console) Register(r api.Router) {
 	outer := r.Server().Echo()
 	c.e.IPExtractor = outer.IPExtractor
+	c.loginLimit = r.Server().AllowLogin
 	outer.Group("/console").Any("/*", echo.WrapHandler(c.e))
 }
 

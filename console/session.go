@@ -180,6 +180,12 @@ func (c *Console) login(ec echo.Context) error {
 		d.Error = "请输入用户名和密码"
 		return c.showLogin(ec, http.StatusBadRequest, d)
 	}
+	if c.loginLimit != nil {
+		if err := c.loginLimit(ec); err != nil {
+			d.Error = c.messageOf(ec, err)
+			return c.showLogin(ec, statusOf(err), d)
+		}
+	}
 	sess, err := c.auth.Login(ec.Request().Context(), d.Username, password, ec.RealIP())
 	if err != nil {
 		d.Error = c.messageOf(ec, err)
