@@ -84,6 +84,9 @@ func TestCrashInRefund(t *testing.T) {
 	f.clock.Advance(2 * time.Minute)
 	f.sweep()
 	f.sweep()
+	// The channel's refund notice may arrive while the sweeps run: its
+	// handler settles the refund first and the order a moment later.
+	f.waitStatus(o.OrderNo, payments.OrderPartiallyRefunded)
 	got := f.status(o.OrderNo)
 	if got.Status != payments.OrderPartiallyRefunded || got.RefundedFen != 2000 || got.RefundingFen != 0 || got.RefundableFen != 5000 {
 		t.Fatalf("order after the sweeps: %+v", got)
