@@ -75,6 +75,9 @@ type Deps struct {
 	// Counter calls the queue and marks missed bookings; nil: the hall page
 	// has no queue calling.
 	Counter Counter
+	// Finance serves the finance pages (orders, refunds, reconciliation);
+	// nil: the console has no finance pages.
+	Finance *Finance
 	// Secret keys the CSRF tokens; the console derives its own key from
 	// it, so the session secret can be passed. Required unless Development
 	// (then a random key is used when it is empty).
@@ -94,6 +97,7 @@ type Console struct {
 	desk      Desk
 	boards    QueueBoards
 	counter   Counter
+	finance   *Finance
 	csrfKey   []byte
 	secure    bool
 	heartbeat time.Duration
@@ -108,6 +112,9 @@ var _ api.Feature = (*Console)(nil)
 func New(d Deps) (*Console, error) {
 	if d.Log == nil || d.Auth == nil || d.Desk == nil {
 		return nil, errors.New("console: Log, Auth and Desk are required")
+	}
+	if d.Finance != nil && (d.Finance.Orders == nil || d.Finance.Recon == nil) {
+		return nil, errors.New("console: Finance needs Orders and Recon")
 	}
 	secret := d.Secret
 	if len(secret) == 0 {
@@ -124,7 +131,7 @@ func New(d Deps) (*Console, error) {
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("banshi console csrf v1"))
 	c := &Console{
-		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
+		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter, finance: d.Finance,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -136,9 +143,13 @@ func New(d Deps) (*Console, error) {
 		"hms":         func(t time.Time) string { return platform.Local(t).Format("15:04:05") },
 		"statusLabel": statusLabel,
 		"roleLabel":   roleLabel,
+		"yuan":        yuan,
+		"ymdhms":      func(t time.Time) string { return platform.Local(t).Format("2006-01-02 15:04:05") },
+		"orderLabel":  orderLabel,
+		"reconLabel":  reconLabel,
 	}
 	// Each page is parsed with the layout and the fragments.
-	for _, name := range []string{"login", "home", "today", "error", "display"} {
+	for _, name := range []string{"login", "home", "today", "error", "display", "finance_orders", "finance_order", "finance_recon"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -192,6 +203,9 @@ func (c *Console) routes(g *echo.Group) {
 		g.POST("/appointments/:id/recall", c.queueAction(actionRecall, "已重呼", c.recall), c.requirePost)
 		g.POST("/appointments/:id/skip", c.queueAction(actionSkip, "已过号", c.skip), c.requirePost)
 		g.POST("/appointments/:id/no-show", c.queueAction(actionNoShow, "已标记爽约", c.noShow), c.requirePost)
+	}
+	if c.finance != nil {
+		c.financeRoutes(g)
 	}
 	g.GET("/halls/:hall_id/display", c.display)
 	g.GET("/halls/:hall_id/display/events", c.displayEvents)
