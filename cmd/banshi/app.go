@@ -431,7 +431,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	licRoutes.Staff = staffRoutes
 	// The staff console (/console/) and the halls' queue displays.
 	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking, Boards: booking, Counter: booking,
-		Secret: []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment})
+		Secret: []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment, Finance: &console.Finance{Orders: paySvc, Recon: recon}})
 	if err != nil {
 		return err
 	}
