@@ -59,23 +59,31 @@ var errFinanceOnly = platform.NewError("forbidden", "仅财务人员和管理员
 
 // financeRoutes adds the finance pages (finance and admin only).
 func (c *Console) financeRoutes(g *echo.Group) {
-	g.GET("/finance/orders", c.financeOrders, c.requireSession, c.requireFinance)
-	g.GET("/finance/orders/:order_no", c.financeOrder, c.requireSession, c.requireFinance)
-	g.POST("/finance/orders/:order_no/refunds", c.refund, c.requirePost, c.requireFinance)
-	g.GET("/finance/reconciliations", c.reconciliation, c.requireSession, c.requireFinance)
-	g.GET("/finance/reconciliations.csv", c.reconciliationCSV, c.requireSession, c.requireFinance)
-	g.POST("/finance/reconciliations", c.reconRun, c.requirePost, c.requireFinance)
-	g.POST("/finance/reconciliations/items/:id/resolve", c.reconResolve, c.requirePost, c.requireFinance)
+	g.GET("/finance/orders", c.financeOrders, c.requireSession, c.requireFinance(actionOrderSearch))
+	g.GET("/finance/orders/:order_no", c.financeOrder, c.requireSession, c.requireFinance(actionOrderRead))
+	g.POST("/finance/orders/:order_no/refunds", c.refund, c.requirePost, c.requireFinance(actionRefund))
+	g.GET("/finance/reconciliations", c.reconciliation, c.requireSession, c.requireFinance(actionReconGet))
+	g.GET("/finance/reconciliations.csv", c.reconciliationCSV, c.requireSession, c.requireFinance(actionReconGet))
+	g.POST("/finance/reconciliations", c.reconRun, c.requirePost, c.requireFinance(actionReconRun))
+	g.POST("/finance/reconciliations/items/:id/resolve", c.reconResolve, c.requirePost, c.requireFinance(actionReconResolve))
 }
 
-// requireFinance answers the 403 page to anyone but finance and admins;
-// it runs after requireSession or requirePost.
-func (c *Console) requireFinance(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(ec echo.Context) error {
-		if !accountOf(ec).HasRole(staff.RoleFinance, staff.RoleAdmin) {
-			return c.errorPage(ec, http.StatusForbidden, errFinanceOnly.Message)
+// requireFinance answers the 403 page to anyone but finance and admins,
+// auditing the refused action as the API does; it runs after
+// requireSession or requirePost.
+func (c *Console) requireFinance(action string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ec echo.Context) error {
+			if !accountOf(ec).HasRole(staff.RoleFinance, staff.RoleAdmin) {
+				target := ec.Param("order_no")
+				if target == "" {
+					target = ec.Param("id")
+				}
+				_ = c.audit(ec, action, target, "", errFinanceOnly)
+				return c.errorPage(ec, http.StatusForbidden, errFinanceOnly.Message)
+			}
+			return next(ec)
 		}
-		return next(ec)
 	}
 }
 
@@ -223,8 +231,8 @@ func (c *Console) refund(ec echo.Context) error {
 	if err == nil {
 		rv, err = c.finance.Orders.Refund(ec.Request().Context(), a.Username, orderNo,
 			payments.RefundRequestBody{AmountFen: fen, Reason: reason, ExpectedRefundableFen: &expected})
-		_ = c.audit(ec, actionRefund, orderNo, "", err)
 	}
+	_ = c.audit(ec, actionRefund, orderNo, "", err)
 	if err == nil {
 		return ec.Redirect(http.StatusSeeOther, "/console/finance/orders/"+url.PathEscape(orderNo)+"?notice="+
 			url.QueryEscape("已提交退款 "+yuan(rv.AmountFen)+" 元，退款单号 "+rv.RefundNo))
@@ -342,8 +350,8 @@ func (c *Console) reconRun(ec echo.Context) error {
 		err = platform.Invalid("date", "required", "请选择日期和渠道")
 	} else {
 		_, err = c.finance.Recon.Run(ec.Request().Context(), date, channel)
-		_ = c.audit(ec, actionReconRun, date+"|"+channel, "", err)
 	}
+	_ = c.audit(ec, actionReconRun, date+"|"+channel, "", err)
 	if err == nil {
 		return ec.Redirect(http.StatusSeeOther, reconURL(date, channel, "已完成对账"))
 	}
@@ -370,8 +378,8 @@ func (c *Console) reconResolve(ec echo.Context) error {
 		err = platform.Invalid("note", "required", "请填写说明")
 	default:
 		_, err = c.finance.Recon.Resolve(ec.Request().Context(), a.Username, date, channel, id, action, note)
-		_ = c.audit(ec, actionReconResolve, date+"|"+channel+"|"+id, "", err)
 	}
+	_ = c.audit(ec, actionReconResolve, date+"|"+channel+"|"+id, "", err)
 	if err == nil {
 		return ec.Redirect(http.StatusSeeOther, reconURL(date, channel, "已处理差错 "+id))
 	}

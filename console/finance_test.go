@@ -155,8 +155,18 @@ func TestFinanceNotForHallStaff(t *testing.T) {
 			t.Errorf("%s %s: %d %s", tc.method, tc.target, rec.Code, rec.Body.String())
 		}
 	}
-	if fin.count() != 0 || len(f.auth.audited()) != 0 {
-		t.Fatalf("called %d, audited %v", fin.count(), f.auth.audited())
+	if fin.count() != 0 {
+		t.Fatalf("called %d", fin.count())
+	}
+	// Each refusal is audited, as the API audits a wrong role.
+	var got []string
+	for _, e := range f.auth.audited() {
+		got = append(got, e.Action+" "+e.Target+" "+e.Outcome)
+	}
+	want := "payments.order.search  forbidden,payments.order.read " + fxOrder + " forbidden,payments.refund " + fxOrder +
+		" forbidden,reconciliation.get  forbidden,reconciliation.get  forbidden,reconciliation.run  forbidden,reconciliation.resolve ri1 forbidden"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("audit %v", got)
 	}
 	// Without Deps.Finance there are no finance pages.
 	g := newFixture(t, false)
@@ -237,6 +247,9 @@ func TestFinanceRefundAmountFormat(t *testing.T) {
 			defer fin.mu.Unlock()
 			if len(fin.refunds) != 0 {
 				t.Fatalf("refund asked: %+v", fin.refunds)
+			}
+			if e := f.auth.audited(); len(e) != 2 || e[0].Action != actionRefund || e[0].Outcome != "invalid_argument" || e[1].Action != actionOrderRead {
+				t.Fatalf("audit %+v", e)
 			}
 		})
 	}
