@@ -18,14 +18,15 @@ import (
 // fakeFinance is one order (refundable 5.00 yuan) and one reconciliation
 // with one discrepancy; it records what it was asked.
 type fakeFinance struct {
-	mu        sync.Mutex
-	calls     int
-	refundErr error
-	refunds   []payments.RefundRequestBody
-	actors    []string
-	resolved  []string // "actor|date|channel|id|action|note"
-	searches  []payments.OrderSearch
-	runs      int
+	mu         sync.Mutex
+	calls      int
+	refundErr  error
+	refunds    []payments.RefundRequestBody
+	actors     []string
+	resolved   []string // "actor|date|channel|id|action|note"
+	searches   []payments.OrderSearch
+	runs       int
+	refundable int64
 }
 
 var (
@@ -62,7 +63,7 @@ func (f *fakeFinance) FinanceOrder(_ context.Context, orderNo string) (payments.
 	return payments.FinanceOrderView{
 		OrderView: payments.OrderView{OrderNo: fxOrder, BillNo: "B1", Channel: "wechat_jsapi", Status: payments.OrderPaid,
 			AmountFen: 500, CreatedAt: fxCreated},
-		Provider: payments.ProviderWeChatPay, PaidFen: 500, RefundableFen: 500, Refunds: []payments.RefundView{},
+		Provider: payments.ProviderWeChatPay, PaidFen: 500, RefundableFen: f.refundable, Refunds: []payments.RefundView{},
 	}, nil
 }
 
@@ -120,7 +121,7 @@ func (f *fakeFinance) Resolve(_ context.Context, actor, date, channel, itemID, a
 func newFinanceFixture(t *testing.T) (*fixture, *fakeFinance) {
 	t.Helper()
 	f := newFixture(t, false)
-	fin := &fakeFinance{}
+	fin := &fakeFinance{refundable: 500}
 	c, err := New(Deps{Log: slog.New(slog.DiscardHandler), Auth: f.auth, Desk: f.desk, Finance: &Finance{Orders: fin, Recon: fin},
 		Secret: []byte("0123456789abcdef0123456789abcdef")})
 	if err != nil {
@@ -197,7 +198,7 @@ func TestFinanceOrdersSearch(t *testing.T) {
 }
 
 func TestFinanceOrderPage(t *testing.T) {
-	f, _ := newFinanceFixture(t)
+	f, fin := newFinanceFixture(t)
 	rec := f.do(http.MethodGet, "/console/finance/orders/"+fxOrder, tokAdmin, nil)
 	body := rec.Body.String()
 	if rec.Code != http.StatusOK {
@@ -211,6 +212,11 @@ func TestFinanceOrderPage(t *testing.T) {
 	}
 	if e := f.auth.audited(); len(e) != 1 || e[0].Action != actionOrderRead || e[0].Target != fxOrder {
 		t.Fatalf("audit %+v", e)
+	}
+	fin.refundable = 0
+	if rec := f.do(http.MethodGet, "/console/finance/orders/"+fxOrder, tokAdmin, nil); rec.Code != http.StatusOK ||
+		strings.Contains(rec.Body.String(), `id="refund-form"`) || !strings.Contains(rec.Body.String(), "没有可退金额") {
+		t.Fatalf("nothing refundable: %d %s", rec.Code, rec.Body.String())
 	}
 	if rec := f.do(http.MethodGet, "/console/finance/orders/PO-nope", tokAdmin, nil); rec.Code != http.StatusNotFound ||
 		!strings.Contains(rec.Body.String(), "未找到该订单") {
