@@ -269,6 +269,7 @@ type reconData struct {
 	ItemID        string // the item whose resolve failed
 	ItemError     string
 	Action, Note  string
+	status        int // of a refused look-up (a bad date), else 0
 }
 
 func (c *Console) reconQuery(ec echo.Context) reconData {
@@ -286,8 +287,6 @@ func (c *Console) loadRecon(ec echo.Context, d *reconData) (bool, error) {
 	if d.Date == "" || d.Channel == "" {
 		return true, nil
 	}
-	v := url.Values{"date": {d.Date}, "channel": {d.Channel}}
-	d.CSVURL = "/console/finance/reconciliations.csv?" + v.Encode()
 	rec, err := c.finance.Recon.Get(ec.Request().Context(), d.Date, d.Channel)
 	if aerr := c.audit(ec, actionReconGet, d.Date+"|"+d.Channel, "", err); aerr != nil && err == nil {
 		err = errAuditUnavailable
@@ -295,13 +294,14 @@ func (c *Console) loadRecon(ec echo.Context, d *reconData) (bool, error) {
 	switch {
 	case err == nil:
 		d.Rec = &rec
+		d.CSVURL = "/console/finance/reconciliations.csv?" + url.Values{"date": {d.Date}, "channel": {d.Channel}}.Encode()
 	case strings.HasSuffix(platform.CodeOf(err), "not_found"):
 		d.Error = "该日该渠道尚未对账"
 	default:
 		if financeStatus(err) >= 500 || platform.CodeOf(err) == "" {
 			return false, c.errorPage(ec, financeStatus(err), c.messageOf(ec, err))
 		}
-		d.Error = c.messageOf(ec, err)
+		d.Error, d.status = c.messageOf(ec, err), financeStatus(err)
 	}
 	return true, nil
 }
@@ -311,7 +311,7 @@ func (c *Console) reconciliation(ec echo.Context) error {
 	if ok, err := c.loadRecon(ec, &d); !ok {
 		return err
 	}
-	return c.showRecon(ec, http.StatusOK, d)
+	return c.showRecon(ec, max(d.status, http.StatusOK), d)
 }
 
 func (c *Console) showRecon(ec echo.Context, status int, d reconData) error {

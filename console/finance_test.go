@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"banshi/internal/platform"
 	"banshi/internal/staff"
 	"banshi/payments"
 )
@@ -96,6 +97,9 @@ func (f *fakeFinance) Get(_ context.Context, date, channel string) (payments.Rec
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	if date == "bad" {
+		return payments.Reconciliation{}, platform.Invalid("date", "format", "日期格式应为 YYYY-MM-DD")
+	}
 	if date != fxRecon.Date || channel != fxRecon.Channel {
 		return payments.Reconciliation{}, payments.ErrReconNotFound
 	}
@@ -335,8 +339,12 @@ func TestFinanceReconciliationPage(t *testing.T) {
 		t.Fatalf("audit %+v", e)
 	}
 	rec = f.do(http.MethodGet, "/console/finance/reconciliations?date=2026-11-21&channel=wechatpay", tokFinance, nil)
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "尚未对账") {
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "尚未对账") || strings.Contains(rec.Body.String(), ".csv?") {
 		t.Fatalf("not run: %d", rec.Code)
+	}
+	rec = f.do(http.MethodGet, "/console/finance/reconciliations?date=bad&channel=wechatpay", tokFinance, nil)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "日期格式应为") || !strings.Contains(rec.Body.String(), `value="bad"`) {
+		t.Fatalf("bad date: %d", rec.Code)
 	}
 	rec = f.do(http.MethodGet, "/console/finance/reconciliations.csv?date=2026-11-22&channel=wechatpay", tokFinance, nil)
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") || !strings.Contains(rec.Body.String(), "ri1") {
