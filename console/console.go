@@ -85,6 +85,9 @@ type Deps struct {
 	// Counter calls the queue and marks missed bookings; nil: the hall page
 	// has no queue calling.
 	Counter Counter
+	// Finance serves the finance pages (orders, refunds, reconciliation);
+	// nil: the console has no finance pages.
+	Finance *Finance
 	// Secret keys the CSRF tokens; the console derives its own key from
 	// it, so the session secret can be passed. Required unless Development
 	// (then a random key is used when it is empty).
@@ -107,6 +110,7 @@ type Console struct {
 	calendar Calendar
 	licences LicenceVerifier
 	tickets  Tickets
+	finance  *Finance
 	// loginLimit is the API server's per-IP login limit (set by Register).
 	loginLimit func(echo.Context) error
 	// catalogChanged runs after a calendar change; may be nil.
@@ -126,6 +130,9 @@ func New(d Deps) (*Console, error) {
 	if d.Log == nil || d.Auth == nil || d.Desk == nil {
 		return nil, errors.New("console: Log, Auth and Desk are required")
 	}
+	if d.Finance != nil && (d.Finance.Orders == nil || d.Finance.Recon == nil) {
+		return nil, errors.New("console: Finance needs Orders and Recon")
+	}
 	secret := d.Secret
 	if len(secret) == 0 {
 		if !d.Development {
@@ -143,6 +150,7 @@ func New(d Deps) (*Console, error) {
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
+		finance: d.Finance,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -158,9 +166,14 @@ func New(d Deps) (*Console, error) {
 		"ymd":              func(t time.Time) string { return platform.Local(t).Format(time.DateOnly) },
 		"ticketStateLabel": ticketStateLabel,
 		"nextTicketStep":   nextTicketStep,
+		"yuan":             yuan,
+		"ymdhms":           func(t time.Time) string { return platform.Local(t).Format("2006-01-02 15:04:05") },
+		"orderLabel":       orderLabel,
+		"reconLabel":       reconLabel,
 	}
 	// Each page is parsed with the layout and the fragments.
-	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify", "tickets"} {
+	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify", "tickets",
+		"finance_orders", "finance_order", "finance_recon"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -219,6 +232,9 @@ func (c *Console) routes(g *echo.Group) {
 	c.adminRoutes(g)
 	c.licenceRoutes(g)
 	c.ticketRoutes(g)
+	if c.finance != nil {
+		c.financeRoutes(g)
+	}
 	g.GET("/halls/:hall_id/display", c.display)
 	g.GET("/halls/:hall_id/display/events", c.displayEvents)
 }
@@ -340,6 +356,9 @@ func statusOf(err error) int {
 	case "login_busy", "store_unavailable", "audit_unavailable":
 		return http.StatusServiceUnavailable
 	default:
+		if strings.HasSuffix(platform.CodeOf(err), "_not_found") { // order_not_found, reconciliation_not_found, ...
+			return http.StatusNotFound
+		}
 		return http.StatusConflict
 	}
 }

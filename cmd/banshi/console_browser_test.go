@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"banshi/appointments"
 	"banshi/internal/platform/platformtest"
 	"banshi/internal/staff"
+	"banshi/payments"
 )
 
 // TestConsoleInBrowser drives the console in Chromium as a hall's staff
@@ -336,5 +338,52 @@ func consoleLogin(t *testing.T, tab context.Context, s *stack, username, waitFor
 		chromedp.WaitVisible(waitFor, chromedp.ByID),
 	); err != nil {
 		t.Fatalf("log in as %s: %v", username, err)
+	}
+}
+
+// TestConsoleFinanceRefundInBrowser: a finance clerk finds a paid order,
+// types a refund in yuan (a third decimal is refused by the field, nothing
+// refunded), then refunds 1.00 yuan exactly against the refundable shown.
+func TestConsoleFinanceRefundInBrowser(t *testing.T) {
+	tab := browserTab(t)
+	f := newPayFixture(t)
+	s := f.s
+	o := f.createOrder(t, "wechat_jsapi")
+	no := o.str("order_no")
+	var params json.RawMessage
+	decodeInto(t, answer{Raw: mustJSON(t, o.Body["pay_params"])}, &params)
+	s.must(t, 200, s.call(t, "POST", "/sim/wechatpay/pay", "", map[string]any{"pay_params": params, "outcome": "success"}))
+	f.waitOrder(t, no, payments.OrderPaid)
+	f.waitBill(t, payments.BillPaid)
+
+	consoleLogin(t, tab, s, staff.DemoFinance, `#h-finance`)
+	var refundable, amountErr string
+	if err := chromedp.Run(tab, chromedp.Navigate(s.url+"/console/finance/orders/"+no), chromedp.WaitVisible(`#amount`, chromedp.ByID),
+		chromedp.Text(`#refundable`, &refundable, chromedp.ByID)); err != nil || refundable != "212.00" {
+		t.Fatalf("order page: refundable %q %v", refundable, err)
+	}
+	if v := axeViolations(t, tab); len(v) > 0 {
+		t.Fatalf("accessibility (axe-core):\n%s", strings.Join(v, "\n"))
+	}
+	before := f.orderState(t)
+	if err := chromedp.Run(tab,
+		chromedp.SendKeys(`#amount`, "1.005", chromedp.ByID),
+		chromedp.SendKeys(`#reason`, "多缴", chromedp.ByID),
+		chromedp.Submit(`#amount`, chromedp.ByID),
+		chromedp.WaitVisible(`#amount-error`, chromedp.ByID),
+		chromedp.Text(`#amount-error`, &amountErr, chromedp.ByID),
+	); err != nil || amountErr == "" || f.orderState(t) != before {
+		t.Fatalf("a third decimal: %q %v", amountErr, err)
+	}
+	if err := chromedp.Run(tab,
+		chromedp.Clear(`#amount`, chromedp.ByID),
+		chromedp.SendKeys(`#amount`, "1.00", chromedp.ByID),
+		chromedp.Submit(`#amount`, chromedp.ByID),
+		chromedp.WaitVisible(`p.notice`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("refund: %v", err)
+	}
+	if n := s.countWhere(t, payments.CollRefunds, bson.M{"order_no": no, "amount_fen": 100, "by": staff.DemoFinance}); n != 1 {
+		t.Fatalf("%d refunds of 100 fen", n)
 	}
 }
