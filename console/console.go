@@ -185,13 +185,19 @@ func New(d Deps) (*Console, error) {
 		return nil, err
 	}
 	c.static = st
-	c.e = echo.New()
-	c.e.HideBanner, c.e.HidePort = true, true
-	c.e.IPExtractor = echo.ExtractIPDirect() // Register sets the server's
-	c.e.HTTPErrorHandler = c.httpError
-	c.e.Use(c.headers)
-	c.routes(c.e.Group("/console"))
+	c.e = c.router(echo.ExtractIPDirect())
 	return c, nil
+}
+
+// router is the console's own router, bound to c, reading client IPs with ip.
+func (c *Console) router(ip echo.IPExtractor) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ip
+	e.HTTPErrorHandler = c.httpError
+	e.Use(c.headers)
+	c.routes(e.Group("/console"))
+	return e
 }
 
 // Register mounts the console under /console/ on the server's echo
@@ -200,10 +206,14 @@ func New(d Deps) (*Console, error) {
 // JSON) and is not part of the API's OpenAPI contract. Client IPs are read
 // as the server reads them (its trusted proxies).
 func (c *Console) Register(r api.Router) {
+	// A copy per server: its client-IP rule and login limit are that
+	// server's, and registering on another server (tests build variants
+	// of one) changes nothing here.
 	outer := r.Server().Echo()
-	c.e.IPExtractor = outer.IPExtractor
-	c.loginLimit = r.Server().AllowLogin
-	outer.Group("/console").Any("/*", echo.WrapHandler(c.e))
+	cc := *c
+	cc.loginLimit = r.Server().AllowLogin
+	cc.e = cc.router(outer.IPExtractor)
+	outer.Group("/console").Any("/*", echo.WrapHandler(cc.e))
 }
 
 // Handler returns the console's router (paths start with /console/).
