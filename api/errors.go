@@ -251,6 +251,14 @@ func answerFor(err error) (a answer, known bool) {
 	return a, known
 }
 
+// StatusOf is the HTTP status the API answers err with (500 for an unknown
+// error or a code without a status). Other HTTP front ends of the same
+// services (the staff console) use it so that one error map decides.
+func StatusOf(err error) int {
+	a, _ := answerFor(err)
+	return a.status
+}
+
 func isPlatform(err error) bool {
 	_, ok := platform.AsError(err)
 	return ok

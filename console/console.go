@@ -347,31 +347,9 @@ func (c *Console) messageOf(ec echo.Context, err error) string {
 	return "系统繁忙，请稍后重试"
 }
 
-// statusOf is the HTTP status of a service error on a page (the API's table
-// in short: the console only meets a few codes).
-func statusOf(err error) int {
-	switch platform.CodeOf(err) {
-	case "":
-		return http.StatusInternalServerError
-	case platform.CodeInvalid:
-		return http.StatusBadRequest
-	case "unauthenticated", "bad_credentials":
-		return http.StatusUnauthorized
-	case "forbidden", "wrong_hall":
-		return http.StatusForbidden
-	case "not_found":
-		return http.StatusNotFound
-	case "rate_limited", "login_locked":
-		return http.StatusTooManyRequests
-	case "login_busy", "store_unavailable", "audit_unavailable":
-		return http.StatusServiceUnavailable
-	default:
-		if strings.HasSuffix(platform.CodeOf(err), "_not_found") { // order_not_found, reconciliation_not_found, ...
-			return http.StatusNotFound
-		}
-		return http.StatusConflict
-	}
-}
+// statusOf is the HTTP status of a service error on a page: the API's, from
+// its one error map.
+func statusOf(err error) int { return api.StatusOf(err) }
 
 // outcomeOf is the audit outcome of err: "ok" or the error's code.
 func outcomeOf(err error) string {
