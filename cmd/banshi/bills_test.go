@@ -110,7 +110,7 @@ func TestBillHookBadInput(t *testing.T) {
 		{"bad action", d, s.billEvent("x-2", "pay", pfx+"-9", id, nil), nil, 400, "invalid_argument", "action"},
 		{"bad bill number", d, s.billEvent("x-3", payments.BillIssue, pfx+"/9", id, nil), nil, 400, "invalid_argument", "bill_no"},
 		{"bad kind", d, s.billEvent("x-4", payments.BillIssue, pfx+"-9", id, map[string]any{"kind": "tax"}), nil, 400, "invalid_argument", "kind"},
-		{"bad ID number", d, s.billEvent("x-5", payments.BillIssue, pfx+"-9", id[:17]+"0", nil), nil, 400, "invalid_argument", "payer.id_number"},
+		{"bad ID number", d, s.billEvent("x-5", payments.BillIssue, pfx+"-9", wrongCheck(id), nil), nil, 400, "invalid_argument", "payer.id_number"},
 		{"zero amount", d, s.billEvent("x-6", payments.BillIssue, pfx+"-9", id, map[string]any{"amount_fen": 0}), nil, 400, "invalid_argument", "amount_fen"},
 		{"amount in yuan", d, s.billEvent("x-7", payments.BillIssue, pfx+"-9", id, map[string]any{"amount_fen": 200.5}), nil, 400, "invalid_argument", "amount_fen"},
 		{"bad due date", d, s.billEvent("x-8", payments.BillIssue, pfx+"-9", id, map[string]any{"due_date": "2026-02-30"}), nil, 400, "invalid_argument", "due_date"},
@@ -230,4 +230,13 @@ func TestBillLookupByCode(t *testing.T) {
 	}
 	// Another IP is not limited by it.
 	s.must(t, 200, s.call(t, "GET", apiV1+"/bills/"+no+"?code="+code, "", nil, "X-Forwarded-For", nextClientIP()))
+}
+
+// wrongCheck is id with a check character that is not its own (a fixed
+// replacement would be the right one for 1 ID number in 11).
+func wrongCheck(id string) string {
+	if id[17] == '0' {
+		return id[:17] + "1"
+	}
+	return id[:17] + "0"
 }
