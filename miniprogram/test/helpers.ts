@@ -1,0 +1,109 @@
+/**
+ * Test helpers: a fresh citizen on the simulated phone, pages loaded and rendered in
+ * miniprogram-simulate, and waiting for what a page shows.
+ */
+import { join } from 'node:path'
+import simulate from 'miniprogram-simulate'
+import { BASE_URL_KEY, REALNAME_APP_KEY } from '../api/config'
+import { base, control } from './http'
+import { newPhone, TEST_REALNAME_APPID, type Phone } from './wx-shim'
+
+export const phone = (): Phone => (globalThis as unknown as { phone: Phone }).phone
+
+const ROOT = join(__dirname, '..')
+let serial = 0
+
+/** idNumber gives a valid 18-digit ID number (GB 11643 check character) unique in this run. */
+export function idNumber(): string {
+  serial++
+  const year = 1950 + ((process.pid + serial) % 50)
+  const day = 10 + (serial % 18)
+  const seq = String(100 + Math.floor(Math.random() * 800) + serial).slice(-3)
+  const body = `440106${year}03${day}${seq}`
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+  let sum = 0
+  for (let i = 0; i < 17; i++) sum += Number(body[i]) * weights[i]
+  return body + '10X98765432'[sum % 11]
+}
+
+export interface Citizen {
+  openid: string
+  unionid: string
+  name: string
+  idNumber: string
+}
+
+/**
+ * freshCitizen registers a new WeChat user (with the identity given to WeChat Pay) and puts a
+ * new phone in their hand: empty storage but for the test Banshi's base URL and the real-name
+ * page.
+ */
+export async function freshCitizen(name = '张三'): Promise<Citizen> {
+  const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
+  const c: Citizen = { openid: `o_mini_${tag}`, unionid: `u_mini_${tag}`, name, idNumber: idNumber() }
+  await control('POST', '/sim/wechat/users', { openid: c.openid, unionid: c.unionid, real_name: c.name, id_number: c.idNumber })
+  const p = newPhone()
+  p.openid = c.openid
+  p.storage.set(BASE_URL_KEY, base())
+  p.storage.set(REALNAME_APP_KEY, { appId: TEST_REALNAME_APPID, path: 'pages/auth' })
+  ;(globalThis as unknown as { phone: Phone }).phone = p
+  return c
+}
+
+/** A rendered page: the component and its instance (the page's methods and data). */
+export interface Rendered {
+  comp: any
+  page: any
+  text(selector: string): string
+  all(selector: string): any[]
+  /** tap dispatches a tap (j-component delivers it asynchronously) and waits for its delivery. */
+  tap(selector: string): Promise<void>
+  /** input types a value into an input and waits for the page to receive it. */
+  input(selector: string, value: string): Promise<void>
+}
+
+/**
+ * render loads pages/<name>/<name> afresh (its module runs again, as on a phone opening it),
+ * attaches it and calls onLoad with the query; it resolves when onLoad has finished.
+ */
+export async function render(name: string, query: Record<string, string> = {}): Promise<Rendered> {
+  let id = ''
+  jest.isolateModules(() => {
+    id = simulate.load(join(ROOT, 'pages', name, name), { compiler: 'simulate', rootPath: ROOT })
+  })
+  const comp = simulate.render(id)
+  comp.attach(document.createElement('parent-wrapper'))
+  const page = comp.instance
+  await page.onLoad(query)
+  const r: Rendered = {
+    comp,
+    page,
+    text: (sel) => {
+      const el = comp.querySelector(sel)
+      return el ? String(el.dom?.textContent ?? '').trim() : ''
+    },
+    all: (sel) => comp.querySelectorAll(sel),
+    tap: async (sel) => {
+      const el = comp.querySelector(sel)
+      if (!el) throw new Error(`nothing matches ${sel}`)
+      el.dispatchEvent('tap')
+      await simulate.sleep(0)
+    },
+    input: async (sel, value) => {
+      const el = comp.querySelector(sel)
+      if (!el) throw new Error(`nothing matches ${sel}`)
+      el.dispatchEvent('input', { detail: { value } })
+      await simulate.sleep(0)
+    },
+  }
+  return r
+}
+
+/** waitFor polls until check returns true (or throws after ms). */
+export async function waitFor(check: () => boolean, ms = 10000, what = 'condition'): Promise<void> {
+  const until = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await simulate.sleep(20)
+  }
+}
