@@ -107,3 +107,27 @@ export async function waitFor(check: () => boolean, ms = 10000, what = 'conditio
     await simulate.sleep(20)
   }
 }
+
+/**
+ * citizenAtLevel3 is a fresh citizen logged in on the phone and proven at level 3 (declare,
+ * then WeChat's real-name check), through the same client the pages use.
+ */
+export async function citizenAtLevel3(): Promise<Citizen> {
+  const c = await freshCitizen()
+  let client: typeof import('../api/wx').api | undefined
+  let consent: typeof import('../utils/wechat').realnameConsentCode | undefined
+  jest.isolateModules(() => {
+    client = require('../api/wx').api
+    consent = require('../utils/wechat').realnameConsentCode
+  })
+  await client!.login()
+  await client!.declareIdentity(c.name, c.idNumber)
+  const res = await client!.checkRealname(c.name, c.idNumber, await consent!())
+  if (res.user.realname_level !== 3) throw new Error(`level ${res.user.realname_level}, want 3`)
+  return c
+}
+
+/** token is the session token the phone holds now. */
+export function token(): string {
+  return String(phone().storage.get('banshi.token') ?? '')
+}
