@@ -52,14 +52,19 @@ export function newIdempotencyKey(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
 }
 
+/**
+ * enc escapes one path segment, leaving the characters RFC 3986 allows in a
+ * segment (":" "@" and the sub-delims) as they are: Banshi's ids contain ":" (a message id is
+ * application:<system>:<no>:<event>) and its router compares the raw, still-escaped segment.
+ */
 function enc(s: string): string {
-  return encodeURIComponent(s)
+  return encodeURIComponent(s).replace(/%(3A|40|24|26|2B|2C|3B|3D)/gi, (m) => decodeURIComponent(m))
 }
 
 function query(params: Record<string, string | number | undefined>): string {
   const parts = Object.keys(params)
     .filter((k) => params[k] !== undefined && params[k] !== '')
-    .map((k) => `${enc(k)}=${enc(String(params[k]))}`)
+    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(String(params[k]))}`)
   return parts.length ? `?${parts.join('&')}` : ''
 }
 

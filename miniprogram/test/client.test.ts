@@ -29,7 +29,7 @@ const login = (n: number): HttpResponse => ({ status: 200, body: { token: `t${n}
 
 test('a 401 logs in again once and repeats the call once', async () => {
   let logins = 0
-  const { client, calls } = setup((method, url, h) => {
+  const { client, calls } = setup((_method, url, h) => {
     if (url.endsWith('/auth/miniprogram/login')) return login(++logins)
     return h.Authorization === 'Bearer t2' ? { status: 200, body: { ok: true } } : { status: 401, body: { error: { code: 'unauthenticated', message: '请先登录' } } }
   })
