@@ -217,6 +217,15 @@ export class BanshiClient {
     return this.call('GET', `/api/v1/me/applications/${enc(no)}`)
   }
 
+  // --- licence wallet ---
+  licences(): Promise<T.LicenceList> {
+    return this.call('GET', '/api/v1/me/licences')
+  }
+  /** showLicence gives a 60-second show token with its QR PNG (亮证). */
+  showLicence(id: string): Promise<T.LicenceShown> {
+    return this.call('POST', `/api/v1/me/licences/${enc(id)}/show`)
+  }
+
   // --- bills and payment ---
   bills(): Promise<T.BillList> {
     return this.call('GET', '/api/v1/me/bills')

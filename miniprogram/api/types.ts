@@ -33,6 +33,9 @@ export type PayParams = Schemas['PayParams']
 export type ApplicationList = Schemas['ApplicationList']
 export type ApplicationDetail = Schemas['ApplicationDetail']
 export type FaceStartResult = Schemas['FaceStartResult']
+export type LicenceView = Schemas['LicenceView']
+export type LicenceList = Schemas['LicenceList']
+export type LicenceShown = Schemas['LicenceShown']
 
 /** The JSAPI shape of pay_params: the object wx.requestPayment takes. */
 export type JSAPIPayParams = Extract<PayParams, { paySign: string }>
