@@ -185,8 +185,11 @@ export class BanshiClient {
   daySlots(hallId: string, serviceId: string, date: string): Promise<T.DaySlots> {
     return this.call('GET', `/api/v1/halls/${enc(hallId)}/availability${query({ service_id: serviceId, date })}`, undefined, { auth: false })
   }
-  book(slotId: string, serviceId: string, idempotencyKey: string): Promise<T.Appointment> {
-    return this.call('POST', '/api/v1/appointments', { slot_id: slotId, service_id: serviceId }, { idempotencyKey })
+  /** book books a slot, for the citizen or, with onBehalfOf, for an enterprise they act for. */
+  book(slotId: string, serviceId: string, idempotencyKey: string, onBehalfOf?: string): Promise<T.Appointment> {
+    const body: T.Schemas['BookingInput'] = { slot_id: slotId, service_id: serviceId }
+    if (onBehalfOf) body.on_behalf_of = { uscc: onBehalfOf }
+    return this.call('POST', '/api/v1/appointments', body, { idempotencyKey })
   }
   myAppointments(): Promise<T.AppointmentList> {
     return this.call('GET', '/api/v1/me/appointments')
@@ -215,6 +218,18 @@ export class BanshiClient {
   }
   application(no: string): Promise<T.ApplicationDetail> {
     return this.call('GET', `/api/v1/me/applications/${enc(no)}`)
+  }
+
+  // --- enterprises ---
+  /** claimEnterprise claims an enterprise as its legal representative (needs level 4). */
+  claimEnterprise(uscc: string): Promise<T.EnterpriseMembership> {
+    return this.call('POST', '/api/v1/enterprises/claim', { uscc })
+  }
+  myEnterprises(): Promise<T.EnterpriseMembershipList> {
+    return this.call('GET', '/api/v1/me/enterprises')
+  }
+  enterprisePage(uscc: string): Promise<T.EnterprisePage> {
+    return this.call('GET', `/api/v1/enterprises/${enc(uscc)}/page`)
   }
 
   // --- licence wallet ---

@@ -131,3 +131,17 @@ export async function citizenAtLevel3(): Promise<Citizen> {
 export function token(): string {
   return String(phone().storage.get('banshi.token') ?? '')
 }
+
+/** raiseToLevel4 finishes face verification for the citizen on the phone (WeChat's face check played by the simulator). */
+export async function raiseToLevel4(c: Citizen): Promise<void> {
+  let client: typeof import('../api/wx').api | undefined
+  let face: typeof import('../utils/wechat').faceVerify | undefined
+  jest.isolateModules(() => {
+    client = require('../api/wx').api
+    face = require('../utils/wechat').faceVerify
+  })
+  const { verify_id } = await client!.startFace(c.name, c.idNumber)
+  await face!(verify_id)
+  const res = await client!.finishFace(verify_id)
+  if (res.user.realname_level !== 4) throw new Error(`level ${res.user.realname_level}, want 4`)
+}

@@ -7,6 +7,7 @@
 import { newIdempotencyKey } from '../../api/client'
 import { api } from '../../api/wx'
 import type { Appointment, Hall, ServiceItem } from '../../api/types'
+import { acting } from '../../utils/acting'
 import { BOOKING_EVENTS, templatesFor } from '../../utils/subscribe'
 import { clock } from '../../utils/time'
 import { baseData, definePage, dataset, enter, run } from '../../utils/page'
@@ -31,12 +32,16 @@ definePage(
     slotId: '',
     tmplIds: [] as string[],
     subscribed: '',
+    actingUscc: '',
+    actingName: '',
     booked: null as Appointment | null,
     bookedText: '',
   },
   {
     async onLoad(query: Record<string, string | undefined>) {
       enter(this)
+      const a = acting()
+      this.setData({ actingUscc: a?.uscc ?? '', actingName: a?.name ?? '' })
       await run(this, async () => {
         const [halls, templates] = await Promise.all([api.halls(), api.notifyTemplates()])
         this.setData({ halls: halls.halls, tmplIds: templatesFor(templates, BOOKING_EVENTS) })
@@ -82,7 +87,7 @@ definePage(
       // Asked first, inside the tap: WeChat shows the popup only for a user gesture.
       const answers = tmplIds.length ? requestSubscribe(tmplIds).catch(() => null) : Promise.resolve(null)
       await run(this, async () => {
-        const appt = await api.book(this.data.slotId, this.data.serviceId, newIdempotencyKey('book'))
+        const appt = await api.book(this.data.slotId, this.data.serviceId, newIdempotencyKey('book'), this.data.actingUscc || undefined)
         this.setData({
           booked: appt,
           bookedText: `${appt.hall_name} · ${appt.service_name} · ${appt.date} ${clock(appt.slot.start)}–${clock(appt.slot.end)}`,
