@@ -232,6 +232,14 @@ export class BanshiClient {
     return this.call('GET', `/api/v1/enterprises/${enc(uscc)}/page`)
   }
 
+  // --- evaluations (好差评) ---
+  evaluate(input: T.EvaluationInput): Promise<T.Evaluation> {
+    return this.call('POST', '/api/v1/evaluations', input)
+  }
+  myEvaluations(): Promise<T.EvaluationList> {
+    return this.call('GET', '/api/v1/me/evaluations')
+  }
+
   // --- licence wallet ---
   licences(): Promise<T.LicenceList> {
     return this.call('GET', '/api/v1/me/licences')

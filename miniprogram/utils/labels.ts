@@ -37,6 +37,16 @@ const application: Record<string, string> = {
   withdrawn: '已撤回',
 }
 
+const ticket: Record<string, string> = {
+  open: '待核实',
+  verified: '已核实，整改中',
+  rectified: '已整改',
+  replied: '已答复',
+  closed: '已办结',
+  appealed: '申诉中',
+  annulled: '已撤销',
+}
+
 const level: Record<number, string> = {
   1: '未实名（微信登录）',
   2: '已登记身份信息',
@@ -52,4 +62,5 @@ export const appointmentLabel = (s: string): string => pick(appointment, s)
 export const orderLabel = (s: string): string => pick(order, s)
 export const billLabel = (s: string): string => pick(bill, s)
 export const applicationLabel = (s: string): string => pick(application, s)
+export const ticketLabel = (s: string): string => pick(ticket, s)
 export const levelLabel = (n: number): string => level[n] ?? `L${n}`

@@ -13,7 +13,7 @@ interface Step {
 }
 
 definePage(
-  { ...baseData(), no: '', statusText: '', steps: [] as Step[] },
+  { ...baseData(), no: '', source: '', statusText: '', final: false, steps: [] as Step[] },
   {
     async onLoad(query: Record<string, string | undefined>) {
       enter(this)
@@ -21,6 +21,8 @@ definePage(
         const a = await api.application(query.no ?? '')
         this.setData({
           no: a.application_no,
+          source: a.source,
+          final: ['approved', 'rejected', 'delivered'].includes(a.status),
           statusText: applicationLabel(a.status),
           steps: a.timeline.map((e) => ({
             text: applicationLabel(e.status),
@@ -30,6 +32,11 @@ definePage(
             delivery: e.delivery ? [e.delivery.carrier, e.delivery.tracking_no].filter(Boolean).join(' ') : '',
           })),
         })
+      })
+    },
+    evaluate() {
+      wx.navigateTo({
+        url: `/pages/evaluate/evaluate?application_no=${encodeURIComponent(this.data.no)}&source=${encodeURIComponent(this.data.source)}`,
       })
     },
   },
