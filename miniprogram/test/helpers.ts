@@ -11,15 +11,16 @@ import { newPhone, TEST_REALNAME_APPID, type Phone } from './wx-shim'
 export const phone = (): Phone => (globalThis as unknown as { phone: Phone }).phone
 
 const ROOT = join(__dirname, '..')
-let serial = 0
 
-/** idNumber gives a valid 18-digit ID number (GB 11643 check character) unique in this run. */
+/**
+ * idNumber gives a valid 18-digit ID number (GB 11643 check character), random over about 11
+ * million birth dates and sequence numbers (each test file has its own module state, so a
+ * counter alone would repeat across files sharing the one Banshi).
+ */
 export function idNumber(): string {
-  serial++
-  const year = 1950 + ((process.pid + serial) % 50)
-  const day = 10 + (serial % 18)
-  const seq = String(100 + Math.floor(Math.random() * 800) + serial).slice(-3)
-  const body = `440106${year}03${day}${seq}`
+  const r = (n: number) => Math.floor(Math.random() * n)
+  const pad = (n: number, w: number) => String(n).padStart(w, '0')
+  const body = `440106${1950 + r(50)}${pad(1 + r(12), 2)}${pad(10 + r(19), 2)}${pad(r(1000), 3)}`
   const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
   let sum = 0
   for (let i = 0; i < 17; i++) sum += Number(body[i]) * weights[i]
