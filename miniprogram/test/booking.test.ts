@@ -5,6 +5,7 @@
  */
 import { citizenAtLevel3, phone, render, token, waitFor } from './helpers'
 import { base, control, httpJSON } from './http'
+import { qrDataURL } from '../utils/qr'
 
 async function tapFirstOpen(r: Awaited<ReturnType<typeof render>>, selector: string, field: string): Promise<void> {
   const els = r.all(selector)
@@ -47,6 +48,9 @@ test('booking asks for the subscribe templates Banshi lists, books, and my appoi
   const list = await render('appointments')
   expect(list.text(`#appt-${booked.id} .status`)).toBe('已预约')
   expect(list.text(`#appt-${booked.id} .code`)).toBe(booked.checkin_code)
+  // The check-in QR drawn on the phone is the one of Banshi's payload (test/qr.test.ts decodes such images).
+  const row = (list.page.data.rows as { id: string; qrImage: string }[]).find((r) => r.id === booked.id)!
+  expect(row.qrImage).toBe(qrDataURL((booked as unknown as { checkin_qr: string }).checkin_qr))
   await list.tap(`#appt-${booked.id} .cancel`)
   await waitFor(() => list.text(`#appt-${booked.id} .status`) === '已取消', 10000, 'the cancellation')
   expect(list.text('#error')).toBe('')

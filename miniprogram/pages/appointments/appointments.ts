@@ -6,6 +6,7 @@
 import { api } from '../../api/wx'
 import { appointmentLabel } from '../../utils/labels'
 import { baseData, definePage, dataset, enter, run } from '../../utils/page'
+import { qrDataURL } from '../../utils/qr'
 import { clock } from '../../utils/time'
 
 interface Row {
@@ -17,6 +18,7 @@ interface Row {
   queue: string
   checkinCode: string
   checkinQr: string
+  qrImage: string
   cancellable: boolean
 }
 
@@ -43,6 +45,7 @@ definePage(
           queue: a.queue_number ?? '',
           checkinCode: a.checkin_code,
           checkinQr: a.checkin_qr,
+          qrImage: a.status === 'booked' ? qrDataURL(a.checkin_qr) : '',
           cancellable: a.status === 'booked',
         }))
         this.setData({ rows, loaded: true })
