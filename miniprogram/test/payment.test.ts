@@ -40,3 +40,25 @@ test('a bill paid with WeChat Pay ends handled on the order page', async () => {
   expect(order.page.data.amount).toBe('80.05')
   expect((order.page.data.steps as { text: string }[]).map((s) => s.text)).toEqual(['待支付', '已支付，等待部门确认', '缴费成功'])
 })
+
+test('a payment cancelled at the cashier says so in Chinese and opens no order page', async () => {
+  const c = await citizenAtLevel3()
+  const billNo = `MC${Date.now()}${Math.floor(Math.random() * 1000)}`
+  await control('POST', '/sim/department/demo-dept/bills', {
+    action: 'issue',
+    bill_no: billNo,
+    kind: 'non_tax',
+    item: '不动产登记费',
+    amount_fen: 100,
+    due_date: '2099-01-31',
+    payer: { type: 'person', id_number: c.idNumber, name: c.name },
+    collecting_unit: { code: '440106-BDC', name: '广州市天河区不动产登记中心' },
+    verification_code: 'K7P2Q9',
+  })
+  phone().payOutcome = 'cancel'
+  const bills = await render('bills')
+  await bills.tap(`#bill-${billNo} .pay`)
+  await waitFor(() => bills.text('#error') !== '', 15000, 'the cancellation message')
+  expect(bills.text('#error')).toBe('已取消支付')
+  expect(phone().navigations).toEqual([])
+})
