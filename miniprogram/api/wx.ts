@@ -4,6 +4,7 @@
  */
 import { BanshiClient, type HttpResponse, type TokenStore, type Transport } from './client'
 import { baseURL, TOKEN_KEY } from './config'
+import { simLoginCode, simOpenid } from '../utils/devphone'
 import { BanshiError } from './errors'
 
 /** wxTransport sends through wx.request (JSON both ways, 15 s timeout). */
@@ -38,8 +39,13 @@ export const wxTokens: TokenStore = {
   },
 }
 
-/** wxLoginCode asks WeChat for a fresh single-use login code. */
+/**
+ * wxLoginCode asks WeChat for a fresh single-use login code (in development with a simulated
+ * user configured, the WeChat simulator's: utils/devphone.ts).
+ */
 export function wxLoginCode(): Promise<string> {
+  const sim = simOpenid()
+  if (sim) return simLoginCode(sim)
   return new Promise((resolve, reject) => {
     wx.login({
       success: (res) => (res.code ? resolve(res.code) : reject(new BanshiError(0, 'wechat_login_failed', '微信登录失败，请重试'))),

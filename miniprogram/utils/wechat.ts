@@ -5,6 +5,7 @@
  */
 import { BanshiError } from '../api/errors'
 import { realnameApp } from '../api/config'
+import { simFace, simOpenid, simPay, simRealnameCode } from './devphone'
 import type { JSAPIPayParams, SubscribeResult } from '../api/types'
 
 
@@ -21,6 +22,7 @@ export function requestSubscribe(tmplIds: string[]): Promise<SubscribeResult> {
 
 /** requestPayment opens WeChat Pay's cashier with Banshi's JSAPI pay_params; cancel is its own code. */
 export function requestPayment(p: JSAPIPayParams): Promise<void> {
+  if (simOpenid()) return simPay(p)
   return new Promise((resolve, reject) => {
     wx.requestPayment({
       timeStamp: p.timeStamp,
@@ -41,6 +43,7 @@ export function requestPayment(p: JSAPIPayParams): Promise<void> {
 
 /** faceVerify runs WeChat's face verification for the verify_id Banshi started. */
 export function faceVerify(verifyId: string): Promise<void> {
+  if (simOpenid()) return simFace(verifyId)
   return new Promise((resolve, reject) => {
     const opts = {
       verifyId,
@@ -58,6 +61,8 @@ export function faceVerify(verifyId: string): Promise<void> {
  * page is configured.
  */
 export function realnameConsentCode(): Promise<string> {
+  const sim = simOpenid()
+  if (sim) return simRealnameCode(sim)
   const app = realnameApp()
   if (!app.appId) return Promise.reject(new BanshiError(0, 'realname_not_configured', '暂未开通微信实名授权，请使用人脸核身'))
   const REALNAME_APPID = app.appId

@@ -5,16 +5,27 @@
  */
 import { baseURL, setBaseURL } from '../../api/config'
 import { api } from '../../api/wx'
+import { SIM_OPENID_KEY, simOpenid } from '../../utils/devphone'
 import { elderMode, setElderMode } from '../../utils/elder'
 import { baseData, definePage, enter, run } from '../../utils/page'
 import { realnameConsentCode } from '../../utils/wechat'
 
 definePage(
-  { ...baseData(), server: '', exported: '', deleted: '' },
+  { ...baseData(), server: '', simOpenid: '', exported: '', deleted: '' },
   {
     onLoad() {
       enter(this)
-      this.setData({ server: baseURL() })
+      this.setData({ server: baseURL(), simOpenid: simOpenid() })
+    },
+    onSimOpenid(e: WechatMiniprogram.Input) {
+      this.setData({ simOpenid: e.detail.value.trim() })
+    },
+    async saveSimOpenid() {
+      wx.setStorageSync(SIM_OPENID_KEY, this.data.simOpenid)
+      await run(this, async () => {
+        await api.logout()
+        await api.login()
+      })
     },
     toggleElder(e: WechatMiniprogram.SwitchChange) {
       setElderMode(e.detail.value)
