@@ -48,6 +48,9 @@ type Auth interface {
 	Login(ctx context.Context, username, password, ip string) (staff.Session, error)
 	Logout(ctx context.Context, token, ip string) error
 	Authenticate(ctx context.Context, token string) (staff.Account, error)
+	// Check is Authenticate without extending the session (a page's own
+	// periodic refresh).
+	Check(ctx context.Context, token string) (staff.Account, error)
 	Audit(ctx context.Context, e staff.Entry) error
 }
 
@@ -229,7 +232,7 @@ func (c *Console) routes(g *echo.Group) {
 	g.GET("/", c.home, c.requireSession)
 	g.GET("/go", c.goHall, c.requireSession)
 	g.GET("/halls/:hall_id/today", c.today, c.requireSession)
-	g.GET("/halls/:hall_id/today/table", c.todayTable, c.requireSession)
+	g.GET("/halls/:hall_id/today/table", c.todayTable, c.requireQuietSession)
 	g.GET("/halls/:hall_id/today.csv", c.todayCSV, c.requireSession)
 	g.POST("/checkin", c.checkin, c.requirePost)
 	g.POST("/appointments/:id/complete", c.complete, c.requirePost)

@@ -25,6 +25,7 @@ type fakeAuth struct {
 	logins   int
 	logouts  int
 	authn    int
+	checks   int
 	entries  []staff.Entry
 }
 
@@ -54,6 +55,17 @@ func (f *fakeAuth) Authenticate(_ context.Context, token string) (staff.Account,
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.authn++
+	a, ok := f.sessions[token]
+	if !ok {
+		return staff.Account{}, staff.ErrUnauthenticated
+	}
+	return a, nil
+}
+
+func (f *fakeAuth) Check(_ context.Context, token string) (staff.Account, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checks++
 	a, ok := f.sessions[token]
 	if !ok {
 		return staff.Account{}, staff.ErrUnauthenticated
@@ -650,5 +662,29 @@ func TestConsoleCallNext(t *testing.T) {
 	if rec.Code != http.StatusConflict || !strings.Contains(body, `id="call-error"`) || !strings.Contains(body, "当前没有等候叫号的群众") ||
 		!strings.Contains(body, `value="d1"`) {
 		t.Fatalf("%d %s", rec.Code, body)
+	}
+}
+
+// TestConsoleRefreshDoesNotExtendTheSession: the list's own 5 s refresh
+// reads the session without extending it (Check), a page the person opens
+// extends it (Authenticate).
+func TestConsoleRefreshDoesNotExtendTheSession(t *testing.T) {
+	f := newFixture(t, false)
+	if rec := f.do(http.MethodGet, "/console/halls/h1/today/table", tokStaff, nil); rec.Code != http.StatusOK {
+		t.Fatalf("refresh: %d", rec.Code)
+	}
+	f.auth.mu.Lock()
+	authn, checks := f.auth.authn, f.auth.checks
+	f.auth.mu.Unlock()
+	if authn != 0 || checks != 1 {
+		t.Fatalf("refresh: %d extending reads, %d checks", authn, checks)
+	}
+	if rec := f.do(http.MethodGet, "/console/halls/h1/today", tokStaff, nil); rec.Code != http.StatusOK {
+		t.Fatalf("page: %d", rec.Code)
+	}
+	f.auth.mu.Lock()
+	defer f.auth.mu.Unlock()
+	if f.auth.authn != 1 || f.auth.checks != 1 {
+		t.Fatalf("page: %d extending reads, %d checks", f.auth.authn, f.auth.checks)
 	}
 }

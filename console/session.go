@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -101,11 +102,17 @@ func (c *Console) toLogin(ec echo.Context) error {
 // authenticate resolves the session cookie (extending the staff session's
 // idle expiry); false when the browser was answered.
 func (c *Console) authenticate(ec echo.Context) (bool, error) {
+	return c.resolve(ec, c.auth.Authenticate)
+}
+
+// resolve resolves the session cookie with how (extending the session or
+// not); false when the browser was answered.
+func (c *Console) resolve(ec echo.Context, how func(context.Context, string) (staff.Account, error)) (bool, error) {
 	token := tokenOf(ec)
 	if token == "" {
 		return false, c.toLogin(ec)
 	}
-	acct, err := c.auth.Authenticate(ec.Request().Context(), token)
+	acct, err := how(ec.Request().Context(), token)
 	if errors.Is(err, staff.ErrUnauthenticated) {
 		ec.SetCookie(c.cookie(sessionCookie, "", -1))
 		return false, c.toLogin(ec)
@@ -122,6 +129,20 @@ func (c *Console) authenticate(ec echo.Context) (bool, error) {
 func (c *Console) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(ec echo.Context) error {
 		ok, err := c.authenticate(ec)
+		if !ok {
+			return err
+		}
+		return next(ec)
+	}
+}
+
+// requireQuietSession lets through a request the page makes by itself (the
+// list's periodic refresh) with a live session, without extending it: an
+// unattended console's session ends at its idle expiry, and the next
+// refresh sends the browser to the login page.
+func (c *Console) requireQuietSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(ec echo.Context) error {
+		ok, err := c.resolve(ec, c.auth.Check)
 		if !ok {
 			return err
 		}

@@ -53,10 +53,11 @@
     });
   }
 
-  // Today's list: the 5 s refresh stops after 10 minutes without keyboard
-  // or pointer input, so an unattended console does not keep extending the
-  // staff session (each refresh is an authenticated request); the next
-  // input resumes it (and an expired session then goes to the login page).
+  // Today's list: the 5 s refresh never extends the staff session (the
+  // server only checks it), and it stops after 10 minutes without keyboard
+  // or pointer input, so an unattended console does not keep reading (and
+  // auditing) the list; the next input resumes it (and an expired session
+  // then goes to the login page).
   var idleLimit = 10 * 60 * 1000;
   var lastInput = Date.now();
   function pausePolling() {

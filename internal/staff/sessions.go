@@ -119,6 +119,18 @@ func (s *Service) expiry(rec sessionRecord, now time.Time) time.Time {
 // Errors: ErrUnauthenticated (unknown, expired, logged-out or revoked token,
 // disabled or deleted account).
 func (s *Service) Authenticate(ctx context.Context, token string) (Account, error) {
+	return s.session(ctx, token, true)
+}
+
+// Check is Authenticate without extending the idle expiry: for requests a
+// page makes by itself (the console's periodic refresh), so an unattended
+// screen does not keep a session alive. Errors: as Authenticate.
+func (s *Service) Check(ctx context.Context, token string) (Account, error) {
+	return s.session(ctx, token, false)
+}
+
+// session resolves token; extend slides its idle expiry.
+func (s *Service) session(ctx context.Context, token string, extend bool) (Account, error) {
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 100 {
 		return Account{}, ErrUnauthenticated
 	}
@@ -147,6 +159,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	}
 	if err != nil {
 		return Account{}, err
+	}
+	if !extend {
+		return d.Account, nil
 	}
 	rec.Seen = now.UnixMilli()
 	nv, _ := json.Marshal(rec)

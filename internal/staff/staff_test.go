@@ -123,7 +123,15 @@ func TestLoginSessionsAndAudit(t *testing.T) {
 		t.Fatalf("after the cap: %v", err)
 	}
 	s2, _ := f.svc.Login(f.ctx, DemoStaff, DemoPassword, "203.0.113.7")
-	f.clock.Advance(2*time.Hour + time.Second)
+	// Check (a page's own refresh) sees the session but does not extend it.
+	f.clock.Advance(110 * time.Minute)
+	if a, err := f.svc.Check(f.ctx, s2.Token); err != nil || a.Username != DemoStaff {
+		t.Fatalf("check: %+v %v", a, err)
+	}
+	f.clock.Advance(10*time.Minute + time.Second)
+	if _, err := f.svc.Check(f.ctx, s2.Token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("check after idling (checks must not extend): %v", err)
+	}
 	if _, err := f.svc.Authenticate(f.ctx, s2.Token); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("after idling: %v", err)
 	}
