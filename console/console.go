@@ -289,7 +289,7 @@ func (c *Console) headers(next echo.HandlerFunc) echo.HandlerFunc {
 		h := ec.Response().Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Referrer-Policy", "same-origin") // a POST met by an expired session returns to its page after login
 		h.Set("X-Frame-Options", "DENY")
 		if strings.HasPrefix(ec.Path(), "/console/static/") {
 			h.Set("Cache-Control", "public, max-age=300")

@@ -357,7 +357,7 @@ func TestConsoleSecurityHeaders(t *testing.T) {
 		}
 		h := rec.Header()
 		if h.Get("Content-Security-Policy") != csp || h.Get("X-Content-Type-Options") != "nosniff" ||
-			h.Get("Referrer-Policy") != "no-referrer" {
+			h.Get("Referrer-Policy") != "same-origin" {
 			t.Errorf("%s: headers %v", tc.target, h)
 		}
 		if !strings.HasPrefix(tc.target, "/console/static/") && h.Get("Cache-Control") != "no-store" {
