@@ -60,6 +60,8 @@ type Desk interface {
 	ListForStaff(ctx context.Context, actor appointments.StaffActor, q appointments.StaffListQuery) (appointments.StaffPage, error)
 	WriteStaffCSV(ctx context.Context, w io.Writer, actor appointments.StaffActor, q appointments.StaffListQuery) error
 	Complete(ctx context.Context, actor appointments.StaffActor, appointmentID string) (appointments.StaffAppointment, error)
+	// ListDepartments names the hall's departments for the pickers.
+	ListDepartments(ctx context.Context, hallID string) ([]appointments.Department, error)
 }
 
 var (

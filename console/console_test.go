@@ -175,6 +175,13 @@ func (f *fakeDesk) Complete(_ context.Context, _ appointments.StaffActor, _ stri
 	return a, nil
 }
 
+func (f *fakeDesk) ListDepartments(_ context.Context, hallID string) ([]appointments.Department, error) {
+	if hallID != "h1" {
+		return nil, appointments.ErrNotFound
+	}
+	return []appointments.Department{{ID: "d1", HallID: "h1", Name: "部门一"}, {ID: "d2", HallID: "h1", Name: "部门二"}}, nil
+}
+
 // fakeBoards has one hall, h1; tick makes WatchQueue's channel fire.
 type fakeBoards struct {
 	mu     sync.Mutex
@@ -457,7 +464,7 @@ func TestConsoleTodayPage(t *testing.T) {
 	rec := f.do(http.MethodGet, "/console/halls/h1/today", tokStaff, nil)
 	body := rec.Body.String()
 	for _, want := range []string{"A007", "张三", "4401**********1234", "09:30", `hx-trigger="every 5s"`, "today.csv",
-		`<label for="code">`, `lang="zh-CN"`, "<main"} {
+		`<label for="code">`, `lang="zh-CN"`, "<main", `<option value="d2">部门二</option>`, `<select id="call_department" name="department_id" required>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("today page lacks %q", want)
 		}
