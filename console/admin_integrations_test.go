@@ -303,6 +303,9 @@ func TestConsoleIntegrationRefusals(t *testing.T) {
 			if tc.field != "" && !strings.Contains(body, tc.field) {
 				t.Fatalf("%s: field %s not shown", tc.name, tc.field)
 			}
+			if tc.field == `id="int_id"` && !strings.Contains(body, `value="licences" checked`) {
+				t.Fatalf("%s: the ticked scope is not kept:\n%s", tc.name, body)
+			}
 			if tc.field == `id="int_id"` && !strings.Contains(body, `value="Dept B!" aria-invalid="true"`) {
 				t.Fatalf("%s: the id field is not marked invalid:\n%s", tc.name, body)
 			}
