@@ -32,6 +32,7 @@ import (
 
 	"banshi/api"
 	"banshi/appointments"
+	"banshi/evaluations"
 	"banshi/internal/platform"
 	"banshi/internal/staff"
 )
@@ -93,6 +94,14 @@ type Deps struct {
 	// Finance serves the finance pages (orders, refunds, reconciliation);
 	// nil: the console has no finance pages.
 	Finance *Finance
+	// Administrators' operations pages; each nil: no such page.
+	// Integrations: department systems (create, rotate, disable); Outbox:
+	// dead letters and their retry; AuditLog: the staff audit log;
+	// EvaluationStats: 好差评 statistics.
+	Integrations    Integrations
+	Outbox          Outbox
+	AuditLog        AuditLog
+	EvaluationStats EvaluationStats
 	// Secret keys the CSRF tokens; the console derives its own key from
 	// it, so the session secret can be passed. Required unless Development
 	// (then a random key is used when it is empty).
@@ -116,6 +125,11 @@ type Console struct {
 	licences LicenceVerifier
 	tickets  Tickets
 	finance  *Finance
+	// administrators' operations pages (nil: none)
+	integrations Integrations
+	outbox       Outbox
+	auditLog     AuditLog
+	evalStats    EvaluationStats
 	// loginLimit is the API server's per-IP login limit (set by Register).
 	loginLimit func(echo.Context) error
 	// catalogChanged runs after a calendar change; may be nil.
@@ -155,7 +169,8 @@ func New(d Deps) (*Console, error) {
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
-		finance: d.Finance,
+		finance:      d.Finance,
+		integrations: d.Integrations, outbox: d.Outbox, auditLog: d.AuditLog, evalStats: d.EvaluationStats,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -175,10 +190,17 @@ func New(d Deps) (*Console, error) {
 		"ymdhms":           func(t time.Time) string { return platform.Local(t).Format("2006-01-02 15:04:05") },
 		"orderLabel":       orderLabel,
 		"reconLabel":       reconLabel,
+		"scopeLabel":       scopeLabel,
+		"outboxStateLabel": outboxStateLabel,
+		"dimLabel":         dimLabel,
+		"groupLabel":       groupLabel,
+		"levelName":        evaluations.LevelName,
+		"percent":          percent,
 	}
 	// Each page is parsed with the layout and the fragments.
 	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify", "tickets",
-		"finance_orders", "finance_order", "finance_recon"} {
+		"finance_orders", "finance_order", "finance_recon",
+		"admin_integrations", "admin_integration_secret", "admin_outbox", "admin_audit", "admin_evaluations"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -245,6 +267,10 @@ func (c *Console) routes(g *echo.Group) {
 		g.POST("/appointments/:id/no-show", c.queueAction(actionNoShow, "已标记爽约", c.noShow), c.requirePost)
 	}
 	c.adminRoutes(g)
+	c.integrationRoutes(g)
+	c.outboxRoutes(g)
+	c.auditRoutes(g)
+	c.evalStatsRoutes(g)
 	c.licenceRoutes(g)
 	c.ticketRoutes(g)
 	if c.finance != nil {
