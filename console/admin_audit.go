@@ -30,21 +30,19 @@ const actionAuditList = "audit.list"
 // field, Asia/Shanghai).
 const localMinute = "2006-01-02T15:04"
 
-// auditPageSize is the default number of entries per page; auditSlack is
-// how many more are read so that entries sharing the previous page's last
-// millisecond are not lost at the page boundary.
-const (
-	auditPageSize = 50
-	auditSlack    = 50
-)
+// auditPageSize is the default number of entries per page.
+const auditPageSize = 50
 
 // auditFilter is the page's filters as typed.
 type auditFilter struct {
-	Actor  string
-	Action string
-	Since  string // localMinute
-	Until  string // localMinute
-	Limit  string
+	Actor   string
+	Action  string
+	Target  string
+	HallID  string
+	Outcome string
+	Since   string // localMinute
+	Until   string // localMinute
+	Limit   string
 	// After is the paging cursor: the last entry of the previous page,
 	// "<RFC 3339 nano time>|<entry id>".
 	After string
@@ -73,7 +71,9 @@ func (c *Console) auditRoutes(g *echo.Group) {
 func (c *Console) auditPage(ec echo.Context) error {
 	a := accountOf(ec)
 	f := auditFilter{Actor: strings.TrimSpace(ec.QueryParam("actor")), Action: strings.TrimSpace(ec.QueryParam("action")),
-		Since: ec.QueryParam("since"), Until: ec.QueryParam("until"), Limit: ec.QueryParam("limit"), After: ec.QueryParam("after")}
+		Target: strings.TrimSpace(ec.QueryParam("target")), HallID: strings.TrimSpace(ec.QueryParam("hall_id")),
+		Outcome: strings.TrimSpace(ec.QueryParam("outcome")),
+		Since:   ec.QueryParam("since"), Until: ec.QueryParam("until"), Limit: ec.QueryParam("limit"), After: ec.QueryParam("after")}
 	d := auditData{F: f}
 	entries, next, err := c.readAudit(ec.Request().Context(), f)
 	_ = c.audit(ec, actionAuditList, "", "", err)
@@ -102,7 +102,7 @@ func (c *Console) auditPage(ec echo.Context) error {
 // query ("" when this is the last). Errors: platform.Invalid naming the
 // filter; storage errors.
 func (c *Console) readAudit(ctx context.Context, f auditFilter) ([]staff.Entry, string, error) {
-	q := staff.AuditQuery{Actor: f.Actor, Action: f.Action}
+	q := staff.AuditQuery{Actor: f.Actor, Action: f.Action, Target: f.Target, HallID: f.HallID, Outcome: f.Outcome}
 	for _, p := range []struct {
 		name, v string
 		dst     *time.Time
@@ -122,48 +122,28 @@ func (c *Console) readAudit(ctx context.Context, f auditFilter) ([]staff.Entry, 
 	size := auditPageSize
 	if f.Limit != "" {
 		n, err := strconv.Atoi(f.Limit)
-		if err != nil || n < 1 || n > 1000-auditSlack {
-			return nil, "", platform.Invalid("limit", "range", "每页条数应为 1 至 950 的整数")
+		if err != nil || n < 1 || n > 999 {
+			return nil, "", platform.Invalid("limit", "range", "每页条数应为 1 至 999 的整数")
 		}
 		size = n
 	}
-	var afterAt time.Time
-	var afterID string
 	if f.After != "" {
 		at, id, ok := strings.Cut(f.After, "|")
 		t, err := time.Parse(time.RFC3339Nano, at)
 		if !ok || err != nil || id == "" {
 			return nil, "", platform.Invalid("after", "format", "翻页位置无效，请从第一页重新查询")
 		}
-		afterAt, afterID = t, id
-		// Entries up to and including the cursor's millisecond; those at
-		// or before the cursor itself are dropped below.
-		if end := t.Add(time.Millisecond); q.Until.IsZero() || end.Before(q.Until) {
-			q.Until = end
-		}
+		q.Before = &staff.AuditCursor{At: t, ID: id}
 	}
-	q.Limit = size + auditSlack
-	list, err := c.auditLog.ListAudit(ctx, q)
+	q.Limit = size + 1 // one more tells whether there is a next page
+	out, err := c.auditLog.ListAudit(ctx, q)
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]staff.Entry, 0, size)
-	more := false
-	for _, e := range list {
-		// Newest first, then by id descending: the cursor's own entry and
-		// those of its millisecond with an id not below it were shown.
-		if f.After != "" && e.At.Equal(afterAt) && e.ID >= afterID {
-			continue
-		}
-		if len(out) == size {
-			more = true
-			break
-		}
-		out = append(out, e)
-	}
-	if !more || len(out) == 0 {
+	if len(out) <= size {
 		return out, "", nil
 	}
+	out = out[:size]
 	last := out[len(out)-1]
 	next := f.query()
 	next.Set("after", last.At.UTC().Format(time.RFC3339Nano)+"|"+last.ID)
@@ -173,7 +153,8 @@ func (c *Console) readAudit(ctx context.Context, f auditFilter) ([]staff.Entry, 
 // query is f's filters (not the cursor) as a query.
 func (f auditFilter) query() url.Values {
 	q := url.Values{}
-	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "since": f.Since, "until": f.Until, "limit": f.Limit} {
+	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target, "hall_id": f.HallID,
+		"outcome": f.Outcome, "since": f.Since, "until": f.Until, "limit": f.Limit} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -16,7 +16,7 @@ import (
 )
 
 // fakeAuditLog answers ListAudit as staff.Service does: filters by actor,
-// action and [Since, Until), newest first then by id descending, Limit
+// action, target, hall, outcome, [Since, Until) and the Before cursor, newest first then by id descending, Limit
 // (default 100, at most 1000).
 type fakeAuditLog struct {
 	mu      sync.Mutex
@@ -33,7 +33,12 @@ func (l *fakeAuditLog) ListAudit(_ context.Context, q staff.AuditQuery) ([]staff
 	var out []staff.Entry
 	for _, e := range l.entries {
 		if (q.Actor != "" && e.Actor != q.Actor) || (q.Action != "" && e.Action != q.Action) ||
+			(q.Target != "" && e.Target != q.Target) || (q.HallID != "" && e.HallID != q.HallID) ||
+			(q.Outcome != "" && e.Outcome != q.Outcome) ||
 			(!q.Since.IsZero() && e.At.Before(q.Since)) || (!q.Until.IsZero() && !e.At.Before(q.Until)) {
+			continue
+		}
+		if b := q.Before; b != nil && !(e.At.Before(b.At) || e.At.Equal(b.At) && e.ID < b.ID) {
 			continue
 		}
 		out = append(out, e)
@@ -126,6 +131,12 @@ func TestConsoleAuditFilters(t *testing.T) {
 	if rec.Code != http.StatusOK || q.Actor != "lisi" || q.Action != "appointments.checkin" ||
 		!q.Since.Equal(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)) || !q.Until.Equal(time.Date(2026, 11, 23, 0, 1, 0, 0, time.UTC)) {
 		t.Fatalf("query %+v: %d", q, rec.Code)
+	}
+	if rec := f.do(http.MethodGet, "/console/admin/audit?target=ap-1&hall_id=h1&outcome=wrong_hall", tokAdmin, nil); rec.Code != http.StatusOK {
+		t.Fatalf("target/hall/outcome: %d", rec.Code)
+	}
+	if q := log.queries[len(log.queries)-1]; q.Target != "ap-1" || q.HallID != "h1" || q.Outcome != "wrong_hall" {
+		t.Fatalf("target/hall/outcome not passed on: %+v", q)
 	}
 	rows := targetCell.FindAllStringSubmatch(body, -1)
 	if len(rows) != 20 || !strings.Contains(body, "2026-11-23 08:00:57") || strings.Contains(body, "<td>admin</td>") {

@@ -309,3 +309,63 @@ func TestListAuditLimitUpTo1000(t *testing.T) {
 		}
 	}
 }
+
+// TestListAuditFiltersAndPages: target, hall and outcome filter; paging
+// with Before lists every entry exactly once in order, also when many
+// share one millisecond across a page boundary.
+func TestListAuditFiltersAndPages(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	at := f.clock.Now().UTC().Truncate(time.Millisecond)
+	var docs []any
+	for i := range 60 {
+		e := Entry{ID: fmt.Sprintf("pg%04d", i), At: at.Add(time.Duration(i/20) * time.Millisecond), Actor: DemoAdmin,
+			Action: "appointments.checkin", Target: fmt.Sprintf("a%d", i%3), HallID: []string{"h1", "h2"}[i%2], IP: "-", Outcome: "ok"}
+		if i%5 == 0 {
+			e.Outcome = "wrong_hall"
+		}
+		docs = append(docs, e)
+	}
+	if _, err := f.db.Collection("staff_audit").InsertMany(f.ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		q    AuditQuery
+		want int
+	}{
+		{"target", AuditQuery{Target: "a1"}, 20},
+		{"hall", AuditQuery{HallID: "h2"}, 30},
+		{"outcome", AuditQuery{Outcome: "wrong_hall"}, 12},
+		{"all three", AuditQuery{Target: "a0", HallID: "h1", Outcome: "wrong_hall"}, 2}, // i = 0, 30
+	} {
+		got, err := f.svc.ListAudit(f.ctx, c.q)
+		if err != nil || len(got) != c.want {
+			t.Errorf("%s: %d entries, %v; want %d", c.name, len(got), err, c.want)
+		}
+	}
+	all, _ := f.svc.ListAudit(f.ctx, AuditQuery{Action: "appointments.checkin"})
+	var paged []string
+	q := AuditQuery{Action: "appointments.checkin", Limit: 7}
+	for range 20 {
+		page, err := f.svc.ListAudit(f.ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			paged = append(paged, e.ID)
+		}
+		if len(page) < q.Limit {
+			break
+		}
+		last := page[len(page)-1]
+		q.Before = &AuditCursor{At: last.At, ID: last.ID}
+	}
+	if len(all) != 60 || len(paged) != 60 {
+		t.Fatalf("%d entries, %d paged", len(all), len(paged))
+	}
+	for i := range all {
+		if all[i].ID != paged[i] {
+			t.Fatalf("page order differs at %d: %s vs %s", i, all[i].ID, paged[i])
+		}
+	}
+}
