@@ -170,6 +170,10 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 	for _, keys := range []bson.D{
 		{{Key: "at", Value: -1}},
 		{{Key: "actor", Value: 1}, {Key: "at", Value: -1}},
+		// "what happened to this appointment / order / account", and a
+		// hall's log: the console's audit filters.
+		{{Key: "target", Value: 1}, {Key: "at", Value: -1}},
+		{{Key: "hall_id", Value: 1}, {Key: "at", Value: -1}},
 	} {
 		if _, err := s.audit.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys}); err != nil {
 			return fmt.Errorf("staff indexes: %w", err)
