@@ -156,13 +156,19 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)
 	}
+	var checkinPrevious []byte
+	if cfg.CheckinKeyPrevious != "" {
+		if checkinPrevious, err = cfg.CheckinKeyPrevious.HexKey(16); err != nil {
+			return fmt.Errorf("BANSHI_CHECKIN_KEY_PREVIOUS: %w", err)
+		}
+	}
 	// The booking engine asks the enterprises service (wired later) who acts
 	// for an enterprise.
 	entMembers := &lateMembers{}
 	booking, err := appointments.NewService(appointments.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
 		Log: log.With("component", "appointments"), Notifier: outbox, People: peopleDirectory{accounts},
-		Levels: levels{accounts}, LevelRaised: sessionLevels{sessions, log}.raised, CheckinKey: checkinKey,
+		Levels: levels{accounts}, LevelRaised: sessionLevels{sessions, log}.raised, CheckinKey: checkinKey, CheckinKeyPrevious: checkinPrevious,
 		Enterprises: entMembers, MaxPerEnterpriseDay: cfg.EnterpriseBookingsPerDay,
 	})
 	if err != nil {
