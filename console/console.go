@@ -85,6 +85,10 @@ type Deps struct {
 	// Counter calls the queue and marks missed bookings; nil: the hall page
 	// has no queue calling.
 	Counter Counter
+	// Catalog (halls, departments, services, schedules) and Accounts (staff
+	// accounts) serve the administrators' pages; nil: no such page.
+	Catalog  Catalog
+	Accounts StaffAccounts
 	// Finance serves the finance pages (orders, refunds, reconciliation);
 	// nil: the console has no finance pages.
 	Finance *Finance
@@ -111,6 +115,8 @@ type Console struct {
 	licences LicenceVerifier
 	tickets  Tickets
 	finance  *Finance
+	catalog  Catalog
+	accounts StaffAccounts
 	// loginLimit is the API server's per-IP login limit (set by Register).
 	loginLimit func(echo.Context) error
 	// catalogChanged runs after a calendar change; may be nil.
@@ -150,7 +156,7 @@ func New(d Deps) (*Console, error) {
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
-		finance: d.Finance,
+		finance: d.Finance, catalog: d.Catalog, accounts: d.Accounts,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -179,6 +185,9 @@ func New(d Deps) (*Console, error) {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
 		}
 		c.pages[name] = t
+	}
+	if err := c.parseAdminPages(funcs); err != nil {
+		return nil, err
 	}
 	st, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -240,6 +249,8 @@ func (c *Console) routes(g *echo.Group) {
 		g.POST("/appointments/:id/no-show", c.queueAction(actionNoShow, "已标记爽约", c.noShow), c.requirePost)
 	}
 	c.adminRoutes(g)
+	c.catalogRoutes(g)
+	c.staffRoutes(g)
 	c.licenceRoutes(g)
 	c.ticketRoutes(g)
 	if c.finance != nil {
