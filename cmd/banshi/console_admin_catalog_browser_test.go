@@ -17,7 +17,8 @@ import (
 // decimals is refused by its field first, nothing saved), then a schedule
 // for it; the citizens' API lists the service with its guide and the
 // schedule's slots are offered; both changes are audited with the API's
-// action names; axe-core finds nothing on the forms.
+// action names. A hall clerk's account created there logs in; disabling
+// it there ends its session. axe-core finds nothing on the forms.
 func TestConsoleAdminCatalogInBrowser(t *testing.T) {
 	tab := browserTab(t)
 	s := getStack(t)
@@ -118,6 +119,49 @@ func TestConsoleAdminCatalogInBrowser(t *testing.T) {
 	}
 	for _, action := range []string{"catalog.service.create", "catalog.schedule.create"} {
 		if n := s.countWhere(t, "staff_audit", bson.M{"action": action, "actor": staff.DemoAdmin, "hall_id": h.hall, "outcome": "ok"}); n != 1 {
+			t.Fatalf("%d audit records of %s", n, action)
+		}
+	}
+
+	// Staff accounts: a hall clerk created in the console logs in through
+	// the API; disabling the account in the console ends that session.
+	user, pw := "br-"+r, "Br-Passw0rd-"+r
+	if err := chromedp.Run(tab,
+		chromedp.Navigate(s.url+"/console/admin/staff"),
+		chromedp.WaitVisible(`#new-username`, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("open the staff page: %v", err)
+	}
+	if v := axeViolations(t, tab); len(v) > 0 {
+		t.Fatalf("accessibility of the staff page (axe-core):\n%s", strings.Join(v, "\n"))
+	}
+	if err := chromedp.Run(tab,
+		chromedp.SendKeys(`#new-username`, user, chromedp.ByID),
+		chromedp.SendKeys(`#new-display`, "浏览器测试员", chromedp.ByID),
+		chromedp.SetValue(`#new-role`, staff.RoleHallStaff, chromedp.ByID),
+		chromedp.SendKeys(`#new-halls`, h.hall, chromedp.ByID),
+		chromedp.SendKeys(`#new-password`, pw, chromedp.ByID),
+		chromedp.Click(`#account-create`, chromedp.ByID),
+		chromedp.WaitVisible(`#disable-`+user, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("create the account: %v", err)
+	}
+	login := s.must(t, 200, s.call(t, "POST", apiV1+"/staff/login", "", map[string]string{"username": user, "password": pw},
+		"X-Forwarded-For", nextClientIP()))
+	tok := login.str("token")
+	list := apiV1 + "/staff/halls/" + h.hall + "/appointments"
+	s.must(t, 200, s.call(t, "GET", list, tok, nil))
+	if err := chromedp.Run(tab,
+		chromedp.Click(`#disable-`+user, chromedp.ByID),
+		chromedp.WaitVisible(`#enable-`+user, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("disable the account: %v", err)
+	}
+	if a := s.call(t, "GET", list, tok, nil); a.Status != 401 {
+		t.Fatalf("the disabled account's session still works: %d %s", a.Status, a.Raw)
+	}
+	for _, action := range []string{"staff.account.create", "staff.account.disable"} {
+		if n := s.countWhere(t, "staff_audit", bson.M{"action": action, "actor": staff.DemoAdmin, "target": user, "outcome": "ok"}); n != 1 {
 			t.Fatalf("%d audit records of %s", n, action)
 		}
 	}
