@@ -15,9 +15,9 @@ import (
 // TestConsoleAdminCatalogInBrowser: an administrator adds a service item
 // with its guide to a hall's department in the console (a fee with three
 // decimals is refused by its field first, nothing saved), then a schedule
-// for it; the citizens' API lists the service with its guide and the
-// schedule's slots are offered; both changes are audited with the API's
-// action names. A hall clerk's account created there logs in; disabling
+// for it; the citizens' API lists the service with its guide, the schedule
+// is stored as typed, and both changes are audited with the API's action
+// names. A hall clerk's account created there logs in; disabling
 // it there ends its session. axe-core finds nothing on the forms.
 func TestConsoleAdminCatalogInBrowser(t *testing.T) {
 	tab := browserTab(t)
@@ -32,6 +32,15 @@ func TestConsoleAdminCatalogInBrowser(t *testing.T) {
 	if err := chromedp.Run(tab,
 		chromedp.Click(`a[href="/console/admin/catalog"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#hall-`+h.hall, chromedp.ByID),
+		chromedp.Navigate(base+"/edit"),
+		chromedp.WaitVisible(`#f-opening-hours`, chromedp.ByID),
+	); err != nil {
+		t.Fatalf("open the hall form: %v", err)
+	}
+	if v := axeViolations(t, tab); len(v) > 0 {
+		t.Fatalf("accessibility of the hall form (axe-core):\n%s", strings.Join(v, "\n"))
+	}
+	if err := chromedp.Run(tab,
 		chromedp.Navigate(base+"/services/new"),
 		chromedp.WaitVisible(`#f-id`, chromedp.ByID),
 	); err != nil {
