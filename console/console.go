@@ -91,6 +91,10 @@ type Deps struct {
 	// Counter calls the queue and marks missed bookings; nil: the hall page
 	// has no queue calling.
 	Counter Counter
+	// Catalog (halls, departments, services, schedules) and Accounts (staff
+	// accounts) serve the administrators' pages; nil: no such page.
+	Catalog  Catalog
+	Accounts StaffAccounts
 	// Finance serves the finance pages (orders, refunds, reconciliation);
 	// nil: the console has no finance pages.
 	Finance *Finance
@@ -130,6 +134,8 @@ type Console struct {
 	outbox       Outbox
 	auditLog     AuditLog
 	evalStats    EvaluationStats
+	catalog      Catalog
+	accounts     StaffAccounts
 	// loginLimit is the API server's per-IP login limit (set by Register).
 	loginLimit func(echo.Context) error
 	// catalogChanged runs after a calendar change; may be nil.
@@ -169,7 +175,7 @@ func New(d Deps) (*Console, error) {
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
-		finance:      d.Finance,
+		finance: d.Finance, catalog: d.Catalog, accounts: d.Accounts,
 		integrations: d.Integrations, outbox: d.Outbox, auditLog: d.AuditLog, evalStats: d.EvaluationStats,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
@@ -206,6 +212,9 @@ func New(d Deps) (*Console, error) {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
 		}
 		c.pages[name] = t
+	}
+	if err := c.parseAdminPages(funcs); err != nil {
+		return nil, err
 	}
 	st, err := fs.Sub(staticFS, "static")
 	if err != nil {
@@ -271,6 +280,8 @@ func (c *Console) routes(g *echo.Group) {
 	c.outboxRoutes(g)
 	c.auditRoutes(g)
 	c.evalStatsRoutes(g)
+	c.catalogRoutes(g)
+	c.staffRoutes(g)
 	c.licenceRoutes(g)
 	c.ticketRoutes(g)
 	if c.finance != nil {

@@ -438,6 +438,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// The staff console (/console/) and the halls' queue displays.
 	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking,
 		Boards: booking, Counter: booking, Calendar: booking, CatalogChanged: apptRoutes.Changed,
+		Catalog: booking, Accounts: staffSvc,
 		Licences: lics, Tickets: evals, Finance: &console.Finance{Orders: paySvc, Recon: recon},
 		Integrations: registry, Outbox: outbox, AuditLog: staffSvc, EvaluationStats: evals,
 		Secret: []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment})
