@@ -61,6 +61,10 @@ func TestMetricsAfterBooking(t *testing.T) {
 	if after != before+1 {
 		t.Fatalf("bookings_total{hall=%q,outcome=booked} went from %v to %v, want +1", hall, before, after)
 	}
+	// The alert rules (deploy/prometheus/alerts.yaml) name the booking route so.
+	if n, _ := s.scrape(t, "banshi_http_requests_total", map[string]string{"method": "POST", "route": "/api/v1/appointments", "status": "201"}); n < 2 {
+		t.Errorf("banshi_http_requests_total{method=POST,route=/api/v1/appointments,status=201} is %v, want at least 2", n)
+	}
 	for _, n := range []string{"banshi_http_requests_total", "banshi_http_request_duration_seconds", "banshi_outbox_depth"} {
 		if !names[n] {
 			t.Errorf("/metrics lacks %s", n)
