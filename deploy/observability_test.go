@@ -168,7 +168,7 @@ func TestAlertRules(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"BanshiHigh5xxRatio", "BanshiSlowP99", "BanshiOutboxBacklog", "BanshiOutboxFailuresGrowing",
+	for _, want := range []string{"BanshiHigh5xxRatio", "BanshiSlowP99", "BanshiOutboxBacklog", "BanshiOutboxDeadLettersGrowing", "BanshiOutboxFailuresGrowing",
 		"BanshiPaymentCallbacksRefused", "BanshiReconciliationDiscrepancies", "BanshiNoBookingsDuringOpeningHours", "BanshiNotReady"} {
 		if !seen[want] {
 			t.Errorf("alert %s missing", want)
