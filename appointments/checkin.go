@@ -161,6 +161,7 @@ func (s *Service) CheckIn(ctx context.Context, actor StaffActor, code string) (S
 	if err != nil {
 		return StaffAppointment{}, fmt.Errorf("check in: %w", err)
 	}
+	s.metrics.checkedIn(out.HallID)
 	s.releasePersonal(ctx, &out)
 	s.queueChanged(ctx, out.HallID) // one more waits: the displays' count
 	return s.staffView(ctx, cat, &out, nil), nil

@@ -236,6 +236,7 @@ func (s *Service) CallNext(ctx context.Context, actor StaffActor, hallID, depart
 			if err != nil {
 				return StaffAppointment{}, err
 			}
+			s.metrics.called(out.HallID, CallFirst)
 			return s.announce(ctx, cat, out), nil
 		}
 	}
@@ -270,6 +271,7 @@ func (s *Service) Recall(ctx context.Context, actor StaffActor, hallID, appointm
 	if err != nil {
 		return StaffAppointment{}, err
 	}
+	s.metrics.called(out.HallID, CallRecall)
 	return s.announce(ctx, cat, out), nil
 }
 

@@ -46,6 +46,7 @@ type Deps struct {
 	AbandonAfter        time.Duration // an unfinished booking older than this is repaired [2 minutes]
 	SeatLease           time.Duration // a seat handed out by Redis returns unless confirmed within [30 s]
 	IdempotencyTTL      time.Duration // how long Idempotency-Key answers are kept [24 h]
+	Metrics             *Metrics      // nil: nothing counted (metrics.go)
 }
 
 // Service is the booking engine and catalog of halls. Safe for concurrent use,
@@ -69,6 +70,7 @@ type Service struct {
 	flights  singleflight.Group // one seat-pool rebuild or epoch read per key at a time in this process
 	leases   *platform.Leases
 	redisOK  breaker
+	metrics  *Metrics
 
 	halls, depts, services, schedules, calendar *mongo.Collection
 	appts, seats, daylocks, userslots, codes    *mongo.Collection
@@ -129,7 +131,7 @@ func NewService(d Deps) (*Service, error) {
 			seatLease:      def(d.SeatLease, 30*time.Second),
 			idempotencyTTL: def(d.IdempotencyTTL, 24*time.Hour),
 		},
-		leases: platform.NewLeases(d.DB, d.Clock),
+		leases: platform.NewLeases(d.DB, d.Clock), metrics: d.Metrics,
 
 		halls:     d.DB.Collection("appt_halls"),
 		depts:     d.DB.Collection("appt_departments"),
