@@ -110,6 +110,9 @@ type Deps struct {
 	// it, so the session secret can be passed. Required unless Development
 	// (then a random key is used when it is empty).
 	Secret []byte
+	// PreviousSecret is the session secret before a rotation (nil: none):
+	// forms rendered under it are still accepted.
+	PreviousSecret []byte
 	// Development drops the Secure attribute of the cookies (plain HTTP on
 	// localhost).
 	Development bool
@@ -141,6 +144,7 @@ type Console struct {
 	// catalogChanged runs after a calendar change; may be nil.
 	catalogChanged func()
 	csrfKey        []byte
+	csrfPrevKey    []byte // the previous secret's (nil: no rotation under way)
 	secure         bool
 	heartbeat      time.Duration
 	pages          map[string]*template.Template
@@ -170,14 +174,17 @@ func New(d Deps) (*Console, error) {
 			return nil, err
 		}
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte("banshi console csrf v1"))
+	csrfKey := func(secret []byte) []byte {
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte("banshi console csrf v1"))
+		return mac.Sum(nil)
+	}
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
 		finance: d.Finance, catalog: d.Catalog, accounts: d.Accounts,
 		integrations: d.Integrations, outbox: d.Outbox, auditLog: d.AuditLog, evalStats: d.EvaluationStats,
-		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
+		csrfKey: csrfKey(secret), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
 	if c.heartbeat <= 0 {
@@ -221,6 +228,9 @@ func New(d Deps) (*Console, error) {
 		return nil, err
 	}
 	c.static = st
+	if len(d.PreviousSecret) > 0 {
+		c.csrfPrevKey = csrfKey(d.PreviousSecret)
+	}
 	c.e = c.router(echo.ExtractIPDirect())
 	return c, nil
 }

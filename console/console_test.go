@@ -695,3 +695,38 @@ func TestConsoleRefreshDoesNotExtendTheSession(t *testing.T) {
 		t.Fatalf("page: %d extending reads, %d checks", f.auth.authn, f.auth.checks)
 	}
 }
+
+// TestConsoleCSRFAcrossSecretRotation: a form rendered before the session
+// secret was rotated is accepted while the old secret is configured as
+// PreviousSecret, and refused (nothing done) once it is dropped.
+func TestConsoleCSRFAcrossSecretRotation(t *testing.T) {
+	oldSecret, newSecret := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+	f := newFixture(t, false)
+	before, err := New(Deps{Log: slog.New(slog.DiscardHandler), Auth: f.auth, Desk: f.desk, Secret: oldSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldForm := before.csrfFor(tokStaff)
+	for _, c := range []struct {
+		name     string
+		previous []byte
+		want     int
+	}{{"during the overlap", oldSecret, http.StatusSeeOther}, {"after it", nil, http.StatusForbidden}} {
+		after, err := New(Deps{Log: slog.New(slog.DiscardHandler), Auth: f.auth, Desk: f.desk, Secret: newSecret, PreviousSecret: c.previous})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.h = after.Handler()
+		n := f.desk.count()
+		rec := f.do(http.MethodPost, "/console/checkin", tokStaff, url.Values{"csrf": {oldForm}, "code": {"A7K2M9QX"}, "hall_id": {"h1"}})
+		if rec.Code != c.want {
+			t.Fatalf("%s: %d %s", c.name, rec.Code, rec.Body)
+		}
+		if done := f.desk.count() - n; (c.want == http.StatusForbidden) != (done == 0) {
+			t.Fatalf("%s: %d desk calls", c.name, done)
+		}
+		if sameToken(oldForm, after.csrfFor(tokStaff)) {
+			t.Fatal("new forms still use the old key")
+		}
+	}
+}

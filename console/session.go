@@ -37,13 +37,26 @@ func (c *Console) cookie(name, value string, maxAge int) *http.Cookie {
 }
 
 // csrfFor is the CSRF token of the session token: HMAC-SHA256, hex.
-func (c *Console) csrfFor(token string) string {
+func (c *Console) csrfFor(token string) string { return csrfUnder(c.csrfKey, token) }
+
+// csrfUnder is the CSRF token of a session token under key.
+func csrfUnder(key []byte, token string) string {
 	if token == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, c.csrfKey)
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(token))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// csrfValid tells whether got is the CSRF token of the session token: under
+// the current key or, during a session secret rotation, the previous one (a
+// form rendered before the rotation).
+func (c *Console) csrfValid(got, token string) bool {
+	if sameToken(got, c.csrfFor(token)) {
+		return true
+	}
+	return len(c.csrfPrevKey) > 0 && sameToken(got, csrfUnder(c.csrfPrevKey, token))
 }
 
 // sameToken compares two tokens in constant time; empty never matches.
@@ -158,7 +171,7 @@ func (c *Console) requirePost(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return c.toLogin(ec)
 		}
-		if !sameToken(ec.FormValue("csrf"), c.csrfFor(token)) {
+		if !c.csrfValid(ec.FormValue("csrf"), token) {
 			return c.errorPage(ec, http.StatusForbidden, msgCSRF)
 		}
 		ok, err := c.authenticate(ec)

@@ -113,7 +113,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	sessions := session.NewStore(a.Redis.Client, session.Config{
-		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
+		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), PreviousSecret: []byte(cfg.SessionSecretPrevious), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
 	}, clock)
 	inbox := notify.NewInbox(a.Mongo.DB, clock)
 	if err := inbox.EnsureIndexes(ctx); err != nil {
@@ -191,7 +191,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	staffSvc, err := staff.NewService(staff.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
-		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret), RefuseDemo: cfg.Production(),
+		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret),
+		SessionSecretPrevious: []byte(cfg.SessionSecretPrevious), RefuseDemo: cfg.Production(),
 		LoginPerAccount: cfg.RateStaffLogin,
 	})
 	if err != nil {
@@ -449,7 +450,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Catalog: booking, Accounts: staffSvc,
 		Licences: lics, Tickets: evals, Finance: &console.Finance{Orders: paySvc, Recon: recon},
 		Integrations: registry, Outbox: outbox, AuditLog: staffSvc, EvaluationStats: evals,
-		Secret: []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment})
+		Secret: []byte(cfg.SessionSecret), PreviousSecret: []byte(cfg.SessionSecretPrevious),
+		Development: cfg.Env == platform.EnvDevelopment})
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,15 @@ func (s *Service) sessionKey(token string) string {
 	return s.prefix + "staff:sess:" + platform.TokenDigest(s.secret, token)
 }
 
+// previousKey is where a session of token opened before the session secret
+// was rotated lives; "" when no rotation is under way.
+func (s *Service) previousKey(token string) string {
+	if len(s.prevSecret) == 0 {
+		return ""
+	}
+	return s.prefix + "staff:sess:" + platform.TokenDigest(s.prevSecret, token)
+}
+
 // Login checks the password and opens a session. Every attempt that is
 // answered is audited (action "login", outcome "ok" or "bad_credentials")
 // with ip; attempts refused by the login limits (lockout.go) compare no
@@ -136,6 +145,10 @@ func (s *Service) session(ctx context.Context, token string, extend bool) (Accou
 	}
 	key := s.sessionKey(token)
 	v, err := s.rdb.Get(ctx, key).Bytes()
+	if prev := s.previousKey(token); errors.Is(err, redis.Nil) && prev != "" {
+		key = prev
+		v, err = s.rdb.Get(ctx, key).Bytes()
+	}
 	if errors.Is(err, redis.Nil) {
 		return Account{}, ErrUnauthenticated
 	}
@@ -184,6 +197,12 @@ func (s *Service) Logout(ctx context.Context, token, ip string) error {
 	v, _ := s.rdb.Get(ctx, key).Bytes()
 	if err := s.rdb.Del(ctx, key).Err(); err != nil {
 		return fmt.Errorf("end session: %w", err)
+	}
+	if prev := s.previousKey(token); prev != "" && v == nil {
+		v, _ = s.rdb.Get(ctx, prev).Bytes()
+		if err := s.rdb.Del(ctx, prev).Err(); err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
 	}
 	var rec sessionRecord
 	if json.Unmarshal(v, &rec) == nil && rec.Username != "" {

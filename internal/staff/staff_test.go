@@ -369,3 +369,44 @@ func TestListAuditFiltersAndPages(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionSecretRotationOverlap: staff sessions opened before the
+// session secret was rotated keep working (and end at logout) while the old
+// secret is configured as the previous one; after that they are not found.
+func TestSessionSecretRotationOverlap(t *testing.T) {
+	f := newFixture(t, 2*time.Hour, 5*time.Hour)
+	if err := f.svc.SeedDemo(f.ctx, "hall-tianhe"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.svc.Login(f.ctx, DemoStaff, DemoPassword, "203.0.113.7")
+	b, _ := f.svc.Login(f.ctx, DemoStaff, DemoPassword, "203.0.113.7")
+	rotated := func(previous []byte) *Service {
+		s, err := NewService(Deps{DB: f.db, Redis: f.rdb, RedisPrefix: f.prefix, Clock: f.clock, Log: platformtest.Logger(),
+			SessionSecret: []byte("the-new-secret-0123456789"), SessionSecretPrevious: previous,
+			SessionIdle: 2 * time.Hour, SessionMax: 5 * time.Hour, BcryptCost: bcrypt.MinCost, LoginPerAccount: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	during := rotated([]byte("session-secret-0123456789"))
+	for _, tok := range []string{a.Token, b.Token} {
+		if acct, err := during.Authenticate(f.ctx, tok); err != nil || acct.Username != DemoStaff {
+			t.Fatalf("an old session during the overlap: %+v %v", acct, err)
+		}
+	}
+	if err := during.Logout(f.ctx, a.Token, "203.0.113.7"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := during.Authenticate(f.ctx, a.Token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("an old session after logout: %v", err)
+	}
+	fresh, _ := during.Login(f.ctx, DemoStaff, DemoPassword, "203.0.113.7")
+	after := rotated(nil)
+	if _, err := after.Authenticate(f.ctx, b.Token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("an old session after the overlap: %v", err)
+	}
+	if _, err := after.Authenticate(f.ctx, fresh.Token); err != nil {
+		t.Fatalf("a session opened during the overlap: %v", err)
+	}
+}
