@@ -35,7 +35,10 @@ type Chart struct {
 	Unit   string
 	Labels []string
 	Series []Series
-	Tick   func(float64) string
+	// Extra are further columns of the table only (not drawn): counts
+	// behind a drawn figure, for example. Their Cells are shown.
+	Extra []Series
+	Tick  func(float64) string
 }
 
 // Geometry of every chart, in SVG user units.
@@ -206,19 +209,20 @@ func (c Chart) legend(b *strings.Builder) {
 // table writes the figures as a table: a row per label, a column per series.
 func (c Chart) table(b *strings.Builder) {
 	fmt.Fprintf(b, `<table class="chart-data" id="%s-table"><caption>%s（数据）</caption><thead><tr><th scope="col">%s</th>`, esc(c.ID), esc(c.Title), esc(cmp.Or(c.Head, "日期")))
-	for _, s := range c.Series {
+	cols := append(append([]Series(nil), c.Series...), c.Extra...)
+	for _, s := range cols {
 		fmt.Fprintf(b, `<th scope="col">%s</th>`, esc(s.Name))
 	}
 	b.WriteString(`</tr></thead><tbody>`)
 	for i, l := range c.Labels {
 		fmt.Fprintf(b, `<tr><th scope="row">%s</th>`, esc(l))
-		for _, s := range c.Series {
+		for _, s := range cols {
 			fmt.Fprintf(b, `<td>%s</td>`, esc(cell(s, i)))
 		}
 		b.WriteString(`</tr>`)
 	}
 	if len(c.Labels) == 0 {
-		fmt.Fprintf(b, `<tr><td colspan="%d">%s</td></tr>`, len(c.Series)+1, chartEmpty)
+		fmt.Fprintf(b, `<tr><td colspan="%d">%s</td></tr>`, len(cols)+1, chartEmpty)
 	}
 	b.WriteString(`</tbody></table>`)
 }

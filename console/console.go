@@ -88,6 +88,8 @@ type Deps struct {
 	// Finance serves the finance pages (orders, refunds, reconciliation);
 	// nil: the console has no finance pages.
 	Finance *Finance
+	// Dashboard feeds the administrators' dashboard; nil: no such page.
+	Dashboard *Dashboard
 	// Secret keys the CSRF tokens; the console derives its own key from
 	// it, so the session secret can be passed. Required unless Development
 	// (then a random key is used when it is empty).
@@ -111,6 +113,8 @@ type Console struct {
 	licences LicenceVerifier
 	tickets  Tickets
 	finance  *Finance
+	// dashboard feeds /console/admin/dashboard; may be nil.
+	dashboard *Dashboard
 	// loginLimit is the API server's per-IP login limit (set by Register).
 	loginLimit func(echo.Context) error
 	// catalogChanged runs after a calendar change; may be nil.
@@ -133,6 +137,9 @@ func New(d Deps) (*Console, error) {
 	if d.Finance != nil && (d.Finance.Orders == nil || d.Finance.Recon == nil) {
 		return nil, errors.New("console: Finance needs Orders and Recon")
 	}
+	if d.Dashboard != nil && (d.Dashboard.Appointments == nil || d.Dashboard.Messages == nil || d.Dashboard.Payments == nil) {
+		return nil, errors.New("console: Dashboard needs Appointments, Messages and Payments")
+	}
 	secret := d.Secret
 	if len(secret) == 0 {
 		if !d.Development {
@@ -150,7 +157,7 @@ func New(d Deps) (*Console, error) {
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
-		finance: d.Finance,
+		finance: d.Finance, dashboard: d.Dashboard,
 		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
@@ -173,7 +180,8 @@ func New(d Deps) (*Console, error) {
 	}
 	// Each page is parsed with the layout and the fragments.
 	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify", "tickets",
-		"finance_orders", "finance_order", "finance_recon"} {
+		"finance_orders", "finance_order", "finance_recon",
+		"admin_dashboard"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -240,6 +248,7 @@ func (c *Console) routes(g *echo.Group) {
 		g.POST("/appointments/:id/no-show", c.queueAction(actionNoShow, "已标记爽约", c.noShow), c.requirePost)
 	}
 	c.adminRoutes(g)
+	c.dashboardRoutes(g)
 	c.licenceRoutes(g)
 	c.ticketRoutes(g)
 	if c.finance != nil {
