@@ -82,8 +82,9 @@ func dashboardFixture(t *testing.T) (*fixture, *fakeStats) {
 	f := newFixture(t, false)
 	st := &fakeStats{}
 	c, err := New(Deps{Log: slog.New(slog.DiscardHandler), Auth: f.auth, Desk: f.desk,
-		Dashboard: &Dashboard{Appointments: st, Messages: fakeMsgStats{st}, Payments: fakePayStats{st}},
-		Secret:    []byte("0123456789abcdef0123456789abcdef"), Heartbeat: time.Second})
+		Dashboard: &Dashboard{Appointments: st, Messages: fakeMsgStats{st}, Payments: fakePayStats{st},
+			Clock: platform.NewManualClock(time.Date(2026, 3, 20, 1, 0, 0, 0, time.UTC))},
+		Secret: []byte("0123456789abcdef0123456789abcdef"), Heartbeat: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,12 +148,11 @@ func TestConsoleDashboard(t *testing.T) {
 		t.Fatalf("audit: %+v", a)
 	}
 
-	// The default: the last 14 days, today included.
+	// The default: the last 14 days by the clock, today included.
 	before := st.n()
 	rec = f.do(http.MethodGet, "/console/admin/dashboard", tokAdmin, nil)
-	last := platform.LastDays(time.Now(), 14)
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `value="`+last.From+`"`) ||
-		!strings.Contains(st.calls[before], last.From+".."+last.To+" ") {
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `value="2026-03-07"`) ||
+		!strings.Contains(st.calls[before], "2026-03-07..2026-03-20 ") {
 		t.Fatalf("default range: %d %v", rec.Code, st.calls[before:])
 	}
 

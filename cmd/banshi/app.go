@@ -433,7 +433,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking,
 		Boards: booking, Counter: booking, Calendar: booking, CatalogChanged: apptRoutes.Changed,
 		Licences: lics, Tickets: evals, Finance: &console.Finance{Orders: paySvc, Recon: recon},
-		Dashboard: &console.Dashboard{Appointments: booking, Messages: outbox, Payments: paySvc},
+		Dashboard: &console.Dashboard{Appointments: booking, Messages: outbox, Payments: paySvc, Clock: clock},
 		Secret:    []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment})
 	if err != nil {
 		return err
