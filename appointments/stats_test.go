@@ -125,3 +125,31 @@ func TestMedianAndPercentile(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkStats: one statistics query over 5,000 appointments of 14 days
+// (every one checked in and called) on the test store.
+func BenchmarkStats(b *testing.B) {
+	f := newFixture(b)
+	var docs []any
+	for i := range 5000 {
+		day := shAt("2026-03-01", 0, 0).AddDate(0, 0, i%14)
+		in := day.Add(9*time.Hour + time.Duration(i%300)*time.Second)
+		called := in.Add(time.Duration(i%40) * time.Minute)
+		docs = append(docs, apptDoc{ID: fmt.Sprintf("bench%05d", i), HallID: "h1", DepartmentID: "d1", Date: day.Format(time.DateOnly),
+			Status: StatusCompleted, CreatedAt: day.Add(-24 * time.Hour), CheckedInAt: &in, CalledAt: &called, CompletedAt: &called})
+	}
+	if _, err := f.db.Collection("appointments").InsertMany(f.ctx, docs); err != nil {
+		b.Fatal(err)
+	}
+	r, err := platform.ParseDayRange("2026-03-01", "2026-03-14", platform.MaxStatsDays)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		got, err := f.svc.Stats(f.ctx, r, "h1")
+		if err != nil || len(got) != 14 || got[0].Completed+got[13].Completed == 0 {
+			b.Fatalf("%v %v", got, err)
+		}
+	}
+}

@@ -93,3 +93,39 @@ func TestStats(t *testing.T) {
 		t.Fatal("a refused statistics query changed the outbox")
 	}
 }
+
+// BenchmarkStats: one statistics query over 5,000 final results and 2,500
+// inbox messages of 14 days on the test store.
+func BenchmarkStats(b *testing.B) {
+	f := newOutboxFixture(b, nil, "wechat", "fcm")
+	var res, msgs []any
+	for i := range 5000 {
+		at := t0.Add(time.Duration(i%14) * 24 * time.Hour).Add(time.Duration(i) * time.Second)
+		state := StateSent
+		if i%10 == 0 {
+			state = StateDead
+		}
+		ch := []string{"wechat", "fcm"}[i%2]
+		res = append(res, resultDoc{ID: fmt.Sprintf("m%05d|%s#final", i, ch), DeliveryID: fmt.Sprintf("m%05d|%s", i, ch), Channel: ch,
+			Final: true, State: state, Attempt: 1, At: at})
+		if i%2 == 0 {
+			msgs = append(msgs, Message{ID: fmt.Sprintf("m%05d", i), UserID: "u1", Kind: "k", Title: "t", CreatedAt: at})
+		}
+	}
+	if _, err := f.box.results.InsertMany(f.ctx, res); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := f.inbox.coll.InsertMany(f.ctx, msgs); err != nil {
+		b.Fatal(err)
+	}
+	r, err := platform.ParseDayRange("2026-03-09", "2026-03-22", platform.MaxStatsDays)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if got, err := f.box.Stats(f.ctx, r); err != nil || len(got) != 14*3 {
+			b.Fatalf("%v %v", got, err)
+		}
+	}
+}
