@@ -51,7 +51,6 @@ const (
 	chartBottom = 48.0
 	plotW       = chartW - chartLeft - chartRight
 	plotH       = chartH - chartTop - chartBottom
-	chartTicks  = 4
 )
 
 // chartEmpty is what a chart with nothing to show says.
@@ -70,9 +69,11 @@ func (c Chart) empty() bool {
 	return true
 }
 
-// top is the axis maximum: the largest value rounded up to a "nice" number
-// (1, 2, 2.5 or 5 times a power of ten), at least 1.
-func (c Chart) top() float64 {
+// top is the axis maximum and its number of gridline steps: the largest
+// value rounded up to 1, 2, 2.5, 4, 5 or 8 times a power of ten, at least
+// 1, in steps that are round (2.5, 5 and 10 in fifths, the others in
+// quarters).
+func (c Chart) top() (float64, int) {
 	m := 0.0
 	for _, s := range c.Series {
 		for _, v := range s.Values {
@@ -80,15 +81,18 @@ func (c Chart) top() float64 {
 		}
 	}
 	if m <= 1 {
-		return 1
+		return 1, 4
 	}
 	p := math.Pow(10, math.Floor(math.Log10(m)))
-	for _, f := range []float64{1, 2, 2.5, 5, 10} {
+	for _, f := range []float64{1, 2, 2.5, 4, 5, 8} {
 		if f*p >= m {
-			return f * p
+			if f == 2.5 || f == 5 {
+				return f * p, 5
+			}
+			return f * p, 4
 		}
 	}
-	return 10 * p
+	return 10 * p, 5
 }
 
 func (c Chart) tick(v float64) string {
@@ -140,12 +144,12 @@ func (c Chart) draw(bars bool) template.HTML {
 func y(v, top float64) float64 { return chartTop + plotH - v/top*plotH }
 
 func (c Chart) axes(b *strings.Builder) {
-	top := c.top()
+	top, ticks := c.top()
 	if c.Unit != "" {
 		fmt.Fprintf(b, `<text class="chart-unit" x="%s" y="16">%s</text>`, coord(chartLeft-8), esc(c.Unit))
 	}
-	for i := 0; i <= chartTicks; i++ {
-		v := top * float64(i) / chartTicks
+	for i := 0; i <= ticks; i++ {
+		v := top * float64(i) / float64(ticks)
 		yy := coord(y(v, top))
 		fmt.Fprintf(b, `<line class="chart-grid" x1="%s" y1="%s" x2="%s" y2="%s"/>`, coord(chartLeft), yy, coord(chartLeft+plotW), yy)
 		fmt.Fprintf(b, `<text class="chart-tick" x="%s" y="%s" text-anchor="end">%s</text>`, coord(chartLeft-6), coord(y(v, top)+4), esc(c.tick(v)))
@@ -166,7 +170,7 @@ func (c Chart) axes(b *strings.Builder) {
 }
 
 func (c Chart) bars(b *strings.Builder) {
-	top := c.top()
+	top, _ := c.top()
 	gw := plotW / float64(len(c.Labels))
 	bw := gw * 0.8 / float64(len(c.Series))
 	for si, s := range c.Series {
@@ -181,7 +185,7 @@ func (c Chart) bars(b *strings.Builder) {
 }
 
 func (c Chart) lines(b *strings.Builder) {
-	top := c.top()
+	top, _ := c.top()
 	gw := plotW / float64(len(c.Labels))
 	for si, s := range c.Series {
 		var pts []string

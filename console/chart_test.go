@@ -90,10 +90,10 @@ func TestBarChart(t *testing.T) {
 		t.Fatalf("%d bars, want 6", len(bars))
 	}
 	values := []float64{8, 2, 0, 1, 4, 3}
-	// The axis top is 10 for a maximum of 8: heights are value/10 of the plot.
+	// The axis top is 8 for a maximum of 8: heights are value/8 of the plot.
 	for i, b := range bars {
 		h, yy := attrF(t, b, "height"), attrF(t, b, "y")
-		if want := values[i] / 10 * plotH; math.Abs(h-want) > 0.01 {
+		if want := values[i] / 8 * plotH; math.Abs(h-want) > 0.01 {
 			t.Errorf("bar %d: height %v, want %v", i, h, want)
 		}
 		if math.Abs(yy+h-(chartTop+plotH)) > 0.01 {
@@ -164,10 +164,14 @@ func TestChartEmpty(t *testing.T) {
 }
 
 func TestChartTop(t *testing.T) {
-	for _, tc := range []struct{ max, top float64 }{{0, 1}, {0.5, 1}, {3, 5}, {8, 10}, {11, 20}, {21, 25}, {26, 50}, {100, 100}, {12345, 20000}} {
+	for _, tc := range []struct {
+		max, top float64
+		ticks    int
+	}{{0, 1, 4}, {0.5, 1, 4}, {3, 4, 4}, {8, 8, 4}, {9, 10, 5}, {11, 20, 4}, {21, 25, 5}, {26, 40, 4}, {41, 50, 5},
+		{100, 100, 4}, {12345, 20000, 4}, {81, 100, 5}} {
 		c := Chart{Series: []Series{{Values: []float64{tc.max}}}}
-		if got := c.top(); got != tc.top {
-			t.Errorf("max %v: top %v, want %v", tc.max, got, tc.top)
+		if got, ticks := c.top(); got != tc.top || ticks != tc.ticks {
+			t.Errorf("max %v: top %v in %d steps, want %v in %d", tc.max, got, ticks, tc.top, tc.ticks)
 		}
 	}
 }
