@@ -106,6 +106,8 @@ type Deps struct {
 	Outbox          Outbox
 	AuditLog        AuditLog
 	EvaluationStats EvaluationStats
+	// Dashboard feeds the administrators' dashboard; nil: no such page.
+	Dashboard *Dashboard
 	// Secret keys the CSRF tokens; the console derives its own key from
 	// it, so the session secret can be passed. Required unless Development
 	// (then a random key is used when it is empty).
@@ -139,6 +141,8 @@ type Console struct {
 	evalStats    EvaluationStats
 	catalog      Catalog
 	accounts     StaffAccounts
+	// dashboard feeds /console/admin/dashboard; may be nil.
+	dashboard *Dashboard
 	// loginLimit is the API server's per-IP login limit (set by Register).
 	loginLimit func(echo.Context) error
 	// catalogChanged runs after a calendar change; may be nil.
@@ -162,6 +166,9 @@ func New(d Deps) (*Console, error) {
 	if d.Finance != nil && (d.Finance.Orders == nil || d.Finance.Recon == nil) {
 		return nil, errors.New("console: Finance needs Orders and Recon")
 	}
+	if d.Dashboard != nil && (d.Dashboard.Appointments == nil || d.Dashboard.Messages == nil || d.Dashboard.Payments == nil) {
+		return nil, errors.New("console: Dashboard needs Appointments, Messages and Payments")
+	}
 	secret := d.Secret
 	if len(secret) == 0 {
 		if !d.Development {
@@ -182,7 +189,7 @@ func New(d Deps) (*Console, error) {
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
-		finance: d.Finance, catalog: d.Catalog, accounts: d.Accounts,
+		finance: d.Finance, dashboard: d.Dashboard, catalog: d.Catalog, accounts: d.Accounts,
 		integrations: d.Integrations, outbox: d.Outbox, auditLog: d.AuditLog, evalStats: d.EvaluationStats,
 		csrfKey: csrfKey(secret), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
@@ -213,7 +220,8 @@ func New(d Deps) (*Console, error) {
 	// Each page is parsed with the layout and the fragments.
 	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify", "tickets",
 		"finance_orders", "finance_order", "finance_recon",
-		"admin_integrations", "admin_integration_secret", "admin_outbox", "admin_audit", "admin_evaluations"} {
+		"admin_integrations", "admin_integration_secret", "admin_outbox", "admin_audit", "admin_evaluations",
+		"admin_dashboard"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
@@ -292,6 +300,7 @@ func (c *Console) routes(g *echo.Group) {
 	c.evalStatsRoutes(g)
 	c.catalogRoutes(g)
 	c.staffRoutes(g)
+	c.dashboardRoutes(g)
 	c.licenceRoutes(g)
 	c.ticketRoutes(g)
 	if c.finance != nil {

@@ -450,7 +450,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Catalog: booking, Accounts: staffSvc,
 		Licences: lics, Tickets: evals, Finance: &console.Finance{Orders: paySvc, Recon: recon},
 		Integrations: registry, Outbox: outbox, AuditLog: staffSvc, EvaluationStats: evals,
-		Secret: []byte(cfg.SessionSecret), PreviousSecret: []byte(cfg.SessionSecretPrevious),
+		Dashboard: &console.Dashboard{Appointments: booking, Messages: outbox, Payments: paySvc, Clock: clock},
+		Secret:    []byte(cfg.SessionSecret), PreviousSecret: []byte(cfg.SessionSecretPrevious),
 		Development: cfg.Env == platform.EnvDevelopment})
 	if err != nil {
 		return err
