@@ -229,7 +229,10 @@ func (s *Service) CallNext(ctx context.Context, actor StaffActor, hallID, depart
 			out, err := s.callUpdate(ctx, bson.M{"_id": d.ID, "status": StatusCheckedIn, "call_state": bson.M{"$exists": false}},
 				bson.M{"$set": bson.M{"call_state": queueCalled, "window": window, "called_at": ms(s.clock.Now()), "called_by": actor.ID,
 					"notice": KindCalled},
-					"$inc": bson.M{"call_count": 1}})
+					"$inc": bson.M{"call_count": 1},
+					// The first call ends the wait (dashboard): a recall or a
+					// call after a transfer keeps it.
+					"$min": bson.M{"first_called_at": ms(s.clock.Now())}})
 			if errors.Is(err, mongo.ErrNoDocuments) {
 				continue // another counter called this one first
 			}

@@ -20,9 +20,9 @@ import (
 //   - Cancelled, Completed: on the day of cancelled_at, completed_at;
 //   - NoShows: on the appointment's own day (the sweeper marks them later);
 //   - Waits: citizens checked in that day and called since, the wait being
-//     checked_in_at → called_at in minutes. called_at is the latest call
-//     (a recall moves it), so a recalled citizen's wait is counted to the
-//     recall; a transferred one waits from the first check-in.
+//     checked_in_at → first_called_at in minutes (the first call: a recall
+//     or a call after a transfer does not move it; appointments called
+//     before first_called_at was kept fall back to called_at, the latest).
 //
 // One bounded read: the appointments with any of those in the range (at
 // most 31 days), only the fields needed, folded in Go. Both engines run it
@@ -52,6 +52,7 @@ type statsDoc struct {
 	CompletedAt *time.Time `bson:"completed_at"`
 	CheckedInAt *time.Time `bson:"checked_in_at"`
 	CalledAt    *time.Time `bson:"called_at"`
+	FirstCalled *time.Time `bson:"first_called_at"`
 }
 
 // Stats returns one ApptDayStats per day of r, in order, for hallID (""
@@ -79,7 +80,7 @@ func (s *Service) Stats(ctx context.Context, r platform.DayRange, hallID string)
 	if hallID != "" {
 		f["hall_id"] = hallID
 	}
-	proj := bson.M{"status": 1, "date": 1, "created_at": 1, "cancelled_at": 1, "completed_at": 1, "checked_in_at": 1, "called_at": 1}
+	proj := bson.M{"status": 1, "date": 1, "created_at": 1, "cancelled_at": 1, "completed_at": 1, "checked_in_at": 1, "called_at": 1, "first_called_at": 1}
 	cur, err := s.appts.Find(ctx, f, options.Find().SetProjection(proj))
 	if err != nil {
 		return nil, fmt.Errorf("appointment stats: %w", err)
@@ -115,8 +116,12 @@ func (s *Service) Stats(ctx context.Context, r platform.DayRange, hallID string)
 		if x := at[d.Date]; x != nil && d.Status == StatusNoShow {
 			x.NoShows++
 		}
-		if x := dayOf(d.CheckedInAt); x != nil && d.CalledAt != nil && !d.CalledAt.Before(*d.CheckedInAt) {
-			waits[x.Date] = append(waits[x.Date], d.CalledAt.Sub(*d.CheckedInAt).Minutes())
+		called := d.FirstCalled
+		if called == nil {
+			called = d.CalledAt
+		}
+		if x := dayOf(d.CheckedInAt); x != nil && called != nil && !called.Before(*d.CheckedInAt) {
+			waits[x.Date] = append(waits[x.Date], called.Sub(*d.CheckedInAt).Minutes())
 		}
 	}
 	if err := cur.Err(); err != nil {

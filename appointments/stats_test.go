@@ -51,6 +51,11 @@ func TestStats(t *testing.T) {
 			t.Fatalf("call %s at %02d:%02d: %s %v", c.dept, c.hh, c.mm, got.ID, err)
 		}
 	}
+	// A2 did not come: recalled at 09:58; the wait still ends at the first call.
+	f.clock.Set(shAt("2026-03-10", 9, 58))
+	if _, err := f.svc.Recall(f.ctx, h1Staff, "h1", a2.ID, ""); err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Set(shAt("2026-03-10", 10, 5))
 	if _, err := f.svc.Complete(f.ctx, h1Staff, a1.ID); err != nil {
 		t.Fatal(err)
