@@ -313,7 +313,8 @@ func (st StaffRoutes) cancelAppointment(s *Server) echo.HandlerFunc {
 }
 
 func (st StaffRoutes) audit(c echo.Context) error {
-	q := staff.AuditQuery{Actor: c.QueryParam("actor"), Action: c.QueryParam("action")}
+	q := staff.AuditQuery{Actor: c.QueryParam("actor"), Action: c.QueryParam("action"), Target: c.QueryParam("target"),
+		HallID: c.QueryParam("hall_id"), Outcome: c.QueryParam("outcome")}
 	for _, p := range []struct {
 		name string
 		dst  *time.Time

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -190,5 +191,38 @@ func TestHeldAnswerPanics(t *testing.T) {
 	rec := f.do(t, httptest.NewRequest("POST", "/api/v1/staff/appointments/ap-panic/complete", nil))
 	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"internal"`) {
 		t.Fatalf("panicking held handler: %d %q", rec.Code, rec.Body)
+	}
+}
+
+// TestStaffAuditFilters: the audit list filters by target, hall and
+// outcome as well as actor and action.
+func TestStaffAuditFilters(t *testing.T) {
+	f := newAuditFixture(t, fakeDesk{})
+	ctx := context.Background()
+	for _, e := range []staff.Entry{
+		{Actor: staff.DemoStaff, Action: "appointments.checkin", Target: "ap-1", HallID: "hall-tianhe", IP: "-", Outcome: "ok"},
+		{Actor: staff.DemoStaff, Action: "appointments.checkin", Target: "ap-2", HallID: "hall-yuexiu", IP: "-", Outcome: "wrong_hall"},
+		{Actor: staff.DemoStaff, Action: "appointments.complete", Target: "ap-1", HallID: "hall-tianhe", IP: "-", Outcome: "ok"},
+	} {
+		if err := f.svc.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for q, want := range map[string]int{"target=ap-1": 2, "hall_id=hall-yuexiu": 1, "outcome=wrong_hall": 1,
+		"target=ap-1&action=appointments.complete": 1, "target=ap-9": 0} {
+		rec := f.do(t, httptest.NewRequest("GET", "/api/v1/staff/audit?"+q, nil))
+		var body struct{ Entries []staff.Entry }
+		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &body) != nil {
+			t.Fatalf("%s: %d %s", q, rec.Code, rec.Body)
+		}
+		n := 0
+		for _, e := range body.Entries {
+			if e.Action != "audit.list" {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("%s: %d entries, want %d", q, n, want)
+		}
 	}
 }

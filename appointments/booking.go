@@ -111,32 +111,38 @@ func (s *Service) book(ctx context.Context, who Citizen, req BookRequest, ik *id
 	if h == nil {
 		return Appointment{}, ErrNotFound
 	}
+	// A refusal by the hall's rules is counted (metrics.go); these are
+	// checked before any idempotency record, so a retry is decided again.
+	refuse := func(err error) (Appointment, error) {
+		s.metrics.refused(h.ID, err)
+		return Appointment{}, err
+	}
 	if who.RealnameLevel < h.Rules.MinRealnameLevel {
 		level, err := s.storedLevel(ctx, who)
 		if err != nil {
 			return Appointment{}, err
 		}
 		if level < h.Rules.MinRealnameLevel {
-			return Appointment{}, ErrRealnameRequired
+			return refuse(ErrRealnameRequired)
 		}
 		who.RealnameLevel = level
 	}
 	if err := s.checkOnBehalf(ctx, who, req.OnBehalfOf, v); err != nil {
-		return Appointment{}, err
+		return refuse(err)
 	}
 	sl, found, closed := cat.lookupSlot(req.SlotID)
 	if !found {
-		return Appointment{}, ErrNotFound
+		return refuse(ErrNotFound)
 	}
 	if !serves(sl.Schedule, v) {
-		return Appointment{}, ErrSlotMismatch
+		return refuse(ErrSlotMismatch)
 	}
 	now := s.clock.Now()
 	if closed || !now.Before(sl.Start) {
-		return Appointment{}, ErrSlotClosed
+		return refuse(ErrSlotClosed)
 	}
 	if !slices.Contains(cat.window(h, now), sl.Date) {
-		return Appointment{}, ErrOutsideWindow
+		return refuse(ErrOutsideWindow)
 	}
 	b := &booking{s: s, cat: cat, who: who, svc: v, sl: sl, id: newAppointmentID(), ik: ik, limitSlot: -1, seat: -1}
 	if req.OnBehalfOf != nil {
@@ -197,15 +203,17 @@ func (b *booking) run(ctx context.Context) (Appointment, error) {
 		b.token, b.haveToken = n, true
 	case errors.Is(err, errFastPathDown):
 	default:
+		s.metrics.refused(b.svc.HallID, err) // the pool's slot_full
 		return Appointment{}, err
 	}
 	a, err, replayed := b.steps(ctx)
 	if replayed {
 		b.undo(ctx, nil)
-		return a, err
+		return a, err // counted when it was decided
 	}
 	if err != nil {
 		b.undo(ctx, err)
+		s.metrics.refused(b.svc.HallID, err)
 	}
 	return a, err
 }
@@ -276,6 +284,7 @@ func (b *booking) steps(ctx context.Context) (Appointment, error, bool) {
 	if err := b.commit(ctx, doc); err != nil {
 		return Appointment{}, err, false
 	}
+	s.metrics.booked(doc.HallID)
 	// Booked: finish and answer even when the client has gone meanwhile.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), decideTimeout)
 	defer cancel()

@@ -146,6 +146,7 @@ func (s *Service) cancelBooked(ctx context.Context, cat *catalog, d *apptDoc, by
 	if err != nil {
 		return nil, fmt.Errorf("cancel: %w", err)
 	}
+	s.metrics.cancelled(out.HallID, cancelledBy(by))
 	if err := s.releaseCancelled(ctx, cat, &out); err != nil {
 		s.log.Warn("cancelled seat not fully released; the sweeper finishes it", "appointment", out.ID, "err", err)
 	}

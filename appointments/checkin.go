@@ -35,10 +35,22 @@ func newCheckinCode() string {
 	return string(b)
 }
 
-func (s *Service) qrSign(body string) string {
-	m := hmac.New(sha256.New, s.ckey)
+func (s *Service) qrSign(body string) string { return qrSignature(s.ckey, body) }
+
+// qrSignature is the signature of body under key.
+func qrSignature(key []byte, body string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(body))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// qrSigned tells whether sig signs body under the current key or, during a
+// rotation's overlap, the previous one.
+func (s *Service) qrSigned(body, sig string) bool {
+	if hmac.Equal([]byte(sig), []byte(qrSignature(s.ckey, body))) {
+		return true
+	}
+	return len(s.ckeyPrev) > 0 && hmac.Equal([]byte(sig), []byte(qrSignature(s.ckeyPrev, body)))
 }
 
 func (s *Service) qrPayload(d *apptDoc) string {
@@ -58,7 +70,7 @@ func (s *Service) resolveCode(ctx context.Context, code string) (*apptDoc, error
 			return nil, invalid("code", "format", "不是有效的签到二维码")
 		}
 		body := strings.Join(parts[:4], ".")
-		if !hmac.Equal([]byte(parts[4]), []byte(s.qrSign(body))) {
+		if !s.qrSigned(body, parts[4]) {
 			return nil, invalid("code", "signature", "签到二维码校验失败")
 		}
 		d, err := s.findAppt(ctx, parts[1])
@@ -149,6 +161,7 @@ func (s *Service) CheckIn(ctx context.Context, actor StaffActor, code string) (S
 	if err != nil {
 		return StaffAppointment{}, fmt.Errorf("check in: %w", err)
 	}
+	s.metrics.checkedIn(out.HallID)
 	s.releasePersonal(ctx, &out)
 	s.queueChanged(ctx, out.HallID) // one more waits: the displays' count
 	return s.staffView(ctx, cat, &out, nil), nil

@@ -110,6 +110,7 @@ func (s *Service) cancelClosedBatch(ctx context.Context, cat *catalog, batch []*
 	var idList []string
 	for i := range mine {
 		d := &mine[i]
+		s.metrics.cancelled(d.HallID, CancelledBySystem)
 		ids[i] = d.ID
 		idList = append(idList, d.ID)
 		msgs[i] = cancelledMessage(cat, d)

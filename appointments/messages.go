@@ -120,6 +120,12 @@ func noticeMessage(cat *catalog, d *apptDoc) (notify.Message, bool) {
 		return bookedMessage(cat, d), true
 	case KindCancelled:
 		return cancelledMessage(cat, d), true
+	case KindCalled:
+		// Only while the call stands: a citizen already served, skipped
+		// or sent to another department is not sent to the window late.
+		if d.Status == StatusCheckedIn && d.CallState == queueCalled {
+			return calledMessage(cat, d), true
+		}
 	}
 	return notify.Message{}, false
 }

@@ -65,6 +65,7 @@ func (s *Service) sweepNoShows(ctx context.Context, cat *catalog) (noShowSweep, 
 		}
 		if res.ModifiedCount == 1 {
 			r.noShows++
+			s.metrics.noShow(d.HallID, NoShowBySweep)
 			s.releasePersonal(ctx, d)
 		}
 	}

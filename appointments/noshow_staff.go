@@ -56,6 +56,7 @@ func (s *Service) MarkNoShow(ctx context.Context, actor StaffActor, appointmentI
 	if err != nil {
 		return StaffAppointment{}, fmt.Errorf("mark no-show: %w", err)
 	}
+	s.metrics.noShow(out.HallID, NoShowByStaff)
 	s.releasePersonal(ctx, &out)
 	// The penalty now; a failure leaves penalized false for the sweep.
 	if _, err := s.penalize(ctx, cat, &out); err != nil {

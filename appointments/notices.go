@@ -10,7 +10,7 @@ import (
 )
 
 // Every change of an appointment that its citizen must hear about (booked,
-// cancelled) writes the kind of message it owes (apptDoc.Notice) in the same
+// cancelled, called to a window) writes the kind of message it owes (apptDoc.Notice) in the same
 // document write as the change itself. The message is then published
 // (idempotently, by its deterministic ID) and the notice removed,
 // conditionally on still being that kind. A process that dies in between, or
@@ -66,6 +66,9 @@ func (s *Service) sweepNotices(ctx context.Context, cat *catalog) (int, error) {
 		changed := d.CreatedAt
 		if d.CancelledAt != nil {
 			changed = *d.CancelledAt
+		}
+		if d.Notice == KindCalled && d.CalledAt != nil {
+			changed = *d.CalledAt
 		}
 		if changed.After(cutoff) {
 			continue // its request may still be publishing it

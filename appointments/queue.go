@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"banshi/internal/platform"
+	"banshi/notify"
 )
 
 // Queue calling (叫号). A checked-in appointment waits in its department's
@@ -226,14 +227,19 @@ func (s *Service) CallNext(ctx context.Context, actor StaffActor, hallID, depart
 		}
 		for _, d := range docs {
 			out, err := s.callUpdate(ctx, bson.M{"_id": d.ID, "status": StatusCheckedIn, "call_state": bson.M{"$exists": false}},
-				bson.M{"$set": bson.M{"call_state": queueCalled, "window": window, "called_at": ms(s.clock.Now()), "called_by": actor.ID},
-					"$inc": bson.M{"call_count": 1}})
+				bson.M{"$set": bson.M{"call_state": queueCalled, "window": window, "called_at": ms(s.clock.Now()), "called_by": actor.ID,
+					"notice": KindCalled},
+					"$inc": bson.M{"call_count": 1},
+					// The first call ends the wait (dashboard): a recall or a
+					// call after a transfer keeps it.
+					"$min": bson.M{"first_called_at": ms(s.clock.Now())}})
 			if errors.Is(err, mongo.ErrNoDocuments) {
 				continue // another counter called this one first
 			}
 			if err != nil {
 				return StaffAppointment{}, err
 			}
+			s.metrics.called(out.HallID, CallFirst)
 			return s.announce(ctx, cat, out), nil
 		}
 	}
@@ -259,7 +265,8 @@ func (s *Service) Recall(ctx context.Context, actor StaffActor, hallID, appointm
 		window = d.Window
 	}
 	out, err := s.callUpdate(ctx, bson.M{"_id": d.ID, "status": StatusCheckedIn, "call_state": bson.M{"$in": []string{queueCalled, queueSkipped}}},
-		bson.M{"$set": bson.M{"call_state": queueCalled, "window": window, "called_at": ms(s.clock.Now()), "called_by": actor.ID},
+		bson.M{"$set": bson.M{"call_state": queueCalled, "window": window, "called_at": ms(s.clock.Now()), "called_by": actor.ID,
+			"notice": KindCalled},
 			"$inc": bson.M{"call_count": 1}})
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return StaffAppointment{}, s.queueConflict(ctx, d.ID)
@@ -267,6 +274,7 @@ func (s *Service) Recall(ctx context.Context, actor StaffActor, hallID, appointm
 	if err != nil {
 		return StaffAppointment{}, err
 	}
+	s.metrics.called(out.HallID, CallRecall)
 	return s.announce(ctx, cat, out), nil
 }
 
@@ -394,16 +402,24 @@ func (s *Service) callUpdate(ctx context.Context, filter, update bson.M) (*apptD
 }
 
 // announce tells the citizen where to go and the displays to redraw, and
-// returns the staff view of d. The message ID names the call's count, so a
-// recall is a new message and a repeated publish of one call is not.
+// returns the staff view of d. The call wrote its message as owed
+// (notice KindCalled) in the same update, so a process that dies before the
+// publish, or a notifier that is down, leaves it to the sweeper (see
+// notices.go); the message ID names the call's count, so a recall is a new
+// message and a repeated publish of one call is not.
 func (s *Service) announce(ctx context.Context, cat *catalog, d *apptDoc) StaffAppointment {
+	s.settleNotice(ctx, cat, d)
+	s.queueChanged(ctx, d.HallID)
+	return s.staffView(ctx, cat, d, nil)
+}
+
+// calledMessage tells the citizen of d, called to d.Window, where to go.
+func calledMessage(cat *catalog, d *apptDoc) notify.Message {
 	_, svc := names(cat, d)
 	m := msg(cat, KindCalled, d, "请到 "+d.Window+" 号窗口办理",
 		fmt.Sprintf("您的号码 %s 已叫号，请到 %s 号窗口办理“%s”。", d.QueueNumber, d.Window, svc))
 	m.ID = fmt.Sprintf("%s:%s:%d", KindCalled, d.ID, d.CallCount)
 	m.Data["queue_number"] = d.QueueNumber
 	m.Data["window"] = d.Window
-	_ = s.send(ctx, m) // logged by send; the display still shows the call
-	s.queueChanged(ctx, d.HallID)
-	return s.staffView(ctx, cat, d, nil)
+	return m
 }

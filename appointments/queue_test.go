@@ -218,3 +218,59 @@ func TestQueueCallRace(t *testing.T) {
 		t.Fatalf("%d call messages", n)
 	}
 }
+
+// TestCallMessageSurvivesAFailedPublish: a call whose message could not be
+// published (the notifier was down, or the process died right after the
+// call's write) keeps it owed on the appointment; the sweeper publishes it
+// once after a minute — unless the visit ended meanwhile (no late "go to
+// window 3"). A published call owes nothing.
+func TestCallMessageSurvivesAFailedPublish(t *testing.T) {
+	n := &flakyNotifier{}
+	f := newFixture(t, func(f *fixture, d *Deps) { n.inbox = f.inbox; d.Notifier = n })
+	a := f.mustBook(citizen(1), "sc1.20260310.0900", "s1")
+	b := f.mustBook(citizen(2), "sc1.20260310.1000", "s1")
+	c := f.mustBook(citizen(3), "sc1.20260310.1100", "s1")
+	f.clock.Set(time.Date(2026, 3, 10, 8, 45, 0, 0, t0.Location()))
+	for _, x := range []Appointment{a, b, c} {
+		f.checkIn(x)
+		f.clock.Advance(time.Second)
+	}
+	if got, err := f.svc.CallNext(f.ctx, h1Staff, "h1", "d1", "1"); err != nil || got.ID != a.ID {
+		t.Fatalf("call a: %+v %v", got, err)
+	}
+	if f.count("appointments", bson.M{"_id": a.ID, "notice": bson.M{"$exists": true}}) != 0 || f.messagesOf(KindCalled, citizen(1).ID) != 1 {
+		t.Fatal("a published call still owes its message, or was not published")
+	}
+
+	n.setDown(true)
+	for _, want := range []string{b.ID, c.ID} {
+		if got, err := f.svc.CallNext(f.ctx, h1Staff, "h1", "d1", "2"); err != nil || got.ID != want {
+			t.Fatalf("call %s: %+v %v", want, got, err)
+		}
+	}
+	if f.count("appointments", bson.M{"notice": KindCalled}) != 2 || f.count("inbox", bson.M{"kind": KindCalled}) != 1 {
+		t.Fatal("the unpublished calls are not owed")
+	}
+	// c is served before the sweeper runs: its call is no longer news.
+	if _, err := f.svc.Complete(f.ctx, h1Staff, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	n.setDown(false)
+	f.clock.Advance(30 * time.Second)
+	if r, _ := f.svc.SweepOnce(f.ctx); r.Notices != 0 {
+		t.Fatalf("published within the grace: %+v", r)
+	}
+	f.clock.Advance(31 * time.Second)
+	if r, err := f.svc.SweepOnce(f.ctx); err != nil || r.Notices != 2 {
+		t.Fatalf("sweep %+v %v", r, err)
+	}
+	if f.count("inbox", bson.M{"_id": KindCalled + ":" + b.ID + ":1"}) != 1 || f.messagesOf(KindCalled, citizen(3).ID) != 0 {
+		t.Fatal("b's call not published once, or c (served) told to go to the window late")
+	}
+	if f.count("appointments", bson.M{"notice": bson.M{"$exists": true}}) != 0 {
+		t.Fatal("notices left after the sweep")
+	}
+	if r, _ := f.svc.SweepOnce(f.ctx); r.Notices != 0 {
+		t.Fatalf("second sweep %+v", r)
+	}
+}

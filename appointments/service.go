@@ -30,6 +30,9 @@ type Deps struct {
 	// the session can learn it). Optional.
 	LevelRaised func(ctx context.Context, userID string, level int)
 	CheckinKey  []byte // HMAC key of check-in QR payloads, at least 16 bytes
+	// CheckinKeyPrevious is the key before the last rotation (nil: none):
+	// payloads it signed still verify; new ones are signed with CheckinKey.
+	CheckinKeyPrevious []byte
 
 	MaxActive int // active bookings per person [3]
 	// Enterprises says who may book for an enterprise; nil refuses every
@@ -43,28 +46,31 @@ type Deps struct {
 	AbandonAfter        time.Duration // an unfinished booking older than this is repaired [2 minutes]
 	SeatLease           time.Duration // a seat handed out by Redis returns unless confirmed within [30 s]
 	IdempotencyTTL      time.Duration // how long Idempotency-Key answers are kept [24 h]
+	Metrics             *Metrics      // nil: nothing counted (metrics.go)
 }
 
 // Service is the booking engine and catalog of halls. Safe for concurrent use,
 // and any number of Services (processes) may share one MongoDB and one Redis.
 type Service struct {
-	db      *mongo.Database
-	rdb     redis.UniversalClient
-	prefix  string
-	clock   platform.Clock
-	log     *slog.Logger
-	notify  Notifier
-	people  PeopleDirectory
-	levels  Levels
-	raised  func(ctx context.Context, userID string, level int)
-	ents    Enterprises
-	ckey    []byte
-	cfg     tuning
-	cat     *catalogCache
-	pool    *seatPool
-	flights singleflight.Group // one seat-pool rebuild or epoch read per key at a time in this process
-	leases  *platform.Leases
-	redisOK breaker
+	db       *mongo.Database
+	rdb      redis.UniversalClient
+	prefix   string
+	clock    platform.Clock
+	log      *slog.Logger
+	notify   Notifier
+	people   PeopleDirectory
+	levels   Levels
+	raised   func(ctx context.Context, userID string, level int)
+	ents     Enterprises
+	ckey     []byte
+	ckeyPrev []byte // nil: no previous key
+	cfg      tuning
+	cat      *catalogCache
+	pool     *seatPool
+	flights  singleflight.Group // one seat-pool rebuild or epoch read per key at a time in this process
+	leases   *platform.Leases
+	redisOK  breaker
+	metrics  *Metrics
 
 	halls, depts, services, schedules, calendar *mongo.Collection
 	appts, seats, daylocks, userslots, codes    *mongo.Collection
@@ -114,6 +120,7 @@ func NewService(d Deps) (*Service, error) {
 	s := &Service{
 		db: d.DB, rdb: d.Redis, prefix: d.RedisPrefix, clock: d.Clock, log: log,
 		notify: d.Notifier, people: d.People, levels: d.Levels, raised: d.LevelRaised, ents: d.Enterprises, ckey: append([]byte(nil), d.CheckinKey...),
+		ckeyPrev: append([]byte(nil), d.CheckinKeyPrevious...),
 		cfg: tuning{
 			maxActive:      defInt(d.MaxActive, 3),
 			maxPerEntDay:   defInt(d.MaxPerEnterpriseDay, 5),
@@ -124,7 +131,7 @@ func NewService(d Deps) (*Service, error) {
 			seatLease:      def(d.SeatLease, 30*time.Second),
 			idempotencyTTL: def(d.IdempotencyTTL, 24*time.Hour),
 		},
-		leases: platform.NewLeases(d.DB, d.Clock),
+		leases: platform.NewLeases(d.DB, d.Clock), metrics: d.Metrics,
 
 		halls:     d.DB.Collection("appt_halls"),
 		depts:     d.DB.Collection("appt_departments"),

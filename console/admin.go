@@ -118,3 +118,21 @@ func kindLabel(k string) string {
 	}
 	return k
 }
+
+// errAdminOnly: the page is the administrators'.
+var errAdminOnly = platform.NewError("forbidden", appointments.ErrForbidden.Message)
+
+// adminOnly answers the 403 page to anyone but administrators, auditing the
+// refused action as the API does (outcome "forbidden"); it runs after
+// requireSession or requirePost.
+func (c *Console) adminOnly(action string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ec echo.Context) error {
+			if !accountOf(ec).HasRole(staff.RoleAdmin) {
+				_ = c.audit(ec, action, ec.Param("id"), "", errAdminOnly)
+				return c.errorPage(ec, http.StatusForbidden, errAdminOnly.Message)
+			}
+			return next(ec)
+		}
+	}
+}

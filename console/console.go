@@ -32,6 +32,7 @@ import (
 
 	"banshi/api"
 	"banshi/appointments"
+	"banshi/evaluations"
 	"banshi/internal/platform"
 	"banshi/internal/staff"
 )
@@ -48,6 +49,9 @@ type Auth interface {
 	Login(ctx context.Context, username, password, ip string) (staff.Session, error)
 	Logout(ctx context.Context, token, ip string) error
 	Authenticate(ctx context.Context, token string) (staff.Account, error)
+	// Check is Authenticate without extending the session (a page's own
+	// periodic refresh).
+	Check(ctx context.Context, token string) (staff.Account, error)
 	Audit(ctx context.Context, e staff.Entry) error
 }
 
@@ -57,6 +61,8 @@ type Desk interface {
 	ListForStaff(ctx context.Context, actor appointments.StaffActor, q appointments.StaffListQuery) (appointments.StaffPage, error)
 	WriteStaffCSV(ctx context.Context, w io.Writer, actor appointments.StaffActor, q appointments.StaffListQuery) error
 	Complete(ctx context.Context, actor appointments.StaffActor, appointmentID string) (appointments.StaffAppointment, error)
+	// ListDepartments names the hall's departments for the pickers.
+	ListDepartments(ctx context.Context, hallID string) ([]appointments.Department, error)
 }
 
 var (
@@ -85,13 +91,30 @@ type Deps struct {
 	// Counter calls the queue and marks missed bookings; nil: the hall page
 	// has no queue calling.
 	Counter Counter
+	// Catalog (halls, departments, services, schedules) and Accounts (staff
+	// accounts) serve the administrators' pages; nil: no such page.
+	Catalog  Catalog
+	Accounts StaffAccounts
 	// Finance serves the finance pages (orders, refunds, reconciliation);
 	// nil: the console has no finance pages.
 	Finance *Finance
+	// Administrators' operations pages; each nil: no such page.
+	// Integrations: department systems (create, rotate, disable); Outbox:
+	// dead letters and their retry; AuditLog: the staff audit log;
+	// EvaluationStats: 好差评 statistics.
+	Integrations    Integrations
+	Outbox          Outbox
+	AuditLog        AuditLog
+	EvaluationStats EvaluationStats
+	// Dashboard feeds the administrators' dashboard; nil: no such page.
+	Dashboard *Dashboard
 	// Secret keys the CSRF tokens; the console derives its own key from
 	// it, so the session secret can be passed. Required unless Development
 	// (then a random key is used when it is empty).
 	Secret []byte
+	// PreviousSecret is the session secret before a rotation (nil: none):
+	// forms rendered under it are still accepted.
+	PreviousSecret []byte
 	// Development drops the Secure attribute of the cookies (plain HTTP on
 	// localhost).
 	Development bool
@@ -111,11 +134,21 @@ type Console struct {
 	licences LicenceVerifier
 	tickets  Tickets
 	finance  *Finance
+	// administrators' operations pages (nil: none)
+	integrations Integrations
+	outbox       Outbox
+	auditLog     AuditLog
+	evalStats    EvaluationStats
+	catalog      Catalog
+	accounts     StaffAccounts
+	// dashboard feeds /console/admin/dashboard; may be nil.
+	dashboard *Dashboard
 	// loginLimit is the API server's per-IP login limit (set by Register).
 	loginLimit func(echo.Context) error
 	// catalogChanged runs after a calendar change; may be nil.
 	catalogChanged func()
 	csrfKey        []byte
+	csrfPrevKey    []byte // the previous secret's (nil: no rotation under way)
 	secure         bool
 	heartbeat      time.Duration
 	pages          map[string]*template.Template
@@ -133,6 +166,9 @@ func New(d Deps) (*Console, error) {
 	if d.Finance != nil && (d.Finance.Orders == nil || d.Finance.Recon == nil) {
 		return nil, errors.New("console: Finance needs Orders and Recon")
 	}
+	if d.Dashboard != nil && (d.Dashboard.Appointments == nil || d.Dashboard.Messages == nil || d.Dashboard.Payments == nil) {
+		return nil, errors.New("console: Dashboard needs Appointments, Messages and Payments")
+	}
 	secret := d.Secret
 	if len(secret) == 0 {
 		if !d.Development {
@@ -145,13 +181,17 @@ func New(d Deps) (*Console, error) {
 			return nil, err
 		}
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte("banshi console csrf v1"))
+	csrfKey := func(secret []byte) []byte {
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte("banshi console csrf v1"))
+		return mac.Sum(nil)
+	}
 	c := &Console{
 		log: d.Log, auth: d.Auth, desk: d.Desk, boards: d.Boards, counter: d.Counter,
 		calendar: d.Calendar, catalogChanged: d.CatalogChanged, licences: d.Licences, tickets: d.Tickets,
-		finance: d.Finance,
-		csrfKey: mac.Sum(nil), secure: !d.Development, heartbeat: d.Heartbeat,
+		finance: d.Finance, dashboard: d.Dashboard, catalog: d.Catalog, accounts: d.Accounts,
+		integrations: d.Integrations, outbox: d.Outbox, auditLog: d.AuditLog, evalStats: d.EvaluationStats,
+		csrfKey: csrfKey(secret), secure: !d.Development, heartbeat: d.Heartbeat,
 		pages: map[string]*template.Template{},
 	}
 	if c.heartbeat <= 0 {
@@ -170,21 +210,35 @@ func New(d Deps) (*Console, error) {
 		"ymdhms":           func(t time.Time) string { return platform.Local(t).Format("2006-01-02 15:04:05") },
 		"orderLabel":       orderLabel,
 		"reconLabel":       reconLabel,
+		"scopeLabel":       scopeLabel,
+		"outboxStateLabel": outboxStateLabel,
+		"dimLabel":         dimLabel,
+		"groupLabel":       groupLabel,
+		"levelName":        evaluations.LevelName,
+		"percent":          percent,
 	}
 	// Each page is parsed with the layout and the fragments.
 	for _, name := range []string{"login", "home", "today", "error", "display", "admin_calendar", "licence_verify", "tickets",
-		"finance_orders", "finance_order", "finance_recon"} {
+		"finance_orders", "finance_order", "finance_recon",
+		"admin_integrations", "admin_integration_secret", "admin_outbox", "admin_audit", "admin_evaluations",
+		"admin_dashboard"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/fragments.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: parse %s: %w", name, err)
 		}
 		c.pages[name] = t
 	}
+	if err := c.parseAdminPages(funcs); err != nil {
+		return nil, err
+	}
 	st, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
 	}
 	c.static = st
+	if len(d.PreviousSecret) > 0 {
+		c.csrfPrevKey = csrfKey(d.PreviousSecret)
+	}
 	c.e = c.router(echo.ExtractIPDirect())
 	return c, nil
 }
@@ -229,7 +283,7 @@ func (c *Console) routes(g *echo.Group) {
 	g.GET("/", c.home, c.requireSession)
 	g.GET("/go", c.goHall, c.requireSession)
 	g.GET("/halls/:hall_id/today", c.today, c.requireSession)
-	g.GET("/halls/:hall_id/today/table", c.todayTable, c.requireSession)
+	g.GET("/halls/:hall_id/today/table", c.todayTable, c.requireQuietSession)
 	g.GET("/halls/:hall_id/today.csv", c.todayCSV, c.requireSession)
 	g.POST("/checkin", c.checkin, c.requirePost)
 	g.POST("/appointments/:id/complete", c.complete, c.requirePost)
@@ -240,6 +294,13 @@ func (c *Console) routes(g *echo.Group) {
 		g.POST("/appointments/:id/no-show", c.queueAction(actionNoShow, "已标记爽约", c.noShow), c.requirePost)
 	}
 	c.adminRoutes(g)
+	c.integrationRoutes(g)
+	c.outboxRoutes(g)
+	c.auditRoutes(g)
+	c.evalStatsRoutes(g)
+	c.catalogRoutes(g)
+	c.staffRoutes(g)
+	c.dashboardRoutes(g)
 	c.licenceRoutes(g)
 	c.ticketRoutes(g)
 	if c.finance != nil {
@@ -286,7 +347,7 @@ func (c *Console) headers(next echo.HandlerFunc) echo.HandlerFunc {
 		h := ec.Response().Header()
 		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Referrer-Policy", "same-origin") // a POST met by an expired session returns to its page after login
 		h.Set("X-Frame-Options", "DENY")
 		if strings.HasPrefix(ec.Path(), "/console/static/") {
 			h.Set("Cache-Control", "public, max-age=300")

@@ -25,6 +25,7 @@ type fakeAuth struct {
 	logins   int
 	logouts  int
 	authn    int
+	checks   int
 	entries  []staff.Entry
 }
 
@@ -54,6 +55,17 @@ func (f *fakeAuth) Authenticate(_ context.Context, token string) (staff.Account,
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.authn++
+	a, ok := f.sessions[token]
+	if !ok {
+		return staff.Account{}, staff.ErrUnauthenticated
+	}
+	return a, nil
+}
+
+func (f *fakeAuth) Check(_ context.Context, token string) (staff.Account, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checks++
 	a, ok := f.sessions[token]
 	if !ok {
 		return staff.Account{}, staff.ErrUnauthenticated
@@ -161,6 +173,13 @@ func (f *fakeDesk) Complete(_ context.Context, _ appointments.StaffActor, _ stri
 	a := sample
 	a.Status = appointments.StatusCompleted
 	return a, nil
+}
+
+func (f *fakeDesk) ListDepartments(_ context.Context, hallID string) ([]appointments.Department, error) {
+	if hallID != "h1" {
+		return nil, appointments.ErrNotFound
+	}
+	return []appointments.Department{{ID: "d1", HallID: "h1", Name: "部门一"}, {ID: "d2", HallID: "h1", Name: "部门二"}}, nil
 }
 
 // fakeBoards has one hall, h1; tick makes WatchQueue's channel fire.
@@ -345,7 +364,7 @@ func TestConsoleSecurityHeaders(t *testing.T) {
 		}
 		h := rec.Header()
 		if h.Get("Content-Security-Policy") != csp || h.Get("X-Content-Type-Options") != "nosniff" ||
-			h.Get("Referrer-Policy") != "no-referrer" {
+			h.Get("Referrer-Policy") != "same-origin" {
 			t.Errorf("%s: headers %v", tc.target, h)
 		}
 		if !strings.HasPrefix(tc.target, "/console/static/") && h.Get("Cache-Control") != "no-store" {
@@ -445,7 +464,7 @@ func TestConsoleTodayPage(t *testing.T) {
 	rec := f.do(http.MethodGet, "/console/halls/h1/today", tokStaff, nil)
 	body := rec.Body.String()
 	for _, want := range []string{"A007", "张三", "4401**********1234", "09:30", `hx-trigger="every 5s"`, "today.csv",
-		`<label for="code">`, `lang="zh-CN"`, "<main"} {
+		`<label for="code">`, `lang="zh-CN"`, "<main", `<option value="d2">部门二</option>`, `<select id="call_department" name="department_id" required>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("today page lacks %q", want)
 		}
@@ -650,5 +669,64 @@ func TestConsoleCallNext(t *testing.T) {
 	if rec.Code != http.StatusConflict || !strings.Contains(body, `id="call-error"`) || !strings.Contains(body, "当前没有等候叫号的群众") ||
 		!strings.Contains(body, `value="d1"`) {
 		t.Fatalf("%d %s", rec.Code, body)
+	}
+}
+
+// TestConsoleRefreshDoesNotExtendTheSession: the list's own 5 s refresh
+// reads the session without extending it (Check), a page the person opens
+// extends it (Authenticate).
+func TestConsoleRefreshDoesNotExtendTheSession(t *testing.T) {
+	f := newFixture(t, false)
+	if rec := f.do(http.MethodGet, "/console/halls/h1/today/table", tokStaff, nil); rec.Code != http.StatusOK {
+		t.Fatalf("refresh: %d", rec.Code)
+	}
+	f.auth.mu.Lock()
+	authn, checks := f.auth.authn, f.auth.checks
+	f.auth.mu.Unlock()
+	if authn != 0 || checks != 1 {
+		t.Fatalf("refresh: %d extending reads, %d checks", authn, checks)
+	}
+	if rec := f.do(http.MethodGet, "/console/halls/h1/today", tokStaff, nil); rec.Code != http.StatusOK {
+		t.Fatalf("page: %d", rec.Code)
+	}
+	f.auth.mu.Lock()
+	defer f.auth.mu.Unlock()
+	if f.auth.authn != 1 || f.auth.checks != 1 {
+		t.Fatalf("page: %d extending reads, %d checks", f.auth.authn, f.auth.checks)
+	}
+}
+
+// TestConsoleCSRFAcrossSecretRotation: a form rendered before the session
+// secret was rotated is accepted while the old secret is configured as
+// PreviousSecret, and refused (nothing done) once it is dropped.
+func TestConsoleCSRFAcrossSecretRotation(t *testing.T) {
+	oldSecret, newSecret := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+	f := newFixture(t, false)
+	before, err := New(Deps{Log: slog.New(slog.DiscardHandler), Auth: f.auth, Desk: f.desk, Secret: oldSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldForm := before.csrfFor(tokStaff)
+	for _, c := range []struct {
+		name     string
+		previous []byte
+		want     int
+	}{{"during the overlap", oldSecret, http.StatusSeeOther}, {"after it", nil, http.StatusForbidden}} {
+		after, err := New(Deps{Log: slog.New(slog.DiscardHandler), Auth: f.auth, Desk: f.desk, Secret: newSecret, PreviousSecret: c.previous})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.h = after.Handler()
+		n := f.desk.count()
+		rec := f.do(http.MethodPost, "/console/checkin", tokStaff, url.Values{"csrf": {oldForm}, "code": {"A7K2M9QX"}, "hall_id": {"h1"}})
+		if rec.Code != c.want {
+			t.Fatalf("%s: %d %s", c.name, rec.Code, rec.Body)
+		}
+		if done := f.desk.count() - n; (c.want == http.StatusForbidden) != (done == 0) {
+			t.Fatalf("%s: %d desk calls", c.name, done)
+		}
+		if sameToken(oldForm, after.csrfFor(tokStaff)) {
+			t.Fatal("new forms still use the old key")
+		}
 	}
 }

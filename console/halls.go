@@ -91,6 +91,9 @@ type todayData struct {
 	CallDepartment string
 	Window         string
 	CallError      string
+	// Departments of the hall for the department pickers (empty: the
+	// pickers fall back to typing the department's id).
+	Departments []appointments.Department
 }
 
 func (c *Console) query(ec echo.Context) appointments.StaffListQuery {
@@ -155,6 +158,11 @@ func (c *Console) today(ec echo.Context) error {
 
 func (c *Console) showToday(ec echo.Context, status int, d todayData) error {
 	a := accountOf(ec)
+	deps, err := c.desk.ListDepartments(ec.Request().Context(), d.HallID)
+	if err != nil {
+		c.log.WarnContext(ec.Request().Context(), "console: departments not listed; typing the id instead", "hall", d.HallID, "err", err)
+	}
+	d.Departments = deps
 	return c.render(ec, status, "today", view{Title: "今日预约", Account: &a, CSRF: c.csrfFor(tokenOf(ec)), Data: d})
 }
 

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -36,13 +37,26 @@ func (c *Console) cookie(name, value string, maxAge int) *http.Cookie {
 }
 
 // csrfFor is the CSRF token of the session token: HMAC-SHA256, hex.
-func (c *Console) csrfFor(token string) string {
+func (c *Console) csrfFor(token string) string { return csrfUnder(c.csrfKey, token) }
+
+// csrfUnder is the CSRF token of a session token under key.
+func csrfUnder(key []byte, token string) string {
 	if token == "" {
 		return ""
 	}
-	m := hmac.New(sha256.New, c.csrfKey)
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(token))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// csrfValid tells whether got is the CSRF token of the session token: under
+// the current key or, during a session secret rotation, the previous one (a
+// form rendered before the rotation).
+func (c *Console) csrfValid(got, token string) bool {
+	if sameToken(got, c.csrfFor(token)) {
+		return true
+	}
+	return len(c.csrfPrevKey) > 0 && sameToken(got, csrfUnder(c.csrfPrevKey, token))
 }
 
 // sameToken compares two tokens in constant time; empty never matches.
@@ -101,11 +115,17 @@ func (c *Console) toLogin(ec echo.Context) error {
 // authenticate resolves the session cookie (extending the staff session's
 // idle expiry); false when the browser was answered.
 func (c *Console) authenticate(ec echo.Context) (bool, error) {
+	return c.resolve(ec, c.auth.Authenticate)
+}
+
+// resolve resolves the session cookie with how (extending the session or
+// not); false when the browser was answered.
+func (c *Console) resolve(ec echo.Context, how func(context.Context, string) (staff.Account, error)) (bool, error) {
 	token := tokenOf(ec)
 	if token == "" {
 		return false, c.toLogin(ec)
 	}
-	acct, err := c.auth.Authenticate(ec.Request().Context(), token)
+	acct, err := how(ec.Request().Context(), token)
 	if errors.Is(err, staff.ErrUnauthenticated) {
 		ec.SetCookie(c.cookie(sessionCookie, "", -1))
 		return false, c.toLogin(ec)
@@ -129,6 +149,20 @@ func (c *Console) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// requireQuietSession lets through a request the page makes by itself (the
+// list's periodic refresh) with a live session, without extending it: an
+// unattended console's session ends at its idle expiry, and the next
+// refresh sends the browser to the login page.
+func (c *Console) requireQuietSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(ec echo.Context) error {
+		ok, err := c.resolve(ec, c.auth.Check)
+		if !ok {
+			return err
+		}
+		return next(ec)
+	}
+}
+
 // requirePost checks the CSRF token of a form POST before anything else is
 // done (the session is not even read), then the session.
 func (c *Console) requirePost(next echo.HandlerFunc) echo.HandlerFunc {
@@ -137,7 +171,7 @@ func (c *Console) requirePost(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return c.toLogin(ec)
 		}
-		if !sameToken(ec.FormValue("csrf"), c.csrfFor(token)) {
+		if !c.csrfValid(ec.FormValue("csrf"), token) {
 			return c.errorPage(ec, http.StatusForbidden, msgCSRF)
 		}
 		ok, err := c.authenticate(ec)

@@ -9,4 +9,10 @@
 // non-root users, read-only root filesystems, resources, pinned image tags,
 // start order, and secrets that come from the operator and are never
 // committed.
+//
+// prometheus/alerts.yaml (alert rules) and grafana/banshi-dashboard.json are
+// loaded by observability_test.go: the rules with Prometheus's own strict
+// rule loader, every query parsed as PromQL, and every series they name
+// checked against the registry Banshi builds (internal/observe and the API
+// server), so a renamed series fails the test.
 package deploy

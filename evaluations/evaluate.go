@@ -244,6 +244,7 @@ func (s *Service) insert(ctx context.Context, d evalDoc) error {
 	if err != nil {
 		return fmt.Errorf("store evaluation: %w", err)
 	}
+	s.metrics.rated(d)
 	return nil
 }
 

@@ -43,6 +43,7 @@ type Deps struct {
 	Acting     Acting
 	Calendar   Calendar
 	Notifier   Notifier // tells citizens the departments' replies; optional
+	Metrics    *Metrics // counts ratings (metrics.go); optional
 }
 
 // Service records evaluations, default ratings and rectification tickets.
@@ -58,6 +59,7 @@ type Service struct {
 	calendar Calendar
 	notify   Notifier
 	cfg      Config
+	metrics  *Metrics
 }
 
 // NewService returns the service. Errors: a missing dependency, a bad
@@ -86,6 +88,7 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 		evals: d.DB.Collection(collEvaluations), tickets: d.DB.Collection(collTickets),
 		cursors: d.DB.Collection(collCursors), clock: d.Clock, log: log, subjects: d.Subjects,
 		ids: d.Identities, acting: d.Acting, calendar: d.Calendar, notify: d.Notifier, cfg: cfg,
+		metrics: d.Metrics,
 	}, nil
 }
 

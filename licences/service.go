@@ -26,6 +26,8 @@ type Deps struct {
 	// Signer is Banshi's own SM2 key, signing show tokens and annotated
 	// copies; nil: those are refused (ErrSignerUnavailable).
 	Signer *Signer
+	// Metrics, optional, counts verifications (metrics.go).
+	Metrics *Metrics
 }
 
 // Service keeps licences: intake from departments (Receive), the holder's
@@ -39,6 +41,7 @@ type Service struct {
 	keys                          IssuerKeys
 	scopes                        Scopes
 	signer                        *Signer
+	metrics                       *Metrics
 }
 
 // NewService returns the service. Errors: a missing dependency.
@@ -56,6 +59,7 @@ func NewService(d Deps) (*Service, error) {
 		licences: d.DB.Collection(CollLicences), events: d.DB.Collection(CollEvents),
 		uses: d.DB.Collection(CollUses), auths: d.DB.Collection(CollAuthorizations),
 		clock: d.Clock, log: d.Log, cipher: d.Cipher, owners: d.Owners, keys: d.Keys, scopes: d.Scopes, signer: d.Signer,
+		metrics: d.Metrics,
 	}, nil
 }
 

@@ -74,7 +74,8 @@ const maxClockSkew = 30 * time.Second
 // succeeds. Errors (nothing recorded): ErrTokenInvalid (malformed, not
 // Banshi's signature, issued in the future, unknown licence);
 // ErrTokenExpired; ErrTokenUsed; ErrSignerUnavailable.
-func (s *Service) Verify(ctx context.Context, by Verifier, token string) (Verification, error) {
+func (s *Service) Verify(ctx context.Context, by Verifier, token string) (v Verification, err error) {
+	defer func() { s.metrics.verification(err) }() // once the outcome is decided (metrics.go)
 	if s.signer == nil {
 		return Verification{}, ErrSignerUnavailable
 	}

@@ -293,9 +293,12 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 		d.log.Warn("outbox claim lapsed before the outcome was recorded; another dispatcher sends it again", "delivery", j.ID, "err", oerr)
 		return
 	}
-	if rerr := d.outbox.record(rctx, r); rerr != nil {
+	if inserted, rerr := d.outbox.record(rctx, r); rerr != nil {
 		d.log.Warn("outbox outcome not recorded; the claim lapses and it is sent again", "delivery", j.ID, "err", rerr)
 	} else {
+		if inserted && r.State == StateDead {
+			d.cfg.Metrics.deadLetter(j.Channel) // once: the first record of its final outcome
+		}
 		var qerr error
 		if r.Final {
 			qerr = d.outbox.q.done(rctx, j.ID, now)

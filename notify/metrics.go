@@ -9,12 +9,14 @@ import (
 )
 
 // Metrics are the outbox's Prometheus series: deliveries by channel and
-// outcome code, send latency by channel, and the outbox depth by state
-// (counted at scrape time, at most every few seconds). A nil *Metrics records
-// nothing.
+// outcome code, send latency by channel, dead letters by channel (counted
+// once, when a delivery's final dead outcome is first recorded), and the
+// outbox depth by state (counted at scrape time, at most every few
+// seconds). A nil *Metrics records nothing.
 type Metrics struct {
 	outcomes *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	dead     *prometheus.CounterVec
 }
 
 // NewMetrics registers the outbox series on reg. depth counts deliveries by
@@ -28,8 +30,11 @@ func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (map[
 			Name: "banshi_outbox_send_seconds", Help: "Time one channel send took.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"channel"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "banshi_outbox_dead_letters_total", Help: "Deliveries given up (permanent failure, or still failing at the deadline), by channel.",
+		}, []string{"channel"}),
 	}
-	reg.MustRegister(m.outcomes, m.latency)
+	reg.MustRegister(m.outcomes, m.latency, m.dead)
 	if depth != nil {
 		reg.MustRegister(&depthCollector{count: depth, desc: prometheus.NewDesc("banshi_outbox_depth",
 			"Outbox deliveries by state.", []string{"state"}, nil)})
@@ -43,6 +48,14 @@ func (m *Metrics) observe(channel, code string, took time.Duration) {
 	}
 	m.outcomes.WithLabelValues(channel, code).Inc()
 	m.latency.WithLabelValues(channel).Observe(took.Seconds())
+}
+
+// deadLetter counts a delivery whose dead outcome was just recorded.
+func (m *Metrics) deadLetter(channel string) {
+	if m == nil {
+		return
+	}
+	m.dead.WithLabelValues(channel).Inc()
 }
 
 // depthCollector counts the outbox by state when scraped, caching the answer

@@ -43,12 +43,15 @@ func (d deliveryDoc) payload() []byte {
 }
 
 // record inserts r; a final result already recorded (another dispatcher
-// was first) is not an error.
-func (o *Outbox) record(ctx context.Context, r resultDoc) error {
-	if _, err := o.results.InsertOne(ctx, r); err != nil && !platform.IsDuplicateKey(err) {
-		return fmt.Errorf("record outbox result: %w", err)
+// was first) is not an error. inserted is false then.
+func (o *Outbox) record(ctx context.Context, r resultDoc) (inserted bool, err error) {
+	if _, err := o.results.InsertOne(ctx, r); err != nil {
+		if platform.IsDuplicateKey(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("record outbox result: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // isFinal reports whether id has a final result.

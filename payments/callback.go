@@ -142,6 +142,7 @@ func (s *Service) ApplyTrade(ctx context.Context, provider string, t Trade, caus
 			return orderDoc{}, err
 		}
 		s.log.InfoContext(ctx, "order paid", "order_no", nd.ID, "bill_no", nd.BillNo, "cause", c)
+		s.metrics.orderPaid(provider, paid)
 		s.rememberPaid(ctx, nd)
 		return s.finishPaid(ctx, nd)
 	}
@@ -291,9 +292,11 @@ func (s *Service) Callback(ctx context.Context, provider string, h http.Header, 
 	switch {
 	case errors.Is(err, ErrNotVerified):
 		s.log.WarnContext(ctx, "payment callback not verified; refused", "provider", provider, "why", err.Error())
+		s.metrics.callbackRefused(provider, CallbackRefuse, err)
 		return p, CallbackRefuse, err
 	case err != nil:
 		s.log.WarnContext(ctx, "payment callback malformed; refused", "provider", provider, "why", err.Error())
+		s.metrics.callbackRefused(provider, CallbackReject, err)
 		return p, CallbackReject, err
 	}
 	err = s.HandleNotification(ctx, provider, n)
@@ -301,6 +304,7 @@ func (s *Service) Callback(ctx context.Context, provider string, h http.Header, 
 	case err == nil, errors.Is(err, ErrUnknownOrder):
 		return p, CallbackAck, err
 	case errors.Is(err, ErrMismatch), errors.Is(err, ErrMalformed):
+		s.metrics.callbackRefused(provider, CallbackReject, err)
 		return p, CallbackReject, err // logged by ApplyTrade
 	}
 	s.log.ErrorContext(ctx, "payment callback not recorded; the channel will send it again", "provider", provider, "err", err)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -193,6 +194,8 @@ type fixture struct {
 	// refuseCallbacks makes the notify endpoint answer 500 (a lost callback).
 	mu              sync.Mutex
 	refuseCallbacks bool
+	// reg holds the service's series (metrics_test.go).
+	reg *prometheus.Registry
 }
 
 const (
@@ -236,6 +239,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(w.Close)
 	f.rdb, f.prefix = platformtest.Redis(t)
+	f.reg = prometheus.NewRegistry()
 	bills, err := payments.NewBills(payments.BillsDeps{DB: f.db, Clock: f.clock, Index: fakeIndex{}, Owners: f.people, Notifier: f.note})
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +249,7 @@ func newFixture(t *testing.T) *fixture {
 		Payers: f.people, Notifier: f.note, Providers: []payments.Provider{p},
 		Merchants:  map[string]payments.Merchant{payments.ProviderWeChatPay: {ID: fxMchID, AppIDs: []string{fxMiniApp, fxAppApp}}},
 		NotifyURLs: map[string]string{payments.ProviderWeChatPay: notifySrv.URL},
-		Redis:      f.rdb, RedisPrefix: f.prefix, Members: f.members,
+		Redis:      f.rdb, RedisPrefix: f.prefix, Members: f.members, Metrics: payments.NewMetrics(f.reg),
 	}, payments.Config{})
 	if err != nil {
 		t.Fatal(err)

@@ -100,6 +100,7 @@ type ReconcilerDeps struct {
 	// ProviderAlipay); a channel without one cannot be reconciled.
 	Providers map[string]Provider
 	Actions   ReconActions
+	Metrics   *Metrics // nil: runs and discrepancies are not counted (metrics.go)
 }
 
 // Reconciler reconciles the channels' trade bills with Banshi's orders and
@@ -116,6 +117,7 @@ type Reconciler struct {
 	log       *slog.Logger
 	providers map[string]Provider
 	actions   ReconActions
+	metrics   *Metrics
 }
 
 // NewReconciler returns a Reconciler. DB and Actions are required.
@@ -143,7 +145,7 @@ func NewReconciler(d ReconcilerDeps) (*Reconciler, error) {
 		db: d.DB, recons: d.DB.Collection(CollReconciliations), items: d.DB.Collection(CollReconciliationItem),
 		orders: d.DB.Collection(CollOrders), refunds: d.DB.Collection(CollRefunds),
 		leases: platform.NewLeases(d.DB, d.Clock), clock: d.Clock, log: d.Log,
-		providers: providers, actions: d.Actions,
+		providers: providers, actions: d.Actions, metrics: d.Metrics,
 	}, nil
 }
 

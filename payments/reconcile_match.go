@@ -153,6 +153,7 @@ func (r *Reconciler) Run(ctx context.Context, date, channel string) (Reconciliat
 	if err := r.finish(fctx, date, channel, runID, status, why, sum, r.clock.Now()); err != nil {
 		return Reconciliation{}, errors.Join(runErr, err)
 	}
+	r.metrics.reconRun(channel, status)
 	if runErr != nil {
 		return Reconciliation{}, runErr
 	}
@@ -252,7 +253,7 @@ type reconRun struct {
 // reconcile does the work of Run.
 func (r *Reconciler) reconcile(ctx context.Context, p Provider, date, channel string, day time.Time, runID string) (ReconSummary, error) {
 	run := &reconRun{r: r, date: date, channel: channel, seenItem: map[string]bool{},
-		items: reconItemWriter{coll: r.items, runID: runID, now: r.clock.Now()}}
+		items: reconItemWriter{coll: r.items, runID: runID, now: r.clock.Now(), channel: channel, metrics: r.metrics}}
 	if err := run.loadOrders(ctx); err != nil {
 		return ReconSummary{}, err
 	}

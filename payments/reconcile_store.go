@@ -88,6 +88,11 @@ type reconItemWriter struct {
 	runID   string
 	now     time.Time
 	pending []mongo.WriteModel
+	// kinds are the pending items' kinds, counted (under channel) when
+	// their upsert inserts them: a discrepancy counts when first found.
+	kinds   []string
+	channel string
+	metrics *Metrics
 }
 
 // add queues the upsert of d: its fields are set, its resolution and first
@@ -103,6 +108,7 @@ func (w *reconItemWriter) add(ctx context.Context, d reconItemDoc) error {
 		SetFilter(bson.D{{Key: "_id", Value: d.ID}}).
 		SetUpdate(bson.M{"$set": set, "$setOnInsert": bson.M{"resolution": nil, "first_seen": w.now}}).
 		SetUpsert(true))
+	w.kinds = append(w.kinds, d.Kind)
 	if len(w.pending) >= reconItemBatch {
 		return w.flush(ctx)
 	}
@@ -114,8 +120,16 @@ func (w *reconItemWriter) flush(ctx context.Context) error {
 	if len(w.pending) == 0 {
 		return nil
 	}
-	_, err := w.coll.BulkWrite(ctx, w.pending, options.BulkWrite().SetOrdered(false))
-	w.pending = w.pending[:0]
+	res, err := w.coll.BulkWrite(ctx, w.pending, options.BulkWrite().SetOrdered(false))
+	kinds := w.kinds
+	w.pending, w.kinds = w.pending[:0], w.kinds[:0]
+	if res != nil {
+		for i := range res.UpsertedIDs {
+			if int(i) < len(kinds) {
+				w.metrics.discrepancy(w.channel, kinds[i])
+			}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("reconciliation: write items: %w", err)
 	}

@@ -245,6 +245,9 @@ func (s *Service) settleRefund(ctx context.Context, r refundDoc, got Refund) (re
 		return r, err
 	}
 	r.State, r.SettledAt = got.State, at
+	if res.ModifiedCount == 1 {
+		s.metrics.refundSettled(r, got.State)
+	}
 	if res.ModifiedCount == 0 {
 		// Settled before; make sure the order caught up (a crash between).
 		return r, s.settleOnOrder(ctx, r)

@@ -57,6 +57,9 @@ type Deps struct {
 	// Members, optional, lets members of an enterprise pay its bills
 	// without the notice's code (enterprise_payers.go).
 	Members EnterpriseMembers
+	// Metrics, optional, counts payments, refunds and refused callbacks
+	// (metrics.go).
+	Metrics *Metrics
 }
 
 // Config tunes the service; zero fields take the defaults in brackets.
@@ -91,7 +94,8 @@ type Service struct {
 	rprefix   string
 	// flight joins concurrent deliveries of the same callback in this
 	// process: one applies it, the others share its answer.
-	flight singleflight.Group
+	flight  singleflight.Group
+	metrics *Metrics
 }
 
 // NewService returns the service. Errors: a missing dependency.
@@ -119,7 +123,7 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 		orders: d.DB.Collection(CollOrders), refunds: d.DB.Collection(CollRefunds), idem: d.DB.Collection(CollOrderIdem),
 		bills: d.Bills, clock: d.Clock, log: log, index: d.Index, owners: d.Owners, members: d.Members, payers: d.Payers, notify: d.Notifier,
 		providers: map[string]Provider{}, merchants: d.Merchants, notifyURL: d.NotifyURLs, cfg: cfg,
-		rdb: d.Redis, rprefix: d.RedisPrefix,
+		rdb: d.Redis, rprefix: d.RedisPrefix, metrics: d.Metrics,
 	}
 	for _, p := range d.Providers {
 		s.providers[p.Name()] = p

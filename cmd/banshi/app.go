@@ -21,6 +21,7 @@ import (
 	"banshi/evaluations"
 	"banshi/integrations"
 	"banshi/internal/account"
+	"banshi/internal/observe"
 	"banshi/internal/pages"
 	"banshi/internal/platform"
 	"banshi/internal/session"
@@ -65,6 +66,7 @@ type App struct {
 	apiDeps    api.Deps // what HTTP was built from (tests build variants)
 	bg         sync.WaitGroup
 	tasks      []func(ctx context.Context)
+	metrics    observe.Set // the services' series, on apiDeps.Registry
 }
 
 // build opens the stores and wires every service. The caller closes the App.
@@ -111,7 +113,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	sessions := session.NewStore(a.Redis.Client, session.Config{
-		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
+		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), PreviousSecret: []byte(cfg.SessionSecretPrevious), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
 	}, clock)
 	inbox := notify.NewInbox(a.Mongo.DB, clock)
 	if err := inbox.EnsureIndexes(ctx); err != nil {
@@ -132,6 +134,10 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err := outbox.EnsureIndexes(ctx); err != nil {
 		return fmt.Errorf("outbox indexes: %w", err)
 	}
+	// One registry for /metrics: the API's series, the outbox's and the
+	// services' business series (internal/observe).
+	reg := prometheus.NewRegistry()
+	a.metrics = observe.Register(reg, outbox.Depth)
 	// A revoked declaration is told to the declarer and ends their sessions.
 	accounts := account.NewStore(a.Mongo.DB, cipher, clock, account.WithLogger(log.With("component", "account")),
 		account.WithNotifier(outbox), account.WithSessions(sessions))
@@ -156,14 +162,21 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return fmt.Errorf("BANSHI_CHECKIN_KEY: %w", err)
 	}
+	var checkinPrevious []byte
+	if cfg.CheckinKeyPrevious != "" {
+		if checkinPrevious, err = cfg.CheckinKeyPrevious.HexKey(16); err != nil {
+			return fmt.Errorf("BANSHI_CHECKIN_KEY_PREVIOUS: %w", err)
+		}
+	}
 	// The booking engine asks the enterprises service (wired later) who acts
 	// for an enterprise.
 	entMembers := &lateMembers{}
 	booking, err := appointments.NewService(appointments.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
 		Log: log.With("component", "appointments"), Notifier: outbox, People: peopleDirectory{accounts},
-		Levels: levels{accounts}, LevelRaised: sessionLevels{sessions, log}.raised, CheckinKey: checkinKey,
+		Levels: levels{accounts}, LevelRaised: sessionLevels{sessions, log}.raised, CheckinKey: checkinKey, CheckinKeyPrevious: checkinPrevious,
 		Enterprises: entMembers, MaxPerEnterpriseDay: cfg.EnterpriseBookingsPerDay,
+		Metrics: a.metrics.Appointments,
 	})
 	if err != nil {
 		return err
@@ -178,7 +191,8 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	staffSvc, err := staff.NewService(staff.Deps{
 		DB: a.Mongo.DB, Redis: a.Redis.Client, RedisPrefix: redisPrefix, Clock: clock,
-		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret), RefuseDemo: cfg.Production(),
+		Log: log.With("component", "staff"), SessionSecret: []byte(cfg.SessionSecret),
+		SessionSecretPrevious: []byte(cfg.SessionSecretPrevious), RefuseDemo: cfg.Production(),
 		LoginPerAccount: cfg.RateStaffLogin,
 	})
 	if err != nil {
@@ -320,7 +334,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	lics, err := licences.NewService(licences.Deps{DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "licences"),
-		Cipher: cipher, Owners: owners, Keys: registry, Scopes: registry, Signer: licSigner})
+		Cipher: cipher, Owners: owners, Keys: registry, Scopes: registry, Signer: licSigner, Metrics: a.metrics.Licences})
 	if err != nil {
 		return err
 	}
@@ -365,7 +379,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "payments"), Bills: bills, Index: cipher,
 		Owners: owners, Payers: payers{accounts}, Notifier: outbox, Providers: pay.providers,
 		Merchants: pay.merchants, NotifyURLs: pay.notify, Redis: a.Redis.Client, RedisPrefix: redisPrefix,
-		Members: ents,
+		Members: ents, Metrics: a.metrics.Payments,
 	}, payments.Config{HandleDeadline: cfg.PayHandleDeadline})
 	if err != nil {
 		return err
@@ -380,6 +394,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	recon, err := payments.NewReconciler(payments.ReconcilerDeps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "reconcile"), Providers: byName, Actions: paySvc,
+		Metrics: a.metrics.Payments,
 	})
 	if err != nil {
 		return err
@@ -432,8 +447,12 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// The staff console (/console/) and the halls' queue displays.
 	con, err := console.New(console.Deps{Log: log.With("component", "console"), Auth: staffSvc, Desk: booking,
 		Boards: booking, Counter: booking, Calendar: booking, CatalogChanged: apptRoutes.Changed,
+		Catalog: booking, Accounts: staffSvc,
 		Licences: lics, Tickets: evals, Finance: &console.Finance{Orders: paySvc, Recon: recon},
-		Secret: []byte(cfg.SessionSecret), Development: cfg.Env == platform.EnvDevelopment})
+		Integrations: registry, Outbox: outbox, AuditLog: staffSvc, EvaluationStats: evals,
+		Dashboard: &console.Dashboard{Appointments: booking, Messages: outbox, Payments: paySvc, Clock: clock},
+		Secret:    []byte(cfg.SessionSecret), PreviousSecret: []byte(cfg.SessionSecretPrevious),
+		Development: cfg.Env == platform.EnvDevelopment})
 	if err != nil {
 		return err
 	}
@@ -509,9 +528,9 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	// Every process dispatches the outbox (a `banshi worker` too); the
 	// outbox's series join the API's on one registry.
-	deps.Registry = prometheus.NewRegistry()
+	deps.Registry = reg
 	dispatcher := notify.NewDispatcher(outbox, channels, notify.DispatcherConfig{
-		Log: log.With("component", "outbox"), Metrics: notify.NewMetrics(deps.Registry, outbox.Depth),
+		Log: log.With("component", "outbox"), Metrics: a.metrics.Outbox,
 	})
 	a.tasks = append(a.tasks, func(ctx context.Context) {
 		if err := dispatcher.Run(ctx); err != nil {
@@ -652,7 +671,7 @@ func (a *App) evaluations(ctx context.Context, cfg platform.Config, clock platfo
 	booking *appointments.Service, ents *enterprises.Service, owners provenOwners, leases *platform.Leases, outbox *notify.Outbox) (*evaluations.Service, error) {
 	evals, err := evaluations.NewService(evaluations.Deps{DB: a.Mongo.DB, Clock: clock, Log: a.log.With("component", "evaluations"),
 		Subjects: evalSubjects{apps: apps, booking: booking}, Identities: owners, Acting: ents,
-		Calendar: booking, Notifier: outbox}, evaluations.Config{DefaultAfterDays: cfg.EvalDefaultDays,
+		Calendar: booking, Notifier: outbox, Metrics: a.metrics.Evaluations}, evaluations.Config{DefaultAfterDays: cfg.EvalDefaultDays,
 		RectifyWorkingDays: cfg.EvalRectifyDays, Region: cfg.EvalRegion})
 	if err != nil {
 		return nil, err

@@ -122,7 +122,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Counter 8 calls the number; the display shows it within a second.
 	if err := chromedp.Run(tab,
-		chromedp.SendKeys(`#call_department`, dept, chromedp.ByID),
+		chromedp.SetValue(`#call_department`, dept, chromedp.ByID),
 		chromedp.SendKeys(`#window`, "8", chromedp.ByID),
 		chromedp.Click(`#call-next`, chromedp.ByID),
 		chromedp.WaitVisible(`p.notice`, chromedp.ByQuery),

@@ -53,10 +53,11 @@
     });
   }
 
-  // Today's list: the 5 s refresh stops after 10 minutes without keyboard
-  // or pointer input, so an unattended console does not keep extending the
-  // staff session (each refresh is an authenticated request); the next
-  // input resumes it (and an expired session then goes to the login page).
+  // Today's list: the 5 s refresh never extends the staff session (the
+  // server only checks it), and it stops after 10 minutes without keyboard
+  // or pointer input, so an unattended console does not keep reading (and
+  // auditing) the list; the next input resumes it (and an expired session
+  // then goes to the login page).
   var idleLimit = 10 * 60 * 1000;
   var lastInput = Date.now();
   function pausePolling() {
@@ -68,9 +69,59 @@
     });
   }
 
+  // A form posted with an expired session lands on the login page. What was
+  // typed is kept in this tab (sessionStorage; never passwords, hidden
+  // fields or the CSRF token) and put back into the same form when the
+  // person is back on that page after logging in (the server sends them
+  // back there); any other page load forgets it. Nothing is re-submitted:
+  // the person checks and sends it again.
+  var keptKey = "banshi-console-typed";
+  function keepTyped() {
+    var onLogin = window.location.pathname === "/console/login";
+    var store = window.sessionStorage;
+    if (!store) { return; }
+    document.addEventListener("submit", function (e) {
+      var f = e.target;
+      if (onLogin || !f.id || (f.getAttribute("method") || "").toLowerCase() !== "post") { return; }
+      var values = {};
+      Array.prototype.forEach.call(f.elements, function (el) {
+        if (!el.name || el.type === "password" || el.type === "hidden" || el.type === "file" ||
+            el.type === "submit" || el.type === "button") { return; }
+        if ((el.type === "checkbox" || el.type === "radio") && !el.checked) { return; }
+        values[el.name] = el.value;
+      });
+      try {
+        store.setItem(keptKey, JSON.stringify({ path: window.location.pathname, form: f.id, values: values, login: false }));
+      } catch (err) { /* storage full or off: nothing kept */ }
+    }, true);
+    var kept = null;
+    try { kept = JSON.parse(store.getItem(keptKey) || "null"); } catch (err) { kept = null; }
+    if (!kept) { return; }
+    if (onLogin) {
+      kept.login = true;
+      try { store.setItem(keptKey, JSON.stringify(kept)); } catch (err) { /* ignore */ }
+      return;
+    }
+    store.removeItem(keptKey);
+    if (!kept.login || kept.path !== window.location.pathname) { return; }
+    var form = document.getElementById(kept.form);
+    if (!form) { return; }
+    var first = null;
+    Object.keys(kept.values).forEach(function (name) {
+      var el = form.elements.namedItem(name);
+      if (!el || el.length !== undefined && el.tagName !== "SELECT" || el.type === "hidden") { return; }
+      if (el.tagName === "SELECT" || !el.value) {
+        el.value = kept.values[name];
+        first = first || el;
+      }
+    });
+    if (first) { first.focus(); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     startBoard();
     startScan();
     pausePolling();
+    keepTyped();
   });
 })();

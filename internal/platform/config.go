@@ -55,29 +55,39 @@ func (u SecretURL) LogValue() slog.Value { return slog.StringValue(u.String()) }
 // Config is every setting Banshi reads from the environment. Zero values are
 // replaced by defaults in LoadConfig.
 type Config struct {
-	Env            string        // BANSHI_ENV: development (default with embedded stores) or production; required with an external store
-	Addr           string        // BANSHI_ADDR, default :8080
-	DataDir        string        // BANSHI_DATA_DIR, default ./.banshi
-	MongoURI       SecretURL     // MONGODB_URI; empty means embedded FerretDB
-	MongoDatabase  string        // MONGODB_DATABASE, default banshi
-	RedisURL       SecretURL     // REDIS_URL; empty means embedded miniredis
-	RedisPrefix    string        // BANSHI_REDIS_PREFIX: starts every Redis key, default "banshi:"
-	Sim            bool          // BANSHI_SIM: mount the simulators (default on in development)
-	WeChatAPIBase  string        // BANSHI_WECHAT_API_BASE; empty means the in-process simulator
-	PublicURL      string        // BANSHI_PUBLIC_URL: how clients reach us; default http://127.0.0.1<addr>
-	PIIKey         Secret        // BANSHI_PII_KEY: 64 hex characters (AES-256 key; the blind-index key is derived)
-	SessionSecret  Secret        // BANSHI_SESSION_SECRET: HMAC key for hashing session tokens at rest
-	CheckinKey     Secret        // BANSHI_CHECKIN_KEY: HMAC key signing appointment check-in QR payloads
-	RateLogin      int           // BANSHI_RATE_LOGIN: logins per client IP per minute, default 30
-	RateAPI        int           // BANSHI_RATE_API: API calls per user per minute, default 600
-	RateStaff      int           // BANSHI_RATE_STAFF: staff API calls per staff account per minute, default 300
-	RateStaffLogin int           // BANSHI_RATE_STAFF_LOGIN: login attempts per staff account per minute, default 10
-	RateBillLookup int           // BANSHI_RATE_BILL_LOOKUP: bill lookups by verification code per client IP per minute, default 20
-	TrustedProxies string        // BANSHI_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed; none by default
-	SessionIdle    time.Duration // BANSHI_SESSION_IDLE: sliding idle expiry, default 2h
-	SessionMax     time.Duration // BANSHI_SESSION_MAX: absolute session cap, default 7 days
-	BodyLimit      int64         // BANSHI_BODY_LIMIT: request body bytes, default 65536
-	SeedDemo       bool          // BANSHI_SEED_DEMO: seed demo data into an empty database (default on in development)
+	Env           string    // BANSHI_ENV: development (default with embedded stores) or production; required with an external store
+	Addr          string    // BANSHI_ADDR, default :8080
+	DataDir       string    // BANSHI_DATA_DIR, default ./.banshi
+	MongoURI      SecretURL // MONGODB_URI; empty means embedded FerretDB
+	MongoDatabase string    // MONGODB_DATABASE, default banshi
+	RedisURL      SecretURL // REDIS_URL; empty means embedded miniredis
+	RedisPrefix   string    // BANSHI_REDIS_PREFIX: starts every Redis key, default "banshi:"
+	Sim           bool      // BANSHI_SIM: mount the simulators (default on in development)
+	WeChatAPIBase string    // BANSHI_WECHAT_API_BASE; empty means the in-process simulator
+	PublicURL     string    // BANSHI_PUBLIC_URL: how clients reach us; default http://127.0.0.1<addr>
+	PIIKey        Secret    // BANSHI_PII_KEY: 64 hex characters (AES-256 key; the blind-index key is derived)
+	SessionSecret Secret    // BANSHI_SESSION_SECRET: HMAC key for hashing session tokens at rest
+	// SessionSecretPrevious (BANSHI_SESSION_SECRET_PREVIOUS) is the session
+	// secret before a rotation: sessions (citizens' and staff's) opened
+	// under it, and console forms rendered under it, still work. Remove it
+	// once the longest session cap has passed.
+	SessionSecretPrevious Secret
+	CheckinKey            Secret // BANSHI_CHECKIN_KEY: HMAC key signing appointment check-in QR payloads
+	// CheckinKeyPrevious (BANSHI_CHECKIN_KEY_PREVIOUS) is the key before
+	// the last rotation: QR codes it signed still check in (a citizen's
+	// saved screenshot) while new ones are signed with CheckinKey. Remove
+	// it once the overlap (the booking window) has passed.
+	CheckinKeyPrevious Secret
+	RateLogin          int           // BANSHI_RATE_LOGIN: logins per client IP per minute, default 30
+	RateAPI            int           // BANSHI_RATE_API: API calls per user per minute, default 600
+	RateStaff          int           // BANSHI_RATE_STAFF: staff API calls per staff account per minute, default 300
+	RateStaffLogin     int           // BANSHI_RATE_STAFF_LOGIN: login attempts per staff account per minute, default 10
+	RateBillLookup     int           // BANSHI_RATE_BILL_LOOKUP: bill lookups by verification code per client IP per minute, default 20
+	TrustedProxies     string        // BANSHI_TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed; none by default
+	SessionIdle        time.Duration // BANSHI_SESSION_IDLE: sliding idle expiry, default 2h
+	SessionMax         time.Duration // BANSHI_SESSION_MAX: absolute session cap, default 7 days
+	BodyLimit          int64         // BANSHI_BODY_LIMIT: request body bytes, default 65536
+	SeedDemo           bool          // BANSHI_SEED_DEMO: seed demo data into an empty database (default on in development)
 
 	MiniAppID      string // BANSHI_WECHAT_MINI_APPID
 	MiniAppSecret  Secret // BANSHI_WECHAT_MINI_SECRET
@@ -192,27 +202,29 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		Env:            str("BANSHI_ENV", EnvDevelopment),
-		Addr:           str("BANSHI_ADDR", ":8080"),
-		DataDir:        str("BANSHI_DATA_DIR", "./.banshi"),
-		MongoURI:       SecretURL(str("MONGODB_URI", "")),
-		MongoDatabase:  str("MONGODB_DATABASE", "banshi"),
-		RedisURL:       SecretURL(str("REDIS_URL", "")),
-		RedisPrefix:    str("BANSHI_REDIS_PREFIX", "banshi:"),
-		WeChatAPIBase:  strings.TrimRight(str("BANSHI_WECHAT_API_BASE", ""), "/"),
-		PublicURL:      strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
-		PIIKey:         Secret(str("BANSHI_PII_KEY", "")),
-		SessionSecret:  Secret(str("BANSHI_SESSION_SECRET", "")),
-		CheckinKey:     Secret(str("BANSHI_CHECKIN_KEY", "")),
-		RateLogin:      integer("BANSHI_RATE_LOGIN", 30),
-		RateAPI:        integer("BANSHI_RATE_API", 600),
-		RateStaff:      integer("BANSHI_RATE_STAFF", 300),
-		RateStaffLogin: integer("BANSHI_RATE_STAFF_LOGIN", 10),
-		RateBillLookup: integer("BANSHI_RATE_BILL_LOOKUP", 20),
-		TrustedProxies: str("BANSHI_TRUSTED_PROXIES", ""),
-		SessionIdle:    duration("BANSHI_SESSION_IDLE", 2*time.Hour),
-		SessionMax:     duration("BANSHI_SESSION_MAX", 7*24*time.Hour),
-		BodyLimit:      int64(integer("BANSHI_BODY_LIMIT", 64<<10)),
+		Env:                   str("BANSHI_ENV", EnvDevelopment),
+		Addr:                  str("BANSHI_ADDR", ":8080"),
+		DataDir:               str("BANSHI_DATA_DIR", "./.banshi"),
+		MongoURI:              SecretURL(str("MONGODB_URI", "")),
+		MongoDatabase:         str("MONGODB_DATABASE", "banshi"),
+		RedisURL:              SecretURL(str("REDIS_URL", "")),
+		RedisPrefix:           str("BANSHI_REDIS_PREFIX", "banshi:"),
+		WeChatAPIBase:         strings.TrimRight(str("BANSHI_WECHAT_API_BASE", ""), "/"),
+		PublicURL:             strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
+		PIIKey:                Secret(str("BANSHI_PII_KEY", "")),
+		SessionSecret:         Secret(str("BANSHI_SESSION_SECRET", "")),
+		CheckinKey:            Secret(str("BANSHI_CHECKIN_KEY", "")),
+		CheckinKeyPrevious:    Secret(str("BANSHI_CHECKIN_KEY_PREVIOUS", "")),
+		SessionSecretPrevious: Secret(str("BANSHI_SESSION_SECRET_PREVIOUS", "")),
+		RateLogin:             integer("BANSHI_RATE_LOGIN", 30),
+		RateAPI:               integer("BANSHI_RATE_API", 600),
+		RateStaff:             integer("BANSHI_RATE_STAFF", 300),
+		RateStaffLogin:        integer("BANSHI_RATE_STAFF_LOGIN", 10),
+		RateBillLookup:        integer("BANSHI_RATE_BILL_LOOKUP", 20),
+		TrustedProxies:        str("BANSHI_TRUSTED_PROXIES", ""),
+		SessionIdle:           duration("BANSHI_SESSION_IDLE", 2*time.Hour),
+		SessionMax:            duration("BANSHI_SESSION_MAX", 7*24*time.Hour),
+		BodyLimit:             int64(integer("BANSHI_BODY_LIMIT", 64<<10)),
 
 		MiniAppID:      str("BANSHI_WECHAT_MINI_APPID", ""),
 		MiniAppSecret:  Secret(str("BANSHI_WECHAT_MINI_SECRET", "")),
@@ -421,6 +433,8 @@ func (c Config) Printable() []any {
 		"pii_key", secret(c.PIIKey),
 		"session_secret", secret(c.SessionSecret),
 		"checkin_key", secret(c.CheckinKey),
+		"checkin_key_previous", secret(c.CheckinKeyPrevious),
+		"session_secret_previous", secret(c.SessionSecretPrevious),
 		"rate_login", c.RateLogin,
 		"rate_api", c.RateAPI,
 		"rate_staff", c.RateStaff,

@@ -46,10 +46,14 @@ const DefaultMaxPerUser = 20
 
 // Config sets the store's lifetimes and keys.
 type Config struct {
-	Prefix string        // Redis key prefix, e.g. "banshi:"
-	Secret []byte        // HMAC key for token digests
-	Idle   time.Duration // sliding idle expiry
-	Max    time.Duration // absolute cap from creation
+	Prefix string // Redis key prefix, e.g. "banshi:"
+	Secret []byte // HMAC key for token digests
+	// PreviousSecret is the session secret before a rotation (nil: none):
+	// sessions opened under it are still found (each lookup that misses
+	// under Secret tries it) until they end; new ones use Secret.
+	PreviousSecret []byte
+	Idle           time.Duration // sliding idle expiry
+	Max            time.Duration // absolute cap from creation
 	// ViewTTL bounds how old a cached page view may be (default 30 s): the
 	// longest a missed invalidation can show stale data.
 	ViewTTL time.Duration
@@ -98,6 +102,15 @@ func (s *Store) legacyUserKey(uid string) string { return s.cfg.Prefix + "usess:
 
 // digest is what Redis keeps of token: its HMAC under the session secret.
 func (s *Store) digest(token string) string { return platform.TokenDigest(s.cfg.Secret, token) }
+
+// previousDigest is token's digest under the previous secret; "" when there
+// is none (no rotation under way).
+func (s *Store) previousDigest(token string) string {
+	if len(s.cfg.PreviousSecret) == 0 {
+		return ""
+	}
+	return platform.TokenDigest(s.cfg.PreviousSecret, token)
+}
 
 // endScore is the index score of a session created at created: its absolute end.
 func (s *Store) endScore(created time.Time) float64 {
@@ -300,9 +313,16 @@ func (s *Store) viewTTL() time.Duration {
 // within that bound. A revoked or expired session is left alone. Errors are
 // Redis failures.
 func (s *Store) SetView(ctx context.Context, token string, view []byte, renderedFrom time.Time) error {
-	err := setViewScript.Run(ctx, s.rdb, []string{s.key(s.digest(token))}, view, renderedFrom.UnixMilli()).Err()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("session set view: %w", err)
+	for _, d := range []string{s.digest(token), s.previousDigest(token)} {
+		if d == "" {
+			continue
+		}
+		// The script leaves a missing key alone: during a rotation only
+		// the key the session lives under is written.
+		err := setViewScript.Run(ctx, s.rdb, []string{s.key(d)}, view, renderedFrom.UnixMilli()).Err()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("session set view: %w", err)
+		}
 	}
 	return nil
 }
@@ -376,16 +396,20 @@ func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 	}
 	now := s.clock.Now()
 	key := s.key(s.digest(token))
-	var get *redis.SliceCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		get = p.HMGet(ctx, key, "uid", "ch", "created", "view", "view_at", "lvl")
-		p.PExpire(ctx, key, s.cfg.Idle) // a no-op when the key is gone
-		return nil
-	})
+	v, err := s.touchKey(ctx, key)
 	if err != nil {
-		return Session{}, fmt.Errorf("session touch: %w", err)
+		return Session{}, err
 	}
-	v := get.Val()
+	if len(v) == 0 || v[0] == nil {
+		// Not under the current secret: during a rotation's overlap the
+		// session may live under the previous one.
+		if d := s.previousDigest(token); d != "" {
+			key = s.key(d)
+			if v, err = s.touchKey(ctx, key); err != nil {
+				return Session{}, err
+			}
+		}
+	}
 	str := func(i int) string {
 		if i < len(v) {
 			if x, ok := v[i].(string); ok {
@@ -422,10 +446,30 @@ func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 	return sess, nil
 }
 
-// Revoke ends the session of token. Unknown tokens are not an error.
+// touchKey reads the session fields of key and slides its idle expiry (one
+// pipelined round trip; a no-op on a missing key).
+func (s *Store) touchKey(ctx context.Context, key string) ([]any, error) {
+	var get *redis.SliceCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.HMGet(ctx, key, "uid", "ch", "created", "view", "view_at", "lvl")
+		p.PExpire(ctx, key, s.cfg.Idle) // a no-op when the key is gone
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("session touch: %w", err)
+	}
+	return get.Val(), nil
+}
+
+// Revoke ends the session of token (found under the current secret or,
+// during a rotation, the previous one). Unknown tokens are not an error.
 func (s *Store) Revoke(ctx context.Context, token string) error {
 	d := s.digest(token)
 	uid, err := s.rdb.HGet(ctx, s.key(d), "uid").Result()
+	if pd := s.previousDigest(token); errors.Is(err, redis.Nil) && pd != "" {
+		d = pd
+		uid, err = s.rdb.HGet(ctx, s.key(d), "uid").Result()
+	}
 	if errors.Is(err, redis.Nil) {
 		return nil
 	}

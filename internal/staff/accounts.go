@@ -78,17 +78,20 @@ type NewAccount struct {
 // Deps is everything the Service needs. DB, Redis, Clock and SessionSecret
 // are required.
 type Deps struct {
-	DB              *mongo.Database
-	Redis           redis.UniversalClient
-	RedisPrefix     string // put in front of every Redis key
-	Clock           platform.Clock
-	Log             *slog.Logger  // nil: discard
-	SessionSecret   []byte        // HMAC key for session tokens at rest, at least 16 bytes
-	SessionIdle     time.Duration // sliding idle expiry [2 h]
-	SessionMax      time.Duration // absolute session cap [12 h]
-	BcryptCost      int           // [bcrypt.DefaultCost]; tests may use bcrypt.MinCost
-	LoginPerAccount int           // login attempts per username per minute [10]
-	BcryptSlots     int           // password comparisons at once in this process [half the CPUs, at least 1]
+	DB            *mongo.Database
+	Redis         redis.UniversalClient
+	RedisPrefix   string // put in front of every Redis key
+	Clock         platform.Clock
+	Log           *slog.Logger // nil: discard
+	SessionSecret []byte       // HMAC key for session tokens at rest, at least 16 bytes
+	// SessionSecretPrevious is the session secret before a rotation (nil:
+	// none): sessions opened under it are still found until they end.
+	SessionSecretPrevious []byte
+	SessionIdle           time.Duration // sliding idle expiry [2 h]
+	SessionMax            time.Duration // absolute session cap [12 h]
+	BcryptCost            int           // [bcrypt.DefaultCost]; tests may use bcrypt.MinCost
+	LoginPerAccount       int           // login attempts per username per minute [10]
+	BcryptSlots           int           // password comparisons at once in this process [half the CPUs, at least 1]
 	// RefuseDemo (production): the demo accounts never log in, nor does any
 	// account whose password is DemoPassword.
 	RefuseDemo bool
@@ -103,11 +106,13 @@ type Service struct {
 	clock    platform.Clock
 	log      *slog.Logger
 	secret   []byte
-	idle     time.Duration
-	maxAge   time.Duration
-	cost     int
-	dummy    []byte // a hash to compare against for unknown users (equal timing)
-	noDemo   bool   // Deps.RefuseDemo
+	// prevSecret is the session secret before a rotation (empty: none).
+	prevSecret []byte
+	idle       time.Duration
+	maxAge     time.Duration
+	cost       int
+	dummy      []byte // a hash to compare against for unknown users (equal timing)
+	noDemo     bool   // Deps.RefuseDemo
 
 	limiter    *redis_rate.Limiter
 	perAccount int
@@ -130,7 +135,7 @@ func NewService(d Deps) (*Service, error) {
 	s := &Service{
 		accounts: d.DB.Collection("staff_accounts"), audit: d.DB.Collection("staff_audit"),
 		rdb: d.Redis, prefix: d.RedisPrefix, clock: d.Clock, log: d.Log,
-		secret: append([]byte(nil), d.SessionSecret...), idle: d.SessionIdle, maxAge: d.SessionMax, cost: d.BcryptCost,
+		secret: append([]byte(nil), d.SessionSecret...), prevSecret: append([]byte(nil), d.SessionSecretPrevious...), idle: d.SessionIdle, maxAge: d.SessionMax, cost: d.BcryptCost,
 		noDemo: d.RefuseDemo, limiter: redis_rate.NewLimiter(d.Redis), perAccount: d.LoginPerAccount,
 		compare: bcrypt.CompareHashAndPassword,
 	}
@@ -170,6 +175,10 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 	for _, keys := range []bson.D{
 		{{Key: "at", Value: -1}},
 		{{Key: "actor", Value: 1}, {Key: "at", Value: -1}},
+		// "what happened to this appointment / order / account", and a
+		// hall's log: the console's audit filters.
+		{{Key: "target", Value: 1}, {Key: "at", Value: -1}},
+		{{Key: "hall_id", Value: 1}, {Key: "at", Value: -1}},
 	} {
 		if _, err := s.audit.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys}); err != nil {
 			return fmt.Errorf("staff indexes: %w", err)

@@ -67,11 +67,24 @@ func (s *Service) record(ctx context.Context, e Entry) {
 // AuditQuery filters ListAudit. Zero fields do not filter; Limit is 1..1000
 // (default 100; more is cut to 1000), as the API accepts.
 type AuditQuery struct {
-	Actor  string    `json:"actor"`
-	Action string    `json:"action"`
-	Since  time.Time `json:"since"`
-	Until  time.Time `json:"until"`
-	Limit  int       `json:"limit"`
+	Actor   string    `json:"actor"`
+	Action  string    `json:"action"`
+	Target  string    `json:"target"`
+	HallID  string    `json:"hall_id"`
+	Outcome string    `json:"outcome"`
+	Since   time.Time `json:"since"`
+	Until   time.Time `json:"until"`
+	Limit   int       `json:"limit"`
+	// Before pages: only entries after this one in the list's order
+	// (older, or as old with a lower ID); nil from the newest.
+	Before *AuditCursor `json:"-"`
+}
+
+// AuditCursor is an entry's place in the audit list (its At and ID): the
+// last entry of a page, from which the next page starts.
+type AuditCursor struct {
+	At time.Time
+	ID string
 }
 
 // ListAudit returns matching entries, newest first. Errors: storage only.
@@ -82,6 +95,19 @@ func (s *Service) ListAudit(ctx context.Context, q AuditQuery) ([]Entry, error) 
 	}
 	if q.Action != "" {
 		f["action"] = q.Action
+	}
+	if q.Target != "" {
+		f["target"] = q.Target
+	}
+	if q.HallID != "" {
+		f["hall_id"] = q.HallID
+	}
+	if q.Outcome != "" {
+		f["outcome"] = q.Outcome
+	}
+	if b := q.Before; b != nil {
+		at := b.At.UTC().Truncate(time.Millisecond)
+		f["$or"] = bson.A{bson.M{"at": bson.M{"$lt": at}}, bson.M{"at": at, "_id": bson.M{"$lt": b.ID}}}
 	}
 	at := bson.M{}
 	if !q.Since.IsZero() {

@@ -39,6 +39,15 @@ func (s *Service) sessionKey(token string) string {
 	return s.prefix + "staff:sess:" + platform.TokenDigest(s.secret, token)
 }
 
+// previousKey is where a session of token opened before the session secret
+// was rotated lives; "" when no rotation is under way.
+func (s *Service) previousKey(token string) string {
+	if len(s.prevSecret) == 0 {
+		return ""
+	}
+	return s.prefix + "staff:sess:" + platform.TokenDigest(s.prevSecret, token)
+}
+
 // Login checks the password and opens a session. Every attempt that is
 // answered is audited (action "login", outcome "ok" or "bad_credentials")
 // with ip; attempts refused by the login limits (lockout.go) compare no
@@ -119,11 +128,27 @@ func (s *Service) expiry(rec sessionRecord, now time.Time) time.Time {
 // Errors: ErrUnauthenticated (unknown, expired, logged-out or revoked token,
 // disabled or deleted account).
 func (s *Service) Authenticate(ctx context.Context, token string) (Account, error) {
+	return s.session(ctx, token, true)
+}
+
+// Check is Authenticate without extending the idle expiry: for requests a
+// page makes by itself (the console's periodic refresh), so an unattended
+// screen does not keep a session alive. Errors: as Authenticate.
+func (s *Service) Check(ctx context.Context, token string) (Account, error) {
+	return s.session(ctx, token, false)
+}
+
+// session resolves token; extend slides its idle expiry.
+func (s *Service) session(ctx context.Context, token string, extend bool) (Account, error) {
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 100 {
 		return Account{}, ErrUnauthenticated
 	}
 	key := s.sessionKey(token)
 	v, err := s.rdb.Get(ctx, key).Bytes()
+	if prev := s.previousKey(token); errors.Is(err, redis.Nil) && prev != "" {
+		key = prev
+		v, err = s.rdb.Get(ctx, key).Bytes()
+	}
 	if errors.Is(err, redis.Nil) {
 		return Account{}, ErrUnauthenticated
 	}
@@ -148,6 +173,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	if err != nil {
 		return Account{}, err
 	}
+	if !extend {
+		return d.Account, nil
+	}
 	rec.Seen = now.UnixMilli()
 	nv, _ := json.Marshal(rec)
 	if ttl := s.expiry(rec, now).Sub(now); ttl > 0 {
@@ -169,6 +197,12 @@ func (s *Service) Logout(ctx context.Context, token, ip string) error {
 	v, _ := s.rdb.Get(ctx, key).Bytes()
 	if err := s.rdb.Del(ctx, key).Err(); err != nil {
 		return fmt.Errorf("end session: %w", err)
+	}
+	if prev := s.previousKey(token); prev != "" && v == nil {
+		v, _ = s.rdb.Get(ctx, prev).Bytes()
+		if err := s.rdb.Del(ctx, prev).Err(); err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
 	}
 	var rec sessionRecord
 	if json.Unmarshal(v, &rec) == nil && rec.Username != "" {

@@ -123,7 +123,15 @@ func TestLoginSessionsAndAudit(t *testing.T) {
 		t.Fatalf("after the cap: %v", err)
 	}
 	s2, _ := f.svc.Login(f.ctx, DemoStaff, DemoPassword, "203.0.113.7")
-	f.clock.Advance(2*time.Hour + time.Second)
+	// Check (a page's own refresh) sees the session but does not extend it.
+	f.clock.Advance(110 * time.Minute)
+	if a, err := f.svc.Check(f.ctx, s2.Token); err != nil || a.Username != DemoStaff {
+		t.Fatalf("check: %+v %v", a, err)
+	}
+	f.clock.Advance(10*time.Minute + time.Second)
+	if _, err := f.svc.Check(f.ctx, s2.Token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("check after idling (checks must not extend): %v", err)
+	}
 	if _, err := f.svc.Authenticate(f.ctx, s2.Token); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("after idling: %v", err)
 	}
@@ -299,5 +307,106 @@ func TestListAuditLimitUpTo1000(t *testing.T) {
 		if err != nil || len(got) != want {
 			t.Errorf("limit %d: %d entries, %v; want %d", limit, len(got), err, want)
 		}
+	}
+}
+
+// TestListAuditFiltersAndPages: target, hall and outcome filter; paging
+// with Before lists every entry exactly once in order, also when many
+// share one millisecond across a page boundary.
+func TestListAuditFiltersAndPages(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	at := f.clock.Now().UTC().Truncate(time.Millisecond)
+	var docs []any
+	for i := range 60 {
+		e := Entry{ID: fmt.Sprintf("pg%04d", i), At: at.Add(time.Duration(i/20) * time.Millisecond), Actor: DemoAdmin,
+			Action: "appointments.checkin", Target: fmt.Sprintf("a%d", i%3), HallID: []string{"h1", "h2"}[i%2], IP: "-", Outcome: "ok"}
+		if i%5 == 0 {
+			e.Outcome = "wrong_hall"
+		}
+		docs = append(docs, e)
+	}
+	if _, err := f.db.Collection("staff_audit").InsertMany(f.ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		q    AuditQuery
+		want int
+	}{
+		{"target", AuditQuery{Target: "a1"}, 20},
+		{"hall", AuditQuery{HallID: "h2"}, 30},
+		{"outcome", AuditQuery{Outcome: "wrong_hall"}, 12},
+		{"all three", AuditQuery{Target: "a0", HallID: "h1", Outcome: "wrong_hall"}, 2}, // i = 0, 30
+	} {
+		got, err := f.svc.ListAudit(f.ctx, c.q)
+		if err != nil || len(got) != c.want {
+			t.Errorf("%s: %d entries, %v; want %d", c.name, len(got), err, c.want)
+		}
+	}
+	all, _ := f.svc.ListAudit(f.ctx, AuditQuery{Action: "appointments.checkin"})
+	var paged []string
+	q := AuditQuery{Action: "appointments.checkin", Limit: 7}
+	for range 20 {
+		page, err := f.svc.ListAudit(f.ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			paged = append(paged, e.ID)
+		}
+		if len(page) < q.Limit {
+			break
+		}
+		last := page[len(page)-1]
+		q.Before = &AuditCursor{At: last.At, ID: last.ID}
+	}
+	if len(all) != 60 || len(paged) != 60 {
+		t.Fatalf("%d entries, %d paged", len(all), len(paged))
+	}
+	for i := range all {
+		if all[i].ID != paged[i] {
+			t.Fatalf("page order differs at %d: %s vs %s", i, all[i].ID, paged[i])
+		}
+	}
+}
+
+// TestSessionSecretRotationOverlap: staff sessions opened before the
+// session secret was rotated keep working (and end at logout) while the old
+// secret is configured as the previous one; after that they are not found.
+func TestSessionSecretRotationOverlap(t *testing.T) {
+	f := newFixture(t, 2*time.Hour, 5*time.Hour)
+	if err := f.svc.SeedDemo(f.ctx, "hall-tianhe"); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.svc.Login(f.ctx, DemoStaff, DemoPassword, "203.0.113.7")
+	b, _ := f.svc.Login(f.ctx, DemoStaff, DemoPassword, "203.0.113.7")
+	rotated := func(previous []byte) *Service {
+		s, err := NewService(Deps{DB: f.db, Redis: f.rdb, RedisPrefix: f.prefix, Clock: f.clock, Log: platformtest.Logger(),
+			SessionSecret: []byte("the-new-secret-0123456789"), SessionSecretPrevious: previous,
+			SessionIdle: 2 * time.Hour, SessionMax: 5 * time.Hour, BcryptCost: bcrypt.MinCost, LoginPerAccount: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	during := rotated([]byte("session-secret-0123456789"))
+	for _, tok := range []string{a.Token, b.Token} {
+		if acct, err := during.Authenticate(f.ctx, tok); err != nil || acct.Username != DemoStaff {
+			t.Fatalf("an old session during the overlap: %+v %v", acct, err)
+		}
+	}
+	if err := during.Logout(f.ctx, a.Token, "203.0.113.7"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := during.Authenticate(f.ctx, a.Token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("an old session after logout: %v", err)
+	}
+	fresh, _ := during.Login(f.ctx, DemoStaff, DemoPassword, "203.0.113.7")
+	after := rotated(nil)
+	if _, err := after.Authenticate(f.ctx, b.Token); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("an old session after the overlap: %v", err)
+	}
+	if _, err := after.Authenticate(f.ctx, fresh.Token); err != nil {
+		t.Fatalf("a session opened during the overlap: %v", err)
 	}
 }
