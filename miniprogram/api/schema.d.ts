@@ -9263,14 +9263,17 @@ export interface operations {
                 actor?: string;
                 /** @description only this action (appointments.checkin, catalog.import, login, ...) */
                 action?: string;
+                /** @description only actions on this target (an appointment id, an order number, a username, ...) */
+                target?: string;
+                /** @description only actions in this hall */
+                hall_id?: string;
+                /** @description only this outcome (`ok`, or the refusal's error code such as `wrong_hall`) */
+                outcome?: string;
                 /** @description only entries at or after this time (RFC 3339) */
                 since?: string;
                 /** @description only entries before this time (RFC 3339) */
                 until?: string;
-                /**
-                 * @description at most this many entries (default 100). The handler accepts up to 1000, but at
-                 *     most 500 are returned: a limit above 500 currently gives the default 100.
-                 */
+                /** @description at most this many entries (default 100) */
                 limit?: number;
             };
             header?: never;
