@@ -51,7 +51,7 @@ func (a ApplicationRoutes) get(c echo.Context) error {
 	if source != "" && !platform.ValidCatalogID(source) {
 		return invalid("source", "format", "来源系统编号格式错误")
 	}
-	d, err := a.Apps.GetMine(c.Request().Context(), userID(c), c.Param("application_no"), source)
+	d, err := a.Apps.GetMine(c.Request().Context(), userID(c), pathParam(c, "application_no"), source)
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (a AppointmentRoutes) halls(c echo.Context) error {
 }
 
 func (a AppointmentRoutes) departments(c echo.Context) error {
-	ds, err := a.Booking.ListDepartments(c.Request().Context(), c.Param("hall_id"))
+	ds, err := a.Booking.ListDepartments(c.Request().Context(), pathParam(c, "hall_id"))
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (a AppointmentRoutes) services(c echo.Context) error {
 	if len([]rune(q)) > 50 {
 		return invalid("q", "length", "搜索词最多 50 个字")
 	}
-	ss, err := a.Booking.ListServices(c.Request().Context(), c.Param("hall_id"), c.QueryParam("department_id"), q)
+	ss, err := a.Booking.ListServices(c.Request().Context(), pathParam(c, "hall_id"), c.QueryParam("department_id"), q)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (a AppointmentRoutes) services(c echo.Context) error {
 }
 
 func (a AppointmentRoutes) service(c echo.Context) error {
-	s, err := a.Booking.GetService(c.Request().Context(), c.Param("service_id"))
+	s, err := a.Booking.GetService(c.Request().Context(), pathParam(c, "service_id"))
 	if err != nil {
 		return err
 	}
@@ -104,9 +104,9 @@ func (a AppointmentRoutes) availability(c echo.Context) error {
 		var v any
 		var err error
 		if date != "" {
-			v, err = a.Booking.DaySlots(ctx, c.Param("hall_id"), serviceID, date)
+			v, err = a.Booking.DaySlots(ctx, pathParam(c, "hall_id"), serviceID, date)
 		} else {
-			v, err = a.Booking.Availability(ctx, c.Param("hall_id"), serviceID)
+			v, err = a.Booking.Availability(ctx, pathParam(c, "hall_id"), serviceID)
 		}
 		if err != nil {
 			return nil, err
@@ -119,7 +119,7 @@ func (a AppointmentRoutes) availability(c echo.Context) error {
 	if a.cache == nil || a.AvailabilityTTL <= 0 {
 		body, err = fill()
 	} else {
-		body, err = a.cache.get(c.Param("hall_id")+"|"+serviceID+"|"+date, fill)
+		body, err = a.cache.get(pathParam(c, "hall_id")+"|"+serviceID+"|"+date, fill)
 	}
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func (a AppointmentRoutes) mine(c echo.Context) error {
 }
 
 func (a AppointmentRoutes) get(c echo.Context) error {
-	appt, err := a.Booking.Get(c.Request().Context(), userID(c), c.Param("id"))
+	appt, err := a.Booking.Get(c.Request().Context(), userID(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (a AppointmentRoutes) get(c echo.Context) error {
 
 func (a AppointmentRoutes) cancel(s *Server) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		appt, err := a.Booking.Cancel(c.Request().Context(), userID(c), c.Param("id"))
+		appt, err := a.Booking.Cancel(c.Request().Context(), userID(c), pathParam(c, "id"))
 		if err != nil {
 			return err
 		}

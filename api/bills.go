@@ -64,7 +64,7 @@ func (b BillRoutes) lookup(s *Server) echo.HandlerFunc {
 		case !payments.BillCodePattern.MatchString(code):
 			return invalid("code", "format", "查验码应为 4 至 32 个字母或数字")
 		}
-		v, err := b.Bills.Lookup(c.Request().Context(), c.Param("bill_no"), code)
+		v, err := b.Bills.Lookup(c.Request().Context(), pathParam(c, "bill_no"), code)
 		if err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func (e EnterpriseRoutes) invite(c echo.Context) error {
 	if req.Scope != nil {
 		g.Scope = enterprises.Scope{All: req.Scope.All, Items: req.Scope.Items}
 	}
-	m, err := e.Enterprises.Invite(c.Request().Context(), userID(c), c.Param("uscc"), g)
+	m, err := e.Enterprises.Invite(c.Request().Context(), userID(c), pathParam(c, "uscc"), g)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (e EnterpriseRoutes) invite(c echo.Context) error {
 }
 
 func (e EnterpriseRoutes) members(c echo.Context) error {
-	list, err := e.Enterprises.Members(c.Request().Context(), userID(c), c.Param("uscc"))
+	list, err := e.Enterprises.Members(c.Request().Context(), userID(c), pathParam(c, "uscc"))
 	if err != nil {
 		return err
 	}
@@ -155,7 +155,7 @@ func (e EnterpriseRoutes) changeValidity(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := e.Enterprises.ChangeValidity(c.Request().Context(), userID(c), c.Param("uscc"), c.Param("member_id"), until)
+	m, err := e.Enterprises.ChangeValidity(c.Request().Context(), userID(c), pathParam(c, "uscc"), pathParam(c, "member_id"), until)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (e EnterpriseRoutes) changeValidity(c echo.Context) error {
 }
 
 func (e EnterpriseRoutes) endMember(c echo.Context) error {
-	m, err := e.Enterprises.End(c.Request().Context(), userID(c), c.Param("uscc"), c.Param("member_id"))
+	m, err := e.Enterprises.End(c.Request().Context(), userID(c), pathParam(c, "uscc"), pathParam(c, "member_id"))
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ type auditEntryView struct {
 }
 
 func (e EnterpriseRoutes) audit(c echo.Context) error {
-	list, err := e.Enterprises.Audit(c.Request().Context(), userID(c), c.Param("uscc"))
+	list, err := e.Enterprises.Audit(c.Request().Context(), userID(c), pathParam(c, "uscc"))
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (e EnterpriseRoutes) invitations(c echo.Context) error {
 }
 
 func (e EnterpriseRoutes) accept(c echo.Context) error {
-	m, err := e.Enterprises.Accept(c.Request().Context(), userID(c), c.Param("id"))
+	m, err := e.Enterprises.Accept(c.Request().Context(), userID(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (e EnterpriseRoutes) accept(c echo.Context) error {
 }
 
 func (e EnterpriseRoutes) decline(c echo.Context) error {
-	m, err := e.Enterprises.Decline(c.Request().Context(), userID(c), c.Param("id"))
+	m, err := e.Enterprises.Decline(c.Request().Context(), userID(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ type enterprisePageView struct {
 }
 
 func (e EnterpriseRoutes) page(c echo.Context) error {
-	p, err := e.Enterprises.EnterprisePage(c.Request().Context(), userID(c), c.Param("uscc"))
+	p, err := e.Enterprises.EnterprisePage(c.Request().Context(), userID(c), pathParam(c, "uscc"))
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (e EnterpriseRoutes) updatePolicy(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	p, err := e.Enterprises.UpdatePolicy(c.Request().Context(), actor(c).ID, c.Param("id"), req.input())
+	p, err := e.Enterprises.UpdatePolicy(c.Request().Context(), actor(c).ID, pathParam(c, "id"), req.input())
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (e EnterpriseRoutes) updatePolicy(c echo.Context) error {
 }
 
 func (e EnterpriseRoutes) deletePolicy(c echo.Context) error {
-	if err := e.Enterprises.DeletePolicy(c.Request().Context(), c.Param("id")); err != nil {
+	if err := e.Enterprises.DeletePolicy(c.Request().Context(), pathParam(c, "id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -112,7 +112,7 @@ func (e EvaluationRoutes) listTickets(c echo.Context) error {
 }
 
 func (e EvaluationRoutes) getTicket(c echo.Context) error {
-	t, err := e.Evals.GetTicket(c.Request().Context(), evalActor(c), c.Param("id"))
+	t, err := e.Evals.GetTicket(c.Request().Context(), evalActor(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (e EvaluationRoutes) note(step func(context.Context, evaluations.Actor, str
 		if err := bindJSON(c, &req); err != nil {
 			return err
 		}
-		t, err := step(c.Request().Context(), evalActor(c), c.Param("id"), req.Note)
+		t, err := step(c.Request().Context(), evalActor(c), pathParam(c, "id"), req.Note)
 		if err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func (e EvaluationRoutes) reply(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	t, err := e.Evals.Reply(c.Request().Context(), evalActor(c), c.Param("id"), req.Reply)
+	t, err := e.Evals.Reply(c.Request().Context(), evalActor(c), pathParam(c, "id"), req.Reply)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (e EvaluationRoutes) callback(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	t, err := e.Evals.Callback(c.Request().Context(), evalActor(c), c.Param("id"), req.Outcome, req.Note)
+	t, err := e.Evals.Callback(c.Request().Context(), evalActor(c), pathParam(c, "id"), req.Outcome, req.Note)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (e EvaluationRoutes) appeal(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	t, err := e.Evals.FileAppeal(c.Request().Context(), evalActor(c), c.Param("id"), req.Kind, req.Reason)
+	t, err := e.Evals.FileAppeal(c.Request().Context(), evalActor(c), pathParam(c, "id"), req.Kind, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (e EvaluationRoutes) review(c echo.Context) error {
 	if req.Upheld == nil {
 		return invalid("upheld", "required", "请说明申诉是否成立")
 	}
-	t, err := e.Evals.ReviewAppeal(c.Request().Context(), evalActor(c), c.Param("id"), *req.Upheld, req.Note)
+	t, err := e.Evals.ReviewAppeal(c.Request().Context(), evalActor(c), pathParam(c, "id"), *req.Upheld, req.Note)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func (rr ReconcileRoutes) run(c echo.Context) error {
 
 // get answers a reconciliation with its discrepancies, as JSON or CSV.
 func (rr ReconcileRoutes) get(c echo.Context) error {
-	date, channel := c.Param("date"), c.QueryParam("channel")
+	date, channel := pathParam(c, "date"), c.QueryParam("channel")
 	if err := required("channel", channel); err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (rr ReconcileRoutes) resolve(c echo.Context) error {
 		return err
 	}
 	channel := c.QueryParam("channel") // optional: the item's id names its channel
-	date, id := c.Param("date"), c.Param("id")
+	date, id := pathParam(c, "date"), pathParam(c, "id")
 	c.Set(ctxAuditTarget, date+"|"+channel+"|"+id)
 	item, err := rr.Recon.Resolve(c.Request().Context(), actor(c).ID, date, channel, id, req.Action, req.Note)
 	if err != nil {

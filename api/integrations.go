@@ -73,7 +73,7 @@ func (ir IntegrationRoutes) list(c echo.Context) error {
 }
 
 func (ir IntegrationRoutes) rotate(c echo.Context) error {
-	w, err := ir.Registry.Rotate(c.Request().Context(), c.Param("id"))
+	w, err := ir.Registry.Rotate(c.Request().Context(), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (ir IntegrationRoutes) rotate(c echo.Context) error {
 
 func (ir IntegrationRoutes) setDisabled(disabled bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		i, err := ir.Registry.SetDisabled(c.Request().Context(), c.Param("id"), disabled)
+		i, err := ir.Registry.SetDisabled(c.Request().Context(), pathParam(c, "id"), disabled)
 		if err != nil {
 			return err
 		}

@@ -108,7 +108,7 @@ func (l LicenceRoutes) mine(c echo.Context) error {
 }
 
 func (l LicenceRoutes) get(c echo.Context) error {
-	v, err := l.Licences.Get(c.Request().Context(), userID(c), c.Param("id"))
+	v, err := l.Licences.Get(c.Request().Context(), userID(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (l LicenceRoutes) get(c echo.Context) error {
 }
 
 func (l LicenceRoutes) show(c echo.Context) error {
-	v, err := l.Licences.Show(c.Request().Context(), userID(c), c.Param("id"))
+	v, err := l.Licences.Show(c.Request().Context(), userID(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (l LicenceRoutes) show(c echo.Context) error {
 }
 
 func (l LicenceRoutes) uses(c echo.Context) error {
-	list, err := l.Licences.Uses(c.Request().Context(), userID(c), c.Param("id"))
+	list, err := l.Licences.Uses(c.Request().Context(), userID(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (l LicenceRoutes) authorize(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	a, err := l.Licences.Authorize(c.Request().Context(), userID(c), c.Param("id"), in)
+	a, err := l.Licences.Authorize(c.Request().Context(), userID(c), pathParam(c, "id"), in)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (l LicenceRoutes) authorize(c echo.Context) error {
 	// use of the licence (PIPL art. 14), listed under /me/consents.
 	if l.Consents != nil {
 		if _, err := l.Consents.Record(c.Request().Context(), userID(c), privacy.PurposeLicenceAuthorization,
-			privacy.LicenceRef(c.Param("id"), a.ID)); err != nil {
+			privacy.LicenceRef(pathParam(c, "id"), a.ID)); err != nil {
 			return err
 		}
 	}
@@ -153,7 +153,7 @@ func (l LicenceRoutes) authorize(c echo.Context) error {
 }
 
 func (l LicenceRoutes) authorizations(c echo.Context) error {
-	list, err := l.Licences.Authorizations(c.Request().Context(), userID(c), c.Param("id"))
+	list, err := l.Licences.Authorizations(c.Request().Context(), userID(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -161,13 +161,13 @@ func (l LicenceRoutes) authorizations(c echo.Context) error {
 }
 
 func (l LicenceRoutes) withdraw(c echo.Context) error {
-	a, err := l.Licences.Withdraw(c.Request().Context(), userID(c), c.Param("id"), c.Param("aid"))
+	a, err := l.Licences.Withdraw(c.Request().Context(), userID(c), pathParam(c, "id"), pathParam(c, "aid"))
 	if err != nil {
 		return err
 	}
 	if l.Consents != nil {
 		if err := l.Consents.MarkWithdrawn(c.Request().Context(), userID(c), privacy.PurposeLicenceAuthorization,
-			privacy.LicenceRef(c.Param("id"), a.ID)); err != nil {
+			privacy.LicenceRef(pathParam(c, "id"), a.ID)); err != nil {
 			return err
 		}
 	}
@@ -209,7 +209,7 @@ func (l LicenceRoutes) setKey(c echo.Context) error {
 	if req.PublicKey == "" {
 		return invalid("sm2_public_key", "required", "请填写 SM2 公钥（PEM）")
 	}
-	k, err := l.Keys.SetSM2Key(c.Request().Context(), c.Param("id"), req.PublicKey)
+	k, err := l.Keys.SetSM2Key(c.Request().Context(), pathParam(c, "id"), req.PublicKey)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func (m MessageRoutes) list(c echo.Context) error {
 
 func (m MessageRoutes) read(s *Server) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		msg, err := m.Inbox.MarkRead(c.Request().Context(), userID(c), c.Param("id"))
+		msg, err := m.Inbox.MarkRead(c.Request().Context(), userID(c), pathParam(c, "id"))
 		if err != nil {
 			return err
 		}

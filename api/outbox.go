@@ -53,7 +53,7 @@ func (o OutboxRoutes) list(c echo.Context) error {
 }
 
 func (o OutboxRoutes) retry(c echo.Context) error {
-	d, err := o.Outbox.Retry(c.Request().Context(), c.Param("id"))
+	d, err := o.Outbox.Retry(c.Request().Context(), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (p PaymentRoutes) Register(r Router) {
 func auditTargetParam(name string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Set(ctxAuditTarget, c.Param(name))
+			c.Set(ctxAuditTarget, pathParam(c, name))
 			return next(c)
 		}
 	}
@@ -64,7 +64,7 @@ func (p PaymentRoutes) create(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	v, _, err := p.Orders.CreateOrder(c.Request().Context(), userID(c), c.Param("bill_no"), c.Request().Header.Get("Idempotency-Key"), req)
+	v, _, err := p.Orders.CreateOrder(c.Request().Context(), userID(c), pathParam(c, "bill_no"), c.Request().Header.Get("Idempotency-Key"), req)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (p PaymentRoutes) create(c echo.Context) error {
 }
 
 func (p PaymentRoutes) get(c echo.Context) error {
-	v, err := p.Orders.GetOrder(c.Request().Context(), userID(c), c.Param("order_no"))
+	v, err := p.Orders.GetOrder(c.Request().Context(), userID(c), pathParam(c, "order_no"))
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (p PaymentRoutes) callback(provider string) echo.HandlerFunc {
 }
 
 func (p PaymentRoutes) financeOrder(c echo.Context) error {
-	v, err := p.Orders.FinanceOrder(c.Request().Context(), c.Param("order_no"))
+	v, err := p.Orders.FinanceOrder(c.Request().Context(), pathParam(c, "order_no"))
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (p PaymentRoutes) refund(c echo.Context) error {
 		return err
 	}
 	a, _ := c.Get(ctxStaff).(staff.Account)
-	v, err := p.Orders.Refund(c.Request().Context(), a.Username, c.Param("order_no"), req)
+	v, err := p.Orders.Refund(c.Request().Context(), a.Username, pathParam(c, "order_no"), req)
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func (p PrivacyRoutes) consents(c echo.Context) error {
 }
 
 func (p PrivacyRoutes) withdraw(c echo.Context) error {
-	got, err := p.Consents.Withdraw(c.Request().Context(), userID(c), c.Param("id"))
+	got, err := p.Consents.Withdraw(c.Request().Context(), userID(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}

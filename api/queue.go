@@ -41,7 +41,7 @@ func (q QueueRoutes) Register(r Router) {
 }
 
 func (q QueueRoutes) board(c echo.Context) error {
-	b, err := q.Queue.StaffQueueBoard(c.Request().Context(), actor(c), c.Param("hall_id"))
+	b, err := q.Queue.StaffQueueBoard(c.Request().Context(), actor(c), pathParam(c, "hall_id"))
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (q QueueRoutes) callNext(c echo.Context) error {
 	if err := required("department_id", req.DepartmentID, "window", req.Window); err != nil {
 		return err
 	}
-	a, err := q.Queue.CallNext(c.Request().Context(), actor(c), c.Param("hall_id"), req.DepartmentID, req.Window)
+	a, err := q.Queue.CallNext(c.Request().Context(), actor(c), pathParam(c, "hall_id"), req.DepartmentID, req.Window)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (q QueueRoutes) recall(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	a, err := q.Queue.Recall(c.Request().Context(), actor(c), c.Param("hall_id"), c.Param("id"), req.Window)
+	a, err := q.Queue.Recall(c.Request().Context(), actor(c), pathParam(c, "hall_id"), pathParam(c, "id"), req.Window)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (q QueueRoutes) recall(c echo.Context) error {
 }
 
 func (q QueueRoutes) skip(c echo.Context) error {
-	a, err := q.Queue.Skip(c.Request().Context(), actor(c), c.Param("hall_id"), c.Param("id"))
+	a, err := q.Queue.Skip(c.Request().Context(), actor(c), pathParam(c, "hall_id"), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (q QueueRoutes) transfer(c echo.Context) error {
 	if err := required("department_id", req.DepartmentID); err != nil {
 		return err
 	}
-	a, err := q.Queue.Transfer(c.Request().Context(), actor(c), c.Param("hall_id"), c.Param("id"), req.DepartmentID)
+	a, err := q.Queue.Transfer(c.Request().Context(), actor(c), pathParam(c, "hall_id"), pathParam(c, "id"), req.DepartmentID)
 	if err != nil {
 		return err
 	}

@@ -156,14 +156,14 @@ func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.Mi
 			}
 			target, _ := c.Get(ctxAuditTarget).(string)
 			if target == "" {
-				target = c.Param("id")
+				target = pathParam(c, "id")
 			}
 			if target == "" {
-				target = c.Param("hall_id")
+				target = pathParam(c, "hall_id")
 			}
 			aerr := st.writeAudit(ctx, staff.Entry{
 				Actor: acct.Username, Role: acct.Role, Action: action, Target: target,
-				HallID: c.Param("hall_id"), IP: c.RealIP(), Outcome: outcome,
+				HallID: pathParam(c, "hall_id"), IP: c.RealIP(), Outcome: outcome,
 			})
 			if aerr != nil {
 				s.log.ErrorContext(ctx, "audit log write failed", "err", aerr, "action", action)
@@ -231,7 +231,7 @@ func (st StaffRoutes) checkin(c echo.Context) error {
 
 func (st StaffRoutes) list(c echo.Context) error {
 	q := appointments.StaffListQuery{
-		HallID: c.Param("hall_id"), Date: c.QueryParam("date"),
+		HallID: pathParam(c, "hall_id"), Date: c.QueryParam("date"),
 		DepartmentID: c.QueryParam("department_id"), Status: c.QueryParam("status"),
 	}
 	for _, p := range []struct {
@@ -273,7 +273,7 @@ func (st StaffRoutes) list(c echo.Context) error {
 }
 
 func (st StaffRoutes) complete(c echo.Context) error {
-	a, err := st.Desk.Complete(c.Request().Context(), actor(c), c.Param("id"))
+	a, err := st.Desk.Complete(c.Request().Context(), actor(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -281,7 +281,7 @@ func (st StaffRoutes) complete(c echo.Context) error {
 }
 
 func (st StaffRoutes) noShow(c echo.Context) error {
-	a, err := st.Desk.MarkNoShow(c.Request().Context(), actor(c), c.Param("id"))
+	a, err := st.Desk.MarkNoShow(c.Request().Context(), actor(c), pathParam(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -300,7 +300,7 @@ func (st StaffRoutes) cancelAppointment(s *Server) echo.HandlerFunc {
 		if err := bindJSON(c, &req); err != nil {
 			return err
 		}
-		a, err := st.Desk.CancelByStaff(c.Request().Context(), actor(c), c.Param("id"), req.Reason)
+		a, err := st.Desk.CancelByStaff(c.Request().Context(), actor(c), pathParam(c, "id"), req.Reason)
 		if err != nil {
 			return err
 		}
@@ -352,10 +352,10 @@ func adminWrite[T any](c echo.Context, status int, pathID func(*T) *string, writ
 	}
 	if pathID != nil {
 		id := pathID(&v)
-		if *id != "" && *id != c.Param("id") {
+		if *id != "" && *id != pathParam(c, "id") {
 			return errIDMismatch
 		}
-		*id = c.Param("id")
+		*id = pathParam(c, "id")
 	}
 	out, err := write(c.Request().Context(), v)
 	if err != nil {
@@ -393,14 +393,14 @@ func (st StaffRoutes) putCalendar(c echo.Context) error {
 }
 
 func (st StaffRoutes) deleteSchedule(c echo.Context) error {
-	if err := st.Desk.DeleteSchedule(c.Request().Context(), c.Param("id")); err != nil {
+	if err := st.Desk.DeleteSchedule(c.Request().Context(), pathParam(c, "id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
 func (st StaffRoutes) listSchedules(c echo.Context) error {
-	list, err := st.Desk.ListSchedules(c.Request().Context(), c.Param("hall_id"))
+	list, err := st.Desk.ListSchedules(c.Request().Context(), pathParam(c, "hall_id"))
 	if err != nil {
 		return err
 	}
