@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,6 +104,9 @@ func TestConsoleDashboardInBrowser(t *testing.T) {
 	}
 	if v := axeViolations(t, tab); len(v) > 0 {
 		t.Fatalf("accessibility (axe-core):\n%s", strings.Join(v, "\n"))
+	}
+	if os.Getenv("BANSHI_DOCS_SCREENSHOTS") != "" {
+		docsScreenshot(t, tab, "", "console-dashboard.png")
 	}
 	// A bad range: the message next to the fields, no chart.
 	var msg string
