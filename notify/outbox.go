@@ -141,8 +141,13 @@ func (o *Outbox) EnsureIndexes(ctx context.Context) error {
 			return fmt.Errorf("outbox indexes: %w", err)
 		}
 	}
-	if _, err := o.results.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: bson.D{{Key: "delivery_id", Value: 1}}}); err != nil {
-		return fmt.Errorf("outbox indexes: %w", err)
+	for _, keys := range []bson.D{
+		{{Key: "delivery_id", Value: 1}},
+		{{Key: "final", Value: 1}, {Key: "at", Value: 1}}, // the dashboard's messages per day (stats.go)
+	} {
+		if _, err := o.results.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: keys}); err != nil {
+			return fmt.Errorf("outbox indexes: %w", err)
+		}
 	}
 	return nil
 }

@@ -145,8 +145,8 @@ func (s *Service) Methods() []Method {
 	return out
 }
 
-// EnsureIndexes creates the indexes the sweeper, citizens' lists and
-// reconciliation read by. Idempotent.
+// EnsureIndexes creates the indexes the sweeper, citizens' lists,
+// reconciliation and the dashboard read by. Idempotent.
 func (s *Service) EnsureIndexes(ctx context.Context) error {
 	for _, ix := range []struct {
 		coll *mongo.Collection
@@ -157,6 +157,9 @@ func (s *Service) EnsureIndexes(ctx context.Context) error {
 		{s.orders, bson.D{{Key: "provider", Value: 1}, {Key: "paid_date", Value: 1}}},
 		{s.refunds, bson.D{{Key: "state", Value: 1}}},
 		{s.refunds, bson.D{{Key: "order_no", Value: 1}}},
+		// The dashboard's payments and refunds per day (stats.go).
+		{s.orders, bson.D{{Key: "paid_date", Value: 1}}},
+		{s.refunds, bson.D{{Key: "settled_date", Value: 1}}},
 	} {
 		if _, err := ix.coll.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys}); err != nil {
 			return fmt.Errorf("payments indexes: %w", err)
