@@ -11,7 +11,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,42 +18,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/FerretDB/FerretDB/ferretdb"
 	"github.com/alicebob/miniredis/v2"
 
+	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
 )
 
 // sharedStores returns a MongoDB URI and a Redis URL that several Banshi
 // processes can share: BANSHI_TEST_MONGODB_URI and BANSHI_TEST_REDIS_URL when
-// set, otherwise a FerretDB (SQLite, in a folder of the test's) and a
-// miniredis served by this test process over loopback. Banshi's own embedded
+// set, otherwise a FerretDB (platformtest.FerretDB) and a miniredis served
+// by this test process over loopback. Banshi's own embedded
 // engine cannot be shared: it locks its data folder (platform.OpenMongo).
 func sharedStores(t *testing.T) (mongoURI, redisURL string) {
 	t.Helper()
 	mongoURI = os.Getenv("BANSHI_TEST_MONGODB_URI")
 	if mongoURI == "" {
-		dir, err := filepath.Abs(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := ferretdb.New(&ferretdb.Config{
-			Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-			Handler:   "sqlite",
-			SQLiteURL: "file:" + dir + "/?_pragma=synchronous(normal)",
-			Logger:    testLog(),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = f.Run(ctx)
-		}()
-		t.Cleanup(func() { cancel(); <-done })
-		mongoURI = f.MongoDBURI()
+		mongoURI = "mongodb://" + platformtest.FerretDB(t) + "/"
 	}
 	redisURL = os.Getenv("BANSHI_TEST_REDIS_URL") // keys under the env's random prefix
 	if redisURL == "" {
@@ -216,6 +195,13 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 		"BANSHI_SHUTDOWN_DELAY": delay.String(),
 	} {
 		base[k] = v
+	}
+	if url := os.Getenv("BANSHI_TEST_REDIS_URL"); url != "" {
+		c, err := platform.NewRedisClient(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cleanRedis(c, base["BANSHI_REDIS_PREFIX"]); c.Close() })
 	}
 	var procs []*process
 	var backends []*backend
