@@ -128,6 +128,10 @@ type Config struct {
 	// stops routing here before the listener closes (default 5s in
 	// production, 0 in development; "0" turns it off).
 	ShutdownDelay time.Duration
+	// OutboxLease is BANSHI_OUTBOX_LEASE: how long an outbox dispatcher's
+	// claim lasts; after a process dies, its claimed deliveries are sent by
+	// another one once it lapses (default 2m; longer than a send's 20 s).
+	OutboxLease time.Duration
 
 	// RegistryBase is BANSHI_REGISTRY_BASE: the 市场监管 enterprise
 	// registry's base URL (GET {base}/enterprises/{uscc}); development's
@@ -297,6 +301,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AlipaySellerID = str("BANSHI_ALIPAY_SELLER_ID", "")
 	c.AlipayBaseURL = str("BANSHI_ALIPAY_BASE_URL", "")
 	c.PayHandleDeadline = duration("BANSHI_PAY_HANDLE_DEADLINE", 24*time.Hour)
+	c.OutboxLease = duration("BANSHI_OUTBOX_LEASE", 2*time.Minute)
 	c.ShutdownDelay = 5 * time.Second
 	if dev {
 		c.ShutdownDelay = 0
@@ -460,6 +465,7 @@ func (c Config) Printable() []any {
 		"trusted_proxies", or(c.TrustedProxies, "(none)"),
 		"session_idle", c.SessionIdle.String(),
 		"shutdown_delay", c.ShutdownDelay.String(),
+		"outbox_lease", c.OutboxLease.String(),
 		"session_max", c.SessionMax.String(),
 		"body_limit", c.BodyLimit,
 		"seed_demo", c.SeedDemo,

@@ -20,7 +20,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	if c.Env != EnvDevelopment || c.Addr != ":8080" || c.DataDir != "./.banshi" || c.MongoDatabase != "banshi" ||
 		!c.Sim || !c.SeedDemo || c.RateLogin != 30 || c.RateAPI != 600 || c.SessionIdle != 2*time.Hour ||
-		c.PublicURL != "http://127.0.0.1:8080" || c.RedisPrefix != "banshi:" || c.MiniAppID != DemoMiniAppID {
+		c.PublicURL != "http://127.0.0.1:8080" || c.RedisPrefix != "banshi:" || c.MiniAppID != DemoMiniAppID ||
+		c.OutboxLease != 2*time.Minute || c.ShutdownDelay != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -36,6 +37,7 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		"BANSHI_TRUSTED_PROXIES":  {"BANSHI_TRUSTED_PROXIES": "10.0.0.0/24, lb.internal"},
 		"BANSHI_RATE_STAFF_LOGIN": {"BANSHI_RATE_STAFF_LOGIN": "0"},
 		"BANSHI_SHUTDOWN_DELAY":   {"BANSHI_SHUTDOWN_DELAY": "-1s"},
+		"BANSHI_OUTBOX_LEASE":     {"BANSHI_OUTBOX_LEASE": "0"},
 	}
 	for name, m := range cases {
 		if _, err := LoadConfig(env(m)); err == nil || !strings.Contains(err.Error(), name) {
