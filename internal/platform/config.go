@@ -130,7 +130,8 @@ type Config struct {
 	ShutdownDelay time.Duration
 	// OutboxLease is BANSHI_OUTBOX_LEASE: how long an outbox dispatcher's
 	// claim lasts; after a process dies, its claimed deliveries are sent by
-	// another one once it lapses (default 2m; longer than a send's 20 s).
+	// another one once it lapses (default 2m; keep it above a send's 20 s
+	// time-out).
 	OutboxLease time.Duration
 
 	// RegistryBase is BANSHI_REGISTRY_BASE: the 市场监管 enterprise
