@@ -26,8 +26,13 @@ func (s *Server) healthz(c echo.Context) error {
 // a small write (MongoDB's write probe when it has one; a short-lived key
 // under the Redis prefix). Each store is "ok", "down" (no answer) or
 // "read_only" (answers but cannot write, e.g. a full disk); anything but "ok"
-// answers 503 not_ready. The whole check takes at most readyTimeout.
+// answers 503 not_ready. The whole check takes at most readyTimeout. Once
+// the server is draining (StartDraining) it answers 503 with check
+// "shutdown": "draining" at once, without touching the stores.
 func (s *Server) readyz(c echo.Context) error {
+	if s.drain.on() {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"error": answer{Code: errNotReady.Code, Message: errNotReady.Message}, "checks": map[string]string{"shutdown": "draining"}})
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), readyTimeout)
 	defer cancel()
 	var mongoWrite func(context.Context) error

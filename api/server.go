@@ -97,6 +97,7 @@ type Server struct {
 	deps    Deps
 	metrics *metrics
 	limiter *rateLimiter
+	drain   draining // set on SIGTERM: /readyz answers 503 (drain.go)
 }
 
 // New builds the server and its routes.

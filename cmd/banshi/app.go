@@ -531,6 +531,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	deps.Registry = reg
 	dispatcher := notify.NewDispatcher(outbox, channels, notify.DispatcherConfig{
 		Log: log.With("component", "outbox"), Metrics: a.metrics.Outbox,
+		Lease: cfg.OutboxLease, // BANSHI_OUTBOX_LEASE
 	})
 	a.tasks = append(a.tasks, func(ctx context.Context) {
 		if err := dispatcher.Run(ctx); err != nil {

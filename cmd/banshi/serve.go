@@ -29,7 +29,8 @@ func defineWorker(_ *flag.FlagSet, e env) func(context.Context) error {
 
 // serve loads the configuration, opens the stores, wires Banshi and serves
 // until ctx ends — the API, or with worker only the operators' routes — and
-// runs the background work; then it drains in-flight requests, stops the
+// runs the background work; then /readyz turns 503 while the API serves on
+// for BANSHI_SHUTDOWN_DELAY (a worker does not wait), and then it drains in-flight requests, stops the
 // background work and closes the stores.
 func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, log *slog.Logger, worker bool) error {
 	cfg, err := platform.LoadConfig(getenv)
@@ -72,6 +73,19 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, lo
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	// Readiness first: /readyz answers 503 while every other route still
+	// serves for the shutdown delay, so a proxy or Kubernetes that still
+	// routes here stops doing so before the listener closes.
+	// A worker takes no traffic: it has nothing to wait for.
+	app.HTTP.StartDraining()
+	if cfg.ShutdownDelay > 0 && !worker {
+		log.Info("shutting down: /readyz answers 503; serving on for the shutdown delay", "delay", cfg.ShutdownDelay.String())
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-time.After(cfg.ShutdownDelay):
+		}
 	}
 	log.Info("shutting down: draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

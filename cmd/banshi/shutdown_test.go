@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -84,4 +85,28 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	_ = os.Remove(env["BANSHI_DATA_DIR"])
 	cleanRedis(s.app.Redis.Client, env["BANSHI_REDIS_PREFIX"]) // the second process's keys, when Redis is shared
+}
+
+// TestWorkerDoesNotWaitTheShutdownDelay: BANSHI_SHUTDOWN_DELAY holds only
+// the API (whose readiness a proxy watches); a `banshi worker` given a
+// 10-minute delay still stops at once on SIGTERM, exiting 0.
+func TestWorkerDoesNotWaitTheShutdownDelay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	addr := freeAddr(t)
+	p := startProcess(t, t.TempDir(), map[string]string{"BANSHI_ADDR": addr, "BANSHI_SHUTDOWN_DELAY": "10m"}, "worker")
+	waitUp(t, p, "http://"+addr+"/readyz")
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		p.done <- err // for startProcess's cleanup
+		if err != nil {
+			t.Fatalf("worker exited with %v, want 0", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the worker waited the API's shutdown delay")
+	}
 }

@@ -123,6 +123,17 @@ type Config struct {
 	AlipayBaseURL       string        // BANSHI_ALIPAY_BASE_URL: the gateway (default Alipay's)
 	PayHandleDeadline   time.Duration // BANSHI_PAY_HANDLE_DEADLINE: a department must accept a payment within this, else it is refunded (default 24h)
 
+	// ShutdownDelay is BANSHI_SHUTDOWN_DELAY: on SIGTERM, how long /readyz
+	// answers 503 while requests are still served, so a proxy or Kubernetes
+	// stops routing here before the listener closes (default 5s in
+	// production, 0 in development; "0" turns it off).
+	ShutdownDelay time.Duration
+	// OutboxLease is BANSHI_OUTBOX_LEASE: how long an outbox dispatcher's
+	// claim lasts; after a process dies, its claimed deliveries are sent by
+	// another one once it lapses (default 2m; keep it above a send's 20 s
+	// time-out).
+	OutboxLease time.Duration
+
 	// RegistryBase is BANSHI_REGISTRY_BASE: the 市场监管 enterprise
 	// registry's base URL (GET {base}/enterprises/{uscc}); development's
 	// default is the simulator, <public URL>/sim/registry; required in
@@ -291,6 +302,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AlipaySellerID = str("BANSHI_ALIPAY_SELLER_ID", "")
 	c.AlipayBaseURL = str("BANSHI_ALIPAY_BASE_URL", "")
 	c.PayHandleDeadline = duration("BANSHI_PAY_HANDLE_DEADLINE", 24*time.Hour)
+	c.OutboxLease = duration("BANSHI_OUTBOX_LEASE", 2*time.Minute)
+	c.ShutdownDelay = 5 * time.Second
+	if dev {
+		c.ShutdownDelay = 0
+	}
+	if v := strings.TrimSpace(getenv("BANSHI_SHUTDOWN_DELAY")); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d < 0 || d > 10*time.Minute {
+			errs = append(errs, fmt.Errorf("BANSHI_SHUTDOWN_DELAY must be a duration from 0 to 10m like 5s, got %q", v))
+		} else {
+			c.ShutdownDelay = d
+		}
+	}
 	c.RegistryBase = strings.TrimRight(str("BANSHI_REGISTRY_BASE", ""), "/")
 	c.EnterpriseBookingsPerDay = integer("BANSHI_ENTERPRISE_BOOKINGS_PER_DAY", 5)
 	if c.RegistryBase == "" && dev {
@@ -442,6 +465,8 @@ func (c Config) Printable() []any {
 		"rate_bill_lookup", c.RateBillLookup,
 		"trusted_proxies", or(c.TrustedProxies, "(none)"),
 		"session_idle", c.SessionIdle.String(),
+		"shutdown_delay", c.ShutdownDelay.String(),
+		"outbox_lease", c.OutboxLease.String(),
 		"session_max", c.SessionMax.String(),
 		"body_limit", c.BodyLimit,
 		"seed_demo", c.SeedDemo,

@@ -20,7 +20,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	}
 	if c.Env != EnvDevelopment || c.Addr != ":8080" || c.DataDir != "./.banshi" || c.MongoDatabase != "banshi" ||
 		!c.Sim || !c.SeedDemo || c.RateLogin != 30 || c.RateAPI != 600 || c.SessionIdle != 2*time.Hour ||
-		c.PublicURL != "http://127.0.0.1:8080" || c.RedisPrefix != "banshi:" || c.MiniAppID != DemoMiniAppID {
+		c.PublicURL != "http://127.0.0.1:8080" || c.RedisPrefix != "banshi:" || c.MiniAppID != DemoMiniAppID ||
+		c.OutboxLease != 2*time.Minute || c.ShutdownDelay != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -35,6 +36,8 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		"BANSHI_PII_KEY":          {"BANSHI_PII_KEY": "abc"},
 		"BANSHI_TRUSTED_PROXIES":  {"BANSHI_TRUSTED_PROXIES": "10.0.0.0/24, lb.internal"},
 		"BANSHI_RATE_STAFF_LOGIN": {"BANSHI_RATE_STAFF_LOGIN": "0"},
+		"BANSHI_SHUTDOWN_DELAY":   {"BANSHI_SHUTDOWN_DELAY": "-1s"},
+		"BANSHI_OUTBOX_LEASE":     {"BANSHI_OUTBOX_LEASE": "0"},
 	}
 	for name, m := range cases {
 		if _, err := LoadConfig(env(m)); err == nil || !strings.Contains(err.Error(), name) {
@@ -374,6 +377,34 @@ func TestEvalSettings(t *testing.T) {
 	for k, v := range map[string]string{"BANSHI_EVAL_DEFAULT_DAYS": "0", "BANSHI_EVAL_RECTIFY_DAYS": "five", "BANSHI_EVAL_REGION": "44010"} {
 		if _, err := LoadConfig(env(map[string]string{k: v})); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%q: %v", k, v, err)
+		}
+	}
+}
+
+// TestShutdownDelay: 5 s by default in production, none in development,
+// BANSHI_SHUTDOWN_DELAY overrides both ("0" included); anything but a
+// duration from 0 to 10m is refused naming the setting.
+func TestShutdownDelay(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, 0},
+		{map[string]string{"BANSHI_ENV": "production"}, 5 * time.Second},
+		{map[string]string{"BANSHI_ENV": "production", "BANSHI_SHUTDOWN_DELAY": "0"}, 0},
+		{map[string]string{"BANSHI_SHUTDOWN_DELAY": "1500ms"}, 1500 * time.Millisecond},
+	} {
+		c, err := LoadConfig(env(tc.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if c.ShutdownDelay != tc.want {
+			t.Errorf("%v: delay %s, want %s", tc.env, c.ShutdownDelay, tc.want)
+		}
+	}
+	for _, bad := range []string{"soon", "-1s", "11m", "5"} {
+		if _, err := LoadConfig(env(map[string]string{"BANSHI_SHUTDOWN_DELAY": bad})); err == nil || !strings.Contains(err.Error(), "BANSHI_SHUTDOWN_DELAY") {
+			t.Errorf("%q: err = %v", bad, err)
 		}
 	}
 }
