@@ -224,3 +224,48 @@ func TestRotationLeavesWhatDoesNotOpen(t *testing.T) {
 		t.Fatal("a document that does not open was changed")
 	}
 }
+
+// TestRotationNeverOverwritesAWriteMeanwhile: a document changed between the
+// rotation's read and its update (Banshi serving) is left with the newer
+// value and counted Skipped; the next rotation re-seals it.
+func TestRotationNeverOverwritesAWriteMeanwhile(t *testing.T) {
+	e := newRotationEnv(t, 1)
+	ctx := context.Background()
+	var id string
+	for id = range e.idents {
+	}
+	sc := e.rotated.SealedPII()
+	var stale bson.Raw
+	if err := sc.Coll.FindOne(ctx, bson.M{"_id": id}).Decode(&stale); err != nil {
+		t.Fatal(err)
+	}
+	// Meanwhile the name is sealed anew (as a serving replica would).
+	fresh, err := e.store.cipher.Seal("李四", userField(id, fieldName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.Coll.UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"name_enc": fresh}}); err != nil {
+		t.Fatal(err)
+	}
+	var count ResealCount
+	if err := resealDoc(ctx, e.rotated.cipher, sc, id, stale, &count, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if count.Skipped != 1 || count.Resealed != 0 {
+		t.Fatalf("count %+v", count)
+	}
+	var d userDoc
+	if err := sc.Coll.FindOne(ctx, bson.M{"_id": id}).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	if string(d.NameEnc) != string(fresh) {
+		t.Fatal("the write made meanwhile was overwritten")
+	}
+	counts, err := e.rotate(ctx, RotateOptions{})
+	if err != nil || counts[0].Resealed != 1 {
+		t.Fatalf("next rotation %+v, %v", counts, err)
+	}
+	if got, err := e.rotated.Identity(ctx, id); err != nil || got.Name != "李四" {
+		t.Fatalf("Identity = %v, %v", got, err)
+	}
+}
