@@ -108,10 +108,11 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return fmt.Errorf("BANSHI_PII_KEY: %w", err)
 	}
-	cipher, err := account.NewCipher(piiKey)
+	cipher, err := account.KeyringFromConfig(piiKey, string(cfg.PIIKeys))
 	if err != nil {
 		return err
 	}
+	log.Info("PII keyring", "key_ids", cipher.KeyIDs(), "current", cipher.CurrentKeyID())
 	sessions := session.NewStore(a.Redis.Client, session.Config{
 		Prefix: redisPrefix, Secret: []byte(cfg.SessionSecret), PreviousSecret: []byte(cfg.SessionSecretPrevious), Idle: cfg.SessionIdle, Max: cfg.SessionMax,
 	}, clock)

@@ -51,6 +51,7 @@ func TestMalformedStoreURLsNeverLeakThePassword(t *testing.T) {
 func TestStartupPrintsEverySettingMasked(t *testing.T) {
 	secrets := map[string]string{
 		"BANSHI_PII_KEY":            strings.Repeat("5e", 32),
+		"BANSHI_PII_KEYS":           "k2:" + strings.Repeat("6f", 32),
 		"BANSHI_SESSION_SECRET":     "SessionSecretValue",
 		"BANSHI_CHECKIN_KEY":        strings.Repeat("c4", 32),
 		"BANSHI_WECHAT_MINI_SECRET": "MiniSecretValue",

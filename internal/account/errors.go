@@ -35,3 +35,8 @@ var (
 
 // errCiphertext is returned by Cipher.Decrypt for short, corrupt or tampered data.
 var errCiphertext = errors.New("account: PII ciphertext is invalid or was tampered with")
+
+// errPIIKeyUnknown is returned by Cipher.Open for data sealed under a key id
+// the keyring does not hold (a key removed before rotation finished, or a
+// ring configured without it).
+var errPIIKeyUnknown = errors.New("account: PII ciphertext names a key that is not in the keyring")

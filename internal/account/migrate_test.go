@@ -15,11 +15,11 @@ import (
 // tag, no associated data.
 func sealFormat1(t *testing.T, c *Cipher, plain string) []byte {
 	t.Helper()
-	nonce := make([]byte, c.aead.NonceSize())
+	nonce := make([]byte, c.initial.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		t.Fatal(err)
 	}
-	return c.aead.Seal(nonce, nonce, []byte(plain), nil)
+	return c.initial.Seal(nonce, nonce, []byte(plain), nil)
 }
 
 // insertFormat1User writes a users document with an identity exactly as an
@@ -116,7 +116,7 @@ func TestMigratePIIResealsFormat1Records(t *testing.T) {
 		t.Fatalf("%d old users, want %d", len(docs), n)
 	}
 	for _, d := range docs {
-		if d.PIIFormat != 2 || d.NameEnc[0] != 2 || d.IDNumberEnc[0] != 2 {
+		if d.PIIFormat != 2 || d.NameEnc[0] != 3 || d.IDNumberEnc[0] != 3 {
 			t.Fatalf("%s not in format 2: format %d", d.ID, d.PIIFormat)
 		}
 		if got, err := e.store.Identity(ctx, d.ID); err != nil || got != idents[d.ID] {

@@ -47,7 +47,7 @@ func TestCipherRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ct) != 1+12+len(p)+16 || ct[0] != 2 {
+		if len(ct) != 2+len(InitialKeyID)+12+len(p)+16 || ct[0] != 3 || string(ct[2:2+ct[1]]) != InitialKeyID {
 			t.Errorf("Seal(%d bytes) = %d bytes starting %#x", len(p), len(ct), ct[0])
 		}
 		if p != "" && bytes.Contains(ct, []byte(p)) {
@@ -174,15 +174,25 @@ func TestKeyDerivationFormat(t *testing.T) {
 	}
 	block, _ := aes.NewCipher(encKey)
 	gcm, _ := cipher.NewGCM(block)
-	// Format 2: 0x02, nonce, ciphertext and tag; associated data "banshi pii
-	// v2" then each part as a 2-byte big-endian length and its bytes.
-	ad := []byte("banshi pii v2\x00\x05users\x00\x03u_x\x00\x04name")
-	if ct[0] != 2 {
-		t.Fatalf("version byte %#x", ct[0])
+	// Format 3: 0x03, the key id's length, the key id, nonce, ciphertext and
+	// tag; associated data "banshi pii v3" then the binding's parts and the
+	// key id, each as a 2-byte big-endian length and its bytes.
+	ad3 := []byte("banshi pii v3\x00\x05users\x00\x03u_x\x00\x04name\x00\x02k1")
+	if ct[0] != 3 || ct[1] != 2 || string(ct[2:4]) != "k1" {
+		t.Fatalf("header % x", ct[:4])
 	}
-	plain, err := gcm.Open(nil, ct[1:13], ct[13:], ad)
+	plain, err := gcm.Open(nil, ct[4:16], ct[16:], ad3)
 	if err != nil || string(plain) != "张三" {
 		t.Fatalf("independent decryption = %q, %v", plain, err)
+	}
+	// Format 2, as the previous release wrote it: 0x02, nonce, ciphertext
+	// and tag; associated data "banshi pii v2" then each part as a 2-byte
+	// big-endian length and its bytes.
+	ad := []byte("banshi pii v2\x00\x05users\x00\x03u_x\x00\x04name")
+	nonce2 := bytes.Repeat([]byte{8}, 12)
+	v2 := append([]byte{2}, gcm.Seal(bytes.Clone(nonce2), nonce2, []byte("王五"), ad)...)
+	if got, err := c.Open(v2, Binding{Collection: "users", ID: "u_x", Field: "name"}); err != nil || got != "王五" {
+		t.Fatalf("format 2 = %q, %v", got, err)
 	}
 	// Format 1, as earlier releases wrote it: nonce, ciphertext, tag; no
 	// associated data.

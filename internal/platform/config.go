@@ -66,6 +66,7 @@ type Config struct {
 	WeChatAPIBase string    // BANSHI_WECHAT_API_BASE; empty means the in-process simulator
 	PublicURL     string    // BANSHI_PUBLIC_URL: how clients reach us; default http://127.0.0.1<addr>
 	PIIKey        Secret    // BANSHI_PII_KEY: 64 hex characters (AES-256 key; the blind-index key is derived)
+	PIIKeys       Secret    // BANSHI_PII_KEYS: further PII keys "id:hex,...", the last current (account.KeyringFromConfig)
 	SessionSecret Secret    // BANSHI_SESSION_SECRET: HMAC key for hashing session tokens at rest
 	// SessionSecretPrevious (BANSHI_SESSION_SECRET_PREVIOUS) is the session
 	// secret before a rotation: sessions (citizens' and staff's) opened
@@ -223,6 +224,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		WeChatAPIBase:         strings.TrimRight(str("BANSHI_WECHAT_API_BASE", ""), "/"),
 		PublicURL:             strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
 		PIIKey:                Secret(str("BANSHI_PII_KEY", "")),
+		PIIKeys:               Secret(str("BANSHI_PII_KEYS", "")),
 		SessionSecret:         Secret(str("BANSHI_SESSION_SECRET", "")),
 		CheckinKey:            Secret(str("BANSHI_CHECKIN_KEY", "")),
 		CheckinKeyPrevious:    Secret(str("BANSHI_CHECKIN_KEY_PREVIOUS", "")),
@@ -454,6 +456,7 @@ func (c Config) Printable() []any {
 		"wechat_api_base", or(RedactURL(c.WeChatAPIBase), "(in-process simulator)"),
 		"public_url", RedactURL(c.PublicURL),
 		"pii_key", secret(c.PIIKey),
+		"pii_keys", secret(c.PIIKeys),
 		"session_secret", secret(c.SessionSecret),
 		"checkin_key", secret(c.CheckinKey),
 		"checkin_key_previous", secret(c.CheckinKeyPrevious),
