@@ -25,8 +25,10 @@ func bearer(c echo.Context) string {
 }
 
 // requireCitizen resolves the bearer token to a session (sliding its expiry)
-// and applies the per-user API rate limit. Missing, expired or revoked tokens
-// get 401 unauthenticated. Every answer is no-store.
+// and applies the per-user API rate limit, both in one Redis round trip
+// (session.Store.Authorize). Missing, expired or revoked tokens get 401
+// unauthenticated; over the limit, 429 rate_limited with Retry-After; Redis
+// unreachable, 503 store_unavailable. Every answer is no-store.
 func (s *Server) requireCitizen(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		noStore(c)
@@ -34,16 +36,16 @@ func (s *Server) requireCitizen(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			return session.ErrUnauthenticated
 		}
-		sess, err := s.deps.Sessions.Touch(c.Request().Context(), token)
+		sess, dec, err := s.deps.Sessions.Authorize(c.Request().Context(), token, s.deps.Limits.APIPerUser)
 		if err != nil {
 			return err
+		}
+		if !dec.Allowed {
+			return limited(dec.RetryAfter)
 		}
 		c.Set(ctxUserID, sess.UserID)
 		c.Set(ctxToken, token)
 		c.Set(ctxSession, sess)
-		if err := s.allow(c, "rl:api:"+sess.UserID, s.deps.Limits.APIPerUser, failOpen); err != nil {
-			return err
-		}
 		return next(c)
 	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"math"
+	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
@@ -21,7 +22,7 @@ func newRateLimiter(rdb redis.UniversalClient, prefix string) *rateLimiter {
 // Whether a limit lets requests through when Redis cannot tell (see
 // DESIGN.md, "Store outages").
 const (
-	failOpen   = true  // authenticated API calls: the session was just read
+	failOpen   = true  // staff API calls: the session was just read
 	failClosed = false // logins: an unlimited login is a password-guessing window
 )
 
@@ -42,13 +43,19 @@ func (s *Server) allow(c echo.Context, key string, perMinute int, open bool) err
 		return errStoreUnavailable.Wrap(err)
 	}
 	if res.Allowed == 0 {
-		retry := int(math.Ceil(res.RetryAfter.Seconds()))
-		if retry < 1 {
-			retry = 1
-		}
-		return &retryLater{err: errRateLimited, after: retry}
+		return limited(res.RetryAfter)
 	}
 	return nil
+}
+
+// limited is the 429 rate_limited answer for a request refused by a limit,
+// asking to retry after wait (at least a second).
+func limited(wait time.Duration) error {
+	retry := int(math.Ceil(wait.Seconds()))
+	if retry < 1 {
+		retry = 1
+	}
+	return &retryLater{err: errRateLimited, after: retry}
 }
 
 // AllowLogin applies the per-IP login limit (BANSHI_RATE_LOGIN, failing

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"banshi/internal/account"
+	"banshi/internal/platform"
 	"banshi/internal/session"
 )
 
@@ -39,7 +40,9 @@ type RealnameService interface {
 // SessionResolver turns a bearer token into a session and keeps the cached
 // rendering of the user's page with it.
 type SessionResolver interface {
-	Touch(ctx context.Context, token string) (session.Session, error)
+	// Authorize resolves the token, slides the session and takes one
+	// request of perMinute (0: no limit) from the user's budget.
+	Authorize(ctx context.Context, token string, perMinute int) (session.Session, platform.RateDecision, error)
 	SetView(ctx context.Context, token string, view []byte, renderedFrom time.Time) error
 	DropViews(ctx context.Context, userID string) error
 	RaiseLevel(ctx context.Context, userID string, level int) error // also drops the views

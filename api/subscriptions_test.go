@@ -17,11 +17,11 @@ import (
 // oneCitizen resolves the token "tok-citizen" to the user "u_sub".
 type oneCitizen struct{ SessionResolver }
 
-func (oneCitizen) Touch(_ context.Context, token string) (session.Session, error) {
+func (oneCitizen) Authorize(_ context.Context, token string, _ int) (session.Session, platform.RateDecision, error) {
 	if token != "tok-citizen" {
-		return session.Session{}, session.ErrUnauthenticated
+		return session.Session{}, platform.RateDecision{}, session.ErrUnauthenticated
 	}
-	return session.Session{UserID: "u_sub", Channel: "miniprogram", Level: 1}, nil
+	return session.Session{UserID: "u_sub", Channel: "miniprogram", Level: 1}, platform.RateDecision{Allowed: true}, nil
 }
 
 type noUsers struct{}

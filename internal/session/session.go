@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -66,13 +67,19 @@ type Config struct {
 //
 // Keys (Prefix first):
 //
-//	sess:<digest>          hash: uid, ch, created (ms), lvl, view, view_at;
-//	                       idle expiry, never past created+Max
+//	{u:<user id>}:sess:<digest> hash: uid, ch, created (ms), lvl, view,
+//	                       view_at; idle expiry, never past created+Max
 //	{u:<user id>}:sessions sorted set of the user's session digests, scored
 //	                       by each session's absolute end (created+Max, ms)
+//	{u:<user id>}:rl:api   the user's API rate-limit bucket (GCRA)
 //
-// A session key is found from the token alone, so it cannot share the
-// user's hash slot; every command on the user's index touches that one key.
+// A token names its user ("<user id>.<random>"), so its session key is
+// found from the token alone and still shares the user's hash slot: one
+// script reads the session, slides it and applies the rate limit in one
+// round trip on a single node, Sentinel or Cluster (Authorize). Sessions
+// opened by earlier releases (bare random tokens) live under
+// "sess:<digest>" until they end; every per-user operation reaches both
+// forms.
 // Entries past their absolute end are removed by every per-user operation,
 // and a login beyond MaxPerUser ends the oldest sessions, so per-user work is
 // bounded by MaxPerUser whatever the number of past logins. Releases before
@@ -92,7 +99,27 @@ func NewStore(rdb redis.UniversalClient, cfg Config, clock platform.Clock) *Stor
 	return &Store{rdb: rdb, cfg: cfg, clock: clock}
 }
 
-func (s *Store) key(digest string) string { return s.cfg.Prefix + "sess:" + digest }
+// key is where the session of a token with digest lives. Tokens carry
+// their user's id (see Create), and the session key then shares the user's
+// hash tag, so the session, the user's index and the user's rate-limit
+// bucket sit in one Redis Cluster slot and one script can touch them all.
+// uid "" is a token of an earlier release (no user id in it): its key
+// "sess:<digest>" is in no user's slot.
+func (s *Store) key(uid, digest string) string {
+	if uid == "" {
+		return s.cfg.Prefix + "sess:" + digest
+	}
+	return s.cfg.Prefix + "{u:" + uid + "}:sess:" + digest
+}
+
+// keysOf lists the keys a session in uid's index may live under: the
+// user's slot, or (opened by an earlier release) the bare digest.
+func (s *Store) keysOf(uid, digest string) []string {
+	return []string{s.key(uid, digest), s.key("", digest)}
+}
+
+// rateKey is the user's bucket of the per-user API limit (Authorize).
+func (s *Store) rateKey(uid string) string { return s.cfg.Prefix + "{u:" + uid + "}:rl:api" }
 
 // userKey is the user's index of sessions (hash-tagged by user).
 func (s *Store) userKey(uid string) string { return s.cfg.Prefix + "{u:" + uid + "}:sessions" }
@@ -118,7 +145,11 @@ func (s *Store) endScore(created time.Time) float64 {
 }
 
 // Create starts a session for userID (whose real-name level is level) and
-// returns its token. When the user then has more than MaxPerUser sessions,
+// returns its token, "<user id>.<32 random bytes, base64url>" (the user id
+// names the Redis slot; the token's secrecy is the random part, and a token
+// whose id was altered has another digest, so it finds no session). A user
+// id that cannot name a slot (see slotUser) gets the bare random token of
+// earlier releases. When the user then has more than MaxPerUser sessions,
 // the oldest are ended. Errors are Redis failures.
 //
 // The session is written before it is added to the user's index, so a
@@ -130,12 +161,18 @@ func (s *Store) Create(ctx context.Context, userID, channel string, level int) (
 		return "", Session{}, err
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
+	slot := ""
+	if slotUser(userID) {
+		slot = userID
+		token = userID + "." + token
+	}
 	now := s.clock.Now()
 	sess := Session{UserID: userID, Channel: channel, Level: level, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Idle)}
 	d := s.digest(token)
+	key := s.key(slot, d)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, s.key(d), "uid", userID, "ch", channel, "created", now.UnixMilli(), "lvl", level)
-		p.Expire(ctx, s.key(d), s.cfg.Idle)
+		p.HSet(ctx, key, "uid", userID, "ch", channel, "created", now.UnixMilli(), "lvl", level)
+		p.Expire(ctx, key, s.cfg.Idle)
 		return nil
 	})
 	if err != nil {
@@ -170,10 +207,12 @@ func (s *Store) trim(ctx context.Context, userID string) error {
 	if err != nil {
 		return fmt.Errorf("session trim: %w", err)
 	}
-	exists := make([]*redis.IntCmd, len(ds))
+	exists := make([][]*redis.IntCmd, len(ds))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, d := range ds {
-			exists[i] = p.Exists(ctx, s.key(d))
+			for _, k := range s.keysOf(userID, d) { // one key a command: the keys are in different slots
+				exists[i] = append(exists[i], p.Exists(ctx, k))
+			}
 		}
 		return nil
 	})
@@ -182,7 +221,7 @@ func (s *Store) trim(ctx context.Context, userID string) error {
 	}
 	var gone, live []string
 	for i, d := range ds {
-		if exists[i].Val() == 0 {
+		if exists[i][0].Val()+exists[i][1].Val() == 0 {
 			gone = append(gone, d)
 		} else {
 			live = append(live, d)
@@ -196,7 +235,9 @@ func (s *Store) trim(ctx context.Context, userID string) error {
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, d := range gone {
-			p.Del(ctx, s.key(d)) // a no-op for those already gone
+			for _, k := range s.keysOf(userID, d) {
+				p.Del(ctx, k) // a no-op for those already gone
+			}
 		}
 		p.ZRem(ctx, uk, anys(gone)...)
 		return nil
@@ -247,7 +288,7 @@ func (s *Store) absorbLegacy(ctx context.Context, userID string) error {
 	created := make([]*redis.StringCmd, len(ds))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, d := range ds {
-			created[i] = p.HGet(ctx, s.key(d), "created")
+			created[i] = p.HGet(ctx, s.key("", d), "created")
 		}
 		return nil
 	})
@@ -313,13 +354,14 @@ func (s *Store) viewTTL() time.Duration {
 // within that bound. A revoked or expired session is left alone. Errors are
 // Redis failures.
 func (s *Store) SetView(ctx context.Context, token string, view []byte, renderedFrom time.Time) error {
+	uid, _ := tokenUser(token)
 	for _, d := range []string{s.digest(token), s.previousDigest(token)} {
 		if d == "" {
 			continue
 		}
 		// The script leaves a missing key alone: during a rotation only
 		// the key the session lives under is written.
-		err := setViewScript.Run(ctx, s.rdb, []string{s.key(d)}, view, renderedFrom.UnixMilli()).Err()
+		err := setViewScript.Run(ctx, s.rdb, []string{s.key(uid, d)}, view, renderedFrom.UnixMilli()).Err()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("session set view: %w", err)
 		}
@@ -340,7 +382,8 @@ return 1
 
 // RaiseLevel records a higher real-name level in every session of userID and
 // drops their cached page views (so it does what DropViews does too): two
-// round trips, at most MaxPerUser scripts. Errors are Redis failures.
+// round trips, at most 2×MaxPerUser scripts (each session's two possible
+// keys). Errors are Redis failures.
 func (s *Store) RaiseLevel(ctx context.Context, userID string, level int) error {
 	ds, err := s.sessionsOf(ctx, userID)
 	if err != nil {
@@ -351,7 +394,9 @@ func (s *Store) RaiseLevel(ctx context.Context, userID string, level int) error 
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, d := range ds {
-			setLevelScript.Eval(ctx, p, []string{s.key(d)}, level)
+			for _, k := range s.keysOf(userID, d) {
+				setLevelScript.Eval(ctx, p, []string{k}, level)
+			}
 		}
 		return nil
 	})
@@ -363,7 +408,7 @@ func (s *Store) RaiseLevel(ctx context.Context, userID string, level int) error 
 
 // DropViews forgets the cached page views of every session of userID; call it
 // whenever something shown on the user's page changes. Two round trips, at
-// most MaxPerUser HDELs. Errors are Redis failures.
+// most 2×MaxPerUser HDELs. Errors are Redis failures.
 func (s *Store) DropViews(ctx context.Context, userID string) error {
 	ds, err := s.sessionsOf(ctx, userID)
 	if err != nil {
@@ -374,7 +419,9 @@ func (s *Store) DropViews(ctx context.Context, userID string) error {
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, d := range ds {
-			p.HDel(ctx, s.key(d), "view", "view_at")
+			for _, k := range s.keysOf(userID, d) {
+				p.HDel(ctx, k, "view", "view_at")
+			}
 		}
 		return nil
 	})
@@ -384,29 +431,174 @@ func (s *Store) DropViews(ctx context.Context, userID string) error {
 	return nil
 }
 
-// Touch resolves token to its session and slides the idle expiry: one
-// pipelined round trip (HMGET, PEXPIRE), and a second PEXPIRE only in the last
-// idle period before the absolute cap. (No Lua: cheaper on Redis and much
-// cheaper on the embedded miniredis.) It returns ErrUnauthenticated for an
-// empty, unknown, expired or revoked token, and a wrapped Redis error
-// otherwise.
+// slotUser reports whether a user id can name a Redis slot in a token:
+// 1–64 characters of [A-Za-z0-9_-] (account ids are "u_" and base32), so
+// it holds no '.', which ends it in the token, and no brace, which would
+// change the hash tag.
+func slotUser(uid string) bool {
+	if uid == "" || len(uid) > 64 {
+		return false
+	}
+	for i := 0; i < len(uid); i++ {
+		c := uid[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenUser returns the user id a token names ("" and false for a token of
+// an earlier release, or one that names no valid id).
+func tokenUser(token string) (string, bool) {
+	i := strings.IndexByte(token, '.')
+	if i < 0 || !slotUser(token[:i]) {
+		return "", false
+	}
+	return token[:i], true
+}
+
+// authorizeScript reads a session, slides its idle expiry (never past the
+// absolute cap, deleting a session past it) and takes one request from the
+// user's rate-limit bucket, in one round trip. KEYS[1] session key,
+// KEYS[2] the user's bucket (same slot); ARGV[1] now (ms), ARGV[2] idle
+// (ms), ARGV[3] absolute cap (ms), ARGV[4] requests per minute (0: no
+// limit), ARGV[5] the user id the token names. Answers {0} for no session,
+// else {1, uid, ch, created, view, view_at, lvl, allowed, retry_after}. A
+// request over the limit still slides the session (the citizen is there).
+var authorizeScript = redis.NewScript(platform.GCRALua + `
+local v = redis.call('HMGET', KEYS[1], 'uid', 'ch', 'created', 'view', 'view_at', 'lvl')
+if not v[1] or v[1] ~= ARGV[5] then return {0} end
+local created = tonumber(v[3])
+if not created then return {0} end
+local left = created + tonumber(ARGV[3]) - tonumber(ARGV[1])
+if left <= 0 then
+  redis.call('DEL', KEYS[1])
+  return {0}
+end
+local ttl = tonumber(ARGV[2])
+if left < ttl then ttl = left end
+redis.call('PEXPIRE', KEYS[1], ttl)
+local rl = {1, '-1'}
+if tonumber(ARGV[4]) > 0 then rl = gcra(KEYS[2], ARGV[4]) end
+return {1, v[1], v[2] or '', v[3], v[4] or '', v[5] or '', v[6] or '', rl[1], rl[2]}
+`)
+
+// rateScript is the rate limit alone, for tokens of earlier releases (whose
+// session key is in no user's slot). KEYS[1] bucket; ARGV[1] per minute.
+var rateScript = redis.NewScript(platform.GCRALua + `
+return gcra(KEYS[1], ARGV[1])
+`)
+
+// Touch resolves token to its session and slides the idle expiry, with no
+// rate limit: Authorize(ctx, token, 0).
 func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
+	sess, _, err := s.Authorize(ctx, token, 0)
+	return sess, err
+}
+
+// Authorize resolves token to its session, slides the idle expiry (never
+// past the absolute cap) and, when perMinute > 0, takes one request from the
+// user's budget of perMinute requests a minute (GCRA, shared by every
+// replica). For a token of this release that is one Redis round trip, a
+// script whose keys share the user's hash slot; a second one only for a
+// session opened under the previous secret during a rotation, and for
+// tokens of earlier releases (their session read, then the limit).
+//
+// The decision says whether the request is within the limit; a refused
+// request is not an error here (the caller answers 429). It returns
+// ErrUnauthenticated for an empty, unknown, expired or revoked token, and a
+// wrapped Redis error otherwise.
+func (s *Store) Authorize(ctx context.Context, token string, perMinute int) (Session, platform.RateDecision, error) {
 	if token == "" || len(token) > 128 {
-		return Session{}, ErrUnauthenticated
+		return Session{}, platform.RateDecision{}, ErrUnauthenticated
 	}
 	now := s.clock.Now()
-	key := s.key(s.digest(token))
-	v, err := s.touchKey(ctx, key)
-	if err != nil {
-		return Session{}, err
+	uid, ok := tokenUser(token)
+	if !ok {
+		return s.authorizeLegacy(ctx, token, perMinute, now)
 	}
-	if len(v) == 0 || v[0] == nil {
+	v, err := s.authorizeKey(ctx, uid, s.digest(token), perMinute, now)
+	if err == nil && v == nil {
 		// Not under the current secret: during a rotation's overlap the
 		// session may live under the previous one.
 		if d := s.previousDigest(token); d != "" {
-			key = s.key(d)
+			v, err = s.authorizeKey(ctx, uid, d, perMinute, now)
+		}
+	}
+	if err != nil {
+		return Session{}, platform.RateDecision{}, err
+	}
+	if v == nil {
+		return Session{}, platform.RateDecision{}, ErrUnauthenticated
+	}
+	str := func(i int) string {
+		x, _ := v[i].(string)
+		return x
+	}
+	sess, ok := s.session(now, str(1), str(2), str(3), str(4), str(5), str(6))
+	if !ok {
+		return Session{}, platform.RateDecision{}, ErrUnauthenticated
+	}
+	dec := platform.RateDecision{Allowed: true}
+	if perMinute > 0 {
+		dec = platform.ParseGCRA(v[7], v[8])
+	}
+	return sess, dec, nil
+}
+
+// authorizeKey runs authorizeScript on the session with digest d in uid's
+// slot; nil (and no error) when there is no such session.
+func (s *Store) authorizeKey(ctx context.Context, uid, d string, perMinute int, now time.Time) ([]any, error) {
+	res, err := authorizeScript.Run(ctx, s.rdb, []string{s.key(uid, d), s.rateKey(uid)},
+		now.UnixMilli(), s.cfg.Idle.Milliseconds(), s.cfg.Max.Milliseconds(), perMinute, uid).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("session touch: %w", err)
+	}
+	if len(res) < 9 {
+		return nil, nil
+	}
+	return res, nil
+}
+
+// session builds the Session the fields read from Redis describe; false
+// when they describe none (no user, no creation time, past the cap).
+func (s *Store) session(now time.Time, uid, ch, created, view, viewAt, lvl string) (Session, bool) {
+	ms, err := strconv.ParseInt(created, 10, 64)
+	if uid == "" || err != nil {
+		return Session{}, false
+	}
+	left := time.UnixMilli(ms).Add(s.cfg.Max).Sub(now)
+	if left <= 0 {
+		return Session{}, false
+	}
+	ttl := min(s.cfg.Idle, left)
+	sess := Session{
+		UserID: uid, Channel: ch, CreatedAt: time.UnixMilli(ms).UTC(), ExpiresAt: now.Add(ttl),
+		TouchedAt: now,
+	}
+	if at, err := strconv.ParseInt(viewAt, 10, 64); err == nil && now.UnixMilli()-at < s.viewTTL().Milliseconds() && view != "" {
+		sess.View = []byte(view)
+	}
+	sess.Level, _ = strconv.Atoi(lvl)
+	return sess, true
+}
+
+// authorizeLegacy is Authorize for a token of an earlier release (no user
+// id in it, session under "sess:<digest>"): one pipelined round trip
+// (HMGET, PEXPIRE), a second PEXPIRE only in the last idle period before
+// the absolute cap, and the rate limit after the user is known.
+func (s *Store) authorizeLegacy(ctx context.Context, token string, perMinute int, now time.Time) (Session, platform.RateDecision, error) {
+	key := s.key("", s.digest(token))
+	v, err := s.touchKey(ctx, key)
+	if err != nil {
+		return Session{}, platform.RateDecision{}, err
+	}
+	if len(v) == 0 || v[0] == nil {
+		if d := s.previousDigest(token); d != "" {
+			key = s.key("", d)
 			if v, err = s.touchKey(ctx, key); err != nil {
-				return Session{}, err
+				return Session{}, platform.RateDecision{}, err
 			}
 		}
 	}
@@ -418,32 +610,31 @@ func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 		}
 		return ""
 	}
-	uid := str(0)
-	created, cerr := strconv.ParseInt(str(2), 10, 64)
-	if uid == "" || cerr != nil {
-		return Session{}, ErrUnauthenticated
+	sess, ok := s.session(now, str(0), str(1), str(2), str(3), str(4), str(5))
+	if !ok {
+		if str(0) != "" {
+			s.rdb.Del(ctx, key) // past its absolute end
+		}
+		return Session{}, platform.RateDecision{}, ErrUnauthenticated
 	}
-	left := time.UnixMilli(created).Add(s.cfg.Max).Sub(now)
-	if left <= 0 {
-		s.rdb.Del(ctx, key)
-		return Session{}, ErrUnauthenticated
-	}
-	ttl := s.cfg.Idle
-	if left < ttl {
-		ttl = left
-		if err := s.rdb.PExpire(ctx, key, ttl).Err(); err != nil {
-			return Session{}, fmt.Errorf("session touch: %w", err)
+	if left := sess.CreatedAt.Add(s.cfg.Max).Sub(now); left < s.cfg.Idle {
+		if err := s.rdb.PExpire(ctx, key, left).Err(); err != nil {
+			return Session{}, platform.RateDecision{}, fmt.Errorf("session touch: %w", err)
 		}
 	}
-	sess := Session{
-		UserID: uid, Channel: str(1), CreatedAt: time.UnixMilli(created).UTC(), ExpiresAt: now.Add(ttl),
-		TouchedAt: now,
+	dec := platform.RateDecision{Allowed: true}
+	if perMinute > 0 {
+		res, err := rateScript.Run(ctx, s.rdb, []string{s.rateKey(sess.UserID)}, perMinute).Slice()
+		if err != nil {
+			return Session{}, platform.RateDecision{}, fmt.Errorf("session rate limit: %w", err)
+		}
+		if len(res) == 2 {
+			dec = platform.ParseGCRA(res[0], res[1])
+		} else {
+			dec = platform.ParseGCRA(nil, nil)
+		}
 	}
-	if at, err := strconv.ParseInt(str(4), 10, 64); err == nil && now.UnixMilli()-at < s.viewTTL().Milliseconds() && str(3) != "" {
-		sess.View = []byte(str(3))
-	}
-	sess.Level, _ = strconv.Atoi(str(5))
-	return sess, nil
+	return sess, dec, nil
 }
 
 // touchKey reads the session fields of key and slides its idle expiry (one
@@ -464,11 +655,29 @@ func (s *Store) touchKey(ctx context.Context, key string) ([]any, error) {
 // Revoke ends the session of token (found under the current secret or,
 // during a rotation, the previous one). Unknown tokens are not an error.
 func (s *Store) Revoke(ctx context.Context, token string) error {
+	if uid, ok := tokenUser(token); ok {
+		// The token names the user: delete whatever lives under either
+		// digest and unlist both, one round trip (a session of another
+		// user cannot be reached: its key has another digest).
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, d := range []string{s.digest(token), s.previousDigest(token)} {
+				if d != "" {
+					p.Del(ctx, s.key(uid, d))
+					p.ZRem(ctx, s.userKey(uid), d)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("session revoke: %w", err)
+		}
+		return nil
+	}
 	d := s.digest(token)
-	uid, err := s.rdb.HGet(ctx, s.key(d), "uid").Result()
+	uid, err := s.rdb.HGet(ctx, s.key("", d), "uid").Result()
 	if pd := s.previousDigest(token); errors.Is(err, redis.Nil) && pd != "" {
 		d = pd
-		uid, err = s.rdb.HGet(ctx, s.key(d), "uid").Result()
+		uid, err = s.rdb.HGet(ctx, s.key("", d), "uid").Result()
 	}
 	if errors.Is(err, redis.Nil) {
 		return nil
@@ -477,7 +686,7 @@ func (s *Store) Revoke(ctx context.Context, token string) error {
 		return fmt.Errorf("session revoke: %w", err)
 	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.key(d))
+		p.Del(ctx, s.key("", d))
 		p.ZRem(ctx, s.userKey(uid), d)
 		return nil
 	})
@@ -488,7 +697,7 @@ func (s *Store) Revoke(ctx context.Context, token string) error {
 }
 
 // RevokeAll ends every session of userID and returns how many there were:
-// two round trips, at most MaxPerUser DELs.
+// two round trips, at most 2×MaxPerUser DELs.
 //
 // It removes from the user's index only the sessions it read and ended,
 // never the index itself: a login racing it either is ended (it was read) or
@@ -503,10 +712,12 @@ func (s *Store) RevokeAll(ctx context.Context, userID string) (int, error) {
 	if len(ds) == 0 {
 		return 0, nil
 	}
-	dels := make([]*redis.IntCmd, len(ds))
+	dels := make([]*redis.IntCmd, 0, 2*len(ds))
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, d := range ds {
-			dels[i] = p.Del(ctx, s.key(d))
+		for _, d := range ds {
+			for _, k := range s.keysOf(userID, d) {
+				dels = append(dels, p.Del(ctx, k))
+			}
 		}
 		p.ZRem(ctx, s.userKey(userID), anys(ds)...)
 		return nil
