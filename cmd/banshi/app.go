@@ -108,7 +108,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	if err != nil {
 		return fmt.Errorf("BANSHI_PII_KEY: %w", err)
 	}
-	cipher, err := account.KeyringFromConfig(piiKey, string(cfg.PIIKeys))
+	cipher, err := account.KeyringFromConfig(piiKey, string(cfg.PIIKeys), cfg.PIISealKey)
 	if err != nil {
 		return err
 	}

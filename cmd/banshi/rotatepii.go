@@ -34,7 +34,7 @@ func defineRotatePII(fs *flag.FlagSet, e env) func(context.Context) error {
 		if err != nil {
 			return fmt.Errorf("BANSHI_PII_KEY: %w", err)
 		}
-		cipher, err := account.KeyringFromConfig(piiKey, string(cfg.PIIKeys))
+		cipher, err := account.KeyringFromConfig(piiKey, string(cfg.PIIKeys), cfg.PIISealKey)
 		if err != nil {
 			return err
 		}

@@ -41,4 +41,9 @@ func TestRotatePIIKeyCommand(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "BANSHI_PII_KEYS entry 1") || strings.Contains(err.Error(), k2[:60]) {
 		t.Fatalf("bad key list: %v", err)
 	}
+	unknown := map[string]string{"BANSHI_ENV": "development", "BANSHI_DATA_DIR": t.TempDir(), "BANSHI_PII_KEYS": "k2:" + k2, "BANSHI_PII_SEAL_KEY": "k9"}
+	err = run(ctx, []string{"rotate-pii-key"}, getenv(unknown), &out, testLog())
+	if err == nil || !strings.Contains(err.Error(), "BANSHI_PII_SEAL_KEY") || strings.Contains(err.Error(), k2) {
+		t.Fatalf("unknown seal key: %v", err)
+	}
 }

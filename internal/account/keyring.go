@@ -39,11 +39,14 @@ func checkKeyID(id string) error {
 // KeyringFromConfig builds the keyring of the settings: initial (the master
 // key BANSHI_PII_KEY, id InitialKeyID, always first) followed by the keys of
 // more (BANSHI_PII_KEYS: "id:hex,id:hex,...", each 64 hex characters, in the
-// order they were added; may be empty). The LAST key is the current one, under
-// which new data is sealed; the others are kept to open what was sealed under
-// them until `banshi rotate-pii-key` has re-sealed it. Errors name the bad
-// entry by its position and id, never its key material.
-func KeyringFromConfig(initial []byte, more string) (*Cipher, error) {
+// order they were added; may be empty). The current key, under which new data
+// is sealed, is seal (BANSHI_PII_SEAL_KEY) when given, else the LAST key; the
+// others are kept to open what was sealed under them until `banshi
+// rotate-pii-key` has re-sealed it. Naming an older key as seal lets a new key
+// be rolled out for reading first, so no replica ever meets data sealed under
+// a key it does not have. Errors name the bad entry by its position and id,
+// never its key material; an unknown seal id is an error.
+func KeyringFromConfig(initial []byte, more, seal string) (*Cipher, error) {
 	keys := []PIIKey{{ID: InitialKeyID, Master: initial}}
 	if strings.TrimSpace(more) != "" {
 		for i, entry := range strings.Split(more, ",") {
@@ -58,5 +61,13 @@ func KeyringFromConfig(initial []byte, more string) (*Cipher, error) {
 			keys = append(keys, PIIKey{ID: id, Master: master})
 		}
 	}
-	return NewKeyring(keys)
+	c, err := NewKeyring(keys)
+	if err != nil || seal == "" {
+		return c, err
+	}
+	if _, ok := c.keys[seal]; !ok {
+		return nil, fmt.Errorf("BANSHI_PII_SEAL_KEY %q: no such key id in BANSHI_PII_KEY (k1) and BANSHI_PII_KEYS", seal)
+	}
+	c.current = seal
+	return c, nil
 }

@@ -167,7 +167,7 @@ func TestKeyringFromConfig(t *testing.T) {
 		{"k2:" + h2, "k2", "k1,k2"},
 		{"k2:" + h2 + ", 2026b:" + h3, "2026b", "k1,k2,2026b"},
 	} {
-		c, err := KeyringFromConfig(initial, tc.more)
+		c, err := KeyringFromConfig(initial, tc.more, "")
 		if err != nil {
 			t.Fatalf("%q: %v", tc.more, err)
 		}
@@ -184,7 +184,7 @@ func TestKeyringFromConfig(t *testing.T) {
 		"k2:" + hex.EncodeToString(initial), // the initial key again
 		"k2:" + h2 + ",",                    // empty entry
 	} {
-		_, err := KeyringFromConfig(initial, bad)
+		_, err := KeyringFromConfig(initial, bad, "")
 		if err == nil {
 			t.Errorf("%q accepted", bad)
 			continue
@@ -198,5 +198,61 @@ func TestKeyringFromConfig(t *testing.T) {
 	}
 	if s := (PIIKey{ID: "k2", Master: testKey(2)}).String(); strings.Contains(s, h2) {
 		t.Fatalf("PIIKey prints its key: %s", s)
+	}
+}
+
+// TestSealKeyRollsAKeyOutForReadingFirst: the three steps of adding a key
+// with BANSHI_PII_SEAL_KEY. Step 1, a replica given k2 but told to seal
+// under k1 writes nothing an old replica (k1 alone) cannot open, and opens
+// k2 data; step 2, once every replica has k2, sealing moves to it (naming it,
+// or leaving the setting out). An unknown seal id stops start-up.
+func TestSealKeyRollsAKeyOutForReadingFirst(t *testing.T) {
+	initial := testKey(1)
+	more := "k2:" + hex.EncodeToString(testKey(2))
+	b := Binding{Collection: "users", ID: "u_1", Field: "name"}
+	old, err := KeyringFromConfig(initial, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	step1, err := KeyringFromConfig(initial, more, "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if step1.CurrentKeyID() != "k1" || strings.Join(step1.KeyIDs(), ",") != "k1,k2" {
+		t.Fatalf("step 1: current %s of %v", step1.CurrentKeyID(), step1.KeyIDs())
+	}
+	sealed, err := step1.Seal("张三", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := old.Open(sealed, b); err != nil || got != "张三" {
+		t.Fatalf("an old replica cannot open what step 1 sealed: %q, %v", got, err)
+	}
+	for _, seal := range []string{"k2", ""} {
+		step2, err := KeyringFromConfig(initial, more, seal)
+		if err != nil || step2.CurrentKeyID() != "k2" {
+			t.Fatalf("step 2 (seal %q): %v, %v", seal, step2, err)
+		}
+		s2, err := step2.Seal("李四", b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, ok := step2.SealedKeyID(s2); !ok || id != "k2" {
+			t.Fatalf("step 2 sealed under %q", id)
+		}
+		if got, err := step1.Open(s2, b); err != nil || got != "李四" {
+			t.Fatalf("a step-1 replica cannot open k2 data: %q, %v", got, err)
+		}
+		if _, err := old.Open(s2, b); err == nil {
+			t.Fatal("a k1-only replica opened k2 data")
+		}
+		if step2.BlindIndex("id", "110101199003074514") != old.BlindIndex("id", "110101199003074514") {
+			t.Fatal("the blind index changed with the sealing key")
+		}
+	}
+	for _, bad := range []string{"k3", "K2"} {
+		if _, err := KeyringFromConfig(initial, more, bad); err == nil {
+			t.Errorf("seal key %q accepted", bad)
+		}
 	}
 }

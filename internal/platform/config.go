@@ -67,6 +67,7 @@ type Config struct {
 	PublicURL     string    // BANSHI_PUBLIC_URL: how clients reach us; default http://127.0.0.1<addr>
 	PIIKey        Secret    // BANSHI_PII_KEY: 64 hex characters (AES-256 key; the blind-index key is derived)
 	PIIKeys       Secret    // BANSHI_PII_KEYS: further PII keys "id:hex,...", the last current (account.KeyringFromConfig)
+	PIISealKey    string    // BANSHI_PII_SEAL_KEY: the id of the key new data is sealed under; "" = the last key
 	SessionSecret Secret    // BANSHI_SESSION_SECRET: HMAC key for hashing session tokens at rest
 	// SessionSecretPrevious (BANSHI_SESSION_SECRET_PREVIOUS) is the session
 	// secret before a rotation: sessions (citizens' and staff's) opened
@@ -225,6 +226,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PublicURL:             strings.TrimRight(str("BANSHI_PUBLIC_URL", ""), "/"),
 		PIIKey:                Secret(str("BANSHI_PII_KEY", "")),
 		PIIKeys:               Secret(str("BANSHI_PII_KEYS", "")),
+		PIISealKey:            strings.TrimSpace(str("BANSHI_PII_SEAL_KEY", "")),
 		SessionSecret:         Secret(str("BANSHI_SESSION_SECRET", "")),
 		CheckinKey:            Secret(str("BANSHI_CHECKIN_KEY", "")),
 		CheckinKeyPrevious:    Secret(str("BANSHI_CHECKIN_KEY_PREVIOUS", "")),
@@ -457,6 +459,7 @@ func (c Config) Printable() []any {
 		"public_url", RedactURL(c.PublicURL),
 		"pii_key", secret(c.PIIKey),
 		"pii_keys", secret(c.PIIKeys),
+		"pii_seal_key", or(c.PIISealKey, "(the last key)"),
 		"session_secret", secret(c.SessionSecret),
 		"checkin_key", secret(c.CheckinKey),
 		"checkin_key_previous", secret(c.CheckinKeyPrevious),
