@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"banshi/appointments"
+	"banshi/internal/platform"
 	"banshi/internal/staff"
 )
 
@@ -19,7 +20,9 @@ import (
 type StaffAuth interface {
 	Login(ctx context.Context, username, password, ip string) (staff.Session, error)
 	Logout(ctx context.Context, token, ip string) error
-	Authenticate(ctx context.Context, token string) (staff.Account, error)
+	// Authorize authenticates the token (sliding the session) and takes one
+	// request of perMinute (0: no limit) from the account's budget.
+	Authorize(ctx context.Context, token string, perMinute int) (staff.Account, platform.RateDecision, error)
 	Audit(ctx context.Context, e staff.Entry) error
 	ListAudit(ctx context.Context, q staff.AuditQuery) ([]staff.Entry, error)
 }
@@ -134,13 +137,13 @@ func (st StaffRoutes) require(s *Server, action string, roles ...string) echo.Mi
 			if token == "" {
 				return staff.ErrUnauthenticated
 			}
-			acct, err := st.Auth.Authenticate(ctx, token)
+			// The session and the per-staff limit: one Redis round trip.
+			acct, dec, err := st.Auth.Authorize(ctx, token, s.deps.Limits.StaffPerUser)
 			if err != nil {
 				return err
 			}
-			// Fails open like the citizens' limit: the session was just read.
-			if err := s.allow(c, "rl:staff:"+acct.Username, s.deps.Limits.StaffPerUser, failOpen); err != nil {
-				return err
+			if !dec.Allowed {
+				return limited(dec.RetryAfter)
 			}
 			c.Set(ctxStaff, acct)
 			c.Set(ctxStaffToken, token)

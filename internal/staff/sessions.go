@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,9 +35,42 @@ type sessionRecord struct {
 
 const tokenPrefix = "bss_"
 
+// tokenRandLen is the length of a token's random part (32 bytes, base64url).
+const tokenRandLen = 43
+
+// tokenUser returns the username a token names: tokens are
+// "bss_<username>.<32 random bytes, base64url>" (the username is no secret
+// and grants nothing: it names the Redis slot of the session and of the
+// account's rate-limit bucket; the random part is the secret, and a token
+// whose username was altered has another digest). "" for a token of an
+// earlier release ("bss_<random>").
+func tokenUser(token string) string {
+	i := len(token) - tokenRandLen - 1
+	if i <= len(tokenPrefix) || token[i] != '.' {
+		return ""
+	}
+	if u := token[len(tokenPrefix):i]; platform.ValidStaffUsername(u) {
+		return u
+	}
+	return ""
+}
+
+// keyFor is where a session with digest lives: in the account's slot
+// "staff:{s:<username>}:sess:<digest>" (a hash: u, g, c, s), or, opened by
+// an earlier release (user ""), "staff:sess:<digest>" (a JSON string).
+func (s *Service) keyFor(user, digest string) string {
+	if user == "" {
+		return s.prefix + "staff:sess:" + digest
+	}
+	return s.prefix + "staff:{s:" + user + "}:sess:" + digest
+}
+
+// rateKey is the account's bucket of the per-staff API limit.
+func (s *Service) rateKey(user string) string { return s.prefix + "staff:{s:" + user + "}:rl" }
+
 // sessionKey is where the session of token lives: under the token's digest.
 func (s *Service) sessionKey(token string) string {
-	return s.prefix + "staff:sess:" + platform.TokenDigest(s.secret, token)
+	return s.keyFor(tokenUser(token), platform.TokenDigest(s.secret, token))
 }
 
 // previousKey is where a session of token opened before the session secret
@@ -45,7 +79,7 @@ func (s *Service) previousKey(token string) string {
 	if len(s.prevSecret) == 0 {
 		return ""
 	}
-	return s.prefix + "staff:sess:" + platform.TokenDigest(s.prevSecret, token)
+	return s.keyFor(tokenUser(token), platform.TokenDigest(s.prevSecret, token))
 }
 
 // Login checks the password and opens a session. Every attempt that is
@@ -101,11 +135,16 @@ func (s *Service) Login(ctx context.Context, username, password, ip string) (Ses
 	if _, err := rand.Read(b); err != nil {
 		return Session{}, err
 	}
-	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	token := tokenPrefix + d.Username + "." + base64.RawURLEncoding.EncodeToString(b)
 	now := s.clock.Now()
 	rec := sessionRecord{Username: d.Username, Gen: d.SessionGen, Created: now.UnixMilli(), Seen: now.UnixMilli()}
-	v, _ := json.Marshal(rec)
-	if err := s.rdb.Set(ctx, s.sessionKey(token), v, s.idle).Err(); err != nil {
+	key := s.sessionKey(token)
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "u", rec.Username, "g", rec.Gen, "c", rec.Created, "s", rec.Seen)
+		p.PExpire(ctx, key, s.idle)
+		return nil
+	})
+	if err != nil {
 		return Session{}, fmt.Errorf("store session: %w", err)
 	}
 	s.record(ctx, Entry{Actor: d.Username, Role: d.Role, Action: "login", IP: ip, Outcome: "ok"})
@@ -128,17 +167,130 @@ func (s *Service) expiry(rec sessionRecord, now time.Time) time.Time {
 // Errors: ErrUnauthenticated (unknown, expired, logged-out or revoked token,
 // disabled or deleted account).
 func (s *Service) Authenticate(ctx context.Context, token string) (Account, error) {
-	return s.session(ctx, token, true)
+	a, _, err := s.Authorize(ctx, token, 0)
+	return a, err
+}
+
+// Authorize is Authenticate that also takes one request from the account's
+// budget of perMinute a minute (0: no limit; GCRA shared by every replica).
+// For a token of this release, reading the session, sliding it and the
+// limit are one Redis round trip (keys in the account's slot), then the
+// account is read from MongoDB. The decision says whether the request is
+// within the limit (the caller answers 429 when not). Errors: as
+// Authenticate.
+func (s *Service) Authorize(ctx context.Context, token string, perMinute int) (Account, platform.RateDecision, error) {
+	if user := tokenUser(token); user != "" && len(token) <= 100 {
+		return s.sessionInSlot(ctx, token, user, true, perMinute)
+	}
+	a, err := s.session(ctx, token, true)
+	if err != nil || perMinute <= 0 {
+		return a, platform.RateDecision{Allowed: true}, err
+	}
+	res, err := rateScript.Run(ctx, s.rdb, []string{s.rateKey(a.Username)}, perMinute).Slice()
+	if err != nil {
+		return Account{}, platform.RateDecision{}, fmt.Errorf("staff rate limit: %w", err)
+	}
+	if len(res) != 2 {
+		return a, platform.ParseGCRA(nil, nil), nil
+	}
+	return a, platform.ParseGCRA(res[0], res[1]), nil
 }
 
 // Check is Authenticate without extending the idle expiry: for requests a
 // page makes by itself (the console's periodic refresh), so an unattended
 // screen does not keep a session alive. Errors: as Authenticate.
 func (s *Service) Check(ctx context.Context, token string) (Account, error) {
+	if user := tokenUser(token); user != "" && len(token) <= 100 {
+		a, _, err := s.sessionInSlot(ctx, token, user, false, 0)
+		return a, err
+	}
 	return s.session(ctx, token, false)
 }
 
-// session resolves token; extend slides its idle expiry.
+// slotSessionScript reads a staff session kept in its account's slot,
+// checks its idle and absolute expiry (deleting it past either), slides it
+// when asked and applies the account's rate limit: one round trip. KEYS[1]
+// session, KEYS[2] the account's bucket; ARGV[1] now (ms), ARGV[2] idle
+// (ms), ARGV[3] absolute cap (ms), ARGV[4] per minute (0: none), ARGV[5]
+// the username the token names, ARGV[6] "1" to slide. Answers {0} for no
+// session, else {1, generation, allowed, retry_after}.
+var slotSessionScript = redis.NewScript(platform.GCRALua + `
+local v = redis.call('HMGET', KEYS[1], 'u', 'g', 'c', 's')
+if not v[1] or v[1] ~= ARGV[5] then return {0} end
+local now, idle = tonumber(ARGV[1]), tonumber(ARGV[2])
+local c, seen = tonumber(v[3]), tonumber(v[4])
+if not c or not seen then return {0} end
+local cap = c + tonumber(ARGV[3])
+if math.min(cap, seen + idle) <= now then
+  redis.call('DEL', KEYS[1])
+  return {0}
+end
+if ARGV[6] == '1' then
+  redis.call('HSET', KEYS[1], 's', ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], math.min(idle, cap - now))
+end
+local rl = {1, '-1'}
+if tonumber(ARGV[4]) > 0 then rl = gcra(KEYS[2], ARGV[4]) end
+return {1, v[2], rl[1], rl[2]}
+`)
+
+// rateScript is the account's limit alone, for sessions of earlier
+// releases. KEYS[1] bucket; ARGV[1] per minute.
+var rateScript = redis.NewScript(platform.GCRALua + `
+return gcra(KEYS[1], ARGV[1])
+`)
+
+// sessionInSlot resolves a token naming user (see slotSessionScript), then
+// reads the account: a disabled account or a changed session generation
+// ends the session.
+func (s *Service) sessionInSlot(ctx context.Context, token, user string, extend bool, perMinute int) (Account, platform.RateDecision, error) {
+	now := s.clock.Now()
+	slide := "0"
+	if extend {
+		slide = "1"
+	}
+	key := s.sessionKey(token)
+	run := func(key string) ([]any, error) {
+		res, err := slotSessionScript.Run(ctx, s.rdb, []string{key, s.rateKey(user)},
+			now.UnixMilli(), s.idle.Milliseconds(), s.maxAge.Milliseconds(), perMinute, user, slide).Slice()
+		if err != nil {
+			return nil, fmt.Errorf("read session: %w", err)
+		}
+		if len(res) < 4 {
+			return nil, nil
+		}
+		return res, nil
+	}
+	res, err := run(key)
+	if prev := s.previousKey(token); err == nil && res == nil && prev != "" {
+		key = prev
+		res, err = run(key)
+	}
+	if err != nil {
+		return Account{}, platform.RateDecision{}, err
+	}
+	if res == nil {
+		return Account{}, platform.RateDecision{}, ErrUnauthenticated
+	}
+	gs, _ := res[1].(string)
+	gen, gerr := strconv.ParseInt(gs, 10, 64)
+	d, err := s.find(ctx, user)
+	if errors.Is(err, ErrNotFound) || gerr != nil || (err == nil && (d.Disabled || d.SessionGen != gen)) {
+		_ = s.rdb.Del(ctx, key).Err()
+		return Account{}, platform.RateDecision{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Account{}, platform.RateDecision{}, err
+	}
+	dec := platform.RateDecision{Allowed: true}
+	if perMinute > 0 {
+		dec = platform.ParseGCRA(res[2], res[3])
+	}
+	return d.Account, dec, nil
+}
+
+// session resolves a token of an earlier release (its session a JSON string
+// under "staff:sess:<digest>"); extend slides its idle expiry.
 func (s *Service) session(ctx context.Context, token string, extend bool) (Account, error) {
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 100 {
 		return Account{}, ErrUnauthenticated
@@ -191,6 +343,23 @@ func (s *Service) session(ctx context.Context, token string, extend bool) (Accou
 // unknown session is not an error.
 func (s *Service) Logout(ctx context.Context, token, ip string) error {
 	if !strings.HasPrefix(token, tokenPrefix) {
+		return nil
+	}
+	if user := tokenUser(token); user != "" {
+		n := int64(0)
+		for _, key := range []string{s.sessionKey(token), s.previousKey(token)} {
+			if key == "" {
+				continue
+			}
+			m, err := s.rdb.Del(ctx, key).Result()
+			if err != nil {
+				return fmt.Errorf("end session: %w", err)
+			}
+			n += m
+		}
+		if n > 0 {
+			s.record(ctx, Entry{Actor: user, Action: "logout", IP: ip, Outcome: "ok"})
+		}
 		return nil
 	}
 	key := s.sessionKey(token)
