@@ -257,7 +257,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 	}
 	took := time.Since(start)
 	now := d.outbox.clock.Now().UTC().Truncate(time.Millisecond)
-	if oe, ok := platform.BreakerRejection(err); ok && d.holdForBreaker(ctx, j, oe, now, took) {
+	if oe, ok := platform.BreakerRejection(err); ok && d.holdForBreaker(ctx, j, oe, now) {
 		return
 	}
 	attempt := j.Attempts + 1
@@ -326,12 +326,13 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 // neither burns attempts (and so lengthens the backoff) nor dead-letters
 // anything before its deadline. A delivery whose deadline comes first is
 // not held (false): it takes the ordinary path and ends dead.
-func (d *Dispatcher) holdForBreaker(ctx context.Context, j deliveryDoc, oe *platform.BreakerOpenError, now time.Time, took time.Duration) bool {
+// A hold is not an attempt: banshi_outbox_deliveries_total leaves it out
+// (the breaker's banshi_breaker_rejections_total counts it).
+func (d *Dispatcher) holdForBreaker(ctx context.Context, j deliveryDoc, oe *platform.BreakerOpenError, now time.Time) bool {
 	at := maxTime(oe.Until, now).Add(time.Duration(mrand.Int64N(int64(time.Second))))
 	if at.After(j.Deadline) {
 		return false
 	}
-	d.cfg.Metrics.observe(j.Channel, "breaker_open", took)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if mine, err := d.outbox.q.owns(rctx, j.ID, j.lease); err != nil || !mine {
