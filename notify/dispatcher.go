@@ -13,6 +13,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"banshi/internal/platform"
 )
 
 // DispatcherConfig tunes a Dispatcher; zero fields take the defaults in
@@ -255,6 +257,9 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 	}
 	took := time.Since(start)
 	now := d.outbox.clock.Now().UTC().Truncate(time.Millisecond)
+	if oe, ok := platform.BreakerRejection(err); ok && d.holdForBreaker(ctx, j, oe, now) {
+		return
+	}
 	attempt := j.Attempts + 1
 	r := resultDoc{DeliveryID: j.ID, Channel: j.Channel, Attempt: attempt, At: now, Final: true, State: StateSent}
 	code := "ok"
@@ -312,6 +317,38 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		d.log.Info("outbox delivery not sent", "delivery", j.ID, "channel", j.Channel, "code", code, "state", r.State)
 	}
+}
+
+// holdForBreaker puts back a delivery that its channel's open circuit
+// breaker refused without sending (platform.BreakerRejection): due again
+// when the breaker lets a probe through (plus up to a second of jitter),
+// the attempt not counted, no result recorded: an outage of an upstream
+// neither burns attempts (and so lengthens the backoff) nor dead-letters
+// anything before its deadline. A delivery whose deadline comes first is
+// not held (false): it takes the ordinary path and ends dead.
+// A hold is not an attempt: banshi_outbox_deliveries_total leaves it out
+// (the breaker's banshi_breaker_rejections_total counts it).
+func (d *Dispatcher) holdForBreaker(ctx context.Context, j deliveryDoc, oe *platform.BreakerOpenError, now time.Time) bool {
+	at := maxTime(oe.Until, now).Add(time.Duration(mrand.Int64N(int64(time.Second))))
+	if at.After(j.Deadline) {
+		return false
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if mine, err := d.outbox.q.owns(rctx, j.ID, j.lease); err != nil || !mine {
+		return true // the claim lapsed: another dispatcher has it
+	}
+	if err := d.outbox.q.release(rctx, j.ID, at); err != nil {
+		d.log.Warn("outbox delivery held for an open breaker not requeued; its lease lapses", "delivery", j.ID, "err", err)
+	}
+	return true
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // backoff is the delay before attempt+1: Backoff doubled per attempt, capped,

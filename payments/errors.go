@@ -45,8 +45,11 @@ var (
 	ErrIdempotencyMismatch   = platform.NewError("idempotency_mismatch", "该幂等键已用于另一个请求")
 	ErrPayChannelUnavailable = platform.NewError("payment_channel_unavailable", "支付渠道暂时不可用，请稍后再试")
 	ErrPayChannelRefused     = platform.NewError("payment_channel_refused", "支付渠道拒绝了该请求")
-	ErrBillBusy              = platform.NewError("bill_busy", "该缴费单正在被处理，请稍后再试")
-	ErrNotRefundable         = platform.NewError("order_not_refundable", "该订单当前状态不能退款")
-	ErrRefundableChanged     = platform.NewError("refundable_changed", "可退金额已变化，请刷新后再试")
-	ErrRefundTooLarge        = platform.NewError("refund_exceeds_refundable", "退款金额超过可退金额")
+	// ErrPayChannelDown: the channel's circuit breaker is open (it failed
+	// repeatedly just now); nothing was sent or created.
+	ErrPayChannelDown    = platform.NewError("upstream_unavailable", "支付渠道暂时不可用，请稍后再试")
+	ErrBillBusy          = platform.NewError("bill_busy", "该缴费单正在被处理，请稍后再试")
+	ErrNotRefundable     = platform.NewError("order_not_refundable", "该订单当前状态不能退款")
+	ErrRefundableChanged = platform.NewError("refundable_changed", "可退金额已变化，请刷新后再试")
+	ErrRefundTooLarge    = platform.NewError("refund_exceeds_refundable", "退款金额超过可退金额")
 )

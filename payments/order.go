@@ -112,7 +112,7 @@ const createAttempts = 5
 // bill, or not the payer's and no right code), ErrBillPaid,
 // ErrBillCancelled, ErrRealnameRequired (a person's bill needs level 2),
 // ErrMiniProgramLogin (wechat_jsapi without a mini-program openid),
-// ErrIdempotencyMismatch, ErrBillBusy, ErrPayChannelUnavailable,
+// ErrIdempotencyMismatch, ErrBillBusy, ErrPayChannelUnavailable, ErrPayChannelDown,
 // ErrPayChannelRefused; storage errors.
 func (s *Service) CreateOrder(ctx context.Context, userID, billNo, key string, req OrderRequest) (OrderView, bool, error) {
 	if !ValidIdempotencyKey(key) {
@@ -165,6 +165,11 @@ func (s *Service) CreateOrder(ctx context.Context, userID, billNo, key string, r
 				return open.view(), false, nil
 			}
 			continue // released: read the bill again
+		}
+		// A channel whose breaker is open would refuse the prepay at once:
+		// refuse before anything is created (no order, no held bill).
+		if err := channelReady(p); err != nil {
+			return OrderView{}, false, err
 		}
 		d, err := s.open(ctx, bill, payer, req.Channel, p)
 		if errors.Is(err, errBillChanged) {
@@ -347,9 +352,30 @@ func subject(b billDoc) string {
 	return t
 }
 
-// channelError maps an adapter's error to what the client is told.
+// readyChecker is a Provider that knows when its channel is known to be
+// down (its circuit breaker is open): wechatpay.Provider.
+type readyChecker interface {
+	Ready() error
+}
+
+// channelReady is ErrPayChannelDown (with Until) while p's breaker is open.
+func channelReady(p Provider) error {
+	if rc, ok := p.(readyChecker); ok {
+		if err := rc.Ready(); err != nil {
+			return channelError(err)
+		}
+	}
+	return nil
+}
+
+// channelError maps an adapter's error to what the client is told: a
+// refusal of the channel's open breaker is ErrPayChannelDown (503
+// upstream_unavailable, Retry-After until the breaker's probe).
 func channelError(err error) error {
 	var ce *ChannelError
+	if oe, ok := platform.BreakerRejection(err); ok {
+		return ErrPayChannelDown.WithUntil(oe.Until).Wrap(err)
+	}
 	switch {
 	case errors.As(err, &ce):
 		return ErrPayChannelRefused.Wrap(err)

@@ -67,6 +67,7 @@ type App struct {
 	bg         sync.WaitGroup
 	tasks      []func(ctx context.Context)
 	metrics    observe.Set // the services' series, on apiDeps.Registry
+	breakers   upstreamBreakers
 }
 
 // build opens the stores and wires every service. The caller closes the App.
@@ -139,6 +140,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// services' business series (internal/observe).
 	reg := prometheus.NewRegistry()
 	a.metrics = observe.Register(reg, outbox.Depth)
+	a.breakers = newBreakers(cfg, reg, log) // BANSHI_BREAKER_*
 	// A revoked declaration is told to the declarer and ends their sessions.
 	accounts := account.NewStore(a.Mongo.DB, cipher, clock, account.WithLogger(log.With("component", "account")),
 		account.WithNotifier(outbox), account.WithSessions(sessions))
@@ -157,6 +159,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	wc := wechat.New(wechat.Config{
 		APIBase: weChatBase(cfg), MiniAppID: cfg.MiniAppID, MiniAppSecret: string(cfg.MiniAppSecret),
 		OpenAppID: cfg.OpenAppID, OpenAppSecret: string(cfg.OpenAppSecret), State: cfg.TemplateStatus,
+		Breaker: a.breakers.wechat,
 	}, a.weChatHTTP, wechat.NewRedisCache(a.Redis.Client, redisPrefix+"wx:"), log.With("component", "wechat"))
 
 	checkinKey, err := cfg.CheckinKey.HexKey(16)
@@ -593,7 +596,8 @@ func (a *App) fcmChannel(ctx context.Context, cfg platform.Config, devices *fcm.
 			return nil, err
 		}
 	}
-	sender, err := fcm.NewSender(ctx, fcm.Config{Endpoint: endpoint, ProjectID: cfg.FCMProject, CredentialsJSON: key})
+	sender, err := fcm.NewSender(ctx, fcm.Config{Endpoint: endpoint, ProjectID: cfg.FCMProject, CredentialsJSON: key,
+		Breaker: a.breakers.fcm})
 	if err != nil {
 		return nil, fmt.Errorf("BANSHI_FCM_*: %w", err)
 	}

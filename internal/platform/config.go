@@ -135,6 +135,13 @@ type Config struct {
 	// another one once it lapses (default 2m; keep it above a send's 20 s
 	// time-out).
 	OutboxLease time.Duration
+	// BreakerFailures is BANSHI_BREAKER_FAILURES: consecutive failures of
+	// an upstream (WeChat, WeChat Pay, Alipay, FCM) that open its circuit
+	// breaker (default 5, at most 1000).
+	BreakerFailures int
+	// BreakerOpen is BANSHI_BREAKER_OPEN: how long an open breaker refuses
+	// calls before it lets one probe through (default 10s, 1s to 10m).
+	BreakerOpen time.Duration
 
 	// RegistryBase is BANSHI_REGISTRY_BASE: the 市场监管 enterprise
 	// registry's base URL (GET {base}/enterprises/{uscc}); development's
@@ -307,6 +314,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AlipayBaseURL = str("BANSHI_ALIPAY_BASE_URL", "")
 	c.PayHandleDeadline = duration("BANSHI_PAY_HANDLE_DEADLINE", 24*time.Hour)
 	c.OutboxLease = duration("BANSHI_OUTBOX_LEASE", 2*time.Minute)
+	c.BreakerFailures = integer("BANSHI_BREAKER_FAILURES", 5)
+	if c.BreakerFailures > 1000 {
+		errs = append(errs, fmt.Errorf("BANSHI_BREAKER_FAILURES must be from 1 to 1000, got %d", c.BreakerFailures))
+	}
+	c.BreakerOpen = duration("BANSHI_BREAKER_OPEN", 10*time.Second)
+	if c.BreakerOpen < time.Second || c.BreakerOpen > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("BANSHI_BREAKER_OPEN must be a duration from 1s to 10m, got %s", c.BreakerOpen))
+	}
 	c.ShutdownDelay = 5 * time.Second
 	if dev {
 		c.ShutdownDelay = 0
@@ -473,6 +488,8 @@ func (c Config) Printable() []any {
 		"session_idle", c.SessionIdle.String(),
 		"shutdown_delay", c.ShutdownDelay.String(),
 		"outbox_lease", c.OutboxLease.String(),
+		"breaker_failures", c.BreakerFailures,
+		"breaker_open", c.BreakerOpen.String(),
 		"session_max", c.SessionMax.String(),
 		"body_limit", c.BodyLimit,
 		"seed_demo", c.SeedDemo,

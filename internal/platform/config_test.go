@@ -21,7 +21,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.Env != EnvDevelopment || c.Addr != ":8080" || c.DataDir != "./.banshi" || c.MongoDatabase != "banshi" ||
 		!c.Sim || !c.SeedDemo || c.RateLogin != 30 || c.RateAPI != 600 || c.SessionIdle != 2*time.Hour ||
 		c.PublicURL != "http://127.0.0.1:8080" || c.RedisPrefix != "banshi:" || c.MiniAppID != DemoMiniAppID ||
-		c.OutboxLease != 2*time.Minute || c.ShutdownDelay != 0 {
+		c.OutboxLease != 2*time.Minute || c.ShutdownDelay != 0 || c.BreakerFailures != 5 || c.BreakerOpen != 10*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -38,6 +38,8 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		"BANSHI_RATE_STAFF_LOGIN": {"BANSHI_RATE_STAFF_LOGIN": "0"},
 		"BANSHI_SHUTDOWN_DELAY":   {"BANSHI_SHUTDOWN_DELAY": "-1s"},
 		"BANSHI_OUTBOX_LEASE":     {"BANSHI_OUTBOX_LEASE": "0"},
+		"BANSHI_BREAKER_FAILURES": {"BANSHI_BREAKER_FAILURES": "0"},
+		"BANSHI_BREAKER_OPEN":     {"BANSHI_BREAKER_OPEN": "soon"},
 	}
 	for name, m := range cases {
 		if _, err := LoadConfig(env(m)); err == nil || !strings.Contains(err.Error(), name) {
@@ -405,6 +407,29 @@ func TestShutdownDelay(t *testing.T) {
 	for _, bad := range []string{"soon", "-1s", "11m", "5"} {
 		if _, err := LoadConfig(env(map[string]string{"BANSHI_SHUTDOWN_DELAY": bad})); err == nil || !strings.Contains(err.Error(), "BANSHI_SHUTDOWN_DELAY") {
 			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+// TestBreakerSettings: BANSHI_BREAKER_FAILURES and BANSHI_BREAKER_OPEN
+// override the defaults; anything out of range is refused naming the
+// setting.
+func TestBreakerSettings(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{"BANSHI_BREAKER_FAILURES": "3", "BANSHI_BREAKER_OPEN": "30s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BreakerFailures != 3 || c.BreakerOpen != 30*time.Second {
+		t.Fatalf("failures %d open %s", c.BreakerFailures, c.BreakerOpen)
+	}
+	for name, bad := range map[string][]string{
+		"BANSHI_BREAKER_FAILURES": {"0", "-2", "many", "1001", "2.5"},
+		"BANSHI_BREAKER_OPEN":     {"0", "-1s", "500ms", "11m", "10"},
+	} {
+		for _, v := range bad {
+			if _, err := LoadConfig(env(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: err = %v", name, v, err)
+			}
 		}
 	}
 }

@@ -70,7 +70,7 @@ func (w *Client) login(ctx context.Context, path string, q url.Values, code stri
 		return User{}, ErrCodeInvalid.Wrap(errNotACode)
 	}
 	var res loginAnswer
-	if err := w.call(ctx, http.MethodGet, path, q, nil, &res); err != nil {
+	if err := w.guarded(func() error { return w.call(ctx, http.MethodGet, path, q, nil, &res) }); err != nil {
 		return User{}, err
 	}
 	if res.OpenID == "" {

@@ -17,6 +17,8 @@ import (
 	"github.com/silenceper/wechat/v2/miniprogram"
 	miniconfig "github.com/silenceper/wechat/v2/miniprogram/config"
 	"github.com/silenceper/wechat/v2/miniprogram/subscribe"
+
+	"banshi/internal/platform"
 )
 
 // Config names the apps Banshi acts as and where WeChat is.
@@ -27,6 +29,9 @@ type Config struct {
 	OpenAppID     string // Open Platform mobile app (app login)
 	OpenAppSecret string
 	State         string // miniprogram_state for subscribe messages: developer|trial|formal
+	// Breaker guards every call (logins, token fetches, sends); nil: none.
+	// An open breaker's refusal is ErrUpstream with Until, at once.
+	Breaker *platform.Breaker
 }
 
 // Client is Banshi's client of the WeChat API. Stable access tokens and
@@ -72,6 +77,10 @@ func upstream(op string, err error) error {
 // withToken runs call with the cached access token; on 40001/42001 it drops
 // the cached token and tries once more with a fresh one.
 func (w *Client) withToken(ctx context.Context, call func(token string) error) error {
+	return w.guarded(func() error { return w.withTokenOnce(ctx, call) })
+}
+
+func (w *Client) withTokenOnce(ctx context.Context, call func(token string) error) error {
 	for attempt := 0; ; attempt++ {
 		token, err := w.tokens.GetAccessTokenContext(ctx)
 		if err != nil {
@@ -85,6 +94,21 @@ func (w *Client) withToken(ctx context.Context, call func(token string) error) e
 		}
 		return err
 	}
+}
+
+// guarded runs op (one operation: a token fetch and a call, or a login)
+// through the breaker. WeChat being down (ErrUpstream: transport, time-out,
+// non-200, system error) is a failure; any errcode answer is WeChat working.
+// A refusal of the open breaker is ErrUpstream with Until.
+func (w *Client) guarded(op func() error) error {
+	if w.cfg.Breaker == nil {
+		return op()
+	}
+	err := w.cfg.Breaker.Do(op, func(err error) bool { return errors.Is(err, ErrUpstream) })
+	if oe, ok := platform.BreakerRejection(err); ok {
+		return ErrUpstream.WithUntil(oe.Until).Wrap(oe)
+	}
+	return err
 }
 
 // postJSON posts body to a token-protected path and decodes the answer into

@@ -5775,7 +5775,9 @@ export interface components {
             };
         };
         /**
-         * @description `upstream_unavailable` (WeChat did not answer in time; `Retry-After: 5`),
+         * @description `upstream_unavailable` (WeChat did not answer in time, `Retry-After: 5`; or it failed
+         *     repeatedly just now and its circuit breaker answers at once, `Retry-After` the seconds
+         *     until it is tried again),
          *     `upstream_busy` (WeChat refused for rate or risk; `Retry-After: 60`),
          *     `store_unavailable` (MongoDB or Redis could not be reached or did not answer;
          *     `Retry-After: 2`)
@@ -10571,7 +10573,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description `payment_channel_unavailable` or `store_unavailable`: try again later */
+            /** @description `payment_channel_unavailable`, `store_unavailable`, or `upstream_unavailable` (the channel failed repeatedly just now and its circuit breaker is open: nothing was created; `Retry-After` is the seconds until it is tried again): try again later */
             503: {
                 headers: {
                     [name: string]: unknown;

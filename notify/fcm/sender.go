@@ -69,6 +69,11 @@ type Config struct {
 	CredentialsJSON []byte
 	// HTTPClient, when set, carries the requests (a proxy, a timeout).
 	HTTPClient *http.Client
+	// Breaker, when set, guards every request (token fetches and sends);
+	// while it is open Send fails at once with its refusal
+	// (platform.ErrUpstreamUnavailable), before the SDK, which would retry
+	// the refusal for seconds.
+	Breaker *platform.Breaker
 }
 
 // FCM sends through Firebase Cloud Messaging's HTTP v1 API with
@@ -76,7 +81,8 @@ type Config struct {
 // service account. The SDK retries 503s and network errors itself (at most
 // 4 times, about 7 s); Send's context bounds that.
 type FCM struct {
-	client *gofcm.Client
+	client  *gofcm.Client
+	breaker *platform.Breaker
 }
 
 // NewSender returns the FCM sender of cfg. Errors: credentials that are not
@@ -97,8 +103,17 @@ func NewSender(ctx context.Context, cfg Config) (*FCM, error) {
 	if cfg.Endpoint != "" {
 		opts = append(opts, gofcm.WithEndpoint(cfg.Endpoint))
 	}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, gofcm.WithHTTPClient(cfg.HTTPClient))
+	hc := cfg.HTTPClient
+	if cfg.Breaker != nil {
+		guarded := &http.Client{}
+		if hc != nil {
+			*guarded = *hc
+		}
+		guarded.Transport = &platform.BreakerTransport{Breaker: cfg.Breaker, Next: guarded.Transport}
+		hc = guarded
+	}
+	if hc != nil {
+		opts = append(opts, gofcm.WithHTTPClient(hc))
 	}
 	// The SDK keeps this context for its token fetches: it must outlive
 	// start-up.
@@ -106,12 +121,17 @@ func NewSender(ctx context.Context, cfg Config) (*FCM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fcm: %w", err)
 	}
-	return &FCM{client: c}, nil
+	return &FCM{client: c, breaker: cfg.Breaker}, nil
 }
 
 // Send sends p to token (Sender). Android messages go at high priority (they
 // show a notification).
 func (f *FCM) Send(ctx context.Context, token string, p Push) error {
+	if f.breaker != nil {
+		if err := f.breaker.Ready(); err != nil {
+			return err
+		}
+	}
 	m := &messaging.Message{
 		Token:   token,
 		Data:    p.Data,

@@ -46,6 +46,9 @@ type Config struct {
 	TempDir string
 	Clock   platform.Clock // nil: platform.SystemClock{}
 	Log     *slog.Logger   // nil: discard
+	// Breaker guards every call to Alipay (nil: none). Prepay makes no
+	// call, so orders are still signed while Alipay is down.
+	Breaker *platform.Breaker
 }
 
 var errConfig = errors.New("alipay: invalid configuration")

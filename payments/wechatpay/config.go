@@ -43,6 +43,9 @@ type Config struct {
 	DownloadTimeout time.Duration
 	Clock           platform.Clock // judges callback timestamps; nil: platform.SystemClock{}
 	Log             *slog.Logger   // nil: discard
+	// Breaker guards every call to WeChat Pay (nil: none); Ready reports
+	// it open.
+	Breaker *platform.Breaker
 }
 
 // Errors of New. None of them quotes a key.

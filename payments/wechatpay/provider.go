@@ -54,7 +54,11 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("%w: the merchant private key was refused by gopay", errConfig)
 	}
 	client.SetLogger(payments.GopayLogger{Log: cfg.Log})
-	client.SetHttpClient(xhttp.NewClient().SetTimeout(cfg.Timeout))
+	var rt http.RoundTripper = http.DefaultTransport
+	if cfg.Breaker != nil {
+		rt = &platform.BreakerTransport{Breaker: cfg.Breaker, Next: rt}
+	}
+	client.SetHttpClient(xhttp.NewClient().SetTransport(rt).SetTimeout(cfg.Timeout))
 	base := DefaultBaseURL
 	if cfg.BaseURL != "" {
 		base = strings.TrimSuffix(cfg.BaseURL, "/")
@@ -62,7 +66,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p := &Provider{
 		cfg: cfg, keys: keys, client: client, clock: cfg.Clock, log: cfg.Log, baseURL: base,
-		http:       &http.Client{Timeout: cfg.DownloadTimeout},
+		http:       &http.Client{Transport: rt, Timeout: cfg.DownloadTimeout},
 		verifyKeys: map[string]*rsa.PublicKey{},
 	}
 	if keys.publicKey != nil {
@@ -72,6 +76,16 @@ func New(cfg Config) (*Provider, error) {
 		p.verifyKeys[cfg.PublicKeyID] = keys.publicKey
 	}
 	return p, nil
+}
+
+// Ready is nil unless the adapter's breaker is open (then its refusal,
+// platform.ErrUpstreamUnavailable): the order service asks before it
+// creates an order whose prepay would be refused at once.
+func (p *Provider) Ready() error {
+	if p.cfg.Breaker == nil {
+		return nil
+	}
+	return p.cfg.Breaker.Ready()
 }
 
 // Name is payments.ProviderWeChatPay.
