@@ -45,11 +45,12 @@ func (a *App) paymentChannels(cfg platform.Config, clock platform.Clock) (payCha
 		MchID: cfg.WeChatPayMchID, MiniProgramAppID: cfg.MiniAppID, AppAppID: cfg.OpenAppID,
 		SerialNo: cfg.WeChatPaySerialNo, APIv3Key: string(cfg.WeChatPayAPIv3Key), PublicKeyID: cfg.WeChatPayPubKeyID,
 		PlatformCertificates: cfg.WeChatPayCerts, BaseURL: cfg.WeChatPayBaseURL,
-		NotifyURL: pc.notify[payments.ProviderWeChatPay], Clock: clock, Log: log,
+		NotifyURL: pc.notify[payments.ProviderWeChatPay], Clock: clock, Log: log, WrapTransport: a.traceTransport,
 	}
 	acfg := alipay.Config{
 		AppID: cfg.AlipayAppID, SellerID: cfg.AlipaySellerID, BaseURL: cfg.AlipayBaseURL,
 		NotifyURL: pc.notify[payments.ProviderAlipay], TempDir: filepath.Join(cfg.DataDir, "tmp"), Clock: clock, Log: log,
+		WrapTransport: a.traceTransport,
 	}
 	switch {
 	case cfg.Sim:

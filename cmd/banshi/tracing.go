@@ -44,6 +44,12 @@ func tracedClientOrNil(tp trace.TracerProvider, timeout time.Duration) *http.Cli
 	return &http.Client{Timeout: timeout, Transport: tracing.Transport(tp, nil)}
 }
 
+// traceTransport wraps rt so that the App's tracer traces its calls (rt
+// itself when tracing is off): the payment channels' WrapTransport.
+func (a *App) traceTransport(rt http.RoundTripper) http.RoundTripper {
+	return tracing.Transport(a.tracer, rt)
+}
+
 // departmentClient is integrations.NewOutbound's default client (10 s, no
 // redirects followed) traced by tp, or nil when tp is off.
 func departmentClient(tp trace.TracerProvider) *http.Client {

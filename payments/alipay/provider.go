@@ -70,7 +70,11 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("%w: the app private key was refused by gopay", errConfig)
 	}
 	client.SetLogger(payments.GopayLogger{Log: cfg.Log})
-	rt, err := newTransport(http.DefaultTransport, cfg.BaseURL)
+	var next http.RoundTripper = http.DefaultTransport
+	if cfg.WrapTransport != nil {
+		next = cfg.WrapTransport(next)
+	}
+	rt, err := newTransport(next, cfg.BaseURL)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -41,8 +42,11 @@ type Config struct {
 	// download (0: 5 min).
 	Timeout         time.Duration
 	DownloadTimeout time.Duration
-	Clock           platform.Clock // judges callback timestamps; nil: platform.SystemClock{}
-	Log             *slog.Logger   // nil: discard
+	// WrapTransport, when set, wraps the transport of every call to the
+	// API and of bill downloads (tracing: cmd/banshi); nil: none.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+	Clock         platform.Clock // judges callback timestamps; nil: platform.SystemClock{}
+	Log           *slog.Logger   // nil: discard
 }
 
 // Errors of New. None of them quotes a key.

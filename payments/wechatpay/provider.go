@@ -54,7 +54,13 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("%w: the merchant private key was refused by gopay", errConfig)
 	}
 	client.SetLogger(payments.GopayLogger{Log: cfg.Log})
-	client.SetHttpClient(xhttp.NewClient().SetTimeout(cfg.Timeout))
+	xc := xhttp.NewClient().SetTimeout(cfg.Timeout)
+	download := &http.Client{Timeout: cfg.DownloadTimeout}
+	if cfg.WrapTransport != nil {
+		xc.SetTransport(cfg.WrapTransport(xc.HttpClient.Transport))
+		download.Transport = cfg.WrapTransport(http.DefaultTransport)
+	}
+	client.SetHttpClient(xc)
 	base := DefaultBaseURL
 	if cfg.BaseURL != "" {
 		base = strings.TrimSuffix(cfg.BaseURL, "/")
@@ -62,7 +68,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p := &Provider{
 		cfg: cfg, keys: keys, client: client, clock: cfg.Clock, log: cfg.Log, baseURL: base,
-		http:       &http.Client{Timeout: cfg.DownloadTimeout},
+		http:       download,
 		verifyKeys: map[string]*rsa.PublicKey{},
 	}
 	if keys.publicKey != nil {
