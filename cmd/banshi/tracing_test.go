@@ -132,7 +132,7 @@ func TestTracingOneTracePerRequest(t *testing.T) {
 		}
 		attrs := map[string]string{}
 		for _, kv := range s.Attributes {
-			attrs[string(kv.Key)] = kv.Value.Emit()
+			attrs[string(kv.Key)] = kv.Value.String()
 		}
 		switch {
 		case s.Name == "GET /api/v1/me":
@@ -158,16 +158,16 @@ func TestTracingOneTracePerRequest(t *testing.T) {
 		var texts []string
 		texts = append(texts, s.Name, s.Status.Description)
 		for _, kv := range s.Attributes {
-			texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+			texts = append(texts, string(kv.Key)+"="+kv.Value.String())
 		}
 		for _, ev := range s.Events {
 			texts = append(texts, ev.Name)
 			for _, kv := range ev.Attributes {
-				texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+				texts = append(texts, string(kv.Key)+"="+kv.Value.String())
 			}
 		}
 		for _, kv := range s.Resource.Attributes() {
-			texts = append(texts, kv.Value.Emit())
+			texts = append(texts, kv.Value.String())
 		}
 		for what, v := range secrets {
 			for _, text := range texts {
