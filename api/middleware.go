@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"banshi/internal/observe/tracing"
 )
 
 // requestID gives every request an ID, answered in X-Request-ID and logged:
@@ -62,7 +64,8 @@ func bodyLimitString(n int64) string {
 // query (they may carry identifiers), and no bodies or headers. Methods
 // outside a fixed set are shown as "other" and paths no route matches as
 // "unmatched", so neither the log nor /metrics grows with what clients send. An error is
-// answered here, so the status logged and counted is the real one.
+// answered here, so the status logged and counted is the real one. With
+// tracing on, a request whose trace is kept is logged with its trace_id.
 func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -85,6 +88,9 @@ func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if uid, ok := c.Get(ctxUserID).(string); ok {
 			attrs = append(attrs, "user_id", uid)
+		}
+		if id := tracing.TraceID(c); id != "" {
+			attrs = append(attrs, "trace_id", id) // joins the line to its trace
 		}
 		s.log.InfoContext(c.Request().Context(), "http", attrs...)
 		return nil

@@ -11,8 +11,10 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"banshi/internal/account"
+	"banshi/internal/observe/tracing"
 	"banshi/internal/platform"
 	"banshi/internal/session"
 )
@@ -86,6 +88,10 @@ type Deps struct {
 	// Registry is where /metrics' series live; other parts of Banshi (the
 	// outbox) register theirs on it too. Nil: the server makes its own.
 	Registry *prometheus.Registry
+	// Tracer makes a server span per request (internal/observe/tracing)
+	// and the access log names its trace; nil or the no-op provider: no
+	// tracing.
+	Tracer trace.TracerProvider
 }
 
 // Feature is a group of routes a feature package's handlers add.
@@ -112,6 +118,9 @@ func New(deps Deps) *Server {
 	s := &Server{e: e, log: deps.Log, deps: deps, metrics: newMetrics(deps.Registry), limiter: newRateLimiter(deps.Redis, deps.RedisPrefix)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.requestID)
+	if mw := tracing.Server(deps.Tracer); mw != nil {
+		e.Use(mw) // outside instrument: the access log line names the trace
+	}
 	e.Use(s.instrument)
 	e.Use(s.recoverPanic) // inside instrument: a panic is logged and counted as its 500
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{

@@ -251,7 +251,7 @@ func (d *Dispatcher) deliver(ctx context.Context, j deliveryDoc) {
 	if ch == nil {
 		err = Permanent("no_channel", fmt.Errorf("no channel %q in this process", j.Channel))
 	} else {
-		sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)
+		sctx, cancel := context.WithTimeout(withTraceParent(ctx, j.TraceParent), d.cfg.SendTimeout)
 		err = ch.Deliver(sctx, Delivery{ID: j.ID, Message: j.Message, Attempt: j.Attempts + 1})
 		cancel()
 	}

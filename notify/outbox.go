@@ -74,6 +74,9 @@ type deliveryDoc struct {
 	// RetryAfter is the attempt after which an admin retried it: results
 	// of attempts up to it are history.
 	RetryAfter int `bson:"retry_after,omitempty"`
+	// TraceParent is the W3C traceparent of the publishing request (empty
+	// with tracing off): the send continues that trace (tracecontext.go).
+	TraceParent string `bson:"traceparent,omitempty"`
 
 	lease int64 // the claim's lease end in the queue (Unix ms); set by claim
 }
@@ -196,6 +199,7 @@ func (o *Outbox) publish(ctx context.Context, msgs []Message, fixed []Route) err
 		}
 	}
 	var docs []any
+	traceparent := traceParentOf(ctx)
 	for i := range msgs {
 		m := &msgs[i]
 		routes := fixed
@@ -212,6 +216,7 @@ func (o *Outbox) publish(ctx context.Context, msgs []Message, fixed []Route) err
 				Message: *m, State: StatePending, DueAt: due.UTC().Truncate(time.Millisecond),
 				Deadline:  due.Add(o.deadline).UTC().Truncate(time.Millisecond),
 				CreatedAt: now.UTC().Truncate(time.Millisecond), UpdatedAt: now.UTC().Truncate(time.Millisecond),
+				TraceParent: traceparent,
 			})
 		}
 	}

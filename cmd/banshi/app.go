@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"banshi/api"
 	"banshi/applications"
@@ -22,6 +23,7 @@ import (
 	"banshi/integrations"
 	"banshi/internal/account"
 	"banshi/internal/observe"
+	"banshi/internal/observe/tracing"
 	"banshi/internal/pages"
 	"banshi/internal/platform"
 	"banshi/internal/session"
@@ -63,7 +65,8 @@ type App struct {
 
 	log        *slog.Logger
 	weChatHTTP *http.Client
-	apiDeps    api.Deps // what HTTP was built from (tests build variants)
+	tracer     trace.TracerProvider // nil: no tracing
+	apiDeps    api.Deps             // what HTTP was built from (tests build variants)
 	bg         sync.WaitGroup
 	tasks      []func(ctx context.Context)
 	metrics    observe.Set // the services' series, on apiDeps.Registry
@@ -74,16 +77,28 @@ type App struct {
 // The WeChat SDK's process-wide settings must have been made first, once per
 // process (configureWeChatSDK); build only uses them.
 func build(ctx context.Context, cfg platform.Config, log *slog.Logger) (*App, error) {
-	mdb, err := platform.OpenMongo(ctx, string(cfg.MongoURI), cfg.MongoDatabase, cfg.DataDir, log)
+	return buildTraced(ctx, cfg, log, nil)
+}
+
+// buildTraced is build with the stores, the HTTP server and the outbound
+// calls traced by tp (cmd/banshi/tracing.go); nil or off: nothing traced.
+func buildTraced(ctx context.Context, cfg platform.Config, log *slog.Logger, tp trace.TracerProvider) (*App, error) {
+	mdb, err := platform.OpenMongo(ctx, string(cfg.MongoURI), cfg.MongoDatabase, cfg.DataDir, log,
+		platform.WithCommandMonitor(tracing.MongoMonitor(tp)))
 	if err != nil {
 		return nil, err
 	}
 	rdb, err := platform.OpenRedis(ctx, string(cfg.RedisURL), log)
+	if err == nil {
+		if err = traceRedis(tp, rdb); err != nil {
+			_ = rdb.Close()
+		}
+	}
 	if err != nil {
 		_ = mdb.Close(context.Background())
 		return nil, err
 	}
-	app := &App{Mongo: mdb, Redis: rdb, log: log, weChatHTTP: wechat.NewHTTPClient(5 * time.Second)}
+	app := &App{Mongo: mdb, Redis: rdb, log: log, tracer: tp, weChatHTTP: tracedClient(tp, wechat.NewHTTPClient(5*time.Second))}
 	// Start-up (index builds, the demo seed) may take longer than the
 	// deadline of one store call in serving (platform.StoreTimeout).
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -284,7 +299,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 
 	// The external channels: department systems' callbacks, and the
 	// citizens' channels of enabledChannels.
-	channels := []notify.Channel{integrations.NewOutbound(registry, nil, clock)}
+	channels := []notify.Channel{integrations.NewOutbound(registry, departmentClient(a.tracer), clock)}
 	leases := platform.NewLeases(a.Mongo.DB, clock) // periodic duties, one replica at a time
 	subs, err := subscribe.New(subscribe.Deps{DB: a.Mongo.DB, Sender: wc, Users: miniUsers{accounts}, Clock: clock,
 		Log: log.With("component", "subscribe")})
@@ -359,7 +374,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	// 企业专属网页: claims checked against the 市场监管 registry.
 	ents, err := enterprises.NewService(enterprises.Deps{DB: a.Mongo.DB, People: accounts, Sealer: cipher, Clock: clock,
 		Notifier: outbox, Owners: accounts,
-		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, nil), Log: log.With("component", "enterprises"),
+		Registry: enterprises.NewRegistryClient(cfg.RegistryBase, tracedClientOrNil(a.tracer, enterprises.DefaultRegistryTimeout)), Log: log.With("component", "enterprises"),
 		Page: enterprises.PageSources{Applications: enterpriseApplications{apps}, Bills: enterpriseBills{bills},
 			Appointments: enterpriseAppointments{booking}, Licences: enterpriseLicences{lics}}})
 	if err != nil {
@@ -465,6 +480,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return fmt.Errorf("BANSHI_TRUSTED_PROXIES: %w", err)
 	}
 	deps := api.Deps{
+		Tracer:         a.tracer,
 		TrustedProxies: trusted,
 		Log:            log,
 		Limits:         api.Limits{BodyBytes: cfg.BodyLimit, LoginPerIP: cfg.RateLogin, APIPerUser: cfg.RateAPI, StaffPerUser: cfg.RateStaff},
@@ -597,7 +613,8 @@ func (a *App) fcmChannel(ctx context.Context, cfg platform.Config, devices *fcm.
 		}
 	}
 	sender, err := fcm.NewSender(ctx, fcm.Config{Endpoint: endpoint, ProjectID: cfg.FCMProject, CredentialsJSON: key,
-		Breaker: a.breakers.fcm})
+		Breaker:    a.breakers.fcm,
+		HTTPClient: tracedClientOrNil(a.tracer, 0)})
 	if err != nil {
 		return nil, fmt.Errorf("BANSHI_FCM_*: %w", err)
 	}

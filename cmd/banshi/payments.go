@@ -45,12 +45,13 @@ func (a *App) paymentChannels(cfg platform.Config, clock platform.Clock) (payCha
 		MchID: cfg.WeChatPayMchID, MiniProgramAppID: cfg.MiniAppID, AppAppID: cfg.OpenAppID,
 		SerialNo: cfg.WeChatPaySerialNo, APIv3Key: string(cfg.WeChatPayAPIv3Key), PublicKeyID: cfg.WeChatPayPubKeyID,
 		PlatformCertificates: cfg.WeChatPayCerts, BaseURL: cfg.WeChatPayBaseURL,
-		NotifyURL: pc.notify[payments.ProviderWeChatPay], Clock: clock, Log: log, Breaker: a.breakers.wechatpay,
+		NotifyURL: pc.notify[payments.ProviderWeChatPay], Clock: clock, Log: log, Breaker: a.breakers.wechatpay, WrapTransport: a.traceTransport,
 	}
 	acfg := alipay.Config{
 		AppID: cfg.AlipayAppID, SellerID: cfg.AlipaySellerID, BaseURL: cfg.AlipayBaseURL,
 		NotifyURL: pc.notify[payments.ProviderAlipay], TempDir: filepath.Join(cfg.DataDir, "tmp"), Clock: clock, Log: log,
-		Breaker: a.breakers.alipay,
+		Breaker:       a.breakers.alipay,
+		WrapTransport: a.traceTransport,
 	}
 	switch {
 	case cfg.Sim:

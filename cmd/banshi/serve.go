@@ -49,8 +49,25 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer, lo
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
-	configureWeChatSDK(cfg)
-	app, err := build(ctx, cfg, log)
+	role := "serve"
+	if worker {
+		role = "worker"
+	}
+	tp, stopTracing, err := setupTracing(ctx, cfg, role, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		// Last: flush the spans of the drain and of the background work.
+		tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(tctx); err != nil {
+			log.Warn("tracing shutdown", "err", err)
+		}
+	}()
+	configureWeChatSDKTraced(cfg, tp)
+	app, err := buildTraced(ctx, cfg, log, tp)
 	if err != nil {
 		ln.Close()
 		return err

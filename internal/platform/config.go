@@ -161,6 +161,15 @@ type Config struct {
 	// copies. Development mints one into <data dir>/keys/licences/ when it is
 	// not set; production without it refuses showing and copies (503).
 	LicenceSM2Key Secret
+
+	// OTelEndpoint is BANSHI_OTEL_ENDPOINT: the OTLP/HTTP collector traces
+	// are sent to, e.g. http://collector:4318 (/v1/traces is appended to a
+	// URL without a path). Empty (the default): tracing is off. The
+	// standard OTEL_EXPORTER_OTLP_ENDPOINT alone does not turn it on.
+	OTelEndpoint string
+	// OTelSampleRatio is BANSHI_OTEL_SAMPLE_RATIO: the share of traces
+	// kept, 0 to 1 (default 1 in development, 0.1 in production).
+	OTelSampleRatio float64
 }
 
 // Demo WeChat identities used with the in-process simulator.
@@ -342,6 +351,23 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if e := c.RegistryBase; e != "" {
 		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, errors.New("BANSHI_REGISTRY_BASE must be an http(s) URL"))
+		}
+	}
+	c.OTelEndpoint = str("BANSHI_OTEL_ENDPOINT", "")
+	if e := c.OTelEndpoint; e != "" {
+		if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			errs = append(errs, errors.New("BANSHI_OTEL_ENDPOINT must be the http(s) URL of an OTLP/HTTP collector without credentials, such as http://collector:4318"))
+		}
+	}
+	c.OTelSampleRatio = 1
+	if !dev {
+		c.OTelSampleRatio = 0.1
+	}
+	if v := strings.TrimSpace(getenv("BANSHI_OTEL_SAMPLE_RATIO")); v != "" {
+		if r, err := strconv.ParseFloat(v, 64); err != nil || !(r >= 0 && r <= 1) {
+			errs = append(errs, fmt.Errorf("BANSHI_OTEL_SAMPLE_RATIO must be a number from 0 to 1 like 0.1, got %q", v))
+		} else {
+			c.OTelSampleRatio = r
 		}
 	}
 	c.EvalDefaultDays = integer("BANSHI_EVAL_DEFAULT_DAYS", 7)
@@ -526,6 +552,8 @@ func (c Config) Printable() []any {
 		"eval_region", c.EvalRegion,
 		"enterprise_bookings_per_day", c.EnterpriseBookingsPerDay,
 		"licence_sm2_key", or(c.LicenceSM2Key.String(), "(not set: development mints one in the data folder)"),
+		"otel_endpoint", or(RedactURL(c.OTelEndpoint), "(not set: tracing off)"),
+		"otel_sample_ratio", c.OTelSampleRatio,
 	}
 }
 

@@ -28,18 +28,20 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 func TestLoadConfigRejectsBadValues(t *testing.T) {
 	cases := map[string]map[string]string{
-		"BANSHI_ENV":              {"BANSHI_ENV": "staging"},
-		"BANSHI_RATE_LOGIN":       {"BANSHI_RATE_LOGIN": "many"},
-		"BANSHI_RATE_API":         {"BANSHI_RATE_API": "-1"},
-		"BANSHI_SESSION_MAX":      {"BANSHI_SESSION_IDLE": "3h", "BANSHI_SESSION_MAX": "1h"},
-		"BANSHI_SIM":              {"BANSHI_SIM": "maybe"},
-		"BANSHI_PII_KEY":          {"BANSHI_PII_KEY": "abc"},
-		"BANSHI_TRUSTED_PROXIES":  {"BANSHI_TRUSTED_PROXIES": "10.0.0.0/24, lb.internal"},
-		"BANSHI_RATE_STAFF_LOGIN": {"BANSHI_RATE_STAFF_LOGIN": "0"},
-		"BANSHI_SHUTDOWN_DELAY":   {"BANSHI_SHUTDOWN_DELAY": "-1s"},
-		"BANSHI_OUTBOX_LEASE":     {"BANSHI_OUTBOX_LEASE": "0"},
-		"BANSHI_BREAKER_FAILURES": {"BANSHI_BREAKER_FAILURES": "0"},
-		"BANSHI_BREAKER_OPEN":     {"BANSHI_BREAKER_OPEN": "soon"},
+		"BANSHI_ENV":               {"BANSHI_ENV": "staging"},
+		"BANSHI_RATE_LOGIN":        {"BANSHI_RATE_LOGIN": "many"},
+		"BANSHI_RATE_API":          {"BANSHI_RATE_API": "-1"},
+		"BANSHI_SESSION_MAX":       {"BANSHI_SESSION_IDLE": "3h", "BANSHI_SESSION_MAX": "1h"},
+		"BANSHI_SIM":               {"BANSHI_SIM": "maybe"},
+		"BANSHI_PII_KEY":           {"BANSHI_PII_KEY": "abc"},
+		"BANSHI_TRUSTED_PROXIES":   {"BANSHI_TRUSTED_PROXIES": "10.0.0.0/24, lb.internal"},
+		"BANSHI_RATE_STAFF_LOGIN":  {"BANSHI_RATE_STAFF_LOGIN": "0"},
+		"BANSHI_SHUTDOWN_DELAY":    {"BANSHI_SHUTDOWN_DELAY": "-1s"},
+		"BANSHI_OUTBOX_LEASE":      {"BANSHI_OUTBOX_LEASE": "0"},
+		"BANSHI_BREAKER_FAILURES":  {"BANSHI_BREAKER_FAILURES": "0"},
+		"BANSHI_BREAKER_OPEN":      {"BANSHI_BREAKER_OPEN": "soon"},
+		"BANSHI_OTEL_ENDPOINT":     {"BANSHI_OTEL_ENDPOINT": "collector:4318"},
+		"BANSHI_OTEL_SAMPLE_RATIO": {"BANSHI_OTEL_SAMPLE_RATIO": "1.5"},
 	}
 	for name, m := range cases {
 		if _, err := LoadConfig(env(m)); err == nil || !strings.Contains(err.Error(), name) {
@@ -68,6 +70,8 @@ func TestPrintableListsEveryField(t *testing.T) {
 			v.SetBool(true)
 		case reflect.Int, reflect.Int64:
 			v.SetInt(4242)
+		case reflect.Float64:
+			v.SetFloat(0.4242)
 		default:
 			t.Fatalf("field %s: kind %s not covered by this test", f.Name, v.Kind())
 		}

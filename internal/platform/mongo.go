@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -50,12 +51,16 @@ func (m *Mongo) Ping(ctx context.Context) error { return m.Client.Ping(ctx, read
 // Errors: a malformed uri (as LoadConfig reports it), a failed connect
 // (including the SRV and TXT look-ups of a mongodb+srv URI) or ping, or a
 // failed start of the embedded engine. No error carries the URI's password.
-func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Logger) (*Mongo, error) {
+func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Logger, opts ...MongoOption) (*Mongo, error) {
+	var o mongoOpts
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if uri != "" {
 		if err := checkMongoURI(uri); err != nil {
 			return nil, fmt.Errorf("MONGODB_URI: %w", err)
 		}
-		client, err := mongo.Connect(mongoClientOptions(uri))
+		client, err := mongo.Connect(mongoClientOptions(uri).SetMonitor(o.monitor))
 		if err != nil {
 			return nil, fmt.Errorf("connect MongoDB at %s: %w", RedactURL(uri), redactError(err, uri))
 		}
@@ -78,7 +83,7 @@ func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	m, err := openEmbedded(ctx, dir, database)
+	m, err := openEmbedded(ctx, dir, database, o.monitor)
 	if err != nil {
 		unlock()
 		return nil, err
@@ -87,6 +92,19 @@ func OpenMongo(ctx context.Context, uri, database, dataDir string, log *slog.Log
 	m.stop = func() { stopEngine(); unlock() }
 	log.Info("store in use", "mongodb", "embedded FerretDB (SQLite)", "dir", dir, "database", database)
 	return m, nil
+}
+
+// MongoOption changes how OpenMongo connects.
+type MongoOption func(*mongoOpts)
+
+type mongoOpts struct {
+	monitor *event.CommandMonitor
+}
+
+// WithCommandMonitor has the client report every command to m (tracing);
+// nil reports nothing.
+func WithCommandMonitor(m *event.CommandMonitor) MongoOption {
+	return func(o *mongoOpts) { o.monitor = m }
 }
 
 // checkMongoURI reports whether uri is a connection string the driver
@@ -136,7 +154,7 @@ func checkMongoSyntax(uri string) error {
 	return options.Client().ApplyURI("mongodb://" + rest).Validate()
 }
 
-func openEmbedded(ctx context.Context, dir, database string) (*Mongo, error) {
+func openEmbedded(ctx context.Context, dir, database string, monitor *event.CommandMonitor) (*Mongo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -166,7 +184,7 @@ func openEmbedded(ctx context.Context, dir, database string) (*Mongo, error) {
 	}()
 	stop := func() { cancel(); <-done }
 	client, err := mongo.Connect(options.Client().ApplyURI(f.MongoDBURI()).
-		SetMaxPoolSize(1).SetTimeout(30 * time.Second))
+		SetMaxPoolSize(1).SetTimeout(30 * time.Second).SetMonitor(monitor))
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("connect embedded MongoDB: %w", err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -42,6 +43,9 @@ type Config struct {
 	// download (0: 5 min).
 	Timeout         time.Duration
 	DownloadTimeout time.Duration
+	// WrapTransport, when set, wraps the transport of every call to the
+	// API and of bill downloads (tracing: cmd/banshi); nil: none.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// TempDir holds bill downloads while they are read ("": os.TempDir()).
 	TempDir string
 	Clock   platform.Clock // nil: platform.SystemClock{}

@@ -74,6 +74,9 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Breaker != nil {
 		next = &platform.BreakerTransport{Breaker: cfg.Breaker, Next: next}
 	}
+	if cfg.WrapTransport != nil {
+		next = cfg.WrapTransport(next)
+	}
 	rt, err := newTransport(next, cfg.BaseURL)
 	if err != nil {
 		return nil, err

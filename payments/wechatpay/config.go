@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ type Config struct {
 	// Breaker guards every call to WeChat Pay (nil: none); Ready reports
 	// it open.
 	Breaker *platform.Breaker
+	// WrapTransport, when set, wraps the transport of every call to the
+	// API and of bill downloads (tracing: cmd/banshi); nil: none.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Errors of New. None of them quotes a key.

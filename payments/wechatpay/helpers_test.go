@@ -87,6 +87,7 @@ type stack struct {
 type stackOptions struct {
 	certMode      bool // the adapter verifies with platform certificates only; the sim signs with them
 	manualRefunds bool
+	wrap          func(http.RoundTripper) http.RoundTripper // the adapter's WrapTransport
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -130,6 +131,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	t.Cleanup(notifySrv.Close)
 	s.notify = notifySrv.URL + "/notify/wechatpay"
 	cfg.NotifyURL = s.notify
+	cfg.WrapTransport = o.wrap
 	if s.p, err = wechatpay.New(cfg); err != nil {
 		t.Fatal(err)
 	}

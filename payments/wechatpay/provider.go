@@ -54,11 +54,17 @@ func New(cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("%w: the merchant private key was refused by gopay", errConfig)
 	}
 	client.SetLogger(payments.GopayLogger{Log: cfg.Log})
-	var rt http.RoundTripper = http.DefaultTransport
+	xc := xhttp.NewClient().SetTimeout(cfg.Timeout)
+	rt, dl := xc.HttpClient.Transport, http.RoundTripper(http.DefaultTransport)
 	if cfg.Breaker != nil {
 		rt = &platform.BreakerTransport{Breaker: cfg.Breaker, Next: rt}
+		dl = &platform.BreakerTransport{Breaker: cfg.Breaker, Next: dl}
 	}
-	client.SetHttpClient(xhttp.NewClient().SetTransport(rt).SetTimeout(cfg.Timeout))
+	if cfg.WrapTransport != nil { // outside the breaker: a refusal shows in the trace
+		rt, dl = cfg.WrapTransport(rt), cfg.WrapTransport(dl)
+	}
+	client.SetHttpClient(xc.SetTransport(rt))
+	download := &http.Client{Transport: dl, Timeout: cfg.DownloadTimeout}
 	base := DefaultBaseURL
 	if cfg.BaseURL != "" {
 		base = strings.TrimSuffix(cfg.BaseURL, "/")
@@ -66,7 +72,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	p := &Provider{
 		cfg: cfg, keys: keys, client: client, clock: cfg.Clock, log: cfg.Log, baseURL: base,
-		http:       &http.Client{Transport: rt, Timeout: cfg.DownloadTimeout},
+		http:       download,
 		verifyKeys: map[string]*rsa.PublicKey{},
 	}
 	if keys.publicKey != nil {
