@@ -101,6 +101,12 @@ type ReconcilerDeps struct {
 	Providers map[string]Provider
 	Actions   ReconActions
 	Metrics   *Metrics // nil: runs and discrepancies are not counted (metrics.go)
+	// Lease is how long the daily schedule's lease holds without a
+	// renewal; a run's own lease (per date and channel) holds four times
+	// as long. After the process holding them dies, another takes the
+	// schedule over once the first lapses and runs the day again once the
+	// second has [30 s, so a run's lease is 2 min].
+	Lease time.Duration
 }
 
 // Reconciler reconciles the channels' trade bills with Banshi's orders and
@@ -118,6 +124,8 @@ type Reconciler struct {
 	providers map[string]Provider
 	actions   ReconActions
 	metrics   *Metrics
+	lease     time.Duration // the daily schedule's lease (ReconcilerDeps.Lease)
+	runLease  time.Duration // a run's lease: 4 × lease
 }
 
 // NewReconciler returns a Reconciler. DB and Actions are required.
@@ -130,6 +138,9 @@ func NewReconciler(d ReconcilerDeps) (*Reconciler, error) {
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Lease <= 0 {
+		d.Lease = 30 * time.Second
 	}
 	providers := make(map[string]Provider, len(d.Providers))
 	for name, p := range d.Providers {
@@ -145,7 +156,7 @@ func NewReconciler(d ReconcilerDeps) (*Reconciler, error) {
 		db: d.DB, recons: d.DB.Collection(CollReconciliations), items: d.DB.Collection(CollReconciliationItem),
 		orders: d.DB.Collection(CollOrders), refunds: d.DB.Collection(CollRefunds),
 		leases: platform.NewLeases(d.DB, d.Clock), clock: d.Clock, log: d.Log,
-		providers: providers, actions: d.Actions, metrics: d.Metrics,
+		providers: providers, actions: d.Actions, metrics: d.Metrics, lease: d.Lease, runLease: 4 * d.Lease,
 	}, nil
 }
 

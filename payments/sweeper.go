@@ -18,9 +18,10 @@ import (
 // SweepLease is the lease under which one process sweeps at a time.
 const SweepLease = "payments.sweep"
 
-// RunSweeper sweeps every interval under the SweepLease until ctx ends.
+// RunSweeper sweeps every interval under the SweepLease (held for
+// Config.SweepLease between renewals) until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, leases *platform.Leases, every time.Duration) {
-	leases.RunEvery(ctx, SweepLease, platform.LeaseRun{Log: s.log}, every, func(ctx context.Context) error {
+	leases.RunEvery(ctx, SweepLease, platform.LeaseRun{Log: s.log, TTL: s.cfg.SweepLease}, every, func(ctx context.Context) error {
 		_, err := s.SweepOnce(ctx)
 		return err
 	})

@@ -21,7 +21,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.Env != EnvDevelopment || c.Addr != ":8080" || c.DataDir != "./.banshi" || c.MongoDatabase != "banshi" ||
 		!c.Sim || !c.SeedDemo || c.RateLogin != 30 || c.RateAPI != 600 || c.SessionIdle != 2*time.Hour ||
 		c.PublicURL != "http://127.0.0.1:8080" || c.RedisPrefix != "banshi:" || c.MiniAppID != DemoMiniAppID ||
-		c.OutboxLease != 2*time.Minute || c.ShutdownDelay != 0 {
+		c.OutboxLease != 2*time.Minute || c.ShutdownDelay != 0 || c.PayLease != 30*time.Second || c.PaySweepEvery != 2*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -38,6 +38,8 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		"BANSHI_RATE_STAFF_LOGIN": {"BANSHI_RATE_STAFF_LOGIN": "0"},
 		"BANSHI_SHUTDOWN_DELAY":   {"BANSHI_SHUTDOWN_DELAY": "-1s"},
 		"BANSHI_OUTBOX_LEASE":     {"BANSHI_OUTBOX_LEASE": "0"},
+		"BANSHI_PAY_LEASE":        {"BANSHI_PAY_LEASE": "-5s"},
+		"BANSHI_PAY_SWEEP_EVERY":  {"BANSHI_PAY_SWEEP_EVERY": "often"},
 	}
 	for name, m := range cases {
 		if _, err := LoadConfig(env(m)); err == nil || !strings.Contains(err.Error(), name) {
@@ -406,5 +408,24 @@ func TestShutdownDelay(t *testing.T) {
 		if _, err := LoadConfig(env(map[string]string{"BANSHI_SHUTDOWN_DELAY": bad})); err == nil || !strings.Contains(err.Error(), "BANSHI_SHUTDOWN_DELAY") {
 			t.Errorf("%q: err = %v", bad, err)
 		}
+	}
+}
+
+// TestLoadConfigPayTimings: BANSHI_PAY_LEASE and BANSHI_PAY_SWEEP_EVERY are
+// read as given; without the simulators the sweeper runs every 15 s.
+func TestLoadConfigPayTimings(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{"BANSHI_SIM": "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PayLease != 30*time.Second || c.PaySweepEvery != 15*time.Second {
+		t.Fatalf("defaults without simulators: lease %s, sweep every %s", c.PayLease, c.PaySweepEvery)
+	}
+	c, err = LoadConfig(env(map[string]string{"BANSHI_PAY_LEASE": "2s", "BANSHI_PAY_SWEEP_EVERY": "500ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PayLease != 2*time.Second || c.PaySweepEvery != 500*time.Millisecond {
+		t.Fatalf("set: lease %s, sweep every %s", c.PayLease, c.PaySweepEvery)
 	}
 }
