@@ -182,16 +182,16 @@ func (s *Service) failHandling(ctx context.Context, d orderDoc, why string) erro
 	return s.refundUnhandled(ctx, nd, why)
 }
 
-// refundUnhandled refunds a payment that was not handled (once) and frees
-// the bill it paid. Idempotent: the sweeper repeats it after a crash.
+// refundUnhandled frees the bill a payment that was not handled paid,
+// then refunds the payment (once). Idempotent: the sweeper repeats it while
+// the order is handle_failed, which the refund's reservation ends — so the
+// bill is freed first: freed after the refund, a crash or a lost context in
+// between would leave it paid by a refunded order for ever.
 func (s *Service) refundUnhandled(ctx context.Context, d orderDoc, why string) error {
-	if _, err := s.autoRefund(ctx, d, why); err != nil {
+	if _, err := s.bills.unmarkPaid(ctx, d.BillNo, d.ID); err != nil && !errors.Is(err, ErrBillNotFound) {
 		return err
 	}
-	_, err := s.bills.unmarkPaid(ctx, d.BillNo, d.ID)
-	if errors.Is(err, ErrBillNotFound) {
-		return nil
-	}
+	_, err := s.autoRefund(ctx, d, why)
 	return err
 }
 
