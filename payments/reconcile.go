@@ -101,11 +101,10 @@ type ReconcilerDeps struct {
 	Providers map[string]Provider
 	Actions   ReconActions
 	Metrics   *Metrics // nil: runs and discrepancies are not counted (metrics.go)
-	// Lease is how long the daily schedule's lease holds without a
-	// renewal; a run's own lease (per date and channel) holds four times
-	// as long. After the process holding them dies, another takes the
-	// schedule over once the first lapses and runs the day again once the
-	// second has [30 s, so a run's lease is 2 min].
+	// Lease is how long a run's lease (per date and channel) holds without
+	// a renewal; the daily schedule's lease holds twice as long, so that
+	// whoever takes the schedule over from a process that died finds the
+	// dead run's lease lapsed and runs the day again at once [30 s].
 	Lease time.Duration
 }
 
@@ -124,8 +123,8 @@ type Reconciler struct {
 	providers map[string]Provider
 	actions   ReconActions
 	metrics   *Metrics
-	lease     time.Duration // the daily schedule's lease (ReconcilerDeps.Lease)
-	runLease  time.Duration // a run's lease: 4 × lease
+	lease     time.Duration // the daily schedule's lease: 2 × runLease
+	runLease  time.Duration // a run's lease (ReconcilerDeps.Lease)
 }
 
 // NewReconciler returns a Reconciler. DB and Actions are required.
@@ -156,7 +155,7 @@ func NewReconciler(d ReconcilerDeps) (*Reconciler, error) {
 		db: d.DB, recons: d.DB.Collection(CollReconciliations), items: d.DB.Collection(CollReconciliationItem),
 		orders: d.DB.Collection(CollOrders), refunds: d.DB.Collection(CollRefunds),
 		leases: platform.NewLeases(d.DB, d.Clock), clock: d.Clock, log: d.Log,
-		providers: providers, actions: d.Actions, metrics: d.Metrics, lease: d.Lease, runLease: 4 * d.Lease,
+		providers: providers, actions: d.Actions, metrics: d.Metrics, lease: 2 * d.Lease, runLease: d.Lease,
 	}, nil
 }
 

@@ -123,11 +123,10 @@ type Config struct {
 	AlipaySellerID      string        // BANSHI_ALIPAY_SELLER_ID: the merchant's PID (2088…)
 	AlipayBaseURL       string        // BANSHI_ALIPAY_BASE_URL: the gateway (default Alipay's)
 	PayHandleDeadline   time.Duration // BANSHI_PAY_HANDLE_DEADLINE: a department must accept a payment within this, else it is refunded (default 24h)
-	// PayLease is BANSHI_PAY_LEASE: how long the payment sweeper's and the
-	// daily reconciliation's leases hold without a renewal (a
-	// reconciliation run's own lease holds four times as long); after the
-	// process holding one dies, another takes the duty over once it lapses
-	// (default 30s).
+	// PayLease is BANSHI_PAY_LEASE: how long the payment sweeper's lease
+	// and a reconciliation run's lease hold without a renewal (the daily
+	// reconciliation's schedule: twice as long); after the process holding
+	// one dies, another takes the duty over once it lapses (default 30s).
 	PayLease time.Duration
 	// PaySweepEvery is BANSHI_PAY_SWEEP_EVERY: how often the payment
 	// sweeper runs (default 15s; 2s with the in-process simulators).
