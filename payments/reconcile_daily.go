@@ -23,11 +23,11 @@ const (
 // for each configured channel, under the lease "payments.reconcile.daily"
 // (one replica at a time, another taking over if it dies). It looks every
 // five minutes, or every ten leases (ReconcilerDeps.Lease) when that is
-// shorter, and at once when it takes the schedule's lease, so a process that was down at 10:30 catches up when it comes
-// back (for the latest due day only), and a run whose process died is run
-// again at the first look after its run's lease lapsed; a day already done
-// is not run again, a failed one is tried again every half hour. It
-// returns when ctx ends.
+// shorter, and at once when it takes the schedule's lease, so a process
+// that was down at 10:30 catches up when it comes back (for the latest due
+// day only), and a run whose process died is run again at the first look
+// after its run's lease lapsed; a day already done is not run again, a
+// failed one is tried again every half hour. It returns when ctx ends.
 func (r *Reconciler) RunDaily(ctx context.Context, leases *platform.Leases) {
 	leases.RunEvery(ctx, reconDailyLease, platform.LeaseRun{Log: r.log, TTL: r.lease}, min(reconDailyEvery, 10*r.runLease), r.reconDailyTick)
 }
