@@ -101,6 +101,11 @@ type ReconcilerDeps struct {
 	Providers map[string]Provider
 	Actions   ReconActions
 	Metrics   *Metrics // nil: runs and discrepancies are not counted (metrics.go)
+	// Lease is how long a run's lease (per date and channel) holds without
+	// a renewal; the daily schedule's lease holds twice as long, so that
+	// whoever takes the schedule over from a process that died finds the
+	// dead run's lease lapsed and runs the day again at once [30 s].
+	Lease time.Duration
 }
 
 // Reconciler reconciles the channels' trade bills with Banshi's orders and
@@ -118,6 +123,8 @@ type Reconciler struct {
 	providers map[string]Provider
 	actions   ReconActions
 	metrics   *Metrics
+	lease     time.Duration // the daily schedule's lease: 2 × runLease
+	runLease  time.Duration // a run's lease (ReconcilerDeps.Lease)
 }
 
 // NewReconciler returns a Reconciler. DB and Actions are required.
@@ -130,6 +137,9 @@ func NewReconciler(d ReconcilerDeps) (*Reconciler, error) {
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Lease <= 0 {
+		d.Lease = 30 * time.Second
 	}
 	providers := make(map[string]Provider, len(d.Providers))
 	for name, p := range d.Providers {
@@ -145,7 +155,7 @@ func NewReconciler(d ReconcilerDeps) (*Reconciler, error) {
 		db: d.DB, recons: d.DB.Collection(CollReconciliations), items: d.DB.Collection(CollReconciliationItem),
 		orders: d.DB.Collection(CollOrders), refunds: d.DB.Collection(CollRefunds),
 		leases: platform.NewLeases(d.DB, d.Clock), clock: d.Clock, log: d.Log,
-		providers: providers, actions: d.Actions, metrics: d.Metrics,
+		providers: providers, actions: d.Actions, metrics: d.Metrics, lease: 2 * d.Lease, runLease: d.Lease,
 	}, nil
 }
 

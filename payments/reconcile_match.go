@@ -21,11 +21,9 @@ import (
 // bill row Banshi's day does not have is looked up by _id (the one lookup
 // the embedded engine indexes), so a row costs no scan.
 
-// Lease timing of a run of one date and channel.
-const (
-	reconLeaseTTL      = 2 * time.Minute
-	reconFinishTimeout = 10 * time.Second // recording a run's end, even when its context ended
-)
+// reconFinishTimeout bounds recording a run's end, even when its context
+// ended. A run's lease lasts Reconciler.runLease.
+const reconFinishTimeout = 10 * time.Second
 
 // reconOrder is one of Banshi's orders paid on the day, compactly.
 type reconOrder struct {
@@ -111,7 +109,7 @@ func (r *Reconciler) Run(ctx context.Context, date, channel string) (Reconciliat
 		return Reconciliation{}, err
 	}
 	runID := platform.NewLeaseHolder()
-	lease, err := r.leases.Acquire(ctx, "reconciliation|"+reconID(date, channel), runID, reconLeaseTTL)
+	lease, err := r.leases.Acquire(ctx, "reconciliation|"+reconID(date, channel), runID, r.runLease)
 	if errors.Is(err, platform.ErrLeaseHeld) {
 		return Reconciliation{}, ErrReconRunning
 	}
@@ -195,7 +193,7 @@ func (r *Reconciler) reconKeepLease(ctx context.Context, cancel context.CancelFu
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(reconLeaseTTL / 3)
+		t := time.NewTicker(r.runLease / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -205,7 +203,7 @@ func (r *Reconciler) reconKeepLease(ctx context.Context, cancel context.CancelFu
 				return
 			case <-t.C:
 			}
-			next, err := r.leases.Renew(ctx, lease, reconLeaseTTL)
+			next, err := r.leases.Renew(ctx, lease, r.runLease)
 			if err != nil {
 				if ctx.Err() == nil {
 					r.log.Warn("reconciliation lease lost; the run stops", "lease", lease.Name, "err", err)

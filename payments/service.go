@@ -68,6 +68,10 @@ type Config struct {
 	HandleDeadline time.Duration // the department must accept a payment within [24 h]
 	QueryAfter     time.Duration // a citizen's read of a paying order older than this asks the channel [10 s]
 	SweepAfter     time.Duration // the sweeper asks the channel about orders paying this long [1 min]
+	// SweepLease is how long the sweeper's lease (SweepLease) holds without
+	// a renewal: after its holder dies, another process sweeps once it
+	// lapses [30 s].
+	SweepLease time.Duration
 }
 
 // Service is 缴 and 办: citizens' orders for bills, the channels'
@@ -118,6 +122,9 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	}
 	if cfg.SweepAfter <= 0 {
 		cfg.SweepAfter = time.Minute
+	}
+	if cfg.SweepLease <= 0 {
+		cfg.SweepLease = 30 * time.Second
 	}
 	s := &Service{
 		orders: d.DB.Collection(CollOrders), refunds: d.DB.Collection(CollRefunds), idem: d.DB.Collection(CollOrderIdem),

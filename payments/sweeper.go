@@ -18,9 +18,10 @@ import (
 // SweepLease is the lease under which one process sweeps at a time.
 const SweepLease = "payments.sweep"
 
-// RunSweeper sweeps every interval under the SweepLease until ctx ends.
+// RunSweeper sweeps every interval under the SweepLease (held for
+// Config.SweepLease between renewals) until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, leases *platform.Leases, every time.Duration) {
-	leases.RunEvery(ctx, SweepLease, platform.LeaseRun{Log: s.log}, every, func(ctx context.Context) error {
+	leases.RunEvery(ctx, SweepLease, platform.LeaseRun{Log: s.log, TTL: s.cfg.SweepLease}, every, func(ctx context.Context) error {
 		_, err := s.SweepOnce(ctx)
 		return err
 	})
@@ -181,16 +182,16 @@ func (s *Service) failHandling(ctx context.Context, d orderDoc, why string) erro
 	return s.refundUnhandled(ctx, nd, why)
 }
 
-// refundUnhandled refunds a payment that was not handled (once) and frees
-// the bill it paid. Idempotent: the sweeper repeats it after a crash.
+// refundUnhandled frees the bill a payment that was not handled paid,
+// then refunds the payment (once). Idempotent: the sweeper repeats it while
+// the order is handle_failed, which the refund's reservation ends — so the
+// bill is freed first: freed after the refund, a crash or a lost context in
+// between would leave it paid by a refunded order for ever.
 func (s *Service) refundUnhandled(ctx context.Context, d orderDoc, why string) error {
-	if _, err := s.autoRefund(ctx, d, why); err != nil {
+	if _, err := s.bills.unmarkPaid(ctx, d.BillNo, d.ID); err != nil && !errors.Is(err, ErrBillNotFound) {
 		return err
 	}
-	_, err := s.bills.unmarkPaid(ctx, d.BillNo, d.ID)
-	if errors.Is(err, ErrBillNotFound) {
-		return nil
-	}
+	_, err := s.autoRefund(ctx, d, why)
 	return err
 }
 

@@ -399,7 +399,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		Owners: owners, Payers: payers{accounts}, Notifier: outbox, Providers: pay.providers,
 		Merchants: pay.merchants, NotifyURLs: pay.notify, Redis: a.Redis.Client, RedisPrefix: redisPrefix,
 		Members: ents, Metrics: a.metrics.Payments,
-	}, payments.Config{HandleDeadline: cfg.PayHandleDeadline})
+	}, payments.Config{HandleDeadline: cfg.PayHandleDeadline, SweepLease: cfg.PayLease})
 	if err != nil {
 		return err
 	}
@@ -413,7 +413,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 	}
 	recon, err := payments.NewReconciler(payments.ReconcilerDeps{
 		DB: a.Mongo.DB, Clock: clock, Log: log.With("component", "reconcile"), Providers: byName, Actions: paySvc,
-		Metrics: a.metrics.Payments,
+		Metrics: a.metrics.Payments, Lease: cfg.PayLease,
 	})
 	if err != nil {
 		return err
@@ -422,11 +422,7 @@ func (a *App) wire(ctx context.Context, cfg platform.Config) error {
 		return err
 	}
 	a.tasks = append(a.tasks, func(ctx context.Context) { recon.RunDaily(ctx, leases) })
-	sweepEvery := 15 * time.Second
-	if cfg.Sim {
-		sweepEvery = 2 * time.Second // development: the walkthrough sees handling within moments
-	}
-	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, sweepEvery) })
+	a.tasks = append(a.tasks, func(ctx context.Context) { paySvc.RunSweeper(ctx, leases, cfg.PaySweepEvery) })
 
 	// 好差评: ratings of finished applications and completed visits, their
 	// default ratings and the rectification of 差评s.

@@ -124,6 +124,14 @@ type Config struct {
 	AlipaySellerID      string        // BANSHI_ALIPAY_SELLER_ID: the merchant's PID (2088…)
 	AlipayBaseURL       string        // BANSHI_ALIPAY_BASE_URL: the gateway (default Alipay's)
 	PayHandleDeadline   time.Duration // BANSHI_PAY_HANDLE_DEADLINE: a department must accept a payment within this, else it is refunded (default 24h)
+	// PayLease is BANSHI_PAY_LEASE: how long the payment sweeper's lease
+	// and a reconciliation run's lease hold without a renewal (the daily
+	// reconciliation's schedule: twice as long); after the process holding
+	// one dies, another takes the duty over once it lapses (default 30s).
+	PayLease time.Duration
+	// PaySweepEvery is BANSHI_PAY_SWEEP_EVERY: how often the payment
+	// sweeper runs (default 15s; 2s with the in-process simulators).
+	PaySweepEvery time.Duration
 
 	// ShutdownDelay is BANSHI_SHUTDOWN_DELAY: on SIGTERM, how long /readyz
 	// answers 503 while requests are still served, so a proxy or Kubernetes
@@ -322,6 +330,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AlipaySellerID = str("BANSHI_ALIPAY_SELLER_ID", "")
 	c.AlipayBaseURL = str("BANSHI_ALIPAY_BASE_URL", "")
 	c.PayHandleDeadline = duration("BANSHI_PAY_HANDLE_DEADLINE", 24*time.Hour)
+	c.PayLease = duration("BANSHI_PAY_LEASE", 30*time.Second)
+	sweepEvery := 15 * time.Second
+	if c.Sim {
+		sweepEvery = 2 * time.Second // development: the walkthrough sees handling within moments
+	}
+	c.PaySweepEvery = duration("BANSHI_PAY_SWEEP_EVERY", sweepEvery)
 	c.OutboxLease = duration("BANSHI_OUTBOX_LEASE", 2*time.Minute)
 	c.BreakerFailures = integer("BANSHI_BREAKER_FAILURES", 5)
 	if c.BreakerFailures > 1000 {
@@ -546,6 +560,8 @@ func (c Config) Printable() []any {
 		"alipay_seller_id", c.AlipaySellerID,
 		"alipay_base_url", or(c.AlipayBaseURL, "(default)"),
 		"pay_handle_deadline", c.PayHandleDeadline.String(),
+		"pay_lease", c.PayLease.String(),
+		"pay_sweep_every", c.PaySweepEvery.String(),
 		"registry_base", or(RedactURL(c.RegistryBase), "(not set)"),
 		"eval_default_days", c.EvalDefaultDays,
 		"eval_rectify_days", c.EvalRectifyDays,

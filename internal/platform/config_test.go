@@ -21,7 +21,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if c.Env != EnvDevelopment || c.Addr != ":8080" || c.DataDir != "./.banshi" || c.MongoDatabase != "banshi" ||
 		!c.Sim || !c.SeedDemo || c.RateLogin != 30 || c.RateAPI != 600 || c.SessionIdle != 2*time.Hour ||
 		c.PublicURL != "http://127.0.0.1:8080" || c.RedisPrefix != "banshi:" || c.MiniAppID != DemoMiniAppID ||
-		c.OutboxLease != 2*time.Minute || c.ShutdownDelay != 0 || c.BreakerFailures != 5 || c.BreakerOpen != 10*time.Second {
+		c.OutboxLease != 2*time.Minute || c.ShutdownDelay != 0 || c.BreakerFailures != 5 || c.BreakerOpen != 10*time.Second ||
+		c.PayLease != 30*time.Second || c.PaySweepEvery != 2*time.Second {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -42,6 +43,8 @@ func TestLoadConfigRejectsBadValues(t *testing.T) {
 		"BANSHI_BREAKER_OPEN":      {"BANSHI_BREAKER_OPEN": "soon"},
 		"BANSHI_OTEL_ENDPOINT":     {"BANSHI_OTEL_ENDPOINT": "collector:4318"},
 		"BANSHI_OTEL_SAMPLE_RATIO": {"BANSHI_OTEL_SAMPLE_RATIO": "1.5"},
+		"BANSHI_PAY_LEASE":         {"BANSHI_PAY_LEASE": "-5s"},
+		"BANSHI_PAY_SWEEP_EVERY":   {"BANSHI_PAY_SWEEP_EVERY": "often"},
 	}
 	for name, m := range cases {
 		if _, err := LoadConfig(env(m)); err == nil || !strings.Contains(err.Error(), name) {
@@ -435,5 +438,24 @@ func TestBreakerSettings(t *testing.T) {
 				t.Errorf("%s=%q: err = %v", name, v, err)
 			}
 		}
+	}
+}
+
+// TestLoadConfigPayTimings: BANSHI_PAY_LEASE and BANSHI_PAY_SWEEP_EVERY are
+// read as given; without the simulators the sweeper runs every 15 s.
+func TestLoadConfigPayTimings(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{"BANSHI_SIM": "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PayLease != 30*time.Second || c.PaySweepEvery != 15*time.Second {
+		t.Fatalf("defaults without simulators: lease %s, sweep every %s", c.PayLease, c.PaySweepEvery)
+	}
+	c, err = LoadConfig(env(map[string]string{"BANSHI_PAY_LEASE": "2s", "BANSHI_PAY_SWEEP_EVERY": "500ms"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PayLease != 2*time.Second || c.PaySweepEvery != 500*time.Millisecond {
+		t.Fatalf("set: lease %s, sweep every %s", c.PayLease, c.PaySweepEvery)
 	}
 }
