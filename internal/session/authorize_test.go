@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,8 +36,7 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // TestAuthorizeIsOneRoundTrip: with a token of this release, reading the
 // session, sliding it and taking a request from the user's rate-limit budget
-// reach Redis once (after the script is loaded: go-redis sends EVALSHA and
-// falls back to EVAL once per connection's server).
+// reach Redis once: one pipeline, no script.
 func TestAuthorizeIsOneRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := platformtest.Redis(t)
@@ -47,9 +47,6 @@ func TestAuthorizeIsOneRoundTrip(t *testing.T) {
 	}
 	if !strings.HasPrefix(tok, "u_roundtrip.") {
 		t.Fatalf("token %q does not name its user", tok)
-	}
-	if _, _, err := s.Authorize(ctx, tok, 600); err != nil { // loads the script
-		t.Fatal(err)
 	}
 	var h roundTrips
 	rdb.AddHook(&h)
@@ -81,8 +78,8 @@ func TestAuthorizeRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	sess, dec, err := s.Authorize(ctx, tok, 3)
-	if err != nil || dec.Allowed || dec.RetryAfter <= 0 || dec.RetryAfter > 21*time.Second {
-		t.Fatalf("4th request: %+v %+v %v, want refused with a wait of at most 20 s", sess, dec, err)
+	if err != nil || dec.Allowed || dec.RetryAfter < time.Second || dec.RetryAfter > time.Minute {
+		t.Fatalf("4th request: %+v %+v %v, want refused with a wait of 1 s to a minute", sess, dec, err)
 	}
 	if sess.UserID != "u_limited" {
 		t.Fatalf("refused request lost the session: %+v", sess)
@@ -127,8 +124,8 @@ func TestAuthorizeRefusesAlteredTokens(t *testing.T) {
 			}
 		}
 	}
-	if n, err := rdb.Exists(ctx, s.rateKey("u_victim")).Result(); err != nil || n != 0 {
-		t.Fatalf("refused tokens touched the victim's budget (exists=%d, %v)", n, err)
+	if n := spent(t, rdb, s.rateKey("u_victim")); n != 0 {
+		t.Fatalf("refused tokens spent %d of the victim's budget", n)
 	}
 	for i := range 2 {
 		if _, dec, err := s.Authorize(ctx, victim, 2); err != nil || !dec.Allowed {
@@ -137,10 +134,25 @@ func TestAuthorizeRefusesAlteredTokens(t *testing.T) {
 	}
 }
 
+// spent sums the counters of the rate-limit key base (its minutes).
+func spent(t *testing.T, rdb redis.UniversalClient, base string) int64 {
+	t.Helper()
+	now := time.Now().UnixMilli() / 60000
+	var n int64
+	for _, m := range []int64{now - 1, now, now + 1} {
+		v, err := rdb.Get(context.Background(), base+":"+strconv.FormatInt(m, 10)).Int64()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			t.Fatal(err)
+		}
+		n += v
+	}
+	return n
+}
+
 // TestAuthorizeRaceKeepsTheBudget: 200 requests of one user racing from 16
 // goroutines with a budget of 50 a minute: exactly the budget passes (the
-// GCRA refills 50/min, so at most one more within the test's second or
-// two).
+// refused ones give their count back; a minute's edge during the test lets
+// the previous minute's 50 slide out, so at most a few more).
 func TestAuthorizeRaceKeepsTheBudget(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := platformtest.Redis(t)
@@ -165,7 +177,7 @@ func TestAuthorizeRaceKeepsTheBudget(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	refill := int64(time.Since(start)/(60*time.Second/50)) + 1
+	refill := int64(time.Since(start)/(60*time.Second/50)) + 2
 	if a := allowed.Load(); a < 50 || a > 50+refill {
 		t.Fatalf("%d allowed of %d, want 50 (+%d refilled)", a, allowed.Load()+refused.Load(), refill-1)
 	}

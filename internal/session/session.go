@@ -71,12 +71,14 @@ type Config struct {
 //	                       view_at; idle expiry, never past created+Max
 //	{u:<user id>}:sessions sorted set of the user's session digests, scored
 //	                       by each session's absolute end (created+Max, ms)
-//	{u:<user id>}:rl:api   the user's API rate-limit bucket (GCRA)
+//	{u:<user id>}:rl:api:<minute> the user's API request counts
+//	                       (platform.WindowCount), two minutes each
 //
 // A token names its user ("<user id>.<random>"), so its session key is
 // found from the token alone and still shares the user's hash slot: one
-// script reads the session, slides it and applies the rate limit in one
-// round trip on a single node, Sentinel or Cluster (Authorize). Sessions
+// pipeline reads the session, slides it and counts the request against the
+// rate limit, in one round trip on a single node, Sentinel or Cluster
+// (Authorize). Sessions
 // opened by earlier releases (bare random tokens) live under
 // "sess:<digest>" until they end; every per-user operation reaches both
 // forms.
@@ -118,7 +120,8 @@ func (s *Store) keysOf(uid, digest string) []string {
 	return []string{s.key(uid, digest), s.key("", digest)}
 }
 
-// rateKey is the user's bucket of the per-user API limit (Authorize).
+// rateKey is the base of the user's per-minute API request counters
+// (Authorize).
 func (s *Store) rateKey(uid string) string { return s.cfg.Prefix + "{u:" + uid + "}:rl:api" }
 
 // userKey is the user's index of sessions (hash-tagged by user).
@@ -458,38 +461,6 @@ func tokenUser(token string) (string, bool) {
 	return token[:i], true
 }
 
-// authorizeScript reads a session, slides its idle expiry (never past the
-// absolute cap, deleting a session past it) and takes one request from the
-// user's rate-limit bucket, in one round trip. KEYS[1] session key,
-// KEYS[2] the user's bucket (same slot); ARGV[1] now (ms), ARGV[2] idle
-// (ms), ARGV[3] absolute cap (ms), ARGV[4] requests per minute (0: no
-// limit), ARGV[5] the user id the token names. Answers {0} for no session,
-// else {1, uid, ch, created, view, view_at, lvl, allowed, retry_after}. A
-// request over the limit still slides the session (the citizen is there).
-var authorizeScript = redis.NewScript(platform.GCRALua + `
-local v = redis.call('HMGET', KEYS[1], 'uid', 'ch', 'created', 'view', 'view_at', 'lvl')
-if not v[1] or v[1] ~= ARGV[5] then return {0} end
-local created = tonumber(v[3])
-if not created then return {0} end
-local left = created + tonumber(ARGV[3]) - tonumber(ARGV[1])
-if left <= 0 then
-  redis.call('DEL', KEYS[1])
-  return {0}
-end
-local ttl = tonumber(ARGV[2])
-if left < ttl then ttl = left end
-redis.call('PEXPIRE', KEYS[1], ttl)
-local rl = {1, '-1'}
-if tonumber(ARGV[4]) > 0 then rl = gcra(KEYS[2], ARGV[4]) end
-return {1, v[1], v[2] or '', v[3], v[4] or '', v[5] or '', v[6] or '', rl[1], rl[2]}
-`)
-
-// rateScript is the rate limit alone, for tokens of earlier releases (whose
-// session key is in no user's slot). KEYS[1] bucket; ARGV[1] per minute.
-var rateScript = redis.NewScript(platform.GCRALua + `
-return gcra(KEYS[1], ARGV[1])
-`)
-
 // Touch resolves token to its session and slides the idle expiry, with no
 // rate limit: Authorize(ctx, token, 0).
 func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
@@ -498,17 +469,21 @@ func (s *Store) Touch(ctx context.Context, token string) (Session, error) {
 }
 
 // Authorize resolves token to its session, slides the idle expiry (never
-// past the absolute cap) and, when perMinute > 0, takes one request from the
-// user's budget of perMinute requests a minute (GCRA, shared by every
-// replica). For a token of this release that is one Redis round trip, a
-// script whose keys share the user's hash slot; a second one only for a
-// session opened under the previous secret during a rotation, and for
-// tokens of earlier releases (their session read, then the limit).
+// past the absolute cap) and, when perMinute > 0, counts the request against
+// the user's budget of perMinute requests a minute (platform.WindowCount,
+// shared by every replica). For a token of this release that is one
+// pipelined Redis round trip with no script (HMGET and PEXPIRE of the
+// session, the counter's INCR, PEXPIRE and GET), on keys that share the
+// user's hash slot. A second round trip only when something is given back
+// or corrected: a refused request's count, a made-up token's count, the
+// last idle period before the absolute cap; and a session opened under the
+// previous secret during a rotation, or by an earlier release, is read
+// with one more.
 //
 // The decision says whether the request is within the limit; a refused
-// request is not an error here (the caller answers 429). It returns
-// ErrUnauthenticated for an empty, unknown, expired or revoked token, and a
-// wrapped Redis error otherwise.
+// request is not an error here (the caller answers 429) and still slides
+// the session. It returns ErrUnauthenticated for an empty, unknown, expired
+// or revoked token, and a wrapped Redis error otherwise.
 func (s *Store) Authorize(ctx context.Context, token string, perMinute int) (Session, platform.RateDecision, error) {
 	if token == "" || len(token) > 128 {
 		return Session{}, platform.RateDecision{}, ErrUnauthenticated
@@ -518,47 +493,76 @@ func (s *Store) Authorize(ctx context.Context, token string, perMinute int) (Ses
 	if !ok {
 		return s.authorizeLegacy(ctx, token, perMinute, now)
 	}
-	v, err := s.authorizeKey(ctx, uid, s.digest(token), perMinute, now)
-	if err == nil && v == nil {
+	key := s.key(uid, s.digest(token))
+	var get *redis.SliceCmd
+	var count *platform.WindowCount
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.HMGet(ctx, key, "uid", "ch", "created", "view", "view_at", "lvl")
+		p.PExpire(ctx, key, s.cfg.Idle) // a no-op when the key is gone
+		if perMinute > 0 {
+			count = platform.QueueWindowCount(ctx, p, s.rateKey(uid), now)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) { // Nil: no previous minute's counter
+		return Session{}, platform.RateDecision{}, fmt.Errorf("session touch: %w", err)
+	}
+	v := get.Val()
+	if (len(v) == 0 || v[0] == nil) && s.previousDigest(token) != "" {
 		// Not under the current secret: during a rotation's overlap the
 		// session may live under the previous one.
-		if d := s.previousDigest(token); d != "" {
-			v, err = s.authorizeKey(ctx, uid, d, perMinute, now)
+		key = s.key(uid, s.previousDigest(token))
+		if v, err = s.touchKey(ctx, key); err != nil {
+			return Session{}, platform.RateDecision{}, err
 		}
 	}
-	if err != nil {
-		return Session{}, platform.RateDecision{}, err
-	}
-	if v == nil {
-		return Session{}, platform.RateDecision{}, ErrUnauthenticated
-	}
-	str := func(i int) string {
-		x, _ := v[i].(string)
-		return x
-	}
-	sess, ok := s.session(now, str(1), str(2), str(3), str(4), str(5), str(6))
-	if !ok {
-		return Session{}, platform.RateDecision{}, ErrUnauthenticated
+	sess, ok := s.slide(ctx, key, v, now)
+	if ok && sess.UserID != uid {
+		ok = false // cannot happen: the key holds the digest of a token naming uid
 	}
 	dec := platform.RateDecision{Allowed: true}
-	if perMinute > 0 {
-		dec = platform.ParseGCRA(v[7], v[8])
+	if count != nil {
+		if ok {
+			dec = count.Decide(perMinute)
+		}
+		if !ok || !dec.Allowed {
+			if err := count.Undo(ctx, s.rdb); err != nil {
+				return Session{}, platform.RateDecision{}, fmt.Errorf("session rate limit: %w", err)
+			}
+		}
+	}
+	if !ok {
+		return Session{}, platform.RateDecision{}, ErrUnauthenticated
 	}
 	return sess, dec, nil
 }
 
-// authorizeKey runs authorizeScript on the session with digest d in uid's
-// slot; nil (and no error) when there is no such session.
-func (s *Store) authorizeKey(ctx context.Context, uid, d string, perMinute int, now time.Time) ([]any, error) {
-	res, err := authorizeScript.Run(ctx, s.rdb, []string{s.key(uid, d), s.rateKey(uid)},
-		now.UnixMilli(), s.cfg.Idle.Milliseconds(), s.cfg.Max.Milliseconds(), perMinute, uid).Slice()
-	if err != nil {
-		return nil, fmt.Errorf("session touch: %w", err)
+// slide turns the fields read from key into the session and keeps its
+// expiry within the absolute cap: a session past it is deleted (false), and
+// in the last idle period before it the expiry is set to the cap (one more
+// round trip). Errors there are logged by nobody: the idle expiry set in the
+// read's round trip stands, at most Idle past the cap, and the next request
+// past the cap is refused and deletes it.
+func (s *Store) slide(ctx context.Context, key string, v []any, now time.Time) (Session, bool) {
+	str := func(i int) string {
+		if i < len(v) {
+			if x, ok := v[i].(string); ok {
+				return x
+			}
+		}
+		return ""
 	}
-	if len(res) < 9 {
-		return nil, nil
+	sess, ok := s.session(now, str(0), str(1), str(2), str(3), str(4), str(5))
+	if !ok {
+		if str(0) != "" {
+			s.rdb.Del(ctx, key) // past its absolute end
+		}
+		return Session{}, false
 	}
-	return res, nil
+	if left := sess.CreatedAt.Add(s.cfg.Max).Sub(now); left < s.cfg.Idle {
+		s.rdb.PExpire(ctx, key, left)
+	}
+	return sess, true
 }
 
 // session builds the Session the fields read from Redis describe; false
@@ -585,9 +589,8 @@ func (s *Store) session(now time.Time, uid, ch, created, view, viewAt, lvl strin
 }
 
 // authorizeLegacy is Authorize for a token of an earlier release (no user
-// id in it, session under "sess:<digest>"): one pipelined round trip
-// (HMGET, PEXPIRE), a second PEXPIRE only in the last idle period before
-// the absolute cap, and the rate limit after the user is known.
+// id in it, session under "sess:<digest>"): the session's read (one
+// pipelined round trip), then, the user known, the count.
 func (s *Store) authorizeLegacy(ctx context.Context, token string, perMinute int, now time.Time) (Session, platform.RateDecision, error) {
 	key := s.key("", s.digest(token))
 	v, err := s.touchKey(ctx, key)
@@ -602,36 +605,24 @@ func (s *Store) authorizeLegacy(ctx context.Context, token string, perMinute int
 			}
 		}
 	}
-	str := func(i int) string {
-		if i < len(v) {
-			if x, ok := v[i].(string); ok {
-				return x
-			}
-		}
-		return ""
-	}
-	sess, ok := s.session(now, str(0), str(1), str(2), str(3), str(4), str(5))
+	sess, ok := s.slide(ctx, key, v, now)
 	if !ok {
-		if str(0) != "" {
-			s.rdb.Del(ctx, key) // past its absolute end
-		}
 		return Session{}, platform.RateDecision{}, ErrUnauthenticated
 	}
-	if left := sess.CreatedAt.Add(s.cfg.Max).Sub(now); left < s.cfg.Idle {
-		if err := s.rdb.PExpire(ctx, key, left).Err(); err != nil {
-			return Session{}, platform.RateDecision{}, fmt.Errorf("session touch: %w", err)
-		}
+	if perMinute <= 0 {
+		return sess, platform.RateDecision{Allowed: true}, nil
 	}
-	dec := platform.RateDecision{Allowed: true}
-	if perMinute > 0 {
-		res, err := rateScript.Run(ctx, s.rdb, []string{s.rateKey(sess.UserID)}, perMinute).Slice()
-		if err != nil {
+	var count *platform.WindowCount
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		count = platform.QueueWindowCount(ctx, p, s.rateKey(sess.UserID), now)
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return Session{}, platform.RateDecision{}, fmt.Errorf("session rate limit: %w", err)
+	}
+	dec := count.Decide(perMinute)
+	if !dec.Allowed {
+		if err := count.Undo(ctx, s.rdb); err != nil {
 			return Session{}, platform.RateDecision{}, fmt.Errorf("session rate limit: %w", err)
-		}
-		if len(res) == 2 {
-			dec = platform.ParseGCRA(res[0], res[1])
-		} else {
-			dec = platform.ParseGCRA(nil, nil)
 		}
 	}
 	return sess, dec, nil
