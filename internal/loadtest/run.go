@@ -27,9 +27,12 @@ import (
 // limits raised so they never refuse (the limiter still runs on every
 // request).
 //
+// With o.Soak set it runs the soak (soak.go) instead of the rounds and the
+// flash crowd.
+//
 // Errors: invalid options, a failure to start or to prepare, a target with
-// no successful request, or a flash crowd that did not book exactly its
-// seats.
+// no successful request, a flash crowd that did not book exactly its
+// seats, or a soak with any error.
 func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -72,6 +75,12 @@ func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.L
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
+	base := "http://" + ln.Addr().String()
+	if o.Soak > 0 {
+		log.Info("soak ready", "redis_embedded", st.RedisEmbedded, "mongo_embedded", st.MongoEmbedded)
+		return soak(ctx, st, base, o, w, log)
+	}
+
 	bareLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -84,7 +93,6 @@ func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.L
 	go func() { _ = bare.Serve(bareLn) }()
 	defer bare.Close()
 
-	base := "http://" + ln.Addr().String()
 	token, err := loginCitizen(ctx, base)
 	if err != nil {
 		return fmt.Errorf("log the load citizen in: %w", err)
