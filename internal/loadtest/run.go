@@ -73,7 +73,7 @@ func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.L
 
 	srv := st.Server(ln.Addr().String())
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer shutdown(srv) // before the keys are deleted: no handler writes after that
 
 	base := "http://" + ln.Addr().String()
 	if o.Soak > 0 {
@@ -166,6 +166,15 @@ func report(w io.Writer, o Options, redisEmbedded bool, targets []target, result
 	for i, t := range targets[:len(targets)-1] {
 		fmt.Fprintf(w, "ratio %-45s %.2f of bare\n", t.name, best[i]/bareBest)
 	}
+}
+
+// shutdown stops srv and waits up to 15 s for the requests it is still
+// handling (a soak interrupted mid-run has some), then closes it.
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+	_ = srv.Close()
 }
 
 // deleteKeys deletes the run's keys: those under prefix and redis_rate's,

@@ -12,7 +12,7 @@ import (
 
 // Sizes of the soak's fixture.
 const (
-	soakCitizens     = 50   // citizens whose sessions the reads use and who book
+	soakCitizens     = 100  // citizens whose sessions the reads use and who book (one booking each at a time)
 	soakLoginUsers   = 10   // simulator users that only log in
 	soakSeatsPerSlot = 200  // every booking is cancelled: only those in flight hold seats
 	soakMaxInFlight  = 4096 // arrivals beyond this many unanswered are not sent but counted as errors

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,7 +48,7 @@ func (b *fakeBanshi) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if b.bookStatus == http.StatusCreated {
 			_, _ = w.Write([]byte(`{"id":"appt-1"}`))
 		} else {
-			_, _ = w.Write([]byte(`{"code":"slot_full","message":"该时段已约满"}`))
+			_, _ = w.Write([]byte(`{"error":{"code":"slot_full","message":"该时段已约满"}}`))
 		}
 	default:
 		_, _ = w.Write([]byte(`{}`))
@@ -60,9 +61,11 @@ func fakeFixture(t *testing.T, b *fakeBanshi) *soakFixture {
 	srv := httptest.NewServer(b)
 	t.Cleanup(srv.Close)
 	f := &soakFixture{base: srv.URL, client: srv.Client(), rec: newRecorder(),
-		tokens: []string{"t1", "t2"}, free: make(chan string, 2), loginIDs: []string{"o1"}, slots: []string{"s1", "s2"}}
-	f.free <- "t1"
-	f.free <- "t2"
+		free: make(chan string, 10), loginIDs: []string{"o1"}, slots: []string{"s1", "s2"}}
+	for i := range 10 {
+		f.tokens = append(f.tokens, fmt.Sprintf("t%d", i))
+		f.free <- f.tokens[i]
+	}
 	return f
 }
 

@@ -215,7 +215,8 @@ func (f *soakFixture) act(ctx context.Context, a action, i int) {
 		var t string
 		select {
 		case t = <-f.free:
-		case <-ctx.Done():
+		default: // every citizen is still booking: the target is behind the rate
+			f.rec.fail(routeBook, 0, "no_free_citizen")
 			return
 		}
 		defer func() { f.free <- t }()
@@ -271,9 +272,11 @@ func (f *soakFixture) do(ctx context.Context, route, method, path, token string,
 		return false
 	}
 	if resp.StatusCode != want {
-		var e struct{ Code string }
+		var e struct {
+			Error struct{ Code string } // the API's {"error":{"code":…}}
+		}
 		_ = json.Unmarshal(raw, &e)
-		f.rec.fail(route, resp.StatusCode, e.Code)
+		f.rec.fail(route, resp.StatusCode, e.Error.Code)
 		return false
 	}
 	if out != nil {
