@@ -128,6 +128,26 @@ func TestSoakReportsUnexpectedAnswers(t *testing.T) {
 	}
 }
 
+// TestSoakNeverWaitsForACitizen: when every citizen is still booking, a
+// booking arrival is an error of its own (the target is behind the rate),
+// not a wait that would make the run closed-loop.
+func TestSoakNeverWaitsForACitizen(t *testing.T) {
+	b := &fakeBanshi{bookStatus: http.StatusCreated}
+	f := fakeFixture(t, b)
+	for len(f.free) > 0 {
+		<-f.free // all busy
+	}
+	r := runSoak(context.Background(), f, 200, 500*time.Millisecond, 100*time.Millisecond)
+	if r.Errors() != 7 || b.paths["POST /api/v1/appointments"] != 0 {
+		t.Fatalf("%d errors, %d bookings sent", r.Errors(), b.paths["POST /api/v1/appointments"])
+	}
+	for _, rt := range r.Routes {
+		if rt.Route == routeBook && rt.ErrorsByStatus["0 no_free_citizen"] != 7 {
+			t.Errorf("%+v", rt)
+		}
+	}
+}
+
 // TestSoakSequenceIsTheMix: the cycle of 100 arrivals holds each action
 // as often as documented.
 func TestSoakSequenceIsTheMix(t *testing.T) {
