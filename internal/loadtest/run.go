@@ -179,13 +179,24 @@ func shutdown(srv *http.Server) {
 
 // deleteKeys deletes the run's keys: those under prefix and redis_rate's,
 // which it puts under "rate:"+prefix. Never a flush: the server may be
-// shared.
+// shared. On a Redis Cluster every master is scanned (a SCAN through the
+// cluster client sees one node's keys only).
 func deleteKeys(c redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
-		iter := c.Scan(ctx, 0, pat, 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
+	scanDel := func(ctx context.Context, node redis.Cmdable) {
+		for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
+			iter := node.Scan(ctx, 0, pat, 1000).Iterator()
+			for iter.Next(ctx) {
+				node.Del(ctx, iter.Val())
+			}
 		}
 	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		_ = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			scanDel(ctx, node)
+			return nil
+		})
+		return
+	}
+	scanDel(ctx, c)
 }
