@@ -12,6 +12,7 @@ import (
 // defineLoadTest is `banshi loadtest` (BENCHMARKS.md):
 //
 //	go run ./cmd/banshi loadtest --redis redis://127.0.0.1:6379/0 --duration 8s --rounds 3 --concurrency 32
+//	go run ./cmd/banshi loadtest --redis redis://127.0.0.1:6379/0 --soak 5m --rate 150
 //
 // The load test lives in internal/loadtest; this adapter only hands it the
 // flags and startForLoad, so it drives Banshi exactly as main wires it.

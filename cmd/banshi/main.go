@@ -73,7 +73,7 @@ func commands() []command {
 		{name: "sim", summary: "serve the protocol simulators alone, for a Banshi with BANSHI_SIM=false or a client", define: defineSim},
 		{name: "healthcheck", summary: "exit 0 when the Banshi on BANSHI_ADDR (or --url) is ready (/readyz; --live: /healthz): the container health check", define: defineHealthcheck},
 		{name: "rotate-pii-key", summary: "re-seal every name and ID number under the current PII key (BANSHI_PII_SEAL_KEY, else the last of BANSHI_PII_KEYS), in batches under a lease, resumable, while Banshi serves", define: defineRotatePII},
-		{name: "loadtest", summary: "measure Banshi's routes against a bare Echo + one Redis GET, then a booking flash crowd (BENCHMARKS.md)", define: defineLoadTest},
+		{name: "loadtest", summary: "measure Banshi's routes against a bare Echo + one Redis GET, then a booking flash crowd; or, with --soak, a fixed-rate mix of citizen routes (BENCHMARKS.md)", define: defineLoadTest},
 		{name: "help", args: "[command]", summary: "print this usage, or one command's", maxArgs: 1, define: defineHelp},
 	}
 }

@@ -16,23 +16,7 @@ import (
 // simulator: it registers a WeChat user, logs in through the mini-program
 // and declares an identity (level 2). It returns the session token.
 func loginCitizen(ctx context.Context, base string) (string, error) {
-	id := account.WithCheckDigit("44010619900101" + fmt.Sprintf("%03d", time.Now().Nanosecond()%1000))
-	var u struct{ OpenID string }
-	if err := postJSON(ctx, base, "/sim/wechat/users", "", map[string]string{"real_name": "李四", "id_number": id}, &u); err != nil {
-		return "", err
-	}
-	var c struct{ Code string }
-	if err := postJSON(ctx, base, "/sim/wechat/codes", "", map[string]string{"openid": u.OpenID, "kind": "miniprogram"}, &c); err != nil {
-		return "", err
-	}
-	var l struct{ Token string }
-	if err := postJSON(ctx, base, "/api/v1/auth/miniprogram/login", "", map[string]string{"code": c.Code}, &l); err != nil {
-		return "", err
-	}
-	if err := postJSON(ctx, base, "/api/v1/me/realname/declare", l.Token, map[string]string{"name": "李四", "id_number": id}, nil); err != nil {
-		return "", err
-	}
-	return l.Token, nil
+	return newCitizen(ctx, base, account.WithCheckDigit("44010619900101"+fmt.Sprintf("%03d", time.Now().Nanosecond()%1000)))
 }
 
 // postJSON posts body as JSON to base+path (with token as Bearer, if any)

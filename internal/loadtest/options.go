@@ -15,6 +15,8 @@ type Options struct {
 	Crowd       int           // booking attempts released at once; 0 skips the flash crowd
 	Seats       int           // seats of the flash-crowd slot
 	CPUProfile  string        // file for a CPU profile of the measured rounds; empty: none
+	Soak        time.Duration // length of the soak (a fixed-rate realistic mix) run instead of the rounds and the flash crowd; 0: no soak
+	Rate        int           // the soak's arrivals (citizen actions) per second
 }
 
 // DefaultOptions are the documented defaults (BENCHMARKS.md).
@@ -26,6 +28,7 @@ func DefaultOptions() Options {
 		Rounds:      2,
 		Crowd:       2000,
 		Seats:       100,
+		Rate:        150,
 	}
 }
 
@@ -38,6 +41,8 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "alternating rounds of every target; the best round of each is compared")
 	fs.IntVar(&o.Crowd, "crowd", o.Crowd, "booking attempts released at once for one slot (0: skip the flash crowd; preparing them takes minutes on the embedded MongoDB)")
 	fs.IntVar(&o.Seats, "seats", o.Seats, "seats of the flash-crowd slot")
+	fs.DurationVar(&o.Soak, "soak", o.Soak, "run a soak instead of the rounds and the flash crowd: a realistic mix of citizen routes at --rate for this long, reported per route with memory and goroutine samples; fails on any error (0: no soak)")
+	fs.IntVar(&o.Rate, "rate", o.Rate, "the soak's fixed arrival rate: citizen actions started per second, open loop (a login or a booking with its cancellation is two requests)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", o.CPUProfile, "write a CPU profile of the measured rounds to this file")
 }
 
@@ -58,6 +63,15 @@ func (o Options) Validate() error {
 	}
 	if o.Crowd > 0 && (o.Seats < 1 || o.Seats > o.Crowd) {
 		errs = append(errs, errors.New("--seats must be between 1 and --crowd"))
+	}
+	if o.Soak < 0 {
+		errs = append(errs, errors.New("--soak must not be negative"))
+	}
+	if o.Soak > 0 && o.Soak < time.Second {
+		errs = append(errs, errors.New("--soak must be at least 1s"))
+	}
+	if o.Soak > 0 && (o.Rate < 1 || o.Rate > 10000) {
+		errs = append(errs, errors.New("--rate must be between 1 and 10000 actions per second"))
 	}
 	return errors.Join(errs...)
 }

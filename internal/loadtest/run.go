@@ -27,9 +27,12 @@ import (
 // limits raised so they never refuse (the limiter still runs on every
 // request).
 //
+// With o.Soak set it runs the soak (soak.go) instead of the rounds and the
+// flash crowd.
+//
 // Errors: invalid options, a failure to start or to prepare, a target with
-// no successful request, or a flash crowd that did not book exactly its
-// seats.
+// no successful request, a flash crowd that did not book exactly its
+// seats, or a soak with any error.
 func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -70,7 +73,13 @@ func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.L
 
 	srv := st.Server(ln.Addr().String())
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer shutdown(srv) // before the keys are deleted: no handler writes after that
+
+	base := "http://" + ln.Addr().String()
+	if o.Soak > 0 {
+		log.Info("soak ready", "redis_embedded", st.RedisEmbedded, "mongo_embedded", st.MongoEmbedded)
+		return soak(ctx, st, base, o, w, log)
+	}
 
 	bareLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,7 +93,6 @@ func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.L
 	go func() { _ = bare.Serve(bareLn) }()
 	defer bare.Close()
 
-	base := "http://" + ln.Addr().String()
 	token, err := loginCitizen(ctx, base)
 	if err != nil {
 		return fmt.Errorf("log the load citizen in: %w", err)
@@ -160,15 +168,35 @@ func report(w io.Writer, o Options, redisEmbedded bool, targets []target, result
 	}
 }
 
+// shutdown stops srv and waits up to 15 s for the requests it is still
+// handling (a soak interrupted mid-run has some), then closes it.
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+	_ = srv.Close()
+}
+
 // deleteKeys deletes the run's keys: those under prefix and redis_rate's,
 // which it puts under "rate:"+prefix. Never a flush: the server may be
-// shared.
+// shared. On a Redis Cluster every master is scanned (a SCAN through the
+// cluster client sees one node's keys only).
 func deleteKeys(c redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
-		iter := c.Scan(ctx, 0, pat, 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
+	scanDel := func(ctx context.Context, node redis.Cmdable) {
+		for _, pat := range []string{prefix + "*", "rate:" + prefix + "*"} {
+			iter := node.Scan(ctx, 0, pat, 1000).Iterator()
+			for iter.Next(ctx) {
+				node.Del(ctx, iter.Val())
+			}
 		}
 	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		_ = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+			scanDel(ctx, node)
+			return nil
+		})
+		return
+	}
+	scanDel(ctx, c)
 }
