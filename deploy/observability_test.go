@@ -18,6 +18,7 @@ import (
 
 	"banshi/api"
 	"banshi/internal/observe"
+	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
 )
 
@@ -67,6 +68,7 @@ func banshiSeries(t *testing.T) map[string]bool {
 	reg := prometheus.NewRegistry()
 	rec := &recorder{Registerer: reg, names: map[string]bool{}}
 	observe.Register(rec, nil)
+	platform.NewBreakerMetrics(rec)         // cmd/banshi registers the breakers' series on the same registry
 	rec.names["banshi_outbox_depth"] = true // a scrape-time collector, left out without an outbox
 	srv := api.New(api.Deps{Log: platformtest.Logger(), Registry: reg})
 	srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/no-such-route", nil))
