@@ -16,24 +16,6 @@ import (
 	"banshi/internal/platform/platformtest"
 )
 
-// roundTrips counts what a client sends Redis: one per command sent alone,
-// one per pipeline.
-type roundTrips struct{ n atomic.Int64 }
-
-func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // TestAuthorizeIsOneRoundTrip: with a token of this release, reading the
 // session, sliding it and taking a request from the user's rate-limit budget
 // reach Redis once: one pipeline, no script.
@@ -48,7 +30,7 @@ func TestAuthorizeIsOneRoundTrip(t *testing.T) {
 	if !strings.HasPrefix(tok, "u_roundtrip.") {
 		t.Fatalf("token %q does not name its user", tok)
 	}
-	var h roundTrips
+	var h platformtest.RedisCounter
 	rdb.AddHook(&h)
 	for range 10 {
 		sess, dec, err := s.Authorize(ctx, tok, 600)
@@ -56,7 +38,7 @@ func TestAuthorizeIsOneRoundTrip(t *testing.T) {
 			t.Fatalf("authorize = %+v %+v %v", sess, dec, err)
 		}
 	}
-	if got := h.n.Load(); got != 10 {
+	if got := h.RoundTrips.Load(); got != 10 {
 		t.Fatalf("10 authorizations took %d round trips, want 10", got)
 	}
 }

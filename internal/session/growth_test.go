@@ -3,43 +3,18 @@ package session
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"banshi/internal/platform"
 	"banshi/internal/platform/platformtest"
 )
 
-// commandCounter is a go-redis hook counting the commands a client sends,
-// pipelined ones one by one.
-type commandCounter struct{ n atomic.Int64 }
-
-func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
-}
-
-var _ redis.Hook = (*commandCounter)(nil)
-
-// count returns how many commands f sent.
-func (c *commandCounter) count(f func()) int64 {
-	before := c.n.Load()
+// commands returns how many commands f sent through counter.
+func commands(counter *platformtest.RedisCounter, f func()) int64 {
+	before := counter.Commands.Load()
 	f()
-	return c.n.Load() - before
+	return counter.Commands.Load() - before
 }
 
 // TestPerUserCostStaysFlat: thousands of past logins must not make a user's
@@ -50,7 +25,7 @@ func (c *commandCounter) count(f func()) int64 {
 func TestPerUserCostStaysFlat(t *testing.T) {
 	ctx := context.Background()
 	rdb, prefix := platformtest.Redis(t)
-	counter := &commandCounter{}
+	counter := &platformtest.RedisCounter{}
 	rdb.AddHook(counter)
 	clock := platform.NewManualClock(time.Now())
 	s := NewStore(rdb, Config{Prefix: prefix, Secret: []byte("k"), Idle: time.Hour, Max: 3 * time.Hour}, clock)
@@ -80,7 +55,7 @@ func TestPerUserCostStaysFlat(t *testing.T) {
 	}
 	for _, name := range []string{"DropViews", "RaiseLevel", "Create", "RevokeAll"} {
 		var err error
-		n := counter.count(func() { err = ops[name]() })
+		n := commands(counter, func() { err = ops[name]() })
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

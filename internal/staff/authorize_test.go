@@ -1,34 +1,14 @@
 package staff
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"banshi/internal/platform/platformtest"
 )
-
-// countTrips counts what a client sends Redis: one per command sent alone,
-// one per pipeline.
-type countTrips struct{ n atomic.Int64 }
-
-func (h *countTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *countTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-func (h *countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
 
 // TestAuthorizeIsOneRedisRoundTrip: a staff token names its account, and the
 // session read, its sliding and the per-staff limit are one Redis round
@@ -48,7 +28,7 @@ func TestAuthorizeIsOneRedisRoundTrip(t *testing.T) {
 	if _, _, err := f.svc.Authorize(f.ctx, s.Token, 600); err != nil { // loads the script
 		t.Fatal(err)
 	}
-	var h countTrips
+	var h platformtest.RedisCounter
 	f.rdb.AddHook(&h)
 	for range 10 {
 		a, dec, err := f.svc.Authorize(f.ctx, s.Token, 600)
@@ -56,7 +36,7 @@ func TestAuthorizeIsOneRedisRoundTrip(t *testing.T) {
 			t.Fatalf("authorize = %+v %+v %v", a, dec, err)
 		}
 	}
-	if got := h.n.Load(); got != 10 {
+	if got := h.RoundTrips.Load(); got != 10 {
 		t.Fatalf("10 requests took %d Redis round trips, want 10", got)
 	}
 }
