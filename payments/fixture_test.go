@@ -370,6 +370,21 @@ func (f *fixture) waitStatus(orderNo, state string) payments.FinanceOrderView {
 	}
 }
 
+// waitNote reports whether the citizen's message id is published within
+// 10 s: a settled refund's message follows the refund's write (a callback or
+// a query may settle it), so a test that reads the order may be a moment
+// ahead of the message.
+func (f *fixture) waitNote(id string) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for !f.note.has(id) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
 func (f *fixture) sweep() payments.SweepReport {
 	f.t.Helper()
 	r, err := f.svc.SweepOnce(f.ctx)

@@ -300,7 +300,7 @@ func TestDepartmentOutcome(t *testing.T) {
 		if v.Status != c.want {
 			t.Fatalf("%s: order %s (transitions %+v, refunds %+v)", c.bill, v.Status, v.Transitions, v.Refunds)
 		}
-		if c.want == payments.OrderRefunded && (v.RefundedFen != 2500 || !f.note.has("payment_refunded:"+v.Refunds[0].RefundNo)) {
+		if c.want == payments.OrderRefunded && (v.RefundedFen != 2500 || !f.waitNote("payment_refunded:"+v.Refunds[0].RefundNo)) {
 			t.Fatalf("%s: refunded %d, messages %v", c.bill, v.RefundedFen, f.note.messages)
 		}
 		if c.want == payments.OrderHandled && !f.note.has("payment_handled:"+o.OrderNo) {
