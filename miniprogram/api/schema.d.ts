@@ -2901,8 +2901,8 @@ export interface components {
         };
         LoginResult: {
             /**
-             * @description the bearer token of the session; keep it secret
-             * @example Uv2yyJ3I953wdm0LK_hftuPA5MWHfEVUBT2TjN0VXQM
+             * @description the bearer token of the session; keep it secret (opaque, see the bearer scheme)
+             * @example u_k3j9x2m4q8w1e5r7t6y0.Uv2yyJ3I953wdm0LK_hftuPA5MWHfEVUBT2TjN0VXQM
              */
             token: string;
             /**
@@ -4127,8 +4127,8 @@ export interface components {
         };
         StaffSession: {
             /**
-             * @description the staff bearer token, shown once; keep it secret
-             * @example bss_Y5x-A8A9b0G48JuLA345MZXrKs5GOTjnmB4q6NHr-gg
+             * @description the staff bearer token, shown once; keep it secret (opaque, see staffBearer)
+             * @example bss_demo-staff.Y5x-A8A9b0G48JuLA345MZXrKs5GOTjnmB4q6NHr-gg
              */
             token: string;
             /**
