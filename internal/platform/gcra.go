@@ -9,7 +9,8 @@ import (
 // rate algorithm of github.com/go-redis/redis_rate (itself from
 // rwz/redis-gcra) with burst = rate = perMinute per 60 s and a cost of one,
 // for scripts that decide a rate limit in the same round trip as other work
-// (the citizens' session touch). Prepend it to such a script's body; it
+// (the staff session script; citizens' sessions use WindowCount, which needs
+// no script). Prepend it to such a script's body; it
 // returns {allowed (0 or 1), retry_after in seconds as a string ("-1" when
 // allowed)}. Time is Redis's TIME, as in redis_rate, so replicas with skewed
 // clocks share one budget. The key must be declared in the script's KEYS.

@@ -104,7 +104,7 @@ func NewStore(rdb redis.UniversalClient, cfg Config, clock platform.Clock) *Stor
 // key is where the session of a token with digest lives. Tokens carry
 // their user's id (see Create), and the session key then shares the user's
 // hash tag, so the session, the user's index and the user's rate-limit
-// bucket sit in one Redis Cluster slot and one script can touch them all.
+// counters sit in one Redis Cluster slot and one pipeline reaches them all.
 // uid "" is a token of an earlier release (no user id in it): its key
 // "sess:<digest>" is in no user's slot.
 func (s *Store) key(uid, digest string) string {
@@ -508,10 +508,10 @@ func (s *Store) Authorize(ctx context.Context, token string, perMinute int) (Ses
 		return Session{}, platform.RateDecision{}, fmt.Errorf("session touch: %w", err)
 	}
 	v := get.Val()
-	if (len(v) == 0 || v[0] == nil) && s.previousDigest(token) != "" {
+	if pd := s.previousDigest(token); (len(v) == 0 || v[0] == nil) && pd != "" {
 		// Not under the current secret: during a rotation's overlap the
 		// session may live under the previous one.
-		key = s.key(uid, s.previousDigest(token))
+		key = s.key(uid, pd)
 		if v, err = s.touchKey(ctx, key); err != nil {
 			return Session{}, platform.RateDecision{}, err
 		}

@@ -273,12 +273,12 @@ func (s *Service) sessionInSlot(ctx context.Context, token, user string, extend 
 		return Account{}, platform.RateDecision{}, ErrUnauthenticated
 	}
 	gs, _ := res[1].(string)
-	gen, gerr := strconv.ParseInt(gs, 10, 64)
-	d, err := s.find(ctx, user)
-	if errors.Is(err, ErrNotFound) || gerr != nil || (err == nil && (d.Disabled || d.SessionGen != gen)) {
+	gen, err := strconv.ParseInt(gs, 10, 64)
+	if err != nil {
 		_ = s.rdb.Del(ctx, key).Err()
 		return Account{}, platform.RateDecision{}, ErrUnauthenticated
 	}
+	d, err := s.accountOf(ctx, key, user, gen)
 	if err != nil {
 		return Account{}, platform.RateDecision{}, err
 	}
@@ -287,6 +287,19 @@ func (s *Service) sessionInSlot(ctx context.Context, token, user string, extend 
 		dec = platform.ParseGCRA(res[2], res[3])
 	}
 	return d.Account, dec, nil
+}
+
+// accountOf reads the account of the session at key, opened at generation
+// gen: a deleted or disabled account, or a changed generation (its sessions
+// were revoked), ends the session (ErrUnauthenticated); other errors are
+// the store's.
+func (s *Service) accountOf(ctx context.Context, key, user string, gen int64) (*accountDoc, error) {
+	d, err := s.find(ctx, user)
+	if errors.Is(err, ErrNotFound) || (err == nil && (d.Disabled || d.SessionGen != gen)) {
+		_ = s.rdb.Del(ctx, key).Err()
+		return nil, ErrUnauthenticated
+	}
+	return d, err
 }
 
 // session resolves a token of an earlier release (its session a JSON string
@@ -317,11 +330,7 @@ func (s *Service) session(ctx context.Context, token string, extend bool) (Accou
 		_ = s.rdb.Del(ctx, key).Err()
 		return Account{}, ErrUnauthenticated
 	}
-	d, err := s.find(ctx, rec.Username)
-	if errors.Is(err, ErrNotFound) || (err == nil && (d.Disabled || d.SessionGen != rec.Gen)) {
-		_ = s.rdb.Del(ctx, key).Err()
-		return Account{}, ErrUnauthenticated
-	}
+	d, err := s.accountOf(ctx, key, rec.Username, rec.Gen)
 	if err != nil {
 		return Account{}, err
 	}
