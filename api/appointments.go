@@ -99,8 +99,7 @@ func (a AppointmentRoutes) availability(c echo.Context) error {
 	if err := required("service_id", serviceID); err != nil {
 		return err
 	}
-	fill := func() ([]byte, error) {
-		ctx := c.Request().Context()
+	fill := func(ctx context.Context) ([]byte, error) {
 		var v any
 		var err error
 		if date != "" {
@@ -117,9 +116,9 @@ func (a AppointmentRoutes) availability(c echo.Context) error {
 	var body []byte
 	var err error
 	if a.cache == nil || a.AvailabilityTTL <= 0 {
-		body, err = fill()
+		body, err = fill(c.Request().Context())
 	} else {
-		body, err = a.cache.get(pathParam(c, "hall_id")+"|"+serviceID+"|"+date, fill)
+		body, err = a.cache.get(c.Request().Context(), pathParam(c, "hall_id")+"|"+serviceID+"|"+date, fill)
 	}
 	if err != nil {
 		return err

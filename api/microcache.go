@@ -1,6 +1,9 @@
 package api
 
 import (
+	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -30,28 +33,53 @@ func newMicroCache(ttl time.Duration) *microCache {
 	return &microCache{ttl: ttl, entries: map[string]cacheEntry{}}
 }
 
+// fillTimeout bounds one fill: it runs apart from the request that started
+// it (see get), so a request's own deadline no longer bounds it.
+const fillTimeout = 10 * time.Second
+
 // get returns the cached answer of key, or computes it with fill (once for
-// all concurrent callers). Errors are fill's, and are not cached.
-func (m *microCache) get(key string, fill func() ([]byte, error)) ([]byte, error) {
+// all concurrent callers). Errors are fill's, and are not cached, or ctx's
+// when the caller's request ends first.
+//
+// fill runs under a context detached from the caller's cancellation (its
+// values, such as the trace, are kept) and bounded by fillTimeout: the
+// first caller's request being cancelled, by a client that gave up or its
+// own deadline, must not fail every other caller waiting on the same
+// flight. Each caller waits only as long as its own ctx allows. A panic in
+// fill becomes an error for every waiter (singleflight would otherwise
+// re-raise it where no middleware recovers it).
+func (m *microCache) get(ctx context.Context, key string, fill func(context.Context) ([]byte, error)) ([]byte, error) {
 	if body, ok := m.lookup(key); ok {
 		return body, nil
 	}
-	v, err, _ := m.flights.Do(key, func() (any, error) {
-		// A flight that ended between our lookup and Do may have stored it.
+	ch := m.flights.DoChan(key, func() (v any, err error) {
+		// A flight that ended between our lookup and DoChan may have stored it.
 		if body, ok := m.lookup(key); ok {
 			return body, nil
 		}
 		m.mu.Lock()
 		gen := m.gen
 		m.mu.Unlock()
-		body, err := fill()
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), fillTimeout)
+		defer cancel()
+		defer func() {
+			if r := recover(); r != nil {
+				v, err = nil, fmt.Errorf("availability fill panicked: %v\n%s", r, debug.Stack())
+			}
+		}()
+		body, err := fill(fctx)
 		if err == nil {
 			m.store(key, body, gen)
 		}
 		return body, err
 	})
-	body, _ := v.([]byte)
-	return body, err
+	select {
+	case r := <-ch:
+		body, _ := r.Val.([]byte)
+		return body, r.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // lookup returns the fresh cached answer of key.

@@ -1,6 +1,7 @@
 package appointments
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -296,5 +297,33 @@ func TestLoweringCapacityRacesBookings(t *testing.T) {
 		if adminErr == nil && now.Capacity != 5+round {
 			t.Fatalf("admin change accepted but capacity is %d", now.Capacity)
 		}
+	}
+}
+
+// TestRebuildOutlivesItsCaller: the booking that starts a seat-pool
+// rebuild is cancelled (its client gave up) as the rebuild begins; the
+// rebuild is shared by every booking waiting on it, so it still completes,
+// and the next booking takes a seat from the rebuilt pool.
+func TestRebuildOutlivesItsCaller(t *testing.T) {
+	m, rdb := platformtest.MiniRedis(t)
+	f := newFixture(t, withRedis(rdb))
+	f.mustBook(citizen(1), raceSlot, "s1")
+	m.FlushAll()
+	cat, err := f.svc.cat.get(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl, found, _ := cat.lookupSlot(raceSlot)
+	if !found {
+		t.Fatal("race slot not found")
+	}
+	gone, cancel := context.WithCancel(f.ctx)
+	cancel()
+	if err := f.svc.rebuild(gone, []slotDef{sl}); err != nil {
+		t.Fatalf("rebuild under a cancelled caller: %v", err)
+	}
+	free, built, err := f.svc.pool.counts(f.ctx, []slotDef{sl})
+	if err != nil || !built[0] || free[0] != sl.Capacity-1 {
+		t.Fatalf("pool after rebuild: free %v built %v err %v, want %d free", free, built, err, sl.Capacity-1)
 	}
 }

@@ -100,6 +100,9 @@ func (s *Service) takenSeats(ctx context.Context, slots []slotDef) (map[string]m
 	return taken, nil
 }
 
+// rebuildTimeout bounds one rebuild (see rebuild).
+const rebuildTimeout = 10 * time.Second
+
 // rebuild builds the Redis pools of slots from MongoDB (after Redis lost
 // them, or the first time). One rebuild per slot set runs at a time in this
 // process; across processes the first init wins and the others are no-ops.
@@ -111,6 +114,12 @@ func (s *Service) rebuild(ctx context.Context, slots []slotDef) error {
 		ids[i] = sl.ID
 	}
 	_, err, _ := s.flights.Do("rebuild:"+strings.Join(ids, ","), func() (any, error) {
+		// The rebuild is shared by every booking waiting on it: the request
+		// that started it going away (a client that gave up) must not fail
+		// the others, so it runs apart from that request's cancellation,
+		// bounded by a time of its own.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rebuildTimeout)
+		defer cancel()
 		taken, err := s.takenSeats(ctx, slots)
 		if err != nil {
 			return nil, err
