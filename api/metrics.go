@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +18,19 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	series   sync.Map // seriesKey → series: the labelled children, looked up once
+}
+
+// seriesKey names one method, route and status.
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+// series are the children of requests and latency for one seriesKey.
+type series struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -56,9 +70,21 @@ func methodLabel(method string) string {
 // observe counts one request. method must be a methodLabel and route a
 // registered route template or "unmatched": both come from fixed sets, so the
 // number of series is bounded whatever clients send.
+// The children are kept after their first use (at most one per route,
+// known method and status), so a request costs two atomic updates instead
+// of two label hashes and map lookups.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+	k := seriesKey{method, route, status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, series{
+			count:   m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+			latency: m.latency.WithLabelValues(method, route),
+		})
+	}
+	s := v.(series)
+	s.count.Inc()
+	s.latency.Observe(d.Seconds())
 }
 
 func (m *metrics) handler() echo.HandlerFunc {

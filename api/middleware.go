@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -80,19 +81,24 @@ func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 		status := c.Response().Status
 		method := methodLabel(c.Request().Method)
 		s.metrics.observe(method, route, status, took)
-		attrs := []any{
-			"method", method, "route", route, "status", status,
-			"duration_ms", float64(took.Microseconds()) / 1000,
-			"bytes_out", c.Response().Size,
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+		ctx := c.Request().Context()
+		if !s.log.Enabled(ctx, slog.LevelInfo) {
+			return nil
 		}
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs,
+			slog.String("method", method), slog.String("route", route), slog.Int("status", status),
+			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
+			slog.Int64("bytes_out", c.Response().Size),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+		)
 		if uid, ok := c.Get(ctxUserID).(string); ok {
-			attrs = append(attrs, "user_id", uid)
+			attrs = append(attrs, slog.String("user_id", uid))
 		}
 		if id := tracing.TraceID(c); id != "" {
-			attrs = append(attrs, "trace_id", id) // joins the line to its trace
+			attrs = append(attrs, slog.String("trace_id", id)) // joins the line to its trace
 		}
-		s.log.InfoContext(c.Request().Context(), "http", attrs...)
+		s.log.LogAttrs(ctx, slog.LevelInfo, "http", attrs...)
 		return nil
 	}
 }

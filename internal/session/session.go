@@ -88,9 +88,11 @@ type Config struct {
 // this one kept the index as a set, usess:<user id>; a per-user operation
 // moves what such a set still lists into the sorted set.
 type Store struct {
-	rdb   redis.UniversalClient
-	cfg   Config
-	clock platform.Clock
+	rdb        redis.UniversalClient
+	cfg        Config
+	clock      platform.Clock
+	digester   *platform.Digester // under cfg.Secret
+	prevDigest *platform.Digester // under cfg.PreviousSecret; nil: none
 }
 
 // NewStore returns a session store. Secret must not be empty.
@@ -98,7 +100,11 @@ func NewStore(rdb redis.UniversalClient, cfg Config, clock platform.Clock) *Stor
 	if cfg.MaxPerUser <= 0 {
 		cfg.MaxPerUser = DefaultMaxPerUser
 	}
-	return &Store{rdb: rdb, cfg: cfg, clock: clock}
+	s := &Store{rdb: rdb, cfg: cfg, clock: clock, digester: platform.NewDigester(cfg.Secret)}
+	if len(cfg.PreviousSecret) > 0 {
+		s.prevDigest = platform.NewDigester(cfg.PreviousSecret)
+	}
+	return s
 }
 
 // key is where the session of a token with digest lives. Tokens carry
@@ -131,15 +137,15 @@ func (s *Store) userKey(uid string) string { return s.cfg.Prefix + "{u:" + uid +
 func (s *Store) legacyUserKey(uid string) string { return s.cfg.Prefix + "usess:" + uid }
 
 // digest is what Redis keeps of token: its HMAC under the session secret.
-func (s *Store) digest(token string) string { return platform.TokenDigest(s.cfg.Secret, token) }
+func (s *Store) digest(token string) string { return s.digester.Digest(token) }
 
 // previousDigest is token's digest under the previous secret; "" when there
 // is none (no rotation under way).
 func (s *Store) previousDigest(token string) string {
-	if len(s.cfg.PreviousSecret) == 0 {
+	if s.prevDigest == nil {
 		return ""
 	}
-	return platform.TokenDigest(s.cfg.PreviousSecret, token)
+	return s.prevDigest.Digest(token)
 }
 
 // endScore is the index score of a session created at created: its absolute end.
