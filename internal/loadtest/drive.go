@@ -22,6 +22,11 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int
+	answers  int   // successful answers
+	bytes    int64 // mean body bytes of a successful answer
+	// CPU per successful answer: this process (load client and servers)
+	// and Redis (0 when Redis did not report it).
+	cpuProc, cpuRedis time.Duration
 }
 
 // drive runs conc closed-loop workers against t for d: each sends its next
@@ -34,6 +39,7 @@ func drive(ctx context.Context, t target, conc int, d time.Duration) (result, er
 		mu   sync.Mutex
 		lats []time.Duration
 		errs int
+		body int64
 		wg   sync.WaitGroup
 	)
 	start := time.Now()
@@ -43,6 +49,7 @@ func drive(ctx context.Context, t target, conc int, d time.Duration) (result, er
 			defer wg.Done()
 			var local []time.Duration
 			bad := 0
+			var n int64
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url, nil)
 				if err != nil {
@@ -58,17 +65,19 @@ func drive(ctx context.Context, t target, conc int, d time.Duration) (result, er
 					bad++
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
+				read, _ := io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
 					bad++
 					continue
 				}
 				local = append(local, time.Since(s))
+				n += read
 			}
 			mu.Lock()
 			lats = append(lats, local...)
 			errs += bad
+			body += n
 			mu.Unlock()
 		}()
 	}
@@ -81,6 +90,7 @@ func drive(ctx context.Context, t target, conc int, d time.Duration) (result, er
 	return result{
 		rps: float64(len(lats)) / elapsed.Seconds(),
 		p50: lats[len(lats)/2], p99: lats[len(lats)*99/100], errors: errs,
+		answers: len(lats), bytes: body / int64(len(lats)),
 	}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -108,7 +109,7 @@ func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.L
 		{name: "GET availability (dates, public)", url: base + "/api/v1/halls/hall-tianhe/availability?service_id=" + svcID},
 		{name: "GET /bare (Echo + one Redis GET)", url: "http://" + bareLn.Addr().String() + "/bare"},
 	}
-	results, err := rounds(ctx, o, targets)
+	results, err := rounds(ctx, o, st.Redis, targets)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,7 @@ func Run(ctx context.Context, o Options, start Starter, w io.Writer, log *slog.L
 
 // rounds drives every target in turn, o.Rounds times, under a CPU profile
 // when o asks for one. results[i] holds target i's rounds.
-func rounds(ctx context.Context, o Options, targets []target) ([][]result, error) {
+func rounds(ctx context.Context, o Options, rdb redis.UniversalClient, targets []target) ([][]result, error) {
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
 		if err != nil {
@@ -137,9 +138,17 @@ func rounds(ctx context.Context, o Options, targets []target) ([][]result, error
 	results := make([][]result, len(targets))
 	for range o.Rounds {
 		for i, t := range targets {
+			before := readCPU(ctx, rdb)
 			r, err := drive(ctx, t, o.Concurrency, o.Duration)
 			if err != nil {
 				return nil, err
+			}
+			after := readCPU(ctx, rdb)
+			if n := time.Duration(r.answers); n > 0 {
+				r.cpuProc = (after.proc - before.proc) / n
+				if before.redisOK && after.redisOK {
+					r.cpuRedis = (after.redis - before.redis) / n
+				}
 			}
 			results[i] = append(results[i], r)
 		}
@@ -148,7 +157,8 @@ func rounds(ctx context.Context, o Options, targets []target) ([][]result, error
 }
 
 // report writes every round of every target, then each target's best round
-// as a ratio of the baseline's (the last target).
+// as a ratio of the baseline's (the last target), and the ratio of their
+// median CPU cost per answer (a steadier figure: see readCPU).
 func report(w io.Writer, o Options, redisEmbedded bool, targets []target, results [][]result) {
 	kind := "real"
 	if redisEmbedded {
@@ -156,17 +166,27 @@ func report(w io.Writer, o Options, redisEmbedded bool, targets []target, result
 	}
 	fmt.Fprintf(w, "concurrency %d, %s per round, %d rounds, Redis %s\n", o.Concurrency, o.Duration, o.Rounds, kind)
 	best := make([]float64, len(targets))
+	cpu := make([]time.Duration, len(targets))
 	for i, t := range targets {
+		var costs []time.Duration
 		for _, r := range results[i] {
-			fmt.Fprintf(w, "%-45s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d\n", t.name, r.rps, ms(r.p50), ms(r.p99), r.errors)
+			fmt.Fprintf(w, "%-45s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  %5d B/answer  CPU/answer %5.1f µs + Redis %4.1f µs\n",
+				t.name, r.rps, ms(r.p50), ms(r.p99), r.errors, r.bytes, us(r.cpuProc), us(r.cpuRedis))
 			best[i] = max(best[i], r.rps)
+			costs = append(costs, r.cpuProc+r.cpuRedis)
 		}
+		slices.Sort(costs)
+		cpu[i] = costs[len(costs)/2]
 	}
-	bareBest := best[len(best)-1]
-	for i, t := range targets[:len(targets)-1] {
-		fmt.Fprintf(w, "ratio %-45s %.2f of bare\n", t.name, best[i]/bareBest)
+	last := len(targets) - 1
+	for i, t := range targets[:last] {
+		fmt.Fprintf(w, "ratio %-45s %.2f of bare (best rounds); CPU per answer %.1f µs against %.1f µs: %.2f\n",
+			t.name, best[i]/best[last], us(cpu[i]), us(cpu[last]), float64(cpu[last])/float64(max(cpu[i], 1)))
 	}
 }
+
+// us is d in microseconds, for reports.
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 
 // shutdown stops srv and waits up to 15 s for the requests it is still
 // handling (a soak interrupted mid-run has some), then closes it.
