@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,6 +69,7 @@ type fakeNotifier struct {
 	calls    int
 	sends    map[string]int // Notify calls per message id
 	states   map[string]notify.DeliveryView
+	failKind string // Notify fails for messages of this kind (a store outage)
 }
 
 var _ payments.Notifier = (*fakeNotifier)(nil)
@@ -81,6 +83,9 @@ func (f *fakeNotifier) Notify(_ context.Context, m notify.Message) error {
 	defer f.mu.Unlock()
 	f.calls++
 	f.sends[m.ID]++
+	if f.failKind != "" && m.Kind == f.failKind {
+		return errors.New("notifier down")
+	}
 	if _, ok := f.messages[m.ID]; !ok {
 		f.messages[m.ID] = m
 	}

@@ -256,17 +256,34 @@ func (s *Service) settleRefund(ctx context.Context, r refundDoc, got Refund) (re
 }
 
 // settleOnOrder moves a settled refund's money on its order, once: the order
-// records settled refunds in "settled".
+// records settled refunds in "settled". A succeeded refund's message is
+// published before the order moves, and again whenever a replay finds the
+// order already settled: publishing is idempotent by the message's id (the
+// refund number), so the citizen gets it once, and a stop between the two
+// writes cannot lose it (told after the order moved, a stop in between left
+// the order settled and the message unsent for good, since a replay of the
+// refund found nothing to do).
 func (s *Service) settleOnOrder(ctx context.Context, r refundDoc) error {
 	if r.isOrphan() {
 		return nil // no order: the refund document is the whole record
 	}
+	told := false
 	for {
 		d, err := s.loadOrder(ctx, r.OrderNo)
 		if err != nil {
 			return err
 		}
-		if slices.Contains(d.Settled, r.ID) || !slices.Contains(d.Refunds, r.ID) {
+		if !slices.Contains(d.Refunds, r.ID) {
+			return nil
+		}
+		if r.State == RefundSucceeded && !told {
+			if err := s.tell(ctx, d, KindRefunded, r.ID, "退款成功",
+				fmt.Sprintf("缴费单 %s 的 %s 元已原路退回，原因：%s。", d.BillNo, Yuan(r.AmountFen), r.Reason)); err != nil {
+				return err
+			}
+			told = true
+		}
+		if slices.Contains(d.Settled, r.ID) {
 			return nil
 		}
 		refunding := d.RefundingFen - r.AmountFen
@@ -286,19 +303,38 @@ func (s *Service) settleOnOrder(ctx context.Context, r refundDoc) error {
 		}
 		set := bson.M{"state": state, "refunding_fen": refunding, "refunded_fen": refunded,
 			"settled": append(append([]string(nil), d.Settled...), r.ID)}
-		nd, err := s.casOrder(ctx, d, set, "refund_"+r.State)
+		_, err = s.casOrder(ctx, d, set, "refund_"+r.State)
 		if errors.Is(err, errOrderChanged) {
 			continue
 		}
-		if err != nil {
+		return err
+	}
+}
+
+// catchUpRefunds settles on order d the refunds it still counts as
+// refunding whose own documents are settled: a stop between a refund's
+// settlement and its order's left the order refunding for good, since the
+// refund sweep follows only unsettled refunds.
+func (s *Service) catchUpRefunds(ctx context.Context, d orderDoc) error {
+	for _, id := range d.Refunds {
+		if slices.Contains(d.Settled, id) {
+			continue
+		}
+		var r refundDoc
+		if err := s.refunds.FindOne(ctx, bson.M{"_id": id}).Decode(&r); err != nil {
+			if errors.Is(err, mongo.ErrNoDocuments) {
+				continue // reserved on the order, never stored: the refund sweep fails it
+			}
+			return fmt.Errorf("refund %s: %w", id, err)
+		}
+		if r.State != RefundSucceeded && r.State != RefundFailed {
+			continue // still with the channel: the refund sweep follows it
+		}
+		if err := s.settleOnOrder(ctx, r); err != nil {
 			return err
 		}
-		if r.State == RefundSucceeded {
-			return s.tell(ctx, nd, KindRefunded, r.ID, "退款成功",
-				fmt.Sprintf("缴费单 %s 的 %s 元已原路退回，原因：%s。", nd.BillNo, Yuan(r.AmountFen), r.Reason))
-		}
-		return nil
 	}
+	return nil
 }
 
 // FinanceOrderView is an order as finance sees it: its transitions and

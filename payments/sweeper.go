@@ -42,7 +42,8 @@ type SweepReport struct {
 // closed there and here, the bill freed); paid orders get their effects
 // finished and the department's answer followed (accepted → handled;
 // refused, dead or past the handling deadline → handle_failed and a full
-// refund); refunds not settled are asked again or queried. Every step is
+// refund); refunds not settled are asked again or queried, and orders still
+// refunding a refund already settled catch up with it. Every step is
 // idempotent; one failure does not stop the others, and the first error is
 // returned.
 func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
@@ -108,6 +109,12 @@ func (s *Service) SweepOnce(ctx context.Context) (SweepReport, error) {
 	keep(s.eachRefund(ctx, func(r refundDoc) error {
 		rep.Refunds++
 		return s.followRefund(ctx, r, now)
+	}))
+	keep(s.eachOrder(ctx, bson.M{"state": OrderRefunding}, func(d orderDoc) error {
+		if now.Sub(d.UpdatedAt) < FinishGrace {
+			return nil // the refund's own settlement may still be at it
+		}
+		return s.catchUpRefunds(ctx, d)
 	}))
 	return rep, first
 }
