@@ -77,11 +77,15 @@ func prepareSlot(ctx context.Context, cat Catalog, seats int) (slotID, serviceID
 // prepareCitizens creates n level-3 citizens with mini-program sessions
 // directly in the stores (the WeChat round trips are not what is measured)
 // and returns their session tokens. One at a time: on the embedded MongoDB
-// this takes minutes for thousands.
-func prepareCitizens(ctx context.Context, accounts Accounts, sessions Sessions, n int) ([]string, error) {
+// this takes minutes for thousands, so progress (if not nil) hears of every
+// 100th citizen prepared.
+func prepareCitizens(ctx context.Context, accounts Accounts, sessions Sessions, n int, progress func(done int)) ([]string, error) {
 	tokens := make([]string, n)
 	seed := time.Now().UnixNano()
 	for i := range tokens {
+		if progress != nil && i > 0 && i%100 == 0 {
+			progress(i)
+		}
 		uid := fmt.Sprintf("crowd-%d-%d", seed, i)
 		u, err := accounts.LoginWeChat(ctx, account.ChannelMiniProgram, "u"+uid, "o"+uid)
 		if err != nil {
@@ -175,7 +179,10 @@ func flashCrowd(ctx context.Context, st *Stack, base string, crowd, seats int, w
 	if err != nil {
 		return fmt.Errorf("prepare flash crowd: %w", err)
 	}
-	tokens, err := prepareCitizens(ctx, st.Accounts, st.Sessions, crowd)
+	began := time.Now()
+	tokens, err := prepareCitizens(ctx, st.Accounts, st.Sessions, crowd, func(done int) {
+		fmt.Fprintf(w, "flash crowd: %d of %d citizens prepared (%s)\n", done, crowd, time.Since(began).Round(time.Second))
+	})
 	if err != nil {
 		return fmt.Errorf("prepare flash crowd: %w", err)
 	}

@@ -88,7 +88,7 @@ func TestPrepareCitizens(t *testing.T) {
 		t.Fatal(err)
 	}
 	sessions := session.NewStore(rdb, session.Config{Prefix: prefix, Secret: []byte("s"), Idle: time.Hour, Max: 2 * time.Hour}, clock)
-	tokens, err := prepareCitizens(ctx, accounts, sessions, 3)
+	tokens, err := prepareCitizens(ctx, accounts, sessions, 3, nil)
 	if err != nil || len(tokens) != 3 {
 		t.Fatalf("%d tokens, %v", len(tokens), err)
 	}
