@@ -99,13 +99,17 @@ func (a AppointmentRoutes) availability(c echo.Context) error {
 	if err := required("service_id", serviceID); err != nil {
 		return err
 	}
+	hallID := pathParam(c, "hall_id")
+	// fill may outlive this request (the cache shares it with other callers
+	// and lets it finish when this one goes away), and Echo reuses c for
+	// another request then: fill reads nothing from c.
 	fill := func(ctx context.Context) ([]byte, error) {
 		var v any
 		var err error
 		if date != "" {
-			v, err = a.Booking.DaySlots(ctx, pathParam(c, "hall_id"), serviceID, date)
+			v, err = a.Booking.DaySlots(ctx, hallID, serviceID, date)
 		} else {
-			v, err = a.Booking.Availability(ctx, pathParam(c, "hall_id"), serviceID)
+			v, err = a.Booking.Availability(ctx, hallID, serviceID)
 		}
 		if err != nil {
 			return nil, err
@@ -118,7 +122,7 @@ func (a AppointmentRoutes) availability(c echo.Context) error {
 	if a.cache == nil || a.AvailabilityTTL <= 0 {
 		body, err = fill(c.Request().Context())
 	} else {
-		body, err = a.cache.get(c.Request().Context(), pathParam(c, "hall_id")+"|"+serviceID+"|"+date, fill)
+		body, err = a.cache.get(c.Request().Context(), hallID+"|"+serviceID+"|"+date, fill)
 	}
 	if err != nil {
 		return err
