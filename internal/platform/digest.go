@@ -22,7 +22,8 @@ func TokenDigest(key []byte, token string) string {
 
 // Digester computes TokenDigest under one key, reusing keyed HMAC states
 // from a pool: a per-request path (every authenticated request digests its
-// token) saves the key schedule and two allocations per call. Safe for
+// token) saves the key schedule and most allocations (measured 9 → 4 per
+// call, 1.08 → 0.58 µs). Safe for
 // concurrent use; the zero value is not usable: call NewDigester.
 type Digester struct {
 	pool sync.Pool

@@ -105,9 +105,9 @@ type Service struct {
 	prefix   string
 	clock    platform.Clock
 	log      *slog.Logger
-	secret   []byte
-	// prevSecret is the session secret before a rotation (empty: none).
-	prevSecret []byte
+	digest   *platform.Digester // session tokens under the session secret
+	// prevDigest digests under the session secret before a rotation (nil: none).
+	prevDigest *platform.Digester
 	idle       time.Duration
 	maxAge     time.Duration
 	cost       int
@@ -135,9 +135,12 @@ func NewService(d Deps) (*Service, error) {
 	s := &Service{
 		accounts: d.DB.Collection("staff_accounts"), audit: d.DB.Collection("staff_audit"),
 		rdb: d.Redis, prefix: d.RedisPrefix, clock: d.Clock, log: d.Log,
-		secret: append([]byte(nil), d.SessionSecret...), prevSecret: append([]byte(nil), d.SessionSecretPrevious...), idle: d.SessionIdle, maxAge: d.SessionMax, cost: d.BcryptCost,
+		digest: platform.NewDigester(d.SessionSecret), idle: d.SessionIdle, maxAge: d.SessionMax, cost: d.BcryptCost,
 		noDemo: d.RefuseDemo, limiter: redis_rate.NewLimiter(d.Redis), perAccount: d.LoginPerAccount,
 		compare: bcrypt.CompareHashAndPassword,
+	}
+	if len(d.SessionSecretPrevious) > 0 {
+		s.prevDigest = platform.NewDigester(d.SessionSecretPrevious)
 	}
 	if s.perAccount <= 0 {
 		s.perAccount = 10

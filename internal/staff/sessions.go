@@ -70,16 +70,16 @@ func (s *Service) rateKey(user string) string { return s.prefix + "staff:{s:" + 
 
 // sessionKey is where the session of token lives: under the token's digest.
 func (s *Service) sessionKey(token string) string {
-	return s.keyFor(tokenUser(token), platform.TokenDigest(s.secret, token))
+	return s.keyFor(tokenUser(token), s.digest.Digest(token))
 }
 
 // previousKey is where a session of token opened before the session secret
 // was rotated lives; "" when no rotation is under way.
 func (s *Service) previousKey(token string) string {
-	if len(s.prevSecret) == 0 {
+	if s.prevDigest == nil {
 		return ""
 	}
-	return s.keyFor(tokenUser(token), platform.TokenDigest(s.prevSecret, token))
+	return s.keyFor(tokenUser(token), s.prevDigest.Digest(token))
 }
 
 // Login checks the password and opens a session. Every attempt that is
