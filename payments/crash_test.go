@@ -59,10 +59,7 @@ func TestCrashAfterPaidBeforeEffects(t *testing.T) {
 // reserved fails after a minute and moves no money.
 func TestCrashInRefund(t *testing.T) {
 	f := newFixture(t)
-	f.bill("K2", 7000)
-	o := f.order("K2", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("K2", 7000)
 	v := f.status(o.OrderNo)
 	now := f.clock.Now()
 	// Reserved, never asked.
@@ -112,10 +109,7 @@ func TestCrashInRefund(t *testing.T) {
 // publishes the message, once.
 func TestRefundSettledOrderBehind(t *testing.T) {
 	f := newFixture(t)
-	f.bill("K4", 7000)
-	o := f.order("K4", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("K4", 7000)
 	v := f.status(o.OrderNo)
 	now := f.clock.Now()
 	id := o.OrderNo + "R7"
@@ -153,10 +147,7 @@ func TestRefundSettledOrderBehind(t *testing.T) {
 // is back. The money moves once.
 func TestRefundMessageSurvivesAFailedPublish(t *testing.T) {
 	f := newFixture(t)
-	f.bill("K5", 9000)
-	o := f.order("K5", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("K5", 9000)
 	f.note.mu.Lock()
 	f.note.failKind = payments.KindRefunded
 	f.note.mu.Unlock()

@@ -34,10 +34,7 @@ func (p dyingRefunds) Refund(ctx context.Context, r payments.RefundRequest) (pay
 // sweeper looks at paid and handle_failed orders only.)
 func TestCrashInUnhandledRefund(t *testing.T) {
 	f := newFixture(t)
-	f.bill("K3", 8800)
-	o := f.order("K3", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("K3", 8800)
 	f.note.set(deptID(o.OrderNo), notify.StateDead, "refused")
 
 	// The same service, but its channel dies after refunding.

@@ -411,6 +411,17 @@ func countTo(v payments.FinanceOrderView, state string) int {
 
 func deptID(orderNo string) string { return fmt.Sprintf("payment.succeeded:%s|department", orderNo) }
 
+// paidOrder issues bill billNo for fen, orders it (idempotency key "k1"),
+// pays it at the simulator and waits until it is paid and its effects stored.
+func (f *fixture) paidOrder(billNo string, fen int64) payments.OrderView {
+	f.t.Helper()
+	f.bill(billNo, fen)
+	o := f.order(billNo, "k1")
+	f.pay(o.OrderNo)
+	f.waitPaid(o.OrderNo)
+	return o
+}
+
 // waitPaid waits for the order to be paid and for the effects of the
 // payment to be stored (the citizen's message is the last of them).
 func (f *fixture) waitPaid(orderNo string) payments.FinanceOrderView {

@@ -45,10 +45,7 @@ var wx = map[string]string{"channel": payments.ProviderWeChatPay}
 // find it paid: one order and its amount are counted, once.
 func TestMetricsPaidOnce(t *testing.T) {
 	f := newFixture(t)
-	f.bill("MP1", 12345)
-	o := f.order("MP1", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("MP1", 12345)
 	n := payments.Notification{Kind: payments.NotifyPayment, Trade: payments.Trade{OrderNo: o.OrderNo, ChannelTradeNo: f.status(o.OrderNo).ChannelTradeNo,
 		State: payments.TradePaid, AmountFen: 12345, PaidFen: 12345, MerchantID: fxMchID, AppID: fxMiniApp, PaidAt: f.clock.Now()}}
 	if err := f.svc.HandleNotification(f.ctx, payments.ProviderWeChatPay, n); err != nil {
@@ -136,10 +133,7 @@ func TestMetricsCallbackRefused(t *testing.T) {
 // 3000 fen, reason finance (never the clerk's free text), is counted.
 func TestMetricsRefundOnce(t *testing.T) {
 	f := newFixture(t)
-	f.bill("MR1", 9000)
-	o := f.order("MR1", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("MR1", 9000)
 	f.mu.Lock()
 	f.refuseCallbacks = true
 	f.mu.Unlock()

@@ -321,10 +321,7 @@ func TestDepartmentOutcome(t *testing.T) {
 // nothing.
 func TestFinanceRefundLock(t *testing.T) {
 	f := newFixture(t)
-	f.bill("R1", 10000)
-	o := f.order("R1", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("R1", 10000)
 	exp := func(n int64) *int64 { return &n }
 	bad := []struct {
 		name string

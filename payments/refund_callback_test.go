@@ -13,10 +13,7 @@ import (
 // report that does not match the refund changes nothing.
 func TestRefundOutcomeAppliedOnce(t *testing.T) {
 	f := newFixture(t)
-	f.bill("RC1", 9000)
-	o := f.order("RC1", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("RC1", 9000)
 	f.mu.Lock()
 	f.refuseCallbacks = true // the channel's own refund callback is lost
 	f.mu.Unlock()

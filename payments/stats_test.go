@@ -16,10 +16,7 @@ import (
 // succeed are not; an empty range is refused and changes nothing.
 func TestStats(t *testing.T) {
 	f := newFixture(t)
-	f.bill("ST1", 9000)
-	o := f.order("ST1", "k1")
-	f.pay(o.OrderNo)
-	f.waitPaid(o.OrderNo)
+	o := f.paidOrder("ST1", 9000)
 	f.mu.Lock()
 	f.refuseCallbacks = true // the refund's outcome is reported below, once
 	f.mu.Unlock()
